@@ -1,0 +1,20 @@
+"""backproplab's engine: scalar `Value` nodes, one op table, reverse-mode backprop.
+
+>>> from autodiff import Value
+>>> w = Value(0.15, "w1", param=True)
+>>> loss = 0.5 * (0.01 - (w * 0.05 + 0.35).sigmoid()) ** 2
+>>> loss.backward()
+"""
+
+from .backprop import EdgeStep, NodeStep, backward, chain_rule, topological_order, zero_grad
+from .gradcheck import GradcheckError, gradcheck, local_gradcheck
+from .ops import OPS, Op, register
+from .value import Value, apply, describe, dot, is_grad_enabled, maximum, no_grad, softmax
+from .value import sum  # noqa: A004 - autodiff.sum is the n-ary sum node
+
+__all__ = [
+    "Value", "OPS", "Op", "register", "apply", "describe",
+    "sum", "dot", "maximum", "softmax",
+    "backward", "chain_rule", "topological_order", "zero_grad", "NodeStep", "EdgeStep",
+    "no_grad", "is_grad_enabled", "gradcheck", "local_gradcheck", "GradcheckError",
+]

@@ -1,0 +1,156 @@
+"""Reverse-mode backpropagation as an ordered stream of chain-rule steps.
+
+For a loss l and the nodes u in reverse topological order, every input edge a → u
+applies the chain rule (seed 003, backprop of the annotated graph):
+
+    ∂l/∂a += ∂l/∂u · ∂u/∂a
+
+where ∂u/∂a is the op's local partial from :mod:`autodiff.ops`.
+
+:func:`chain_rule` is the one implementation of that loop. Called with
+``record=False`` (what :func:`backward` does) it yields nothing and builds no
+objects; with ``record=True`` it yields one :class:`NodeStep` per node, holding one
+:class:`EdgeStep` per input edge, for the step-through debugger. Both walk the same
+code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator, Optional, Union
+
+from .value import Value, describe
+
+__all__ = ["topological_order", "chain_rule", "backward", "zero_grad", "NodeStep", "EdgeStep"]
+
+
+def topological_order(root: Value) -> list[Value]:
+    """All nodes of ``root``'s graph, each after its inputs (iterative DFS, any depth)."""
+    order: list[Value] = []
+    seen: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    pop, push, append, add = stack.pop, stack.append, order.append, seen.add
+    while stack:
+        node, done = pop()
+        if done:
+            append(node)
+            continue
+        key = id(node)
+        if key in seen:
+            continue
+        add(key)
+        push((node, True))
+        for inp in node.inputs:
+            if id(inp) not in seen:
+                push((inp, False))
+    return order
+
+
+@dataclass
+class EdgeStep:
+    """One application of the chain rule along the edge ``input → node``.
+
+    ``grad_after = grad_before + upstream · local`` (``product = upstream · local``).
+    """
+
+    node: Value
+    input: Value
+    index: int
+    upstream: float
+    local: float
+    product: float
+    grad_before: float
+    grad_after: float
+
+
+@dataclass
+class NodeStep:
+    """All edges of one node, in operand order. ``upstream`` is ∂l/∂node as it flows on
+    (after hooks); ``hooked_from`` is the gradient before a hook replaced it."""
+
+    node: Value
+    upstream: float
+    edges: list[EdgeStep] = field(default_factory=list)
+    hooked_from: Optional[float] = None
+
+
+def _run_hooks(node: Value, grad: float) -> float:
+    for hook in list(node._hooks or ()):
+        replaced = hook(grad)
+        if replaced is not None:
+            if isinstance(replaced, bool) or not isinstance(replaced, (int, float)):
+                raise TypeError(
+                    f"a hook on {describe(node)} returned {replaced!r}; it must return a number or None")
+            grad = float(replaced)
+    return grad
+
+
+def chain_rule(root: Value, record: bool = False,
+               order: Optional[list[Value]] = None) -> Iterator[NodeStep]:
+    """Run backprop from ``root``, yielding a :class:`NodeStep` per op node if ``record``.
+
+    The gradients of intermediate nodes are reset first (they are recomputed, never
+    double-counted); leaves accumulate, as in PyTorch. Hooks registered with
+    :meth:`Value.register_hook` see each node's full gradient when the walk reaches it.
+    Pass a precomputed ``order`` (from :func:`topological_order`) to reuse it.
+    """
+    if order is None:
+        order = topological_order(root)
+    hooked_leaves: dict[int, float] = {}
+    for node in order:
+        if node._op is not None:
+            node.grad = 0.0
+        elif node._hooks:
+            hooked_leaves[id(node)] = node.grad
+    if root._op is not None:
+        root.grad = 1.0
+    else:
+        root.grad += 1.0
+
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            if node._hooks:  # a leaf's hook sees this pass's contribution only
+                before = hooked_leaves[id(node)]
+                node.grad = before + _run_hooks(node, node.grad - before)
+            continue
+        grad = node.grad
+        hooked_from = None
+        if node._hooks:
+            hooked_from = grad
+            grad = node.grad = _run_hooks(node, grad)
+        inputs = node.inputs
+        try:
+            locals_ = op.partials([v.data for v in inputs], node.data, node.attr)
+        except (ArithmeticError, ValueError) as exc:
+            raise type(exc)(f"backward through {describe(node)}: {exc}") from None
+        if not record:
+            for inp, local in zip(inputs, locals_):
+                inp.grad += grad * local
+            continue
+        step = NodeStep(node, grad, [], hooked_from)
+        for i, (inp, local) in enumerate(zip(inputs, locals_)):
+            before = inp.grad
+            product = grad * local
+            inp.grad = before + product
+            step.edges.append(EdgeStep(node, inp, i, grad, float(local), product, before, inp.grad))
+        yield step
+
+
+def backward(root: Value) -> None:
+    """Plain backprop: consume :func:`chain_rule` without recording anything."""
+    for _ in chain_rule(root):
+        pass
+
+
+def zero_grad(values_or_root: Union[Value, Iterable[Value]]) -> None:
+    """Set ``grad = 0`` on a list of values, or on every node of a root's graph."""
+    if isinstance(values_or_root, Value):
+        nodes: Iterable[Value] = topological_order(values_or_root)
+    else:
+        nodes = values_or_root
+    for v in nodes:
+        if not isinstance(v, Value):
+            raise TypeError(f"zero_grad expects Values or a graph root, got {type(v).__name__}: {v!r}")
+        v.grad = 0.0
+

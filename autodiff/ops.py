@@ -1,0 +1,291 @@
+"""The table of operations: the single source of truth for every primitive.
+
+Each :class:`Op` entry states, for one primitive, side by side:
+
+* ``forward``  -- the scalar forward function ``f(x_1, ..., x_n; attr)``;
+* ``partials`` -- its local partial derivatives ``(∂f/∂x_1, ..., ∂f/∂x_n)``,
+  evaluated from the inputs and the already computed output;
+* ``label``    -- how the lecture slides draw the op (``add``, ``mul``, ``σ(·)``, ...);
+* ``formula``  -- the math, as a human reads it in a chain-rule step;
+* ``array_forward`` / ``array_partials`` -- the same two functions on numpy arrays
+  (elementwise), used by the compiled path. ``None`` for the n-ary ops, which the
+  compiler lowers itself (``sum``, ``dot``, ``max``, ``softmax``).
+
+The eager engine (:mod:`autodiff.value`), the backward pass (:mod:`autodiff.backprop`),
+the step-through debugger and the renderer all read this table, so adding an
+activation is one entry here plus one method or function that builds the node.
+
+Conventions that follow the lectures (seed 002/004): the derivative of ``sign``
+and ``step`` is 0 everywhere (including 0, where it does not exist), and
+``relu'(0) = 0``. ``abs'(0) = 0`` likewise.
+
+Partials receive ``xs`` (a tuple of input values), ``out`` (the node's value)
+and ``attr`` (the op's constant attribute: exponent, slope, ...).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+__all__ = ["Op", "OPS", "register"]
+
+
+@dataclass(frozen=True)
+class Op:
+    """One primitive operation. See the module docstring for the fields."""
+
+    name: str
+    arity: Optional[int]  # number of inputs, None for n-ary ops
+    forward: Callable[..., float]
+    partials: Callable[[Sequence[float], float, Any], Sequence[float]]
+    label: str
+    formula: str
+    array_forward: Optional[Callable[..., np.ndarray]] = None
+    array_partials: Optional[Callable[..., Sequence[np.ndarray]]] = None
+
+    def __repr__(self) -> str:  # pragma: no cover - cosmetic
+        return f"Op({self.name!r})"
+
+
+OPS: dict[str, Op] = {}
+
+
+def register(op: Op) -> Op:
+    """Add ``op`` to the table (names are unique)."""
+    if op.name in OPS:
+        raise ValueError(f"op {op.name!r} is already registered")
+    OPS[op.name] = op
+    return op
+
+
+# ---------------------------------------------------------------- scalar helpers
+
+def _sigmoid(x: float) -> float:
+    """σ(x) = 1 / (1 + e^(−x)), in a form that never overflows."""
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _np_sigmoid(x: np.ndarray) -> np.ndarray:
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _elu(x: float, alpha: float) -> float:
+    return x if x > 0.0 else alpha * math.expm1(x)
+
+
+def _softmax_list(xs: Sequence[float]) -> list[float]:
+    m = max(xs)
+    es = [math.exp(x - m) for x in xs]
+    s = sum(es)
+    return [e / s for e in es]
+
+
+# ------------------------------------------------------------------ binary ops
+
+register(Op(
+    "add", 2, lambda a, b, attr=None: a + b,
+    lambda xs, out, attr: (1.0, 1.0),
+    "add", "c = a + b;  ∂c/∂a = 1,  ∂c/∂b = 1",
+    lambda a, b, attr=None: a + b,
+    lambda xs, out, attr: (1.0, 1.0),
+))
+register(Op(
+    "sub", 2, lambda a, b, attr=None: a - b,
+    lambda xs, out, attr: (1.0, -1.0),
+    "sub", "c = a − b;  ∂c/∂a = 1,  ∂c/∂b = −1",
+    lambda a, b, attr=None: a - b,
+    lambda xs, out, attr: (1.0, -1.0),
+))
+register(Op(
+    "mul", 2, lambda a, b, attr=None: a * b,
+    lambda xs, out, attr: (xs[1], xs[0]),
+    "mul", "c = a · b;  ∂c/∂a = b,  ∂c/∂b = a",
+    lambda a, b, attr=None: a * b,
+    lambda xs, out, attr: (xs[1], xs[0]),
+))
+register(Op(
+    "div", 2, lambda a, b, attr=None: a / b,
+    lambda xs, out, attr: (1.0 / xs[1], -out / xs[1]),
+    "div", "c = a / b;  ∂c/∂a = 1/b,  ∂c/∂b = −a/b²",
+    lambda a, b, attr=None: a / b,
+    lambda xs, out, attr: (1.0 / xs[1], -out / xs[1]),
+))
+def _power_rule(a: float, k: float) -> float:
+    """∂(aᵏ)/∂a = k·aᵏ⁻¹, with the limits at a = 0 spelled out (0.0 ** negative raises)."""
+    if a == 0.0 and k < 1.0:
+        return 0.0 if k == 0.0 else math.inf
+    return k * a ** (k - 1.0)
+
+
+def _powv_partials(xs: Sequence[float], out: float, attr: Any) -> Sequence[float]:
+    a, b = xs
+    if a < 0.0:
+        raise ValueError(f"∂(aᵇ)/∂b = aᵇ·ln a is undefined for a negative base a = {a!r}")
+    return _power_rule(a, b), (out * math.log(a) if a > 0.0 else 0.0)
+
+
+register(Op(
+    # a ** b with the exponent b a node. The engine refuses a < 0 with non-integer b
+    # and 0 ** negative before building the node.
+    "powv", 2, lambda a, b, attr=None: a ** b, _powv_partials,
+    "pow", "c = aᵇ;  ∂c/∂a = b·aᵇ⁻¹,  ∂c/∂b = aᵇ·ln a",
+    lambda a, b, attr=None: a ** b,
+    lambda xs, out, attr: (
+        xs[1] * xs[0] ** (xs[1] - 1.0),
+        out * np.log(np.where(xs[0] > 0, xs[0], 1.0)),
+    ),
+))
+
+# ------------------------------------------------------------------- unary ops
+
+register(Op(
+    "neg", 1, lambda a, attr=None: -a,
+    lambda xs, out, attr: (-1.0,),
+    "neg", "c = −a;  ∂c/∂a = −1",
+    lambda a, attr=None: -a,
+    lambda xs, out, attr: (-1.0,),
+))
+register(Op(
+    # a ** k with a constant exponent k = attr.
+    "pow", 1, lambda a, attr: a ** attr,
+    lambda xs, out, attr: (_power_rule(xs[0], attr),),
+    "pow", "c = aᵏ;  ∂c/∂a = k·aᵏ⁻¹",
+    lambda a, attr: a ** attr,
+    lambda xs, out, attr: (attr * xs[0] ** (attr - 1.0),),
+))
+register(Op(
+    "exp", 1, lambda a, attr=None: math.exp(a),
+    lambda xs, out, attr: (out,),
+    "exp", "c = eᵃ;  ∂c/∂a = eᵃ",
+    lambda a, attr=None: np.exp(a),
+    lambda xs, out, attr: (out,),
+))
+register(Op(
+    "log", 1, lambda a, attr=None: math.log(a),
+    lambda xs, out, attr: (1.0 / xs[0],),
+    "log", "c = ln a;  ∂c/∂a = 1/a",
+    lambda a, attr=None: np.log(a),
+    lambda xs, out, attr: (1.0 / xs[0],),
+))
+register(Op(
+    "tanh", 1, lambda a, attr=None: math.tanh(a),
+    lambda xs, out, attr: (1.0 - out * out,),
+    "tanh", "c = tanh a;  ∂c/∂a = 1 − tanh² a",
+    lambda a, attr=None: np.tanh(a),
+    lambda xs, out, attr: (1.0 - out * out,),
+))
+register(Op(
+    "sigmoid", 1, lambda a, attr=None: _sigmoid(a),
+    lambda xs, out, attr: (out * (1.0 - out),),
+    "σ(·)", "c = σ(a) = 1/(1 + e⁻ᵃ);  ∂c/∂a = σ(a)(1 − σ(a))",
+    lambda a, attr=None: _np_sigmoid(a),
+    lambda xs, out, attr: (out * (1.0 - out),),
+))
+register(Op(
+    "relu", 1, lambda a, attr=None: a if a > 0.0 else 0.0,
+    lambda xs, out, attr: (1.0 if xs[0] > 0.0 else 0.0,),
+    "relu", "c = max(0, a);  ∂c/∂a = 1 if a > 0 else 0 (0 at a = 0)",
+    lambda a, attr=None: np.maximum(a, 0.0),
+    lambda xs, out, attr: ((xs[0] > 0).astype(float),),
+))
+register(Op(
+    "leaky_relu", 1, lambda a, attr: a if a > 0.0 else attr * a,
+    lambda xs, out, attr: (1.0 if xs[0] > 0.0 else attr,),
+    "leaky_relu", "c = a if a > 0 else s·a;  ∂c/∂a = 1 if a > 0 else s",
+    lambda a, attr: np.where(a > 0, a, attr * a),
+    lambda xs, out, attr: (np.where(xs[0] > 0, 1.0, attr),),
+))
+register(Op(
+    "elu", 1, _elu,
+    lambda xs, out, attr: (1.0 if xs[0] > 0.0 else out + attr,),
+    "elu", "c = a if a > 0 else α(eᵃ − 1);  ∂c/∂a = 1 if a > 0 else c + α",
+    lambda a, attr: np.where(a > 0, a, attr * np.expm1(np.minimum(a, 0.0))),
+    lambda xs, out, attr: (np.where(xs[0] > 0, 1.0, out + attr),),
+))
+register(Op(
+    # sign(a) ∈ {−1, +1} with sign(0) = +1 (the threshold units of seed 002);
+    # the derivative is taken as 0 everywhere, as the lectures state.
+    "sign", 1, lambda a, attr=None: 1.0 if a >= 0.0 else -1.0,
+    lambda xs, out, attr: (0.0,),
+    "sign", "c = sign a ∈ {−1, +1};  ∂c/∂a = 0 (taken as 0 everywhere)",
+    lambda a, attr=None: np.where(a >= 0, 1.0, -1.0),
+    lambda xs, out, attr: (np.zeros_like(xs[0]),),
+))
+register(Op(
+    # step(a) = 1 if a > 0 else 0, so step(0) = 0 (what the XOR network needs).
+    "step", 1, lambda a, attr=None: 1.0 if a > 0.0 else 0.0,
+    lambda xs, out, attr: (0.0,),
+    "step", "c = 1 if a > 0 else 0;  ∂c/∂a = 0 (taken as 0 everywhere)",
+    lambda a, attr=None: (a > 0).astype(float),
+    lambda xs, out, attr: (np.zeros_like(xs[0]),),
+))
+register(Op(
+    "abs", 1, lambda a, attr=None: abs(a),
+    lambda xs, out, attr: (1.0 if xs[0] > 0.0 else (-1.0 if xs[0] < 0.0 else 0.0),),
+    "abs", "c = |a|;  ∂c/∂a = sign a (0 at a = 0)",
+    lambda a, attr=None: np.abs(a),
+    lambda xs, out, attr: (np.sign(xs[0]),),
+))
+
+# ------------------------------------------------------------------- n-ary ops
+
+register(Op(
+    "sum", None, lambda *xs, attr=None: math.fsum(xs),
+    lambda xs, out, attr: (1.0,) * len(xs),
+    "add", "c = Σᵢ aᵢ;  ∂c/∂aᵢ = 1",
+))
+
+
+def _dot_forward(*xs: float, attr: bool) -> float:
+    n = len(xs) // 2
+    s = math.sumprod(xs[:n], xs[n:2 * n]) if hasattr(math, "sumprod") else sum(
+        w * x for w, x in zip(xs[:n], xs[n:2 * n]))
+    return s + xs[-1] if attr else s
+
+
+def _dot_partials(xs: Sequence[float], out: float, attr: bool) -> Sequence[float]:
+    n = len(xs) // 2
+    # ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1
+    return (*xs[n:2 * n], *xs[:n], 1.0) if attr else (*xs[n:], *xs[:n])
+
+
+register(Op(
+    # inputs: (w_1..w_n, x_1..x_n[, b]); attr: True when a bias is present.
+    "dot", None, _dot_forward, _dot_partials,
+    "dot", "c = Σᵢ wᵢxᵢ (+ b);  ∂c/∂wᵢ = xᵢ,  ∂c/∂xᵢ = wᵢ,  ∂c/∂b = 1",
+))
+
+
+def _max_partials(xs: Sequence[float], out: float, attr: Any) -> Sequence[float]:
+    k = xs.index(out)  # the first maximal input receives the whole gradient
+    return tuple(1.0 if i == k else 0.0 for i in range(len(xs)))
+
+
+register(Op(
+    "max", None, lambda *xs, attr=None: max(xs), _max_partials,
+    "max", "c = maxᵢ aᵢ;  ∂c/∂aᵢ = 1 for the (first) largest aᵢ, else 0",
+))
+
+
+def _softmax_forward(*xs: float, attr: int) -> float:
+    return _softmax_list(xs)[attr]
+
+
+def _softmax_partials(xs: Sequence[float], out: float, attr: int) -> Sequence[float]:
+    s = _softmax_list(xs)
+    return tuple((out if j == attr else 0.0) - out * sj for j, sj in enumerate(s))
+
+
+register(Op(
+    # output number attr of softmax(a_1..a_n); every output node reads all inputs.
+    "softmax", None, _softmax_forward, _softmax_partials,
+    "softmax", "sₖ = eᵃᵏ / Σⱼ eᵃʲ;  ∂sₖ/∂aⱼ = sₖ(δₖⱼ − sⱼ)",
+))

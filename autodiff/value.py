@@ -1,0 +1,332 @@
+"""`Value`: a scalar node of a computational graph.
+
+A node stores its number (``data``), the gradient ∂l/∂node once backward has run
+(``grad``), the primitive that made it (an entry of :data:`autodiff.ops.OPS`) and its
+operands as a tuple, in order, duplicates kept. Nodes carry no closures, so a graph
+holds no reference cycles: dropping the root frees the whole graph at once through
+reference counting, and the garbage collector has nothing to do.
+
+Every operator builds exactly one node through :func:`apply`, which evaluates the op's
+forward function from the table and turns a math domain error into an exception that
+names the op and the operands.
+"""
+
+from __future__ import annotations
+
+import numbers
+from contextlib import contextmanager
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
+
+from .ops import OPS, Op
+
+__all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number"]
+
+Number = Union[int, float]
+_GRAD_ENABLED = True
+
+
+def is_grad_enabled() -> bool:
+    """Whether new operations are being recorded into graphs."""
+    return _GRAD_ENABLED
+
+
+@contextmanager
+def no_grad() -> Iterator[None]:
+    """A context in which operations compute values but record no graph.
+
+    Results made inside are leaves (``op == ""``, no inputs), exactly like constants.
+    Not thread-safe: the switch is global to the process, as in micrograd.
+    """
+    global _GRAD_ENABLED
+    previous = _GRAD_ENABLED
+    _GRAD_ENABLED = False
+    try:
+        yield
+    finally:
+        _GRAD_ENABLED = previous
+
+
+def _check_number(data: Any, argument: str) -> float:
+    if isinstance(data, bool) or not isinstance(data, numbers.Real):
+        raise TypeError(
+            f"{argument} must be a real number (int or float), got {type(data).__name__}: {data!r}")
+    return float(data)
+
+
+class Value:
+    """A scalar in a computational graph.
+
+    ``Value(data, label="", *, param=False)``: ``data`` is a real number, ``label`` the
+    name shown in drawings and messages, ``param`` marks a model parameter (drawn red,
+    updated by optimizers, listed by the compiler as trainable).
+
+    Attributes: ``data``, ``grad`` (∂l/∂self after ``l.backward()``), ``label``,
+    ``param``, ``op`` (name of the op that made the node, ``""`` for leaves),
+    ``inputs`` (operands, in order), ``attr`` (the op's constant: exponent, slope, ...),
+    ``group`` (a path such as ``("layers.0", "neurons.1")`` set by :mod:`nn`, used to
+    collapse drawings; ``None`` otherwise).
+    """
+
+    __slots__ = ("data", "grad", "label", "param", "_op", "inputs", "attr", "group", "_hooks")
+
+    def __init__(self, data: Number, label: str = "", *, param: bool = False) -> None:
+        self.data = _check_number(data, "Value(data)")
+        if not isinstance(label, str):
+            raise TypeError(f"Value(label) must be a str, got {type(label).__name__}: {label!r}")
+        self.grad = 0.0
+        self.label = label
+        self.param = bool(param)
+        self._op: Optional[Op] = None
+        self.inputs: tuple[Value, ...] = ()
+        self.attr: Any = None
+        self.group: Optional[tuple] = None
+        self._hooks: Optional[list] = None
+
+    # ------------------------------------------------------------------ identity
+    @property
+    def op(self) -> str:
+        """Name of the operation that produced this node; ``""`` for a leaf."""
+        return self._op.name if self._op is not None else ""
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._op is None
+
+    def __repr__(self) -> str:
+        name = f"{self.label!r}, " if self.label else ""
+        kind = f", op={self.op!r}" if self._op is not None else (", param=True" if self.param else "")
+        return f"Value({name}data={self.data:.6g}, grad={self.grad:.6g}{kind})"
+
+    # ------------------------------------------------------------------ backward
+    def backward(self) -> None:
+        """Reverse-mode backprop from this node: seeds ∂self/∂self = 1.
+
+        Leaves accumulate across calls (as in PyTorch); gradients of intermediate
+        nodes are recomputed on every call, never double-counted.
+        """
+        from .backprop import backward
+        backward(self)
+
+    def register_hook(self, fn: Callable[[float], Optional[float]]) -> Callable[[], None]:
+        """Call ``fn(grad)`` when backward reaches this node with its full gradient.
+
+        If ``fn`` returns a number, it replaces the gradient that flows on. Returns a
+        function that removes the hook.
+        """
+        if not callable(fn):
+            raise TypeError(f"register_hook(fn) needs a callable, got {fn!r}")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(fn)
+
+        def remove() -> None:
+            if self._hooks and fn in self._hooks:
+                self._hooks.remove(fn)
+        return remove
+
+    # ----------------------------------------------------------------- operators
+    def __add__(self, other: Operand) -> Value:
+        return apply(_ADD, (self, _as_value(other)))
+
+    def __radd__(self, other: Number) -> Value:
+        return apply(_ADD, (_as_value(other), self))
+
+    def __sub__(self, other: Operand) -> Value:
+        return apply(_SUB, (self, _as_value(other)))
+
+    def __rsub__(self, other: Number) -> Value:
+        return apply(_SUB, (_as_value(other), self))
+
+    def __mul__(self, other: Operand) -> Value:
+        return apply(_MUL, (self, _as_value(other)))
+
+    def __rmul__(self, other: Number) -> Value:
+        return apply(_MUL, (_as_value(other), self))
+
+    def __truediv__(self, other: Operand) -> Value:
+        return apply(_DIV, (self, _as_value(other)))
+
+    def __rtruediv__(self, other: Number) -> Value:
+        return apply(_DIV, (_as_value(other), self))
+
+    def __neg__(self) -> Value:
+        return apply(_NEG, (self,))
+
+    def __pos__(self) -> Value:
+        return self
+
+    def __pow__(self, other: Operand) -> Value:
+        if isinstance(other, Value):
+            return apply(_POWV, (self, other))
+        return apply(_POW, (self,), _check_number(other, "exponent of **"))
+
+    def __rpow__(self, other: Number) -> Value:
+        return apply(_POWV, (_as_value(other), self))
+
+    # comparisons are on purpose not defined (the contract leaves them out): use .data
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------ functions
+    def exp(self) -> Value:
+        return apply(_EXP, (self,))
+
+    def log(self) -> Value:
+        return apply(_LOG, (self,))
+
+    def tanh(self) -> Value:
+        return apply(_TANH, (self,))
+
+    def sigmoid(self) -> Value:
+        return apply(_SIGMOID, (self,))
+
+    def relu(self) -> Value:
+        """max(0, x); the derivative at 0 is taken as 0."""
+        return apply(_RELU, (self,))
+
+    def leaky_relu(self, slope: Number = 0.01) -> Value:
+        return apply(_LEAKY, (self,), _check_number(slope, "leaky_relu(slope)"))
+
+    def elu(self, alpha: Number = 1.0) -> Value:
+        return apply(_ELU, (self,), _check_number(alpha, "elu(alpha)"))
+
+    def sign(self) -> Value:
+        """+1 for x ≥ 0, −1 otherwise; derivative 0 everywhere (as the lectures take it)."""
+        return apply(_SIGN, (self,))
+
+    def step(self) -> Value:
+        """1 for x > 0, 0 otherwise (so step(0) = 0); derivative 0 everywhere."""
+        return apply(_STEP, (self,))
+
+    def abs(self) -> Value:
+        return apply(_ABS, (self,))
+
+
+Operand = Union[Value, Number]
+
+_ADD, _SUB, _MUL, _DIV, _NEG = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["neg"]
+_POW, _POWV, _EXP, _LOG = OPS["pow"], OPS["powv"], OPS["exp"], OPS["log"]
+_TANH, _SIGMOID, _RELU, _LEAKY, _ELU = (
+    OPS["tanh"], OPS["sigmoid"], OPS["relu"], OPS["leaky_relu"], OPS["elu"])
+_SIGN, _STEP, _ABS = OPS["sign"], OPS["step"], OPS["abs"]
+
+_new = object.__new__
+
+
+def _as_value(x: Operand) -> Value:
+    """Wrap a number as a constant leaf; pass a Value through."""
+    if x.__class__ is Value:
+        return x
+    if isinstance(x, Value):
+        return x
+    v = _new(Value)
+    v.data = _check_number(x, "operand")
+    v.grad = 0.0
+    v.label = ""
+    v.param = False
+    v._op = None
+    v.inputs = ()
+    v.attr = None
+    v.group = None
+    v._hooks = None
+    return v
+
+
+def describe(v: Value) -> str:
+    """A short, human description of a node for error messages."""
+    name = f"'{v.label}'" if v.label else "(unlabelled)"
+    what = f"op {v.op}" if v._op is not None else ("parameter" if v.param else "leaf")
+    return f"node {name} [{what}, data={v.data!r}]"
+
+
+def _domain_error(op: Op, inputs: Sequence[Value], attr: Any) -> Optional[BaseException]:
+    """Check inputs that would give a complex number, a silent NaN or an infinity."""
+    name = op.name
+    if name == "log" and not inputs[0].data > 0.0:
+        return ValueError(f"log: the input must be > 0, got {inputs[0].data!r} from {describe(inputs[0])}")
+    if name in ("pow", "powv"):
+        a = inputs[0].data
+        k = attr if name == "pow" else inputs[1].data
+        where = f"{describe(inputs[0])} ** " + (repr(k) if name == "pow" else describe(inputs[1]))
+        if a < 0.0 and not float(k).is_integer():
+            return ValueError(
+                f"pow: a negative base {a!r} with a non-integer exponent {k!r} has no real value ({where})")
+        if a == 0.0 and k < 0.0:
+            return ZeroDivisionError(f"pow: 0 raised to a negative power {k!r} ({where})")
+    if name == "div" and inputs[1].data == 0.0:
+        return ZeroDivisionError(f"div: division by zero: {describe(inputs[0])} / {describe(inputs[1])}")
+    return None
+
+
+def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
+    """Build the node ``op(inputs; attr)``: evaluate the forward, record the edge tuple.
+
+    Inside :func:`no_grad` the result is a leaf with no inputs.
+    """
+    try:
+        data = op.forward(*[v.data for v in inputs], attr=attr)
+    except (ArithmeticError, ValueError) as exc:
+        error = _domain_error(op, inputs, attr)
+        if error is None:
+            operands = ", ".join(describe(v) for v in inputs)
+            kind = OverflowError if isinstance(exc, OverflowError) else type(exc)
+            error = kind(f"{op.name}: {exc} for {operands}")
+        raise error from None
+    if data != data and all(v.data == v.data for v in inputs):  # NaN from non-NaN inputs
+        operands = ", ".join(describe(v) for v in inputs)
+        raise ValueError(f"{op.name}: the result is NaN for {operands}")
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    v.param = False
+    if _GRAD_ENABLED:
+        v._op = op
+        v.inputs = inputs
+        v.attr = attr
+    else:
+        v._op = None
+        v.inputs = ()
+        v.attr = None
+    v.group = None
+    v._hooks = None
+    return v
+
+
+# --------------------------------------------------------- n-ary module functions
+
+def _values(xs: Iterable[Operand], what: str) -> tuple[Value, ...]:
+    out = tuple(_as_value(x) for x in xs)
+    if not out:
+        raise ValueError(f"{what} needs at least one value, got none")
+    return out
+
+
+def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mirrors the builtin on purpose
+    """Σᵢ vᵢ as one n-ary ``sum`` node (drawn as one ``add``)."""
+    return apply(OPS["sum"], _values(values, "sum"))
+
+
+def dot(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Optional[Operand] = None) -> Value:
+    """Σᵢ wᵢxᵢ (+ b) as one ``dot`` node: a neuron's weighted input z = wᵀx + b."""
+    ws = tuple(_as_value(w) for w in weights)
+    xs = tuple(_as_value(x) for x in inputs)
+    if len(ws) != len(xs):
+        raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
+    if not ws:
+        raise ValueError("dot needs at least one weight and input, got none")
+    if bias is None:
+        return apply(OPS["dot"], ws + xs, False)
+    return apply(OPS["dot"], ws + xs + (_as_value(bias),), True)
+
+
+def maximum(values: Iterable[Operand]) -> Value:
+    """maxᵢ vᵢ as one node (a maxout unit); the gradient goes to the first largest input."""
+    return apply(OPS["max"], _values(values, "maximum"))
+
+
+def softmax(values: Iterable[Operand]) -> list[Value]:
+    """softmax(v)ₖ = e^{vₖ} / Σⱼ e^{vⱼ}, one node per output, each reading every input."""
+    vs = _values(values, "softmax")
+    op = OPS["softmax"]
+    return [apply(op, vs, k) for k in range(len(vs))]
+
