@@ -19,30 +19,48 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional, Union
 
-from .value import Value, describe
+from operator import attrgetter
+
+from .value import HOOKED_LEAVES, Value, describe
+
+_data = attrgetter("data")
 
 __all__ = ["topological_order", "chain_rule", "backward", "zero_grad", "NodeStep", "EdgeStep"]
 
 
-def topological_order(root: Value) -> list[Value]:
-    """All nodes of ``root``'s graph, each after its inputs (iterative DFS, any depth)."""
+def topological_order(root: Value, leaves: bool = True) -> list[Value]:
+    """All nodes of ``root``'s graph, each after its inputs, root last.
+
+    Iterative depth-first search (no recursion, so any depth works): each stack entry
+    holds a node and the iterator over its remaining inputs; a node is emitted once all
+    its inputs are. Leaves are emitted when first seen, or skipped with ``leaves=False``
+    (what backward uses: most edges of a neural network end in a leaf).
+    """
+    if not root.inputs:
+        return [root]
     order: list[Value] = []
-    seen: set[int] = set()
-    stack: list[tuple[Value, bool]] = [(root, False)]
-    pop, push, append, add = stack.pop, stack.append, order.append, seen.add
+    emit = order.append
+    seen = {id(root)}
+    mark = seen.add
+    stack = [(root, iter(root.inputs))]
+    push = stack.append
     while stack:
-        node, done = pop()
-        if done:
-            append(node)
-            continue
-        key = id(node)
-        if key in seen:
-            continue
-        add(key)
-        push((node, True))
-        for inp in node.inputs:
-            if id(inp) not in seen:
-                push((inp, False))
+        node, pending = stack[-1]
+        for inp in pending:
+            if inp.inputs:
+                key = id(inp)
+                if key not in seen:
+                    mark(key)
+                    push((inp, iter(inp.inputs)))
+                    break
+            elif leaves:
+                key = id(inp)
+                if key not in seen:
+                    mark(key)
+                    emit(inp)
+        else:
+            stack.pop()
+            emit(node)
     return order
 
 
@@ -95,7 +113,7 @@ def chain_rule(root: Value, record: bool = False,
     Pass a precomputed ``order`` (from :func:`topological_order`) to reuse it.
     """
     if order is None:
-        order = topological_order(root)
+        order = topological_order(root, leaves=bool(HOOKED_LEAVES))
     hooked_leaves: dict[int, float] = {}
     for node in order:
         if node._op is not None:
@@ -121,7 +139,7 @@ def chain_rule(root: Value, record: bool = False,
             grad = node.grad = _run_hooks(node, grad)
         inputs = node.inputs
         try:
-            locals_ = op.partials([v.data for v in inputs], node.data, node.attr)
+            locals_ = op.partials(list(map(_data, inputs)), node.data, node.attr)
         except (ArithmeticError, ValueError) as exc:
             raise type(exc)(f"backward through {describe(node)}: {exc}") from None
         if not record:

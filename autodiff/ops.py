@@ -26,6 +26,7 @@ and ``attr`` (the op's constant attribute: exponent, slope, ...).
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
 
@@ -246,8 +247,7 @@ register(Op(
 
 def _dot_forward(*xs: float, attr: bool) -> float:
     n = len(xs) // 2
-    s = math.sumprod(xs[:n], xs[n:2 * n]) if hasattr(math, "sumprod") else sum(
-        w * x for w, x in zip(xs[:n], xs[n:2 * n]))
+    s = sum(map(operator.mul, xs[:n], xs[n:2 * n]))
     return s + xs[-1] if attr else s
 
 

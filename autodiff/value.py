@@ -14,6 +14,8 @@ names the op and the operands.
 from __future__ import annotations
 
 import numbers
+from itertools import repeat
+from operator import attrgetter
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
@@ -23,6 +25,8 @@ __all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number"]
 
 Number = Union[int, float]
 _GRAD_ENABLED = True
+# Leaves that carry hooks, by id: backward must visit leaves only when this is non-empty.
+HOOKED_LEAVES: dict[int, "Value"] = {}
 
 
 def is_grad_enabled() -> bool:
@@ -118,10 +122,14 @@ class Value:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(fn)
+        if self._op is None:  # kept alive by the registry until its last hook is removed
+            HOOKED_LEAVES[id(self)] = self
 
         def remove() -> None:
             if self._hooks and fn in self._hooks:
                 self._hooks.remove(fn)
+            if not self._hooks:
+                HOOKED_LEAVES.pop(id(self), None)
         return remove
 
     # ----------------------------------------------------------------- operators
@@ -207,9 +215,10 @@ _ADD, _SUB, _MUL, _DIV, _NEG = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], O
 _POW, _POWV, _EXP, _LOG = OPS["pow"], OPS["powv"], OPS["exp"], OPS["log"]
 _TANH, _SIGMOID, _RELU, _LEAKY, _ELU = (
     OPS["tanh"], OPS["sigmoid"], OPS["relu"], OPS["leaky_relu"], OPS["elu"])
-_SIGN, _STEP, _ABS = OPS["sign"], OPS["step"], OPS["abs"]
+_SIGN, _STEP, _ABS, _DOT = OPS["sign"], OPS["step"], OPS["abs"], OPS["dot"]
 
 _new = object.__new__
+_data = attrgetter("data")
 
 
 def _as_value(x: Operand) -> Value:
@@ -263,7 +272,7 @@ def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
     Inside :func:`no_grad` the result is a leaf with no inputs.
     """
     try:
-        data = op.forward(*[v.data for v in inputs], attr=attr)
+        data = op.forward(*map(_data, inputs), attr=attr)
     except (ArithmeticError, ValueError) as exc:
         error = _domain_error(op, inputs, attr)
         if error is None:
@@ -308,15 +317,15 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mirrors the builtin
 
 def dot(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Optional[Operand] = None) -> Value:
     """Σᵢ wᵢxᵢ (+ b) as one ``dot`` node: a neuron's weighted input z = wᵀx + b."""
-    ws = tuple(_as_value(w) for w in weights)
-    xs = tuple(_as_value(x) for x in inputs)
+    ws, xs = tuple(weights), tuple(inputs)
     if len(ws) != len(xs):
         raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
     if not ws:
         raise ValueError("dot needs at least one weight and input, got none")
-    if bias is None:
-        return apply(OPS["dot"], ws + xs, False)
-    return apply(OPS["dot"], ws + xs + (_as_value(bias),), True)
+    operands = ws + xs if bias is None else ws + xs + (_as_value(bias),)
+    if not all(map(isinstance, operands, repeat(Value))):
+        operands = tuple(map(_as_value, operands))
+    return apply(_DOT, operands, bias is not None)
 
 
 def maximum(values: Iterable[Operand]) -> Value:

@@ -1,0 +1,199 @@
+"""Eager engine vs micrograd 0.1.0 on micrograd's own demo step (issue 2, workload W1).
+
+W1 = one SGD step of MLP(2, [16, 16, 1]) with ReLU on 100 two-moons points, hinge loss
+max(0, 1 − yᵢ·scoreᵢ) averaged, plus 1e-4·Σp² (micrograd's demo.ipynb), built the natural
+way in each library. Runs alternate in one process; medians are reported, with:
+
+* micrograd as shipped, and micrograd with the garbage collector switched off;
+* bytes per node (tracemalloc peak of building the loss graph / node count);
+* the 100,000-deep chain's forward+backward time per node.
+
+Run: ``python3 bench/bench_engine.py [--repeats 7]``. Needs ``pip install micrograd==0.1.0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import autodiff  # noqa: E402
+from autodiff import Value  # noqa: E402
+
+
+def two_moons(n: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """n points of two interleaving half circles, labels ±1 (micrograd's demo data shape)."""
+    rng = np.random.default_rng(seed)
+    t = rng.uniform(0, np.pi, n)
+    upper = np.arange(n) % 2 == 0
+    x = np.where(upper, np.cos(t), 1 - np.cos(t))
+    y = np.where(upper, np.sin(t), 0.5 - np.sin(t))
+    X = np.stack([x, y], 1) + rng.normal(0, noise, (n, 2))
+    return X, np.where(upper, 1.0, -1.0)
+
+
+# ------------------------------------------------------------------ our engine
+def our_model(seed: int = 0):
+    try:
+        import nn
+        return nn.MLP(2, [16, 16, 1], activation="relu", output_activation="linear",
+                      init="uniform", seed=seed)
+    except Exception:  # nn not available: the same network written with autodiff.dot
+        rnd = random.Random(seed)
+        sizes = [2, 16, 16, 1]
+        layers = [[([Value(rnd.uniform(-1, 1), param=True) for _ in range(a)], Value(0.0, param=True))
+                   for _ in range(b)] for a, b in zip(sizes, sizes[1:])]
+
+        def model(x):
+            for i, layer in enumerate(layers):
+                x = [autodiff.dot(w, x, b) for w, b in layer]
+                if i < len(layers) - 1:
+                    x = [v.relu() for v in x]
+            return x
+        model.parameters = lambda: [p for layer in layers for w, b in layer for p in (*w, b)]
+        return model
+
+
+def our_step(model, X, y) -> float:
+    params = model.parameters()
+    scores = [model([Value(a), Value(b)])[0] for a, b in X]
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    loss = autodiff.sum(losses) * (1.0 / len(losses)) + 1e-4 * autodiff.sum([p * p for p in params])
+    for p in params:
+        p.grad = 0.0
+    loss.backward()
+    for p in params:
+        p.data -= 0.01 * p.grad
+    return loss.data
+
+
+# ------------------------------------------------------------------ micrograd
+def micrograd_step(model, X, y) -> float:
+    from micrograd.engine import Value as MValue
+    inputs = [list(map(MValue, xrow)) for xrow in X]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = 1e-4 * sum((p * p for p in model.parameters()))
+    loss = data_loss + reg_loss
+    model.zero_grad()
+    loss.backward()
+    for p in model.parameters():
+        p.data -= 0.01 * p.grad
+    return loss.data
+
+
+def count_nodes_micrograd(root) -> int:
+    seen, stack = set(), [root]
+    while stack:
+        v = stack.pop()
+        if id(v) not in seen:
+            seen.add(id(v))
+            stack.extend(v._prev)
+    return len(seen)
+
+
+def timed(fn) -> float:
+    t = time.perf_counter()
+    fn()
+    return time.perf_counter() - t
+
+
+def bytes_per_node(build, count) -> float:
+    gc.collect()
+    tracemalloc.start()
+    root = build()
+    current, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return current / count(root)
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args(argv)
+    from micrograd.nn import MLP as MicroMLP
+    random.seed(0)
+    X, y = two_moons()
+    X, y = X.tolist(), y.tolist()
+    ours, theirs = our_model(), MicroMLP(2, [16, 16, 1])
+
+    def micro_nogc() -> float:
+        """Time the step with the collector off; collect the cycles afterwards, untimed."""
+        gc.collect()
+        gc.disable()
+        try:
+            return timed(lambda: micrograd_step(theirs, X, y))
+        finally:
+            gc.enable()
+            gc.collect()
+
+    runs = {"ours": [], "micrograd": [], "micrograd, gc off": []}
+    for _ in range(args.repeats):
+        runs["ours"].append(timed(lambda: our_step(ours, X, y)))
+        runs["micrograd"].append(timed(lambda: micrograd_step(theirs, X, y)))
+        runs["micrograd, gc off"].append(micro_nogc())
+    med = {k: statistics.median(v) for k, v in runs.items()}
+
+    def our_graph():
+        params = ours.parameters()
+        scores = [ours([Value(a), Value(b)])[0] for a, b in X]
+        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+        return autodiff.sum(losses) * (1.0 / len(losses)) + 1e-4 * autodiff.sum([p * p for p in params])
+
+    def micro_graph():
+        from micrograd.engine import Value as MValue
+        scores = [theirs(list(map(MValue, r))) for r in X]
+        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+        return sum(losses) * (1.0 / len(losses)) + 1e-4 * sum((p * p for p in theirs.parameters()))
+
+    ours_bpn = bytes_per_node(our_graph, lambda r: len(autodiff.topological_order(r)))
+    micro_bpn = bytes_per_node(micro_graph, count_nodes_micrograd)
+    n_ours = len(autodiff.topological_order(our_graph()))
+    n_micro = count_nodes_micrograd(micro_graph())
+
+    depth = 100_000
+    chain = []
+    for _ in range(3):
+        t = time.perf_counter()
+        x = Value(0.5)
+        v = x
+        for _ in range(depth):
+            v = (v * 0.999).tanh()
+        v.backward()
+        chain.append((time.perf_counter() - t) / (2 * depth))
+        del v
+
+    report = {
+        "ours_s": med["ours"], "micrograd_s": med["micrograd"], "micrograd_nogc_s": med["micrograd, gc off"],
+        "speedup_vs_micrograd": med["micrograd"] / med["ours"],
+        "speedup_vs_micrograd_nogc": med["micrograd, gc off"] / med["ours"],
+        "ours_bytes_per_node": ours_bpn, "micrograd_bytes_per_node": micro_bpn,
+        "ours_nodes": n_ours, "micrograd_nodes": n_micro,
+        "chain_us_per_node": statistics.median(chain) * 1e6,
+    }
+    print(f"W1: one SGD step of MLP(2,[16,16,1]), 100 moons points, hinge + L2; "
+          f"median of {args.repeats} alternating runs")
+    print("| engine | step | nodes | bytes/node | ours is faster by |")
+    print("|---|---|---|---|---|")
+    print(f"| backproplab (eager) | {med['ours']*1e3:.1f} ms | {n_ours} | {ours_bpn:.0f} | 1× |")
+    print(f"| micrograd 0.1.0 as shipped | {med['micrograd']*1e3:.0f} ms | {n_micro} | {micro_bpn:.0f} "
+          f"| {report['speedup_vs_micrograd']:.0f}× |")
+    print(f"| micrograd 0.1.0, gc off | {med['micrograd, gc off']*1e3:.0f} ms | {n_micro} | {micro_bpn:.0f} "
+          f"| {report['speedup_vs_micrograd_nogc']:.1f}× |")
+    print(f"bytes per node: ours / micrograd = {ours_bpn / micro_bpn:.2f}")
+    print(f"100,000-deep chain (mul + tanh): {report['chain_us_per_node']:.2f} µs per node, forward+backward")
+    return report
+
+
+if __name__ == "__main__":
+    main()
