@@ -1,0 +1,101 @@
+"""Names of the nodes of a drawn graph, as the slides write them (seed 003).
+
+* a node the user labelled keeps its label;
+* unlabelled op results are u₁, u₂, … numbered in forward order, i.e. the order in
+  which Python evaluated the expression (a depth-first walk that visits operands
+  first-operand-first, so ``a + b`` numbers all of ``a`` before ``b``); numbers a user
+  label already took (``u3`` or ``u₃``) are skipped;
+* unlabelled constant leaves show their number (``2``, ``0.5``);
+* unlabelled parameters are θ₁, θ₂, … in the same order.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from autodiff import Value
+
+__all__ = ["display_names", "forward_order", "subscript", "format_number"]
+
+_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+_UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def subscript(text: str) -> str:
+    """``"12"`` → ``"₁₂"``."""
+    return text.translate(_SUB)
+
+
+def plain(text: str) -> str:
+    """``"u₁₂"`` → ``"u12"``: subscript digits back to ASCII."""
+    return text.translate(_UNSUB)
+
+
+def format_number(x: float, digits: int = 4) -> str:
+    """A short number for a drawing: 4 significant digits, a real minus sign."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    text = f"{x:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{int(exponent)}"
+    return text.replace("-", "−")
+
+
+def forward_order(root: Value) -> list[Value]:
+    """All nodes of ``root``'s graph in Python's evaluation order (operands left to
+    right, each before its consumer); iterative, any depth."""
+    order: list[Value] = []
+    seen: set[int] = set()
+    stack: list[tuple[Value, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for inp in reversed(node.inputs):
+            if id(inp) not in seen:
+                stack.append((inp, False))
+    return order
+
+
+def _numbered(prefix: str, taken: set[str]) -> Iterable[str]:
+    k = 0
+    while True:
+        k += 1
+        name = f"{prefix}{k}"
+        if name not in taken:
+            yield name
+
+
+def display_names(root: Value, unicode: bool = True) -> dict[Value, str]:
+    """A name for every node of ``root``'s graph (see the module docstring).
+
+    ``unicode=True`` writes subscripts as ``u₁``; ``unicode=False`` as ``u1``.
+    User labels are returned exactly as given in both forms.
+    """
+    order = forward_order(root)
+    taken = {plain(v.label) for v in order if v.label}
+    u_names = _numbered("u", taken)
+    theta_names = _numbered("θ", taken)
+    names: dict[Value, str] = {}
+    for v in order:
+        if v.label:
+            names[v] = v.label
+            continue
+        if not v.is_leaf:
+            name = next(u_names)
+        elif v.param:
+            name = next(theta_names)
+        else:
+            names[v] = format_number(v.data) if unicode else f"{v.data:.4g}"
+            continue
+        names[v] = name[0] + subscript(name[1:]) if unicode else name
+    return names

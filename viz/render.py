@@ -1,0 +1,348 @@
+"""Render a `Value` graph as the lecture slides draw it (../docs/SLIDE-STYLE.md).
+
+>>> from viz import draw
+>>> d = draw(loss, view="backward", wrt=[w1])      # doctest: +SKIP
+>>> d.save("graph.svg"); d.source; d.digraph        # doctest: +SKIP
+
+White circles are values (inputs, outputs, intermediate results u₁, u₂, …), red
+circles parameters, blue squares operations labelled as the slides label them
+(``autodiff.OPS[op].label``). Left to right, a parameter above the op that consumes
+it. The forward view writes each value under its name; the backward view adds
+∂l/∂node in red and a red twin arrow, pointing back, on every edge that lies on a
+path from the loss to the chosen nodes (``wrt``, default all parameters).
+
+Everything that is text goes through :func:`html.escape` into Graphviz HTML-like
+labels, so a label such as ``<script>`` is drawn as text, never interpreted.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+import subprocess
+import unicodedata
+from pathlib import Path
+from typing import Iterable, Mapping, Optional, Union
+
+import graphviz
+
+import autodiff
+from autodiff import Value
+
+from . import style as S
+from .graph import DGraph, DNode, count_scalar_nodes, depends_on, scalar_graph
+from .naming import display_names, format_number
+
+__all__ = ["draw", "Drawing", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
+
+LEVELS = ("scalar", "neuron", "layer")
+DEFAULT_MAX_NODES = 400
+_COARSER = {"scalar": "neuron", "neuron": "layer"}
+INSTALL_HINT = ("the Graphviz program `dot` was not found on PATH; install Graphviz "
+                "(Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, "
+                "conda: `conda install graphviz`). The DOT text is still available as `.source`.")
+
+
+class GraphTooLarge(ValueError):
+    """The graph has more drawn nodes than the limit for the chosen level of detail."""
+
+
+class GraphvizNotFound(RuntimeError):
+    """The `dot` program is missing; ``.source`` still works."""
+
+
+# ------------------------------------------------------------------ labels
+
+_NAME = re.compile(r"^(?P<base>\w[\u0300-\u036f]?)_?(?P<sub>[0-9₀-₉]+(?:,[0-9₀-₉]+)*)?$")
+_UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def _font(face: str, size: float, text: str, color: Optional[str] = None) -> str:
+    colour = f' COLOR="{color}"' if color else ""
+    return f'<FONT FACE="{S.font(face)}" POINT-SIZE="{size:g}"{colour}>{text}</FONT>'
+
+
+def _is_greek(ch: str) -> bool:
+    return "GREEK" in unicodedata.name(ch, "")
+
+
+def name_html(name: str, style: str, size: float) -> str:
+    """A name in the slides' typography: ``u₁`` → italic u with a subscript 1,
+    ``W₁`` bold, Greek in Latin Modern Math; anything else upright and escaped."""
+    m = _NAME.match(name)
+    if m and (m["base"][0].isalpha()):
+        base, sub = m["base"], (m["sub"] or "").translate(_UNSUB)
+        if _is_greek(base[0]):
+            head = _font(S.MATH, size, html.escape(base))
+        else:
+            tag = {"italic": "I", "bold": "B"}.get(style)
+            inner = f"<{tag}>{html.escape(base)}</{tag}>" if tag else html.escape(base)
+            head = _font(S.ROMAN, size, inner)
+        if sub:
+            head += f"<SUB>{_font(S.ROMAN, round(size * 0.65), html.escape(sub))}</SUB>"
+        return head
+    # longer names shrink to fit the 80 px circle (≈ 0.5 em per character)
+    fitted = max(7.0, min(size, 110.0 / max(1, len(name))))
+    face = S.MATH if any(_is_greek(c) for c in name) else S.ROMAN
+    return _font(face, round(fitted, 1), html.escape(name))
+
+
+def op_html(label: str) -> str:
+    """An op square's label: lowercase names in monospace, symbols in the math font."""
+    if re.fullmatch(r"[a-z_]+", label):
+        size = 14 if len(label) <= 6 else round(max(8.0, 84.0 / len(label)), 1)
+        return _font(S.MONO, size, html.escape(label))
+    m = re.fullmatch(r"(.*?)([₀-₉]+)", label)
+    if m:  # ‖·‖₂: no Latin Modern font has subscript digits, use <SUB>
+        return (_font(S.MATH, 16, html.escape(m[1]))
+                + f"<SUB>{_font(S.MATH, 11, html.escape(m[2].translate(_UNSUB)))}</SUB>")
+    return _font(S.MATH, 16 if len(label) <= 6 else 12, html.escape(label))
+
+
+# ------------------------------------------------------------------ the drawing
+
+class Drawing:
+    """A rendered graph: ``.digraph`` (graphviz.Digraph), ``.source`` (DOT),
+    ``.svg()``, ``.save(path)`` (.svg/.png/.dot by suffix), inline in Jupyter.
+
+    ``.graph`` is the drawn structure (:class:`viz.graph.DGraph`): ``.graph.where``
+    maps ``id(scalar node)`` to the id of the circle that shows it.
+    """
+
+    def __init__(self, digraph: graphviz.Digraph, graph: DGraph) -> None:
+        self.digraph = digraph
+        self.graph = graph
+        self._svg: Optional[str] = None
+
+    @property
+    def source(self) -> str:
+        return self.digraph.source
+
+    def node_id(self, v: Value) -> str:
+        """The DOT/SVG id of the circle that shows scalar node ``v``."""
+        return self.graph.where[id(v)]
+
+    def _run_dot(self, fmt: str) -> bytes:
+        exe = shutil.which("dot")
+        if exe is None:
+            raise GraphvizNotFound(INSTALL_HINT)
+        proc = subprocess.run([exe, f"-T{fmt}"], input=self.source.encode("utf-8"),
+                              capture_output=True, timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"dot -T{fmt} failed: {proc.stderr.decode(errors='replace')[:500]}")
+        return proc.stdout
+
+    def svg(self) -> str:
+        """The SVG text (runs `dot`; raises :class:`GraphvizNotFound` without it)."""
+        if self._svg is None:
+            text = self._run_dot("svg").decode("utf-8")
+            for pango in (S.ROMAN, S.MATH, S.MONO):
+                text = text.replace(f'font-family="{pango}"',
+                                    f'font-family="{S.css_font_family(pango)}"')
+            self._svg = text
+        return self._svg
+
+    def png(self) -> bytes:
+        """PNG bytes, rendered by Graphviz (cairo/Pango) from the same DOT source."""
+        return self._run_dot("png")
+
+    def save(self, path: Union[str, Path]) -> Path:
+        """Write ``.svg``, ``.png`` or ``.dot``/``.gv`` according to the suffix."""
+        path = Path(path)
+        suffix = path.suffix.lower()
+        if suffix in (".dot", ".gv"):
+            path.write_text(self.source, encoding="utf-8")
+        elif suffix == ".svg":
+            path.write_text(self.svg(), encoding="utf-8")
+        elif suffix == ".png":
+            path.write_bytes(self.png())
+        else:
+            raise ValueError(f"save({str(path)!r}): unknown suffix {suffix!r}; use .svg, .png or .dot")
+        return path
+
+    def _repr_svg_(self) -> str:
+        return self.svg()
+
+    def __repr__(self) -> str:
+        return f"<Drawing: {len(self.graph.nodes)} nodes, {len(self.graph.edges)} edges>"
+
+
+def _value_label(node: DNode, view: str, known: Optional[set[int]], big: bool) -> str:
+    lines = [name_html(node.name, node.style, 24 if big else 20)]
+    v = node.scalar
+    if node.note:
+        lines.append(_font(S.ROMAN, 11, html.escape(node.note)))
+    elif v is not None and node.role != "const":
+        lines.append(_font(S.ROMAN, 11, html.escape(format_number(v.data))))
+    if view == "backward" and node.members and node.role != "const":
+        if known is None or all(id(m) in known for m in node.members):
+            if v is not None:
+                lines.append(_font(S.ROMAN, 11, html.escape(format_number(v.grad)), S.BACKWARD))
+        else:
+            lines.append(_font(S.ROMAN, 11, "?", S.UNKNOWN))
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def _classes(node: DNode, view: str, known: Optional[set[int]]) -> str:
+    cls = [node.kind] if node.kind == node.role else [node.kind, node.role]
+    if view == "backward" and node.kind != "op":
+        if known is None or all(id(m) in known for m in node.members):
+            cls.append("grad-known")
+        else:
+            cls.append("grad-unknown")
+    return " ".join(cls)
+
+
+def _tooltip(node: DNode, view: str, root_name: str) -> str:
+    v = node.scalar
+    if node.kind == "op" or v is None:
+        return node.name
+    text = f"{node.name} = {v.data!r}"
+    if view == "backward":
+        text += f"; ∂{root_name}/∂{node.name} = {v.grad!r}"
+    return text
+
+
+def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
+               highlight_nodes: Iterable[str] = (), highlight_edges: Iterable[str] = (),
+               edge_labels: Optional[Mapping[str, str]] = None, root_name: str = "l",
+               name: str = "backproplab") -> graphviz.Digraph:
+    """DOT for a drawn graph (see :func:`draw` for the arguments)."""
+    hl_nodes, hl_edges = set(highlight_nodes), set(highlight_edges)
+    edge_labels = dict(edge_labels or {})
+    dot = graphviz.Digraph(name)
+    dot.attr(rankdir="LR", splines="line", bgcolor=S.WHITE, nodesep="0.45", ranksep="0.45",
+             pad="0.2", outputorder="edgesfirst")
+    dot.attr("node", fixedsize="true", width=str(S.NODE_SIZE), height=str(S.NODE_SIZE),
+             penwidth=str(S.PENWIDTH), style="filled", fontcolor=S.BLACK)
+    dot.attr("edge", penwidth=str(S.PENWIDTH), arrowsize=str(S.ARROWSIZE), arrowhead="normal",
+             color=S.BLACK)
+    anchored: dict[str, list[str]] = {}
+    for node in g.nodes:
+        if node.kind == "op":
+            attrs = dict(shape="square", fillcolor=S.OP_FILL, color=S.OP_STROKE,
+                         label="<" + op_html(node.name) + ">")
+        else:
+            fill, stroke = ((S.PARAM_FILL, S.PARAM_STROKE) if node.kind == "param"
+                            else (S.WHITE, S.BLACK))
+            attrs = dict(shape="circle", fillcolor=fill, color=stroke,
+                         label=_value_label(node, view, known, big=view == "forward"))
+            if node.anchor:
+                anchored.setdefault(node.anchor, []).append(node.id)
+        if node.id in hl_nodes:
+            attrs.update(color=S.HIGHLIGHT, penwidth="6")
+        dot.node(node.id, id=node.id, tooltip=graphviz.escape(_tooltip(node, view, root_name)),
+                 **{"class": _classes(node, view, known)}, **attrs)
+    for op_id, leaves in anchored.items():
+        with dot.subgraph() as s:
+            s.attr(rank="same")
+            for leaf in leaves:
+                s.node(leaf)
+            s.node(op_id)
+    for e in g.edges:
+        attrs = {"class": "forward"}
+        if e.id in hl_edges:
+            attrs.update(color=S.HIGHLIGHT, penwidth="5")
+        if e.id in edge_labels:
+            attrs["label"] = "<" + _font(S.ROMAN, 10, html.escape(str(edge_labels[e.id]))) + ">"
+        dot.edge(e.tail, e.head, id=e.id, **attrs)
+        if view == "backward" and e.on_path:
+            back = e.id + "_back"
+            battrs = {"class": "backward", "color": S.BACKWARD, "dir": "back",
+                      "constraint": "false"}
+            if back in hl_edges:
+                battrs["penwidth"] = "5"
+            if back in edge_labels:
+                battrs["label"] = "<" + _font(S.ROMAN, 10, html.escape(str(edge_labels[back])),
+                                              S.BACKWARD) + ">"
+            dot.edge(e.tail, e.head, id=back, **battrs)
+    return dot
+
+
+def _resolve_nodes(items: Iterable[Union[str, Value]], g: DGraph) -> set[str]:
+    out: set[str] = set()
+    for item in items:
+        if isinstance(item, Value):
+            if id(item) not in g.where:
+                raise ValueError(f"highlight_nodes: {autodiff.describe(item)} is not in the drawn graph")
+            out.add(g.where[id(item)])
+        else:
+            out.add(str(item))
+    return out
+
+
+def _resolve_edges(items: Iterable, order: list[Value]) -> set[str]:
+    index = None
+    out: set[str] = set()
+    for item in items:
+        if isinstance(item, tuple):
+            if index is None:
+                index = {id(v): i for i, v in enumerate(order)}
+            a, v, k = item
+            out.add(f"e{index[id(a)]}_{index[id(v)]}_{k}")
+        else:
+            out.add(str(item))
+    return out
+
+
+def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Value]] = None,
+         detail: str = "scalar", highlight_nodes: Iterable[Union[str, Value]] = (),
+         highlight_edges: Iterable = (), edge_labels: Optional[Mapping[str, str]] = None,
+         grads_known: Optional[Iterable[Value]] = None,
+         max_nodes: int = DEFAULT_MAX_NODES, expand_dot: bool = False) -> Drawing:
+    """Draw ``root``'s graph in the slides' style.
+
+    view: "forward" (names and values) or "backward" (plus gradients in red and red
+        twin arrows on the edges on a path from ``root`` to ``wrt``).
+    wrt: the node(s) whose paths from the loss are traced (default: all parameters).
+    detail: "scalar" (every node), "neuron" (one node per ``group[:2]``, as set by nn),
+        "layer" (one stage per layer, as the slides draw an MLP: matmul(W) → σ(·) …).
+    highlight_nodes: Values or drawn ids ("n3", "op3"); highlight_edges: ids
+        ("e1_3_0", "r3", "e1_3_0_back") or (input, node, operand index) tuples.
+    edge_labels: {edge id: text}; the ``_back`` id labels the red twin.
+    grads_known: the nodes whose gradient is already computed; the others show "?" in
+        grey (a gradient equal to 0 shows "0" in red). Default: all known.
+    max_nodes: refuse (GraphTooLarge, before any layout) a drawing with more nodes.
+    """
+    if view not in ("forward", "backward"):
+        raise ValueError(f"view must be 'forward' or 'backward', got {view!r}")
+    if detail not in LEVELS:
+        raise ValueError(f"detail must be one of {LEVELS}, got {detail!r}")
+    if not isinstance(root, Value):
+        raise TypeError(f"draw(root) needs a Value, got {type(root).__name__}")
+    order = autodiff.topological_order(root)
+    if detail == "scalar" and not expand_dot:
+        count = count_scalar_nodes(order)
+        _check_size(count, max_nodes, detail, order)
+    dep = depends_on(order, wrt) if view == "backward" else set()
+    if detail == "scalar":
+        if expand_dot:
+            from .collapse import expanded_graph
+            g = expanded_graph(root, order, dep)
+        else:
+            g = scalar_graph(root, order, dep)
+    else:
+        from .collapse import collapsed_graph
+        g = collapsed_graph(root, order, dep, detail)
+    _check_size(len(g.nodes), max_nodes, detail, order)
+    known = None if grads_known is None else {id(v) for v in grads_known}
+    root_name = display_names(root)[root] if len(order) <= 100_000 else "l"
+    digraph = to_digraph(g, view, known=known,
+                         highlight_nodes=_resolve_nodes(highlight_nodes, g),
+                         highlight_edges=_resolve_edges(highlight_edges, order),
+                         edge_labels=edge_labels, root_name=root_name)
+    return Drawing(digraph, g)
+
+
+def _check_size(count: int, max_nodes: int, detail: str, order: list[Value]) -> None:
+    if count <= max_nodes:
+        return
+    coarser = _COARSER.get(detail)
+    if coarser == "neuron" and not any(v.group for v in order):
+        coarser = "layer"
+    hint = (f"draw it with detail={coarser!r}" if coarser else
+            "draw a smaller part of the graph (a sub-expression)")
+    raise GraphTooLarge(
+        f"the graph has {count} nodes to draw at detail={detail!r}, more than "
+        f"max_nodes={max_nodes}; {hint}, or raise max_nodes (layout time grows fast).")
