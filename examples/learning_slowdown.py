@@ -1,0 +1,181 @@
+"""Learning slowdown: quadratic vs cross-entropy cost on one sigmoid neuron (seed 001 §1).
+
+One neuron a = σ(w·x + b), trained to take x = 1 to y = 0 by full-batch gradient descent with
+η = 0.15 for 300 epochs, from (w, b) = (0.6, 0.9) (output 0.82) and (2.0, 2.0) (output 0.98).
+
+* quadratic  C = ½(a − y)²:            ∂C/∂w = (a − y)·σ'(z)·x  -- σ'(z) ≈ 0 when the neuron
+  saturates, so from (2, 2) learning is stuck for ~150 epochs although the output is badly wrong.
+* cross-entropy C = −[y ln a + (1 − y) ln(1 − a)]:  ∂C/∂w = (a − y)·x  -- σ' cancels, so the
+  worse the output, the faster the neuron learns.
+
+"Epoch k" is the cost after k updates. Gradients come from ``backward()``; the costs at epochs
+0/50/100/150/200/300 are compared with reference numbers from an independent float64 autograd run
+(embedded below, the same as golden.json task2).
+
+The book's cross-entropy animations (its paper.js widget, η = 0.005) use δ = 1/(1 − a), which is
+∂C/∂a, instead of ∂C/∂z = a − y. That run is replayed here too (``widget_replica``): its curves
+fall much faster than true gradient descent at η = 0.005, so correct code does *not* reproduce
+those pictures.
+
+Run: ``python3 examples/learning_slowdown.py [--epochs 300]``; writes ``learning_slowdown.svg``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Optional, Sequence
+
+try:
+    from . import _plot, _util
+except ImportError:  # run as a script
+    import _plot
+    import _util
+
+from autodiff import Value
+
+X, Y = 1.0, 0.0
+STARTS = {"A": (0.6, 0.9), "B": (2.0, 2.0)}
+CHECK_EPOCHS = (0, 50, 100, 150, 200, 300)
+# Reference costs (float64 autograd, cross-checked against the closed form): golden task2.
+REFERENCE = {
+    ("A", "quadratic", 0.15): (0.3342140120616554, 0.07488854204499648, 0.02225970956806744,
+                               0.011664736331654844, 0.007656712141432978, 0.004413836298655395),
+    ("A", "cross_entropy", 0.15): (1.7014132779827524, 0.08252831794138994, 0.03783223345577314,
+                                   0.024359458453314924, 0.01792499569316496, 0.01170646300958047),
+    ("B", "quadratic", 0.15): (0.48217554191230866, 0.4762229976400397, 0.46477414506645803,
+                               0.435634089037656, 0.3110524730990224, 0.020573741613959928),
+    ("B", "cross_entropy", 0.15): (4.01814992791781, 0.10369959188215729, 0.04193952253046222,
+                                   0.026021007351279997, 0.0188141847089258, 0.012081428956423924),
+    ("A", "cross_entropy", 0.005): (1.7014132779827524, 1.3925907501282266, 1.1360905912673316,
+                                    0.9295713843952027, 0.7667731936901355, 0.54073395139584),
+    ("B", "cross_entropy", 0.005): (4.01814992791781, 3.5408965522921347, 3.077052785280705,
+                                    2.633348742869548, 2.2184226132734066, 1.5122525110761982),
+}
+# What the book's widget shows (its δ = 1/(1 − a) for cross-entropy, η = 0.005): golden task2.
+WIDGET_REFERENCE = {
+    "A": (1.7014132779827524, 0.6799002805261086, 0.3548672352205081, 0.19973240111293708,
+          0.11627152943596251, 0.0412029712355462),
+    "B": (4.01814992791781, 0.8811504137247924, 0.43765363639404553, 0.24178384808786246,
+          0.13949234349508466, 0.049060340837026956),
+}
+
+
+def cost(a: Value, kind: str) -> Value:
+    if kind == "quadratic":
+        return 0.5 * (a - Y) ** 2
+    if kind == "cross_entropy":
+        return -(Y * a.log() + (1 - Y) * (1 - a).log())
+    raise ValueError(f"unknown cost {kind!r}; expected 'quadratic' or 'cross_entropy'")
+
+
+def train(w0: float, b0: float, kind: str, eta: float, epochs: int) -> dict:
+    """Gradient descent on the single neuron; returns cost and output after each of 0..epochs steps."""
+    w, b = Value(w0, "w", param=True), Value(b0, "b", param=True)
+    costs, outputs = [], []
+    for epoch in range(epochs + 1):
+        a = (w * X + b).sigmoid()
+        C = cost(a, kind)
+        costs.append(C.data)
+        outputs.append(a.data)
+        if epoch == epochs:
+            break
+        w.grad = b.grad = 0.0
+        C.backward()
+        w.data -= eta * w.grad
+        b.data -= eta * b.grad
+    return {"costs": costs, "outputs": outputs, "w": w.data, "b": b.data}
+
+
+def widget_replica(w: float, b: float, eta: float, epochs: int,
+                   delta: Callable[[float], float] = lambda a: 1.0 / (1.0 - a)) -> list[float]:
+    """The book widget's cross-entropy run: δ = 1/(1 − a) (= ∂C/∂a for y = 0), not a − y."""
+    costs = []
+    for _ in range(epochs + 1):
+        a = 1.0 / (1.0 + math.exp(-(w * X + b)))
+        costs.append(-math.log(1.0 - a))
+        d = delta(a)
+        w, b = w - eta * d * X, b - eta * d
+    return costs[: epochs + 1]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    args = _util.parse_args("learning_slowdown", __doc__, argv, lambda p: (
+        p.add_argument("--epochs", type=int, default=300),
+        p.add_argument("--eta", type=float, default=0.15)))
+    epochs = min(args.epochs, 150) if args.quick else args.epochs
+    if epochs < 0 or args.eta <= 0:
+        raise SystemExit("learning_slowdown: need --epochs >= 0 and --eta > 0")
+    runs = {}
+    for (start, kind, eta) in REFERENCE:
+        eta_run = args.eta if eta == 0.15 else eta
+        runs[(start, kind, eta_run)] = train(*STARTS[start], kind, eta_run, epochs)
+    widget = {s: widget_replica(*STARTS[s], 0.005, epochs) for s in STARTS}
+
+    check = [e for e in CHECK_EPOCHS if e <= epochs]
+    rows, max_dev = [], 0.0
+    for (start, kind, eta), ref in REFERENCE.items():
+        if args.eta != 0.15 and eta == 0.15:
+            continue
+        r = runs[(start, kind, eta)]
+        devs = [abs(r["costs"][e] - ref[CHECK_EPOCHS.index(e)]) for e in check]
+        max_dev = max(max_dev, *devs)
+        rows.append([f"{start} {STARTS[start]}", kind, eta] + [r["costs"][e] for e in check]
+                    + [f"{max(devs):.1e}"])
+    print(f"One sigmoid neuron, x = 1 -> y = 0, {epochs} epochs of gradient descent. Cost at epoch:")
+    print(_util.table(rows, ["start (w, b)", "cost", "eta"] + [str(e) for e in check]
+                      + ["max |ours-ref|"], ".4f"))
+    wdev = max(abs(widget[s][e] - WIDGET_REFERENCE[s][CHECK_EPOCHS.index(e)]) for s in STARTS
+               for e in check)
+    print("\nThe book's cross-entropy animations (eta = 0.005) use delta = 1/(1-a) = dC/da, not "
+          "dC/dz = a - y:")
+    print(_util.table([[f"{s} {STARTS[s]}", kind] + [c[e] for e in check]
+                       for s in STARTS for kind, c in
+                       (("book widget (wrong gradient)", widget[s]),
+                        ("true gradient", runs[(s, "cross_entropy", 0.005)]["costs"]))],
+                      ["start (w, b)", "update"] + [str(e) for e in check], ".4f"))
+    print(f"(widget replica vs reference: max |dev| {wdev:.1e})")
+    stuck = {}
+    if epochs >= 150 and args.eta == 0.15:
+        for kind in ("quadratic", "cross_entropy"):
+            c = runs[("B", kind, 0.15)]["costs"]
+            stuck[kind] = {"cost_0": c[0], "cost_150": c[150], "relative_drop": 1 - c[150] / c[0]}
+        print(f"\nFrom (2, 2): quadratic cost {stuck['quadratic']['cost_0']:.3f} -> "
+              f"{stuck['quadratic']['cost_150']:.3f} in 150 epochs "
+              f"({100 * stuck['quadratic']['relative_drop']:.0f} % drop: stuck on the flat sigmoid); "
+              f"cross-entropy {stuck['cross_entropy']['cost_0']:.3f} -> "
+              f"{stuck['cross_entropy']['cost_150']:.3f} ({100 * stuck['cross_entropy']['relative_drop']:.0f} %).")
+
+    figures = []
+    if args.out is not None:
+        ep = list(range(epochs + 1))
+        panels = []
+        for start in STARTS:
+            for kind, color in (("quadratic", _plot.PALETTE[0]), ("cross_entropy", _plot.PALETTE[1])):
+                r = runs[(start, kind, args.eta)]
+                panels.append(_plot.line_chart(
+                    [{"x": ep, "y": r["costs"], "color": color}],
+                    title=f"{kind.replace('_', '-')} cost, start (w, b) = {STARTS[start]}",
+                    xlabel="epoch", ylabel="cost",
+                    width=440, height=300))
+        for start in STARTS:
+            panels.append(_plot.line_chart(
+                [{"x": ep, "y": runs[(start, "cross_entropy", 0.005)]["costs"], "label": "true gradient"},
+                 {"x": ep, "y": widget[start], "label": "book widget: 1/(1-a)", "dash": "6 4"}],
+                title=f"cross-entropy, eta = 0.005, start {STARTS[start]}", xlabel="epoch",
+                ylabel="cost", width=440, height=300))
+        path = _plot.save_figure(args.out / "learning_slowdown.svg", panels, cols=2,
+                                 title=f"Learning slowdown, one sigmoid neuron, x=1 -> y=0, eta={args.eta:g}")
+        figures.append(str(path))
+        print(f"wrote {path}")
+    return {"epochs": epochs, "eta": args.eta,
+            "runs": {f"{s}_{k}_eta{e:g}": {"cost_at": {ep_: r["costs"][ep_] for ep_ in check},
+                                           "final_output": r["outputs"][-1], "w": r["w"], "b": r["b"]}
+                     for (s, k, e), r in runs.items()},
+            "costs": {f"{s}_{k}_eta{e:g}": r["costs"] for (s, k, e), r in runs.items()},
+            "widget_cost_at": {s: {e: widget[s][e] for e in check} for s in STARTS},
+            "max_abs_dev_vs_reference": max_dev, "widget_max_abs_dev": wdev,
+            "stuck": stuck, "figures": figures}
+
+
+if __name__ == "__main__":
+    main()
