@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Set up backproplab on a fresh Debian/Ubuntu machine: system packages, a virtual
+# environment in .venv, the package itself (editable). Sourced by demo.sh and test.sh.
+#   setup.sh demo   -> Graphviz `dot` and Latin Modern fonts, the package
+#   setup.sh test   -> also rsvg-convert and Chromium (drawing/HTML tests), pytest,
+#                      hypothesis, and the PyTorch oracle if a local torch 2.13.0 wheel exists
+set -euo pipefail
+purpose="${1:-demo}"
+root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root_dir"
+
+need_cmds=(dot)
+need_pkgs=(graphviz fonts-lmodern)
+if [ "$purpose" = test ]; then
+  need_cmds+=(rsvg-convert chromium)
+  need_pkgs+=(librsvg2-bin chromium)
+fi
+
+missing=()
+for cmd in "${need_cmds[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd"); done
+if ! fc-list 2>/dev/null | grep -qi "Latin Modern Roman"; then missing+=(fonts-lmodern); fi
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing ${need_pkgs[*]} with apt-get (missing: ${missing[*]})"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  else
+    echo "setup: missing ${missing[*]}. Install them with:" >&2
+    echo "    sudo apt-get install ${need_pkgs[*]}" >&2
+    echo "setup: continuing; drawings fall back to DOT source and tests that need them are skipped." >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv || {
+    echo "setup: python3 -m venv failed; install the venv module (sudo apt-get install python3-venv)" >&2
+    exit 1
+  }
+fi
+py=.venv/bin/python
+"$py" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
+if [ "$purpose" = test ]; then
+  "$py" -m pip install -q -e ".[test,bench]"
+  # The PyTorch oracle: only from a local wheel (never a multi-gigabyte download).
+  if ! "$py" -c "import torch" >/dev/null 2>&1; then
+    "$py" -m pip install -q --no-index torch==2.13.0 >/dev/null 2>&1 \
+      && echo "setup: PyTorch 2.13.0 installed from a local wheel (oracle tests enabled)" \
+      || echo "setup: no local PyTorch 2.13.0 wheel; PyTorch oracle tests will be skipped"
+  fi
+else
+  "$py" -m pip install -q -e .
+fi
