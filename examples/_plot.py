@@ -148,9 +148,9 @@ def line_chart(series: Sequence[dict], *, title: str = "", xlabel: str = "", yla
                f'height="{ph + 8}"/></clipPath><g clip-path="url(#{cid})">')
     for i, s in enumerate(series):
         color = s.get("color", PALETTE[i % len(PALETTE)])
-        pts = [(px(float(x)), py(float(y) if math.isfinite(float(y)) else
-                                 (math.copysign(1e300, float(y)) if not math.isnan(float(y)) else 0)))
-               for x, y in zip(s["x"], s["y"]) if math.isfinite(float(x)) and not math.isnan(float(y))]
+        pts = [(px(float(x)), py(float(y) if math.isfinite(float(y)) else math.copysign(1e300, float(y))))
+               for x, y in zip(s["x"], s["y"]) if x is not None and y is not None
+               and math.isfinite(float(x)) and not math.isnan(float(y))]
         if s.get("line", True) and len(pts) > 1:
             dash = f' stroke-dasharray="{s["dash"]}"' if s.get("dash") else ""
             d = " ".join(f"{x:.2f},{y:.2f}" for x, y in pts)
