@@ -65,18 +65,18 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         p.add_argument("--a", type=float, default=2.0),
         p.add_argument("--b", type=float, default=1.5),
         p.add_argument("--start", type=float, default=0.0),
-        p.add_argument("--steps", type=int, default=40),
+        p.add_argument("--steps", type=int, default=None, help="default 40 (12 with --quick)"),
         p.add_argument("--etas", type=float, nargs="*", default=None,
                        help="learning rates (default: 0.25, 0.8, 1.0, 1.1 times 1/b²)")))
     a, b = args.a, args.b
     if b == 0:
         raise SystemExit("gradient_descent_1d: b must be non-zero (J has no unique minimum for b = 0)")
-    steps = min(args.steps, 12) if args.quick else args.steps
+    steps = args.steps if args.steps is not None else (12 if args.quick else 40)
     thr = 1.0 / (b * b)
     etas = args.etas or [0.25 * thr, 0.8 * thr, 1.0 * thr, 1.1 * thr]
     runs = [descend(a, b, eta, args.start, steps) for eta in etas]
 
-    print(f"J(x) = ({a:g} - {b:g} x)^2,  minimum x0 = a/b = {a / b:.6f}")
+    print(f"J(x) = ({a:g} - {b:g}*x)^2,  minimum x0 = a/b = {a / b:.6f}")
     print(f"error factor per step: x_n+1 - x0 = (1 - 2 eta b^2)(x_n - x0)  ->  converges iff "
           f"0 < eta < 1/b^2 = {thr:.6f}")
     rows = []

@@ -100,9 +100,9 @@ def widget_replica(w: float, b: float, eta: float, epochs: int,
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = _util.parse_args("learning_slowdown", __doc__, argv, lambda p: (
-        p.add_argument("--epochs", type=int, default=300),
+        p.add_argument("--epochs", type=int, default=None, help="default 300 (150 with --quick)"),
         p.add_argument("--eta", type=float, default=0.15)))
-    epochs = min(args.epochs, 150) if args.quick else args.epochs
+    epochs = args.epochs if args.epochs is not None else (150 if args.quick else 300)
     if epochs < 0 or args.eta <= 0:
         raise SystemExit("learning_slowdown: need --epochs >= 0 and --eta > 0")
     runs = {}

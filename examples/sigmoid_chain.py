@@ -65,11 +65,13 @@ def formula(x: float, ws: Sequence[float], us: Sequence[float], activation: str)
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = _util.parse_args("sigmoid_chain", __doc__, argv, lambda p: (
-        p.add_argument("--samples", type=int, default=1000, help="random weight draws per depth"),
-        p.add_argument("--max-depth", type=int, default=10),
+        p.add_argument("--samples", type=int, default=None,
+                       help="random weight draws per depth (default 1000, 100 with --quick)"),
+        p.add_argument("--max-depth", type=int, default=None, help="default 10 (6 with --quick)"),
         p.add_argument("--seed", type=int, default=0)))
-    samples = min(args.samples, 100) if args.quick else args.samples
-    depths = list(range(1, (min(args.max_depth, 6) if args.quick else args.max_depth) + 1))
+    samples = args.samples if args.samples is not None else (100 if args.quick else 1000)
+    max_depth = args.max_depth if args.max_depth is not None else (6 if args.quick else 10)
+    depths = list(range(1, max_depth + 1))
     if samples < 1 or not depths:
         raise SystemExit("sigmoid_chain: need --samples >= 1 and --max-depth >= 1")
     rng = np.random.default_rng(args.seed)

@@ -1,0 +1,127 @@
+"""Smoke tests for the example scripts: each runs in ``--quick`` mode and its report is checked.
+
+The examples must not read tests/data; here their reports are compared with golden.json where the
+lectures give numbers, and with the math they illustrate elsewhere.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import xml.dom.minidom
+from pathlib import Path
+
+import pytest
+
+
+def run(name: str, tmp_path: Path, *extra: str) -> dict:
+    module = importlib.import_module(f"examples.{name}")
+    return module.main(["--quick", "--out", str(tmp_path), *extra])
+
+
+def assert_svgs(report: dict, count: int) -> None:
+    assert len(report["figures"]) == count
+    for f in report["figures"]:
+        path = Path(f)
+        assert path.stat().st_size > 500
+        if path.suffix == ".svg":
+            xml.dom.minidom.parse(str(path))  # well-formed
+
+
+def test_plot_helper_png_roundtrip(tmp_path):
+    import zlib
+    import numpy as np
+    from examples import _plot
+    rgb = np.zeros((3, 4, 3), np.uint8)
+    rgb[1, 2] = (255, 10, 20)
+    data = _plot.png_bytes(rgb)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    idat = data[data.index(b"IDAT") + 4:data.index(b"IEND") - 8]
+    raw = zlib.decompress(idat)
+    assert len(raw) == 3 * (1 + 4 * 3)
+    assert raw[1 * 13 + 1 + 2 * 3: 1 * 13 + 1 + 3 * 3] == bytes((255, 10, 20))
+    assert _plot.nice_ticks(0, 1, 5) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+
+
+def test_gradient_descent_1d_threshold(tmp_path):
+    r = run("gradient_descent_1d", tmp_path, "--steps", "40")
+    assert r["eta_threshold"] == pytest.approx(1 / 1.5 ** 2)
+    assert r["max_rel_grad_error"] < 1e-12
+    by_factor = {round(run_["eta"] / r["eta_threshold"], 6): run_ for run_ in r["runs"]}
+    # below 1/b^2 the error shrinks by |1 - 2 eta b^2| per step, above it grows
+    assert by_factor[0.25]["error_ratio_observed"] == pytest.approx(0.5)
+    assert by_factor[0.8]["oscillates"] and by_factor[0.8]["error_ratio_observed"] < 1
+    assert by_factor[1.0]["error_ratio_observed"] == pytest.approx(1.0)
+    assert by_factor[1.1]["error_ratio_observed"] == pytest.approx(1.2) and by_factor[1.1]["diverged"]
+    assert_svgs(r, 1)
+
+
+def test_gradient_descent_1d_custom_eta_converges_to_a_over_b(tmp_path):
+    r = run("gradient_descent_1d", tmp_path, "--a", "3", "--b", "-2", "--etas", "0.1", "--steps", "60",
+            "--no-figures")
+    (only,) = r["runs"]
+    assert only["x_final"] == pytest.approx(-1.5, abs=1e-9) and only["converged"]
+    assert r["figures"] == []
+
+
+def test_nptel_matches_golden(tmp_path, golden):
+    r = run("nptel_worked_example", tmp_path)
+    g = golden["task1_nptel_backprop"]
+    for k, v in g["values"].items():
+        assert r["values"][k] == pytest.approx(v, abs=1e-12), k
+    for k, v in g["partials"].items():
+        assert r["partials"][k] == pytest.approx(v, abs=1e-12), k
+    for k, v in g["gradients"].items():
+        assert r["gradients"][k] == pytest.approx(v, abs=1e-12), k
+    for k, v in g["b1_gradient_split"].items():
+        assert r["b1_gradient_split"][k] == pytest.approx(v, abs=1e-12), k
+    for k, v in g["sgd_step_eta_0_5"].items():
+        assert r["sgd_step_eta_0_5"][k] == pytest.approx(v, abs=1e-12), k
+    verdicts = {c["name"]: c["verdict"] for c in r["lecture_check"]}
+    for k, v in g["lecture_check"].items():
+        assert verdicts[k].startswith(v["verdict"]), (k, verdicts[k], v["verdict"])
+    assert r["wrong"] == ["dE/dout_H1"] and "10x" in verdicts["dE/dout_H1"]
+
+
+def test_nptel_build_network_exposes_named_nodes():
+    from examples.nptel_worked_example import build_network
+    loss, nodes = build_network()
+    assert loss is nodes["E"] and loss.label == "E"
+    assert {"x1", "x2", "w1", "w6", "b1", "b2", "in_H1", "out_H1", "out_o"} <= set(nodes)
+    assert all(nodes[k].param for k in ("w1", "w5", "b1", "b2"))
+    # b1 is one node feeding both hidden units
+    assert nodes["b1"] in nodes["in_H1"].inputs and nodes["b1"] in nodes["in_H2"].inputs
+    with pytest.raises(KeyError, match="w7"):
+        build_network({"w7": 1.0})
+
+
+def test_learning_slowdown_matches_golden(tmp_path, golden):
+    r = run("learning_slowdown", tmp_path)
+    assert r["epochs"] == 150
+    ref = golden["task2_nielsen_single_neuron"]
+    for start in ("A", "B"):
+        for kind in ("quadratic", "cross_entropy"):
+            ours = r["runs"][f"{start}_{kind}_eta0.15"]["cost_at"]
+            theirs = ref["true_gradient_descent"][f"{start}_{kind}_eta0.15"]["cost_at"]
+            for e, c in ours.items():
+                assert c == pytest.approx(theirs[str(e)], abs=1e-6), (start, kind, e)
+        widget = ref["book_widget_replica"][f"{start}_cross_entropy_eta0.005"]["cost_at"]
+        for e, c in r["widget_cost_at"][start].items():
+            assert c == pytest.approx(widget[str(e)], abs=1e-9)
+    # quadratic from (2, 2) is stuck, cross-entropy is not
+    assert r["stuck"]["quadratic"]["relative_drop"] < 0.15
+    assert r["stuck"]["cross_entropy"]["relative_drop"] > 0.99
+    assert_svgs(r, 1)
+
+
+def test_sigmoid_chain_bound(tmp_path):
+    r = run("sigmoid_chain", tmp_path, "--samples", "40")
+    assert r["bound_violations"] == 0 and r["max_rel_formula_error"] < 1e-10
+    sig = r["stats"]["sigmoid"]
+    for s in sig:
+        assert 0 < s["max_ratio"] <= 0.25 ** s["depth"] * (1 + 1e-12)
+    assert sig[-1]["median_abs_grad"] < sig[0]["median_abs_grad"] * 1e-3
+    for s in r["stats"]["relu"]:
+        assert s["ratio_is_0_or_1"]
+    assert r["stats"]["relu"][0]["max_ratio"] == 1.0
+    assert_svgs(r, 1)
