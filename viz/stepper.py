@@ -473,8 +473,12 @@ class Stepper:
         highlighted, gradients not reached yet drawn as unknown (see viz.render.draw)."""
         from .render import draw
         step = self.current
-        highlight_nodes = (step.node, step.input) if step else (self.loss,)
-        highlight_edges = (step.edge_id, f"r{step.node_index}") if step else ()
+        if step is None:
+            highlight_nodes, highlight_edges = (self.loss,), ()
+        else:
+            highlight_nodes = (step.node, step.input, f"op{step.node_index}")
+            highlight_edges = (step.edge_id + "_back", f"r{step.node_index}_back")
+            options.setdefault("edge_labels", {step.edge_id + "_back": f"× {self.fmt(step.local)}"})
         known = [v for v in self.order if self.known(v)]
         options.setdefault("wrt", [v for v in self.order if v.is_leaf])
         return draw(self.loss, view="backward", highlight_nodes=highlight_nodes,

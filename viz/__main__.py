@@ -1,0 +1,5 @@
+"""``python -m viz`` runs the ``backproplab`` command line (see :mod:`viz.cli`)."""
+
+from .cli import main
+
+raise SystemExit(main())

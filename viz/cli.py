@@ -1,0 +1,156 @@
+"""The ``backproplab`` command line (also ``python -m viz``).
+
+    backproplab draw "sigmoid(w*x + b)" --set x=0.5 --set w=-1 --set b=0.1 --param w,b -o g.svg
+    backproplab draw "..." --set ... --view backward [--wrt w] -o g.png
+    backproplab step "..." --set ... [--script cmds.txt]      # terminal stepper (stdin by default)
+    backproplab step "..." --set ... --html steps.html          # self-contained step-through page
+
+Expressions are parsed by :mod:`viz.expr` (``ast``, never ``eval``): numbers, names,
+``+ - * / **``, unary minus and the engine's functions. Every name needs a value
+(``--set name=value``); ``--param`` marks names as parameters (drawn red). Exit
+status: 0 on success, 2 for a refused expression or bad arguments, 1 when writing
+the output failed (e.g. Graphviz is not installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+import autodiff
+from autodiff import Value
+
+from .expr import ExprError, parse_expr
+
+__all__ = ["main", "build_parser"]
+
+
+class UsageError(Exception):
+    """Bad command-line input; reported with exit status 2."""
+
+
+def _assignments(items: Sequence[str]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for item in items:
+        for part in filter(None, (p.strip() for p in item.split(","))):
+            name, eq, number = part.partition("=")
+            name = name.strip()
+            if not eq or not name.isidentifier():
+                raise UsageError(f"--set {part!r}: write NAME=NUMBER, e.g. --set x=0.5")
+            try:
+                values[name] = float(number)
+            except ValueError:
+                raise UsageError(f"--set {part!r}: {number.strip()!r} is not a number") from None
+    return values
+
+
+def _names(items: Sequence[str]) -> list[str]:
+    return [n.strip() for item in items for n in item.split(",") if n.strip()]
+
+
+def _build(args: argparse.Namespace) -> Value:
+    values = _assignments(args.set)
+    try:
+        loss = parse_expr(args.expr, values, params=_names(args.param))
+    except ExprError as exc:
+        raise UsageError(str(exc)) from None
+    used = {v.label for v in autodiff.topological_order(loss) if v.label}
+    if not loss.label:  # the slides call the loss l
+        loss.label = next(n for n in ("l", "loss", "f", "out") if n not in used)
+    unused = sorted(set(values) - used)
+    if unused:
+        print(f"backproplab: warning: --set {', '.join(unused)} not used in the expression",
+              file=sys.stderr)
+    return loss
+
+
+def _wrt(loss: Value, names: list[str]) -> Optional[list[Value]]:
+    """The nodes named by --wrt; by default the parameters, or every variable if none."""
+    leaves = [v for v in autodiff.topological_order(loss) if v.is_leaf and v.label]
+    if names:
+        by_name = {v.label: v for v in leaves}
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise UsageError(f"--wrt {', '.join(missing)}: no such variable in the expression "
+                             f"(variables: {', '.join(sorted(by_name))})")
+        return [by_name[n] for n in names]
+    return None if any(v.param for v in leaves) else leaves
+
+
+def cmd_draw(args: argparse.Namespace) -> int:
+    from .render import draw
+    loss = _build(args)
+    if args.view == "backward":
+        loss.backward()
+    drawing = draw(loss, view=args.view, wrt=_wrt(loss, _names(args.wrt)), detail=args.detail)
+    if args.output:
+        path = drawing.save(args.output)
+        print(f"wrote {path}")
+    else:
+        sys.stdout.write(drawing.svg())
+    return 0
+
+
+def cmd_step(args: argparse.Namespace) -> int:
+    from .stepper import Stepper
+    loss = _build(args)
+    stepper = Stepper(loss, digits=args.digits, unicode=bool(args.html))
+    if args.html:
+        from .html_page import write_html
+        path = write_html(stepper, args.html, title=args.expr)
+        print(f"wrote {path} ({len(stepper)} steps); open it in a browser")
+        return 0
+    from .terminal import run
+    if args.script:
+        with open(args.script, encoding="utf-8") as script:
+            return run(stepper, script, sys.stdout)
+    return run(stepper, sys.stdin, sys.stdout)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="backproplab",
+        description="Draw a scalar expression's computational graph as the lecture slides do, "
+                    "or step through its backward pass.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("expr", help='the expression, e.g. "sigmoid(w*x + b)"')
+    common.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a variable's value (repeat, or separate with commas)")
+    common.add_argument("--param", action="append", default=[], metavar="NAME",
+                        help="mark a variable as a parameter (drawn red); repeatable")
+
+    p_draw = sub.add_parser("draw", parents=[common], help="write the graph as SVG/PNG/DOT")
+    p_draw.add_argument("-o", "--output", help="output file (.svg, .png, .dot); SVG to stdout if absent")
+    p_draw.add_argument("--view", choices=("forward", "backward"), default="forward")
+    p_draw.add_argument("--wrt", action="append", default=[], metavar="NAME",
+                        help="backward view: trace paths to these variables (default: the parameters)")
+    p_draw.add_argument("--detail", choices=("scalar", "neuron", "layer"), default="scalar")
+    p_draw.set_defaults(run=cmd_draw)
+
+    p_step = sub.add_parser("step", parents=[common],
+                            help="step through the backward pass (terminal, or --html page)")
+    p_step.add_argument("--script", metavar="FILE", help="read stepper commands from FILE instead of stdin")
+    p_step.add_argument("--html", metavar="OUT", help="write a self-contained step-through HTML page")
+    p_step.add_argument("--digits", type=int, default=4, help="significant digits in formulas (4)")
+    p_step.set_defaults(run=cmd_step)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except UsageError as exc:
+        print(f"backproplab {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError, RuntimeError, ArithmeticError) as exc:
+        print(f"backproplab {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

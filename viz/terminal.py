@@ -1,0 +1,220 @@
+"""An interactive, gdb-like stepper through the backward pass, in the terminal.
+
+``run(Stepper(loss))`` reads commands from standard input, one per line. At a
+terminal it shows a prompt; when stdin is a pipe or a file (a script of commands) it
+shows no prompt and echoes each command as ``> cmd`` instead, so a transcript reads
+well and tests can drive it with :class:`io.StringIO`. Type ``help`` for the commands.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import sys
+from typing import Callable, Optional, TextIO
+
+from .stepper import Step, Stepper
+
+__all__ = ["run", "HELP"]
+
+HELP = """\
+commands (one per line; blank lines and lines starting with # are ignored):
+  s, step [N]        apply the next step (or N steps)
+  b, back [N]        undo the current step (or N steps)
+  c, continue        apply steps until a breakpoint triggers (or the pass ends)
+  break PATTERN      stop when a gradient flows into a node whose name matches
+                     (fnmatch, e.g. w*; re:REGEX for a regular expression)
+  break nan          stop at a NaN or infinite value
+  break small EPS    stop when the new |gradient| < EPS
+  break              list the breakpoints;  delete [K]  remove breakpoint K (all without K)
+  p, print NAME      value and gradient of node NAME at this point
+  why NAME           every path from the loss to NAME and its product of local derivatives
+  check              finite-difference check of the current step's local derivative
+  svg PATH           write the backward view at this point (current step highlighted)
+  l, list            all steps; > marks the current one
+  goto K             jump to position K (0 = nothing applied yet)
+  h, help            this text
+  q, quit            leave"""
+
+
+class _Session:
+    def __init__(self, stepper: Stepper, out: TextIO) -> None:
+        self.s = stepper
+        self.out = out
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def show(self, step: Optional[Step]) -> None:
+        s = self.s
+        if step is None:
+            self.say(f"[0/{len(s)}] at the start: ∂{s.names[s.loss]}/∂{s.names[s.loss]} = 1, "
+                     "nothing propagated yet")
+            return
+        self.say(f"[{step.index + 1}/{len(s)}] {step.formula}")
+        name = s.names[step.input]
+        line = f"        ∂{s.names[s.loss]}/∂{name}: {s.fmt(step.grad_before)} → {s.fmt(step.grad_after)}"
+        if step.hooked_from is not None:
+            line += (f"   (a hook replaced ∂{s.names[s.loss]}/∂{s.names[step.node]} = "
+                     f"{s.fmt(step.hooked_from)} by {s.fmt(step.upstream)})")
+        self.say(line)
+        for bp in s.hits(step):
+            self.say(f"        breakpoint: {bp.description}")
+
+    def count(self, args: list[str]) -> int:
+        if not args:
+            return 1
+        if len(args) > 1 or not args[0].isdigit():
+            raise ValueError(f"expected a number of steps, got {' '.join(args)!r}")
+        return int(args[0])
+
+    # ------------------------------------------------------------- commands
+    def do_step(self, args: list[str]) -> None:
+        if self.s.at_end:
+            self.say(f"the backward pass is complete ({len(self.s)} steps); use back or goto")
+            return
+        for _ in range(self.count(args)):
+            step = self.s.next()
+            if step is None:
+                break
+            self.show(step)
+        if self.s.at_end:
+            self.say("end of the backward pass: every gradient is computed")
+
+    def do_back(self, args: list[str]) -> None:
+        self.s.goto(max(0, self.s.position - self.count(args)))
+        self.show(self.s.current)
+
+    def do_continue(self, args: list[str]) -> None:
+        if self.s.at_end:
+            self.say(f"the backward pass is complete ({len(self.s)} steps); use back or goto")
+            return
+        step = self.s.continue_()
+        if step is None:
+            self.say(f"no breakpoint triggered; end of the backward pass ({len(self.s)} steps)")
+        else:
+            self.show(step)
+
+    def do_break(self, args: list[str]) -> None:
+        s = self.s
+        if not args:
+            if not s.breakpoints:
+                self.say("no breakpoints")
+            for k, bp in enumerate(s.breakpoints, 1):
+                self.say(f"  {k}: {bp}")
+            return
+        if args[0] == "nan" and len(args) == 1:
+            bp = s.break_on_nonfinite()
+        elif args[0] == "small":
+            if len(args) != 2:
+                raise ValueError("usage: break small EPS (e.g. break small 1e-6)")
+            bp = s.break_on_small(float(args[1]))
+        elif len(args) == 1 and args[0].startswith("re:"):
+            try:
+                bp = s.break_on(re.compile(args[0][3:]))
+            except re.error as exc:
+                raise ValueError(f"bad regular expression {args[0][3:]!r}: {exc}") from None
+        elif len(args) == 1:
+            bp = s.break_on(args[0])
+        else:
+            raise ValueError(f"usage: break PATTERN | nan | small EPS; got {' '.join(args)!r}")
+        self.say(f"breakpoint {len(s.breakpoints)}: {bp.description}")
+
+    def do_delete(self, args: list[str]) -> None:
+        if not args:
+            self.s.breakpoints.clear()
+            self.say("all breakpoints deleted")
+            return
+        k = self.count(args)
+        if not 1 <= k <= len(self.s.breakpoints):
+            raise ValueError(f"no breakpoint {k}; there are {len(self.s.breakpoints)}")
+        self.say(f"deleted breakpoint {k}: {self.s.breakpoints.pop(k - 1).description}")
+
+    def do_print(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise ValueError("usage: print NAME")
+        self.say(self.s.describe(args[0]))
+
+    def do_why(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise ValueError("usage: why NAME")
+        self.say(str(self.s.why(args[0])))
+
+    def do_check(self, args: list[str]) -> None:
+        self.say(str(self.s.check()))
+
+    def do_svg(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise ValueError("usage: svg PATH")
+        path = self.s.draw().save(args[0])
+        self.say(f"wrote {path}")
+
+    def do_list(self, args: list[str]) -> None:
+        for step in self.s.steps:
+            mark = ">" if step is self.s.current else " "
+            self.say(f"{mark}{step.index + 1:4d}  {step.formula}")
+
+    def do_goto(self, args: list[str]) -> None:
+        if len(args) != 1 or not args[0].isdigit():
+            raise ValueError(f"usage: goto K with 0 <= K <= {len(self.s)}")
+        self.s.goto(int(args[0]))
+        self.show(self.s.current)
+
+    def do_help(self, args: list[str]) -> None:
+        self.say(HELP)
+
+
+_ALIASES = {"s": "step", "n": "step", "next": "step", "b": "back", "c": "continue",
+            "cont": "continue", "p": "print", "l": "list", "h": "help", "?": "help",
+            "d": "delete"}
+
+
+def run(stepper: Stepper, stdin: Optional[TextIO] = None, stdout: Optional[TextIO] = None,
+        prompt: str = "(backprop) ") -> int:
+    """Run the stepper on commands from ``stdin`` until ``quit`` or end of input.
+
+    Returns 0, or 1 if a command failed while reading a script (not a terminal), so
+    that a scripted demonstration that goes wrong is noticed.
+    """
+    stdin = stdin if stdin is not None else sys.stdin
+    stdout = stdout if stdout is not None else sys.stdout
+    interactive = hasattr(stdin, "isatty") and stdin.isatty()
+    session = _Session(stepper, stdout)
+    failed = False
+    session.say(f"backward pass of {stepper.names[stepper.loss]}: {len(stepper)} chain-rule steps "
+                "(help for commands)")
+    while True:
+        if interactive:
+            stdout.write(prompt)
+            stdout.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not interactive:
+            session.say(f"> {line}")
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            words = []
+            session.say(f"error: {exc}")
+            failed = True
+        if not words:
+            continue
+        name = _ALIASES.get(words[0], words[0])
+        if name in ("quit", "q", "exit"):
+            break
+        handler: Optional[Callable[[list[str]], None]] = getattr(session, f"do_{name}", None)
+        if handler is None:
+            session.say(f"error: unknown command {words[0]!r} (help lists the commands)")
+            failed = True
+            continue
+        try:
+            handler(words[1:])
+        except (ValueError, KeyError, IndexError, TypeError, OSError, RuntimeError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+            session.say(f"error: {message}")
+            failed = True
+    return 1 if failed and not interactive else 0
