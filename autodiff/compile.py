@@ -1,0 +1,522 @@
+"""Compiled graphs: trace a scalar graph once, replay it vectorised over a mini-batch.
+
+>>> xs = [Value(0.0, f"x{i}") for i in range(784)]; ys = [Value(0.0, f"y{j}") for j in range(10)]
+>>> loss = nn.losses.cross_entropy(model(xs), ys)
+>>> tape = compile(loss, inputs=xs + ys)      # parameters = the leaves with param=True
+>>> per_sample = tape.forward(batch)           # batch (B, 794) -> losses (B,)
+>>> tape.backward(reduction="mean")            # adds ∂(mean loss)/∂p into every p.grad
+
+What it computes. For a graph with root C(x; θ) the tape evaluates every node for the B
+samples of a batch at once, then runs the chain rule of seed 003 backwards over the same
+nodes, ∂C/∂a += ∂C/∂u · ∂u/∂a, with the batch as a second array axis. The parameter
+gradient is reduced over the batch: ``"mean"`` gives ∂/∂θ (1/B Σ_b C_b) — the mini-batch
+gradient (1/m) Σ_x ∇C_x of the lectures' SGD — and ``"sum"`` gives ∂/∂θ Σ_b C_b. Values and
+gradients equal the eager engine's, run sample by sample, to rounding (tested to 1e-12).
+
+Leaves. Listed ``inputs`` take the columns of the batch, in order. Leaves with
+``param=True`` are the parameters: the tape keeps their values in one array
+``tape.param_data``, gathered from ``Value.data`` at every :meth:`Tape.forward` (one pass;
+pass ``sync=False`` to skip it in a training loop that updates ``param_data`` itself and
+calls :meth:`Tape.write_params` at the end). Every other leaf is a **constant**: its
+``data`` is read at compile time and again by :meth:`Tape.sync` (i.e. at every forward with
+``sync=True``); it gets no gradient.
+
+How it runs (DESIGN.md, lessons 4–5). The graph is traced once (:func:`plan`) into integer
+arrays: nodes are grouped by (topological level, op, attr), and each group runs as a few
+numpy gathers, one ufunc and scatter-adds over the ``(rows, B)`` value array. ``dot`` nodes of
+one level that read the same input vector with distinct parameter weights become one
+*matmul block*: their weights are laid out contiguously in ``param_data`` so that W is a
+view, and the whole layer is Z = W X + b over the batch (this is what makes an MLP step as
+fast as PyTorch's). ``sum``, ``max`` and ``softmax`` are lowered with ``np.add.reduceat``,
+argmax masks and one softmax per distinct input tuple. Inspect the result with
+:meth:`Tape.plan` / :meth:`Tape.describe`.
+
+When it pays. Each group costs a fixed ~5–15 µs of numpy call overhead, forward plus
+backward, whatever its width. A graph of width ~1 and depth D therefore costs ~D·10 µs
+per batch compiled, against ~D·3 µs *per sample* eager (bench/bench_chain.py,
+bench/RESULTS.md): for a deep narrow chain compiling loses at B = 1 and pays from a batch of
+a few samples on; for wide graphs (MLPs) it wins by orders of magnitude at any B.
+
+Errors. A batch of the wrong width raises ``ValueError`` giving the expected width; a
+non-finite value produced by an op (log of a non-positive number, division by zero,
+overflow, NaN) raises naming the node and the sample, as the eager engine does at
+construction. Gradients are not checked for finiteness (neither are the eager engine's).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from operator import attrgetter
+from typing import Any, Iterable, Optional, Sequence
+
+import numpy as np
+
+from .backprop import topological_order
+from .compile_kernels import (DotKernel, Elementwise, MatmulBlock, MaxKernel, SoftmaxKernel,
+                              SumKernel, as_index)
+from .value import Value, describe
+
+__all__ = ["compile", "Tape"]
+
+_get_data = attrgetter("data")
+
+
+def compile(root: Value, inputs: Sequence[Value]) -> "Tape":  # noqa: A001 - autodiff.compile
+    """Trace ``root``'s graph once into a :class:`Tape` that replays it over batches.
+
+    ``inputs``: the placeholder leaves, in the column order of the batches to come. Leaves
+    with ``param=True`` are parameters; any other leaf is a constant (module docstring).
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"compile(root): expected a Value, got {type(root).__name__}: {root!r}")
+    inputs = list(inputs)
+    seen: dict[int, int] = {}
+    for i, v in enumerate(inputs):
+        if not isinstance(v, Value):
+            raise TypeError(f"compile(inputs): item {i} is {type(v).__name__}, not a Value")
+        if not v.is_leaf:
+            raise ValueError(f"compile(inputs): item {i} is {describe(v)}, not a leaf; inputs must be leaves")
+        if v.param:
+            raise ValueError(f"compile(inputs): item {i} is {describe(v)}, a parameter; "
+                             "an input cannot also be a parameter")
+        if id(v) in seen:
+            raise ValueError(f"compile(inputs): {describe(v)} is listed twice (items {seen[id(v)]} and {i})")
+        seen[id(v)] = i
+    return Tape(root, inputs)
+
+
+class Tape:
+    """A traced graph: ``forward(batch)``, ``backward(reduction)``, node inspection.
+
+    Public attributes: ``inputs`` (list of Values), ``params`` (list of Values, in the
+    order of ``param_data``), ``param_data`` (ndarray (P,), the parameter values the tape
+    computes with), ``param_grad`` (ndarray (P,), the reduced gradient of the last
+    :meth:`backward`), ``batch_size`` (B of the last forward).
+    """
+
+    def __init__(self, root: Value, inputs: list[Value]) -> None:
+        self.root, self.inputs = root, inputs
+        _Planner(self).build()
+        self.param_data = np.zeros(len(self.params))
+        self.param_grad = np.zeros(len(self.params))
+        self.batch_size = 0
+        self._V = self._G = None
+        self._forward_done = self._backward_done = False
+        self.sync()
+
+    # ------------------------------------------------------------------ running
+    def sync(self) -> None:
+        """Re-read parameter values and constants from their Values' ``data``."""
+        self.param_data[:] = np.fromiter(map(_get_data, self.params), float, len(self.params))
+        self._const_data = np.fromiter(map(_get_data, self._consts), float, len(self._consts))
+        if self._V is not None:
+            self._V[self._const_rows] = self._const_data[:, None]
+
+    def write_params(self) -> None:
+        """Store ``param_data`` into the parameters' ``Value.data``."""
+        for p, x in zip(self.params, self.param_data.tolist()):
+            p.data = x
+
+    def forward(self, batch: Any, *, sync: bool = True) -> np.ndarray:
+        """Evaluate the graph for each row of ``batch`` (shape (B, n_inputs)); return C_b, (B,).
+
+        ``sync=True`` first re-reads parameters and constants from their Values.
+        A 1-D batch of length n_inputs is one sample.
+        """
+        X = np.asarray(batch, dtype=np.float64)
+        n_in = len(self.inputs)
+        if X.ndim == 1 and X.shape[0] == n_in:
+            X = X[None, :]
+        if X.ndim != 2 or X.shape[1] != n_in:
+            names = ", ".join(v.label or "?" for v in self.inputs[:3]) + (", …" if n_in > 3 else "")
+            raise ValueError(f"tape.forward: a batch must have shape (B, {n_in}) — one column per "
+                             f"input ({names}) — got shape {X.shape}")
+        if X.shape[0] == 0:
+            raise ValueError("tape.forward: the batch is empty (B = 0)")
+        B = X.shape[0]
+        if B != self.batch_size:
+            self._allocate(B)
+        if sync:
+            self.sync()
+        V, theta = self._V, self.param_data
+        V[:n_in] = X.T
+        if self._prow_theta is not None:
+            V[self._prow_rows] = theta[self._prow_theta][:, None]
+        with np.errstate(all="ignore"):
+            for k in self._kernels:
+                k.forward(V, theta)
+        if not np.isfinite(V[self._op_rows]).all():
+            self._raise_non_finite()
+        self._forward_done, self._backward_done = True, False
+        return V[self._root_row].copy()
+
+    def backward(self, reduction: str = "mean", *, accumulate: bool = True) -> np.ndarray:
+        """Backprop the last forward's losses; return ∂(reduced loss)/∂θ as ``param_grad``.
+
+        ``reduction``: ``"mean"`` (1/B Σ_b C_b) or ``"sum"``. With ``accumulate=True`` the
+        gradient is also *added* into each parameter's ``Value.grad`` (as eager
+        ``backward()`` accumulates into leaves); ``False`` leaves the Values alone.
+        """
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"tape.backward(reduction): 'mean' or 'sum', got {reduction!r}")
+        if not self._forward_done:
+            raise RuntimeError("tape.backward: call tape.forward(batch) first")
+        V, G, theta, gtheta = self._V, self._G, self.param_data, self.param_grad
+        G.fill(0.0)
+        gtheta.fill(0.0)
+        G[self._root_row] = 1.0
+        with np.errstate(all="ignore"):
+            for k in self._backward_kernels:
+                k.backward(V, G, theta, gtheta)
+        if self._prow_theta is not None:
+            gtheta[self._prow_theta] += G[self._prow_rows].sum(axis=1)
+        if reduction == "mean":
+            gtheta *= 1.0 / self.batch_size
+        self._backward_done = True
+        if accumulate:
+            for p, g in zip(self.params, gtheta.tolist()):
+                p.grad += g
+        return gtheta
+
+    # --------------------------------------------------------------- inspection
+    def value_of(self, node: Value) -> np.ndarray:
+        """The node's value for each sample of the last batch, shape (B,)."""
+        self._need(self._forward_done, "value_of", "forward")
+        row = self._row.get(id(node))
+        if row is not None:
+            return self._V[row].copy()
+        if id(node) in self._theta_pos:
+            return np.full(self.batch_size, self.param_data[self._theta_pos[id(node)]])
+        raise KeyError(f"value_of: {describe(node)} is not in the compiled graph")
+
+    def grad_of(self, node: Value) -> np.ndarray:
+        """∂C_b/∂node for each sample b of the last backward (unreduced), shape (B,).
+
+        Only nodes that depend on a parameter carry gradients (inputs and constants do not);
+        for a parameter this is its per-sample gradient, summed over all its uses.
+        """
+        self._need(self._backward_done, "grad_of", "backward")
+        key = id(node)
+        if key not in self._row and key not in self._theta_pos:
+            raise KeyError(f"grad_of: {describe(node)} is not in the compiled graph")
+        if key not in self._needs_grad:
+            raise ValueError(f"grad_of: {describe(node)} depends on no parameter; the tape "
+                             "computes no gradient for it")
+        g = self._G[self._row[key]].copy() if key in self._row else np.zeros(self.batch_size)
+        for block, i, j in self._block_uses.get(key, ()):  # weight (i, j) or bias (i, -1) of a block
+            gz = self._G[block.out][i]
+            g += gz if j < 0 else gz * block.X[j]
+        return g
+
+    def plan(self) -> list[dict]:
+        """One dict per kernel, in execution order: kind, op, level, nodes and shapes."""
+        out = []
+        for k, level in zip(self._kernels, self._levels):
+            d = {"kind": k.kind, "level": level, "nodes": len(k.nodes)}
+            if k.kind == "elementwise":
+                d["op"] = k.op.name
+                if k.attr is not None:
+                    d["attr"] = k.attr
+            if k.kind == "matmul":
+                d["shape"] = (k.k, k.n)
+                d["bias"] = "param" if k.bsl is not None else ("rows" if k.brows is not None else None)
+            out.append(d)
+        return out
+
+    def describe(self) -> str:
+        """A readable summary of the plan (one line per kernel)."""
+        lines = [f"Tape: {len(self.inputs)} inputs, {len(self.params)} parameters, "
+                 f"{len(self._consts)} constants, {self._n_ops} op nodes in {len(self._kernels)} kernels"]
+        for d in self.plan():
+            extra = d.get("op", "") + (f"[{d['attr']}]" if "attr" in d else "")
+            if d["kind"] == "matmul":
+                extra = f"W{d['shape']} bias={d['bias']}"
+            lines.append(f"  level {d['level']:>3}  {d['kind']:<11} {d['nodes']:>5} nodes  {extra}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"Tape({len(self.inputs)} inputs, {len(self.params)} params, {self._n_ops} op nodes, "
+                f"{len(self._kernels)} kernels)")
+
+    # ---------------------------------------------------------------- internals
+    def _need(self, done: bool, what: str, call: str) -> None:
+        if not done:
+            raise RuntimeError(f"tape.{what}: call tape.{call}(...) first")
+
+    def _allocate(self, B: int) -> None:
+        self._V = np.zeros((self._n_rows, B))
+        self._G = np.zeros((self._n_rows, B))
+        self._V[self._const_rows] = self._const_data[:, None]
+        self.batch_size = B
+        self._forward_done = self._backward_done = False
+
+    def _raise_non_finite(self) -> None:
+        """Find the first node whose value is not finite although its inputs are; raise."""
+        V = self._V
+        for k in self._kernels:
+            rows = np.arange(self._n_rows)[k.out]
+            bad = ~np.isfinite(V[rows])
+            if not bad.any():
+                continue
+            i, b = (int(t) for t in np.argwhere(bad)[0])
+            node = k.nodes[i]
+            vals = [self.value_of(a)[b] for a in node.inputs]
+            operands = ", ".join(f"{describe(a)} = {x!r}" for a, x in zip(node.inputs, vals))
+            out = V[rows[i], b]
+            name = node.op
+            if name == "log" and not vals[0] > 0:
+                raise ValueError(f"log: the input must be > 0 in sample {b}: {operands} ({describe(node)})")
+            if name == "div" and vals[1] == 0:
+                raise ZeroDivisionError(f"div: division by zero in sample {b}: {operands} ({describe(node)})")
+            if name in ("pow", "powv") and vals[0] == 0:
+                raise ZeroDivisionError(f"pow: 0 raised to a negative power in sample {b}: {operands}")
+            kind = ValueError if out != out else OverflowError
+            raise kind(f"{name}: the result is {out!r} in sample {b} for {operands} ({describe(node)})")
+        raise AssertionError("non-finite value not located")  # pragma: no cover
+
+
+class _Planner:
+    """Trace the graph and fill the tape's plan: rows, parameter layout, kernels."""
+
+    def __init__(self, tape: Tape) -> None:
+        self.t = tape
+
+    def build(self) -> None:
+        t = self.t
+        order = topological_order(t.root)
+        input_ids = {id(v) for v in t.inputs}
+        level: dict[int, int] = {}
+        needs: set[int] = set()
+        params, consts, ops = [], [], []
+        for v in order:
+            key = id(v)
+            if v._op is None:
+                level[key] = 0
+                if key in input_ids:
+                    continue
+                if v.param:
+                    params.append(v)
+                    needs.add(key)
+                else:
+                    consts.append(v)
+                continue
+            level[key] = 1 + max(level[id(a)] for a in v.inputs)
+            if any(id(a) in needs for a in v.inputs):
+                needs.add(key)
+            ops.append(v)
+        t._needs_grad = needs
+        t._n_ops = len(ops)
+
+        # group op nodes by (level, op, attr / arity); split dot groups into matmul blocks
+        groups: dict[tuple, list[Value]] = defaultdict(list)
+        for v in ops:
+            name = v._op.name
+            if name in ("max", "softmax"):
+                key = (level[id(v)], name, len(v.inputs))
+            elif name in ("sum", "dot"):
+                key = (level[id(v)], name, v.attr if name == "dot" else None)
+            else:
+                key = (level[id(v)], name, _attr_key(v.attr))
+            groups[key].append(v)
+
+        owner: set[int] = set()      # params whose theta slot belongs to a block
+        blocks: list[tuple[list[Value], bool]] = []  # (nodes, bias owned by block)
+        plan: list[tuple[int, str, Any, list[Value]]] = []
+        for key in sorted(groups, key=lambda k: (k[0], k[1], str(k[2]))):
+            lvl, name, attr = key
+            nodes = groups[key]
+            if name != "dot":
+                plan.append((lvl, name, attr, nodes))
+                continue
+            rest = []
+            for members, own_bias in _find_blocks(nodes, owner, input_ids):
+                if members is None:
+                    rest.extend(own_bias)
+                    continue
+                blocks.append((members, own_bias))
+                plan.append((lvl, "matmul", len(blocks) - 1, members))
+            if rest:
+                plan.append((lvl, "dot", attr, rest))
+
+        # parameter layout: block weights (row-major) then block biases, then the others
+        theta_pos: dict[int, int] = {}
+        layout: list[Value] = []
+        block_pos = []
+        for members, own_bias in blocks:
+            wpos = len(layout)
+            for v in members:
+                n = len(v.inputs) // 2
+                layout.extend(v.inputs[:n])
+            bpos = None
+            if own_bias:
+                bpos = len(layout)
+                layout.extend(v.inputs[-1] for v in members)
+            block_pos.append((wpos, bpos))
+        for v in layout:
+            theta_pos[id(v)] = len(theta_pos)
+        for p in params:
+            if id(p) not in theta_pos:
+                theta_pos[id(p)] = len(layout)
+                layout.append(p)
+        t.params, t._theta_pos = layout, theta_pos
+
+        # leaves read through rows: inputs, then params (by theta position), then constants
+        in_block = set()  # ids consumed from theta, not rows
+        for (members, own_bias) in blocks:
+            for v in members:
+                n = len(v.inputs) // 2
+                in_block.update(id(w) for w in v.inputs[:n])
+                if own_bias:
+                    in_block.add(id(v.inputs[-1]))
+        read_rows: set[int] = set()
+        block_node_ids = {id(v) for members, _ in blocks for v in members}
+        for v in ops:
+            if id(v) in block_node_ids:
+                n = len(v.inputs) // 2
+                read_rows.update(id(x) for x in v.inputs[n:2 * n])
+                if len(v.inputs) > 2 * n and id(v.inputs[-1]) not in in_block:
+                    read_rows.add(id(v.inputs[-1]))
+            else:
+                read_rows.update(id(a) for a in v.inputs)
+        if t.root._op is None:
+            read_rows.add(id(t.root))
+        row: dict[int, int] = {id(v): i for i, v in enumerate(t.inputs)}
+        row_params = sorted((p for p in params if id(p) in read_rows), key=lambda p: theta_pos[id(p)])
+        for p in row_params:
+            row[id(p)] = len(row)
+        t._prow_rows = as_index([row[id(p)] for p in row_params])
+        t._prow_theta = as_index([theta_pos[id(p)] for p in row_params]) if row_params else None
+        t._consts = [c for c in consts if id(c) in read_rows or c is t.root]
+        for c in t._consts:
+            row[id(c)] = len(row)
+        t._const_rows = as_index([row[id(c)] for c in t._consts]) if t._consts else slice(0, 0)
+        first_op_row = len(row)
+
+        # op rows, group by group; within a group, order nodes by their operands' rows
+        kernels, levels = [], []
+        for lvl, name, attr, nodes in plan:
+            if name != "matmul":
+                nodes = sorted(nodes, key=lambda v: tuple(row.get(id(a), -1) for a in v.inputs))
+            out = list(range(len(row), len(row) + len(nodes)))
+            for v, r in zip(nodes, out):
+                row[id(v)] = r
+            kernels.append(self._kernel(name, attr, nodes, out, row, needs, blocks, block_pos))
+            levels.append(lvl)
+        t._row = row
+        t._n_rows = len(row)
+        t._op_rows = slice(first_op_row, len(row))
+        t._kernels, t._levels = kernels, levels
+        t._backward_kernels = [k for k in reversed(kernels) if any(id(v) in needs for v in k.nodes)]
+        t._root_row = row[id(t.root)]
+        uses: dict[int, list] = defaultdict(list)
+        for k in kernels:
+            if k.kind == "matmul":
+                for i, v in enumerate(k.nodes):
+                    for j, w in enumerate(v.inputs[:k.n]):
+                        uses[id(w)].append((k, i, j))
+                    if k.bsl is not None:
+                        uses[id(v.inputs[-1])].append((k, i, -1))
+        t._block_uses = dict(uses)
+
+    def _kernel(self, name, attr, nodes, out, row, needs, blocks, block_pos):
+        ins = [v.inputs for v in nodes]
+        if name == "matmul":
+            members, own_bias = blocks[attr]
+            wpos, bpos = block_pos[attr]
+            n = len(nodes[0].inputs) // 2
+            xs = [row[id(x)] for x in nodes[0].inputs[n:2 * n]]
+            has_bias = bool(nodes[0].attr)
+            brows = None
+            if has_bias and not own_bias:
+                brows = [row[id(v.inputs[-1])] for v in nodes]
+            need_x = any(id(x) in needs for x in nodes[0].inputs[n:2 * n])
+            need_b = has_bias and any(id(v.inputs[-1]) in needs for v in nodes)
+            return MatmulBlock(nodes, out, wpos, n, xs, bpos, brows, need_x, need_b)
+        if name == "sum":
+            flat = [row[id(a)] for a_s in ins for a in a_s]
+            return SumKernel(nodes, out, flat, [len(a) for a in ins],
+                             any(id(a) in needs for a_s in ins for a in a_s))
+        if name == "dot":
+            w, x, b, ar = [], [], [], []
+            for a_s in ins:
+                n = len(a_s) // 2
+                w += [row[id(a)] for a in a_s[:n]]
+                x += [row[id(a)] for a in a_s[n:2 * n]]
+                ar.append(n)
+                if attr:
+                    b.append(row[id(a_s[-1])])
+            need = tuple(any(id(a) in needs for a_s in ins for a in part(a_s))
+                         for part in (lambda s: s[:len(s) // 2],
+                                      lambda s: s[len(s) // 2:2 * (len(s) // 2)],
+                                      lambda s: s[2 * (len(s) // 2):]))
+            return DotKernel(nodes, out, w, x, ar, b if attr else None, need)
+        if name == "max":
+            flat = [row[id(a)] for a_s in ins for a in a_s]
+            return MaxKernel(nodes, out, flat, len(ins[0]),
+                             any(id(a) in needs for a_s in ins for a in a_s))
+        if name == "softmax":
+            tuples: dict[tuple, int] = {}
+            tuple_of = []
+            for a_s in ins:
+                key = tuple(id(a) for a in a_s)
+                tuple_of.append(tuples.setdefault(key, len(tuples)))
+            firsts = {}
+            for v, j in zip(nodes, tuple_of):
+                firsts.setdefault(j, v.inputs)
+            flat = [row[id(a)] for j in range(len(tuples)) for a in firsts[j]]
+            return SoftmaxKernel(nodes, out, flat, len(ins[0]), tuple_of, [v.attr for v in nodes],
+                                 any(id(a) in needs for a_s in ins for a in a_s))
+        op = nodes[0]._op
+        if op.array_forward is None:
+            raise NotImplementedError(f"compile: op {name!r} has no array form ({describe(nodes[0])})")
+        arity = len(ins[0])
+        slots = [[row[id(a_s[i])] for a_s in ins] for i in range(arity)]
+        grad_slots = [any(id(a_s[i]) in needs for a_s in ins) for i in range(arity)]
+        return Elementwise(op, nodes[0].attr, nodes, out, slots, grad_slots)
+
+
+def _attr_key(attr: Any) -> Any:
+    """A hashable, exact key for an op attribute (floats compared bit for bit)."""
+    return attr if attr is None or isinstance(attr, (int, bool)) else float(attr).hex()
+
+
+def _find_blocks(nodes: list[Value], owner: set[int], input_ids: set[int]) -> Iterable[tuple]:
+    """Split one level's ``dot`` nodes (same has_bias) into matmul blocks.
+
+    A block = dot nodes reading the same x tuple whose weights are parameters, distinct
+    within and across the block and not owned by an earlier block. Yields
+    ``(members, bias_owned)`` per block and ``(None, leftovers)`` for the others. The bias
+    is owned by the block (a view of theta) when every member's bias is a distinct,
+    unowned parameter that is not also one of the block's weights.
+    """
+    by_x: dict[tuple, list[Value]] = defaultdict(list)
+    for v in nodes:
+        n = len(v.inputs) // 2
+        by_x[tuple(id(x) for x in v.inputs[n:2 * n])].append(v)
+    leftovers = []
+    for group in by_x.values():
+        members, taken = [], set()
+        for v in group:
+            n = len(v.inputs) // 2
+            ws = v.inputs[:n]
+            ids = {id(w) for w in ws}
+            if (len(ids) == n and all(w.param and w.is_leaf for w in ws)
+                    and not ids & owner and not ids & taken and not ids & input_ids):
+                members.append(v)
+                taken |= ids
+            else:
+                leftovers.append(v)
+        if not members:
+            continue
+        owner |= taken
+        own_bias = bool(members[0].attr)
+        if own_bias:
+            bs = [v.inputs[-1] for v in members]
+            bids = {id(b) for b in bs}
+            own_bias = (len(bids) == len(bs) and all(b.param and b.is_leaf for b in bs)
+                        and not bids & owner)
+            if own_bias:
+                owner |= bids
+        yield members, own_bias
+    if leftovers:
+        yield None, leftovers
