@@ -78,8 +78,9 @@ def _np_sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
-def _elu(x: float, alpha: float) -> float:
-    return x if x > 0.0 else alpha * math.expm1(x)
+def _elu(x: float, attr: float) -> float:
+    """elu(x) = x for x > 0, α(eˣ − 1) otherwise, with α = attr."""
+    return x if x > 0.0 else attr * math.expm1(x)
 
 
 def _softmax_list(xs: Sequence[float]) -> list[float]:
@@ -119,11 +120,27 @@ register(Op(
     lambda a, b, attr=None: a / b,
     lambda xs, out, attr: (1.0 / xs[1], -out / xs[1]),
 ))
+def _real_pow(a: float, k: float) -> float:
+    """aᵏ over the reals: Python would return a complex number for a < 0, k ∉ ℤ."""
+    if a < 0.0 and not float(k).is_integer():
+        raise ValueError(f"a negative base {a!r} with a non-integer exponent {k!r} has no real value")
+    return a ** k
+
+
 def _power_rule(a: float, k: float) -> float:
     """∂(aᵏ)/∂a = k·aᵏ⁻¹, with the limits at a = 0 spelled out (0.0 ** negative raises)."""
     if a == 0.0 and k < 1.0:
         return 0.0 if k == 0.0 else math.inf
     return k * a ** (k - 1.0)
+
+
+def _np_power_rule(a: np.ndarray, k: np.ndarray | float) -> np.ndarray:
+    """Array form of :func:`_power_rule`, with the same limits at a = 0."""
+    a, k = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(k, dtype=float))
+    at_zero = (a == 0.0) & (k < 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        general = k * np.where(at_zero, 1.0, a) ** (k - 1.0)
+    return np.where(at_zero, np.where(k == 0.0, 0.0, np.inf), general)
 
 
 def _powv_partials(xs: Sequence[float], out: float, attr: Any) -> Sequence[float]:
@@ -136,11 +153,11 @@ def _powv_partials(xs: Sequence[float], out: float, attr: Any) -> Sequence[float
 register(Op(
     # a ** b with the exponent b a node. The engine refuses a < 0 with non-integer b
     # and 0 ** negative before building the node.
-    "powv", 2, lambda a, b, attr=None: a ** b, _powv_partials,
+    "powv", 2, lambda a, b, attr=None: _real_pow(a, b), _powv_partials,
     "pow", "c = aᵇ;  ∂c/∂a = b·aᵇ⁻¹,  ∂c/∂b = aᵇ·ln a",
     lambda a, b, attr=None: a ** b,
     lambda xs, out, attr: (
-        xs[1] * xs[0] ** (xs[1] - 1.0),
+        _np_power_rule(xs[0], xs[1]),
         out * np.log(np.where(xs[0] > 0, xs[0], 1.0)),
     ),
 ))
@@ -156,11 +173,11 @@ register(Op(
 ))
 register(Op(
     # a ** k with a constant exponent k = attr.
-    "pow", 1, lambda a, attr: a ** attr,
+    "pow", 1, lambda a, attr: _real_pow(a, attr),
     lambda xs, out, attr: (_power_rule(xs[0], attr),),
     "pow", "c = aᵏ;  ∂c/∂a = k·aᵏ⁻¹",
     lambda a, attr: a ** attr,
-    lambda xs, out, attr: (attr * xs[0] ** (attr - 1.0),),
+    lambda xs, out, attr: (_np_power_rule(xs[0], attr),),
 ))
 register(Op(
     "exp", 1, lambda a, attr=None: math.exp(a),

@@ -134,79 +134,79 @@ class Value:
 
     # ----------------------------------------------------------------- operators
     def __add__(self, other: Operand) -> Value:
-        return apply(_ADD, (self, _as_value(other)))
+        return _binary(_ADD, self, other if other.__class__ is Value else _as_value(other))
 
     def __radd__(self, other: Number) -> Value:
-        return apply(_ADD, (_as_value(other), self))
+        return _binary(_ADD, _as_value(other), self)
 
     def __sub__(self, other: Operand) -> Value:
-        return apply(_SUB, (self, _as_value(other)))
+        return _binary(_SUB, self, other if other.__class__ is Value else _as_value(other))
 
     def __rsub__(self, other: Number) -> Value:
-        return apply(_SUB, (_as_value(other), self))
+        return _binary(_SUB, _as_value(other), self)
 
     def __mul__(self, other: Operand) -> Value:
-        return apply(_MUL, (self, _as_value(other)))
+        return _binary(_MUL, self, other if other.__class__ is Value else _as_value(other))
 
     def __rmul__(self, other: Number) -> Value:
-        return apply(_MUL, (_as_value(other), self))
+        return _binary(_MUL, _as_value(other), self)
 
     def __truediv__(self, other: Operand) -> Value:
-        return apply(_DIV, (self, _as_value(other)))
+        return _binary(_DIV, self, other if other.__class__ is Value else _as_value(other))
 
     def __rtruediv__(self, other: Number) -> Value:
-        return apply(_DIV, (_as_value(other), self))
+        return _binary(_DIV, _as_value(other), self)
 
     def __neg__(self) -> Value:
-        return apply(_NEG, (self,))
+        return _unary(_NEG, self)
 
     def __pos__(self) -> Value:
         return self
 
     def __pow__(self, other: Operand) -> Value:
         if isinstance(other, Value):
-            return apply(_POWV, (self, other))
-        return apply(_POW, (self,), _check_number(other, "exponent of **"))
+            return _binary(_POWV, self, other)
+        return _unary(_POW, self, _check_number(other, "exponent of **"))
 
     def __rpow__(self, other: Number) -> Value:
-        return apply(_POWV, (_as_value(other), self))
+        return _binary(_POWV, _as_value(other), self)
 
     # comparisons are on purpose not defined (the contract leaves them out): use .data
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------ functions
     def exp(self) -> Value:
-        return apply(_EXP, (self,))
+        return _unary(_EXP, self)
 
     def log(self) -> Value:
-        return apply(_LOG, (self,))
+        return _unary(_LOG, self)
 
     def tanh(self) -> Value:
-        return apply(_TANH, (self,))
+        return _unary(_TANH, self)
 
     def sigmoid(self) -> Value:
-        return apply(_SIGMOID, (self,))
+        return _unary(_SIGMOID, self)
 
     def relu(self) -> Value:
         """max(0, x); the derivative at 0 is taken as 0."""
-        return apply(_RELU, (self,))
+        return _unary(_RELU, self)
 
     def leaky_relu(self, slope: Number = 0.01) -> Value:
-        return apply(_LEAKY, (self,), _check_number(slope, "leaky_relu(slope)"))
+        return _unary(_LEAKY, self, _check_number(slope, "leaky_relu(slope)"))
 
     def elu(self, alpha: Number = 1.0) -> Value:
-        return apply(_ELU, (self,), _check_number(alpha, "elu(alpha)"))
+        return _unary(_ELU, self, _check_number(alpha, "elu(alpha)"))
 
     def sign(self) -> Value:
         """+1 for x ≥ 0, −1 otherwise; derivative 0 everywhere (as the lectures take it)."""
-        return apply(_SIGN, (self,))
+        return _unary(_SIGN, self)
 
     def step(self) -> Value:
         """1 for x > 0, 0 otherwise (so step(0) = 0); derivative 0 everywhere."""
-        return apply(_STEP, (self,))
+        return _unary(_STEP, self)
 
     def abs(self) -> Value:
-        return apply(_ABS, (self,))
+        return _unary(_ABS, self)
 
 
 Operand = Union[Value, Number]
@@ -266,38 +266,89 @@ def _domain_error(op: Op, inputs: Sequence[Value], attr: Any) -> Optional[BaseEx
     return None
 
 
-def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
-    """Build the node ``op(inputs; attr)``: evaluate the forward, record the edge tuple.
+def _forward_failed(op: Op, inputs: Sequence[Value], attr: Any, exc: Exception) -> Exception:
+    """Turn a math error inside ``op.forward`` into one that names the op and operands."""
+    error = _domain_error(op, inputs, attr)
+    if error is None:
+        operands = ", ".join(describe(v) for v in inputs)
+        kind = OverflowError if isinstance(exc, OverflowError) else type(exc)
+        error = kind(f"{op.name}: {exc} for {operands}")
+    return error
 
-    Inside :func:`no_grad` the result is a leaf with no inputs.
-    """
+
+def _nan_made(op: Op, inputs: Sequence[Value]) -> Optional[Exception]:
+    """A NaN result from inputs that hold no NaN is an error, never a silent value."""
+    if all(v.data == v.data for v in inputs):
+        operands = ", ".join(describe(v) for v in inputs)
+        return ValueError(f"{op.name}: the result is NaN for {operands}")
+    return None
+
+
+# The three builders below differ only in how they call the forward (one, two or n
+# operands: the unpacking costs more than the arithmetic); keep them in step.
+
+def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
+    """Build the node ``op(inputs; attr)``: evaluate the op's forward from the table and
+    record the operands. Inside :func:`no_grad` the result is a leaf with no inputs."""
     try:
         data = op.forward(*map(_data, inputs), attr=attr)
     except (ArithmeticError, ValueError) as exc:
-        error = _domain_error(op, inputs, attr)
-        if error is None:
-            operands = ", ".join(describe(v) for v in inputs)
-            kind = OverflowError if isinstance(exc, OverflowError) else type(exc)
-            error = kind(f"{op.name}: {exc} for {operands}")
-        raise error from None
-    if data != data and all(v.data == v.data for v in inputs):  # NaN from non-NaN inputs
-        operands = ", ".join(describe(v) for v in inputs)
-        raise ValueError(f"{op.name}: the result is NaN for {operands}")
+        raise _forward_failed(op, inputs, attr, exc) from None
+    if data != data and (error := _nan_made(op, inputs)):
+        raise error
     v = _new(Value)
     v.data = data
     v.grad = 0.0
     v.label = ""
     v.param = False
-    if _GRAD_ENABLED:
-        v._op = op
-        v.inputs = inputs
-        v.attr = attr
-    else:
-        v._op = None
-        v.inputs = ()
-        v.attr = None
     v.group = None
     v._hooks = None
+    if _GRAD_ENABLED:
+        v._op, v.inputs, v.attr = op, inputs, attr
+    else:
+        v._op, v.inputs, v.attr = None, (), None
+    return v
+
+
+def _unary(op: Op, a: Value, attr: Any = None) -> Value:
+    try:
+        data = op.forward(a.data, attr=attr)
+    except (ArithmeticError, ValueError) as exc:
+        raise _forward_failed(op, (a,), attr, exc) from None
+    if data != data and (error := _nan_made(op, (a,))):
+        raise error
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    v.param = False
+    v.group = None
+    v._hooks = None
+    if _GRAD_ENABLED:
+        v._op, v.inputs, v.attr = op, (a,), attr
+    else:
+        v._op, v.inputs, v.attr = None, (), None
+    return v
+
+
+def _binary(op: Op, a: Value, b: Value) -> Value:
+    try:
+        data = op.forward(a.data, b.data)
+    except (ArithmeticError, ValueError) as exc:
+        raise _forward_failed(op, (a, b), None, exc) from None
+    if data != data and (error := _nan_made(op, (a, b))):
+        raise error
+    v = _new(Value)
+    v.data = data
+    v.grad = 0.0
+    v.label = ""
+    v.param = False
+    v.group = None
+    v._hooks = None
+    if _GRAD_ENABLED:
+        v._op, v.inputs, v.attr = op, (a, b), None
+    else:
+        v._op, v.inputs, v.attr = None, (), None
     return v
 
 
