@@ -1,4 +1,5 @@
-"""backproplab's engine: scalar `Value` nodes, one op table, reverse-mode backprop.
+"""backproplab's engine: scalar `Value` nodes, one op table, reverse-mode backprop,
+and :func:`compile`, which replays a graph vectorised over a batch.
 
 >>> from autodiff import Value
 >>> w = Value(0.15, "w1", param=True)
@@ -6,6 +7,8 @@
 >>> loss.backward()
 """
 
+from .compile import Tape
+from .compile import compile  # noqa: A004 - autodiff.compile(loss, inputs) -> Tape
 from .backprop import EdgeStep, NodeStep, backward, chain_rule, topological_order, zero_grad
 from .gradcheck import GradcheckError, gradcheck, local_gradcheck
 from .ops import OPS, Op, register
@@ -17,4 +20,5 @@ __all__ = [
     "sum", "dot", "maximum", "softmax",
     "backward", "chain_rule", "topological_order", "zero_grad", "NodeStep", "EdgeStep",
     "no_grad", "is_grad_enabled", "gradcheck", "local_gradcheck", "GradcheckError",
+    "compile", "Tape",
 ]
