@@ -24,9 +24,10 @@ from typing import Iterable, Optional
 import autodiff
 from autodiff import Value
 
-from .naming import display_names
+from .naming import compact_label, display_names
 
-__all__ = ["DNode", "DEdge", "DGraph", "scalar_graph", "depends_on", "count_scalar_nodes"]
+__all__ = ["DNode", "DEdge", "DGraph", "scalar_graph", "depends_on", "count_scalar_nodes",
+           "choose_anchors"]
 
 
 @dataclass
@@ -113,25 +114,39 @@ def scalar_graph(root: Value, order: list[Value], dep: set[int]) -> DGraph:
     names = display_names(root)
     index = {id(v): i for i, v in enumerate(order)}
     g = DGraph(order=order)
-    first_consumer: dict[int, int] = {}
-    for i, v in enumerate(order):
-        for a in v.inputs:
-            first_consumer.setdefault(id(a), i)
     for i, v in enumerate(order):
         role = _role(v, root)
-        anchor = None
-        if v.is_leaf and (v.param or not v.label) and id(v) in first_consumer:
-            anchor = f"op{first_consumer[id(v)]}"
         if not v.is_leaf:
             g.nodes.append(DNode(f"op{i}", "op", autodiff.OPS[v.op].label, (v,), "op"))
-        name = names[v]
+        name = compact_label(names[v])
         g.nodes.append(DNode(f"n{i}", "param" if v.param else "value", name, (v,), role,
-                             style=name_style(name) if role != "const" else "upright",
-                             anchor=anchor))
+                             style=name_style(name) if role != "const" else "upright"))
         g.where[id(v)] = f"n{i}"
         if not v.is_leaf:
             for k, a in enumerate(v.inputs):
                 j = index[id(a)]
                 g.edges.append(DEdge(f"e{j}_{i}_{k}", f"n{j}", f"op{i}", id(a) in dep, ((a, v, k),)))
             g.edges.append(DEdge(f"r{i}", f"op{i}", f"n{i}", id(v) in dep, ()))
+    choose_anchors(g)
     return g
+
+
+def choose_anchors(g: DGraph) -> None:
+    """Put a parameter (or constant) directly above the first square that reads it, as
+    the slides do. A square gets one leaf above it: a stack of several would make the
+    straight edges run through each other's circles; with several candidates the
+    vector (``W``) wins, else the last operand (a neuron's bias ``b``)."""
+    kind = {n.id: n for n in g.nodes}
+    first_head: dict[str, str] = {}
+    for e in g.edges:
+        first_head.setdefault(e.tail, e.head)
+    wanted: dict[str, list[DNode]] = {}
+    for n in g.nodes:
+        n.anchor = None
+        if n.kind == "param" or n.role == "const":
+            head = first_head.get(n.id)
+            if head is not None and kind[head].kind == "op":
+                wanted.setdefault(head, []).append(n)
+    for head, leaves in wanted.items():
+        vectors = [n for n in leaves if len(n.members) > 1]
+        (vectors[0] if vectors else leaves[-1]).anchor = head

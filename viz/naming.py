@@ -16,7 +16,8 @@ from typing import Iterable
 
 from autodiff import Value
 
-__all__ = ["display_names", "forward_order", "subscript", "format_number"]
+__all__ = ["display_names", "forward_order", "subscript", "plain", "format_number", "short_label",
+           "compact_label"]
 
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
@@ -99,3 +100,23 @@ def display_names(root: Value, unicode: bool = True) -> dict[Value, str]:
             continue
         names[v] = name[0] + subscript(name[1:]) if unicode else name
     return names
+
+
+def short_label(label: str) -> str:
+    """``layers.0.neurons.1.w.3`` → ``w.3``: the last name with its trailing indices."""
+    parts = label.split(".")
+    k = len(parts) - 1
+    while k > 0 and parts[k].isdigit():
+        k -= 1
+    return ".".join(parts[k:])
+
+
+def compact_label(label: str) -> str:
+    """How a drawing writes a dotted label inside an 80 px circle (the full label goes
+    to the tooltip): ``layers.0.neurons.1.w.3`` → ``w₃``, ``x.0`` → ``x₀``,
+    ``w.2.3`` → ``w₂,₃``. Other labels are returned unchanged."""
+    short = short_label(label)
+    parts = short.split(".")
+    if len(parts) > 1 and all(p.isdigit() for p in parts[1:]) and parts[0]:
+        return parts[0] + subscript(",".join(parts[1:]))
+    return short if "." in label and len(label) > 8 else label

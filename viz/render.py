@@ -198,9 +198,10 @@ def _tooltip(node: DNode, view: str, root_name: str) -> str:
     v = node.scalar
     if node.kind == "op" or v is None:
         return node.name
-    text = f"{node.name} = {v.data!r}"
+    name = v.label or node.name
+    text = f"{name} = {v.data!r}"
     if view == "backward":
-        text += f"; ∂{root_name}/∂{node.name} = {v.grad!r}"
+        text += f"; ∂{root_name}/∂{name} = {v.grad!r}"
     return text
 
 

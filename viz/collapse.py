@@ -1,0 +1,336 @@
+"""Levels of detail: one node per neuron, one stage per layer, and the expanded dot.
+
+``nn`` puts ``.group = ("layers.<i>", "neurons.<j>")`` on the nodes a neuron creates
+(its ``dot`` node and its activation). A *block* is the set of op nodes sharing
+``group[:2]`` (neuron level) or ``group[:1]`` (layer level). A group whose first
+element is ``"op:<label>"`` (e.g. ``("op:cross_ent",)``) marks a composite operation:
+at both coarse levels its nodes are drawn as ONE square labelled ``<label>``.
+
+* neuron level: a neuron is one square labelled by its composition (``σ(dot)``), its
+  parameters one red circle above it, its output one circle.
+* layer level: the nodes of a layer are split into stages by (depth inside the
+  layer, op), each stage drawn as one square on vectors, as the slides draw an MLP:
+  ``x → matmul(W₁) → u₁ → σ(·) → u₂``; a bias adds ``add(b₁)`` after the matmul.
+  Inputs read only by one block become one vector circle (``x``).
+
+Parameters read only by one block are absorbed into it (a matrix ``W``); constants
+read only inside a block are hidden; everything else (ungrouped nodes, shared
+leaves) is drawn at the scalar level with the scalar ids. Collapsed nodes get ids
+``g<k>``; ``DGraph.where`` maps each scalar node to the circle that shows it.
+Names: user labels, then u₁, u₂, … in the drawing's own forward order.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from typing import Optional
+
+import autodiff
+from autodiff import Value
+
+from .graph import DEdge, DGraph, DNode, _role, choose_anchors, name_style
+from .naming import compact_label, display_names, forward_order, short_label, subscript
+
+__all__ = ["collapsed_graph", "expanded_graph"]
+
+
+def _base(label: str) -> str:
+    """The name of a vector whose entries are labelled ``x.0``, ``x.1``, …: ``x``."""
+    return re.sub(r"(?:[._]?\d+|[₀-₉]+)$", "", short_label(label))
+
+
+class _Builder:
+    """Accumulates drawn nodes and edges, merging parallel scalar edges."""
+
+    def __init__(self, order: list[Value], dep: set[int]) -> None:
+        self.g = DGraph(order=order)
+        self.dep = dep
+        self.count = 0
+        self.edges: dict[tuple[str, str], DEdge] = {}
+
+    def new_id(self) -> str:
+        self.count += 1
+        return f"g{self.count}"
+
+    def node(self, node: DNode) -> DNode:
+        self.g.nodes.append(node)
+        if node.kind != "op":
+            for m in node.members:
+                self.g.where[id(m)] = node.id
+        return node
+
+    def edge(self, tail: str, head: str, on_path: bool, member: Optional[tuple] = None,
+             eid: Optional[str] = None) -> None:
+        key = (tail, head)
+        e = self.edges.get(key)
+        if e is None:
+            e = DEdge(eid or f"{tail}_{head}", tail, head, on_path, ())
+            self.edges[key] = e
+            self.g.edges.append(e)
+        e.on_path = e.on_path or on_path
+        if member is not None:
+            e.members = e.members + (member,)
+
+
+def _block_key(v: Value, detail: str) -> Optional[tuple]:
+    if v.is_leaf or not v.group:
+        return None
+    if str(v.group[0]).startswith("op:"):
+        return tuple(v.group[:1])
+    return tuple(v.group[:2] if detail == "neuron" else v.group[:1])
+
+
+def _index_of(part: str) -> Optional[int]:
+    m = re.fullmatch(r"\w+\.(\d+)", str(part))
+    return int(m[1]) + 1 if m else None
+
+
+def _dot_role(v: Value, k: int) -> str:
+    """Operand k of a dot node is a weight ("W"), an input ("x") or the bias ("b")."""
+    half = (len(v.inputs) - (1 if v.attr else 0)) // 2
+    return "W" if k < half else ("x" if k < 2 * half else "b")
+
+
+def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str) -> DGraph:
+    """The neuron- or layer-level drawing of ``root``'s graph (see the module docstring)."""
+    b = _Builder(order, dep)
+    index = {id(v): i for i, v in enumerate(order)}
+    key = {id(v): _block_key(v, detail) for v in order}
+    uses: dict[int, list[tuple[Value, int]]] = {}
+    for v in order:
+        for k, a in enumerate(v.inputs):
+            uses.setdefault(id(a), []).append((v, k))
+    blocks: dict[tuple, list[Value]] = {}
+    for v in order:
+        if key[id(v)] is not None:
+            blocks.setdefault(key[id(v)], []).append(v)
+
+    # -- leaves read only inside blocks: parameters become one circle per (home block,
+    #    role), constants are hidden, labelled inputs of one layer become a vector
+    param_groups: dict[tuple, list[Value]] = {}
+    gathered: dict[tuple, list[Value]] = {}
+    hidden: set[int] = set()
+    for v in order:
+        if not v.is_leaf or v is root or id(v) not in uses:
+            continue
+        readers = uses[id(v)]
+        keys = [key[id(c)] for c, _ in readers]
+        if None in keys:
+            continue
+        if v.param:
+            layered = [kk for kk in keys if not str(kk[0]).startswith("op:")]
+            home = layered[0] if layered else keys[0]
+            c, k = next((c, k) for c, k in readers if key[id(c)] == home)
+            role = _dot_role(c, k) if c.op == "dot" else (_base(v.label) if v.label else "θ")
+            param_groups.setdefault((home, role), []).append(v)
+        elif not v.label:
+            if len(set(keys)) == 1:
+                hidden.add(id(v))
+        elif detail == "layer" and len(set(keys)) == 1 and not str(keys[0][0]).startswith("op:"):
+            gathered.setdefault(keys[0], []).append(v)
+    gathered_ids = {id(x) for xs in gathered.values() for x in xs}
+    absorbed = {id(p) for ps in param_groups.values() for p in ps}
+
+    # -- ungrouped nodes and leaves not absorbed: as at the scalar level
+    square_of: dict[int, str] = {}           # op node -> square computing it
+    for v in order:
+        i = index[id(v)]
+        if key[id(v)] is not None or id(v) in absorbed or id(v) in hidden or id(v) in gathered_ids:
+            continue
+        if not v.is_leaf:
+            b.node(DNode(f"op{i}", "op", autodiff.OPS[v.op].label, (v,), "op"))
+            square_of[id(v)] = f"op{i}"
+        b.node(DNode(f"n{i}", "param" if v.param else "value", "", (v,), _role(v, root)))
+
+    for (home, role), params in param_groups.items():
+        n = len(params)
+        if role in ("W", "b"):
+            name = role if detail == "layer" else role.lower()
+            idx = [i for i in map(_index_of, home) if i is not None]
+            if idx and not str(home[0]).startswith("op:"):
+                name += subscript(",".join(map(str, idx)))
+            b.node(DNode(b.new_id(), "param", name, tuple(params), "param",
+                         style="bold" if n > 1 or name[0].isupper() else "italic",
+                         note=f"[{n}]" if n > 1 else ""))
+        else:
+            for p in params:
+                b.node(DNode(f"n{index[id(p)]}", "param", "", (p,), "param"))
+    for blk, leaves in gathered.items():
+        bases = {_base(x.label) for x in leaves}
+        name = bases.pop() if len(bases) == 1 else "x"
+        many = len(leaves) > 1
+        b.node(DNode(b.new_id(), "value", name, tuple(leaves), "input",
+                     style="bold" if many else name_style(name), note=f"[{len(leaves)}]" if many else ""))
+
+    # -- blocks; head[(id(v), k)] overrides the square an operand enters
+    head: dict[tuple[int, int], str] = {}
+    for blk, members in blocks.items():
+        if str(blk[0]).startswith("op:"):
+            _single_square(b, str(blk[0])[3:], members, square_of, root, all_outputs=True)
+        elif detail == "neuron":
+            label = ""
+            for v in members:
+                op_label = autodiff.OPS[v.op].label
+                label = op_label if not label else (
+                    op_label.replace("·", label) if "·" in op_label else f"{op_label}({label})")
+            _single_square(b, label, members, square_of, root, all_outputs=False)
+        else:
+            _layer(b, members, square_of, head, root)
+
+    # -- edges between drawn nodes, from the scalar edges
+    for v in order:
+        if id(v) not in square_of:
+            continue
+        for k, a in enumerate(v.inputs):
+            h = head.get((id(v), k), square_of[id(v)])
+            tail = b.g.where.get(id(a))
+            if tail is None or square_of.get(id(a)) == h:
+                continue                      # hidden constant, or inside one square
+            scalar = tail.startswith("n") and h.startswith("op")
+            b.edge(tail, h, id(a) in dep, (a, v, k),
+                   f"e{index[id(a)]}_{index[id(v)]}_{k}" if scalar else None)
+    for v in order:                           # square -> its result circle
+        circle = b.g.where.get(id(v))
+        if id(v) in square_of and circle is not None:
+            b.edge(square_of[id(v)], circle, id(v) in dep, None,
+                   f"r{circle[1:]}" if circle.startswith("n") else None)
+    for v in order:                           # hidden nodes: shown by their square
+        if id(v) not in b.g.where and id(v) in square_of:
+            b.g.where[id(v)] = square_of[id(v)]
+    choose_anchors(b.g)
+    _name(b, root)
+    return b.g
+
+
+def _single_square(b: _Builder, label: str, members: list[Value], square_of: dict[int, str],
+                   root: Value, all_outputs: bool) -> None:
+    """A composite op or a neuron: one square, one circle for what leaves it."""
+    square = b.node(DNode(b.new_id(), "op", label, tuple(members), "op"))
+    for m in members:
+        square_of[id(m)] = square.id
+    if all_outputs:
+        inside = {id(m) for m in members}
+        used = {id(a) for v in b.g.order if id(v) not in inside for a in v.inputs}
+        outs = [m for m in members if id(m) in used or m is root] or members[-1:]
+    else:
+        outs = members[-1:]
+    role = "output" if root in outs else "result"
+    b.node(DNode(b.new_id(), "value", "", tuple(outs), role,
+                 note=f"[{len(outs)}]" if len(outs) > 1 else ""))
+
+
+def _layer(b: _Builder, members: list[Value], square_of: dict[int, str],
+           head: dict[tuple[int, int], str], root: Value) -> None:
+    """Stages by (depth inside the layer, op): ``matmul(W)``, ``add(b)``, ``σ(·)``, …"""
+    inside = {id(m) for m in members}
+    depth: dict[int, int] = {}
+    stages: dict[tuple[int, str], list[Value]] = {}
+    for v in members:
+        d = max((depth[id(a)] + 1 for a in v.inputs if id(a) in inside), default=0)
+        depth[id(v)] = d
+        stages.setdefault((d, v.op), []).append(v)
+    for (d, op), vs in sorted(stages.items()):
+        n = len(vs)
+        label = "matmul" if op == "dot" else autodiff.OPS[op].label
+        square = b.node(DNode(b.new_id(), "op", label, tuple(vs), "op"))
+        for v in vs:
+            square_of[id(v)] = square.id
+        if op == "dot" and any(v.attr for v in vs):
+            # matmul, its result circle, then add(b): each op's result is its own circle
+            mid = b.node(DNode(b.new_id(), "value", "", (), "result", note=f"[{n}]" if n > 1 else ""))
+            add = b.node(DNode(b.new_id(), "op", "add", tuple(vs), "op"))
+            on = any(id(v) in b.dep for v in vs)
+            b.edge(square.id, mid.id, on)
+            b.edge(mid.id, add.id, on)
+            for v in vs:
+                square_of[id(v)] = add.id
+                for k in range(len(v.inputs) - 1):
+                    head[(id(v), k)] = square.id
+        role = "output" if root in vs else "result"
+        b.node(DNode(b.new_id(), "value", "", tuple(vs), role, note=f"[{n}]" if n > 1 else ""))
+
+
+def _name(b: _Builder, root: Value) -> None:
+    """Names for the circles still unnamed: a member's label, else u₁, u₂, … in the
+    drawing's forward order (a topological sort of the drawn graph, ties broken by
+    Python's evaluation order of the members)."""
+    pos = {id(v): k for k, v in enumerate(forward_order(root))}
+    scalar_names = display_names(root)
+    nodes = {n.id: n for n in b.g.nodes}
+    key = {nid: min((pos.get(id(m), 0) for m in n.members), default=0) for nid, n in nodes.items()}
+    indeg = {nid: 0 for nid in nodes}
+    out: dict[str, list[str]] = {nid: [] for nid in nodes}
+    for e in b.g.edges:
+        indeg[e.head] += 1
+        out[e.tail].append(e.head)
+    heap = [(key[n], n) for n, d in indeg.items() if d == 0]
+    heapq.heapify(heap)
+    seq: list[str] = []
+    while heap:
+        _, nid = heapq.heappop(heap)
+        seq.append(nid)
+        for h in out[nid]:
+            indeg[h] -= 1
+            if indeg[h] == 0:
+                heapq.heappush(heap, (key[h], h))
+    seq += [n for n in nodes if n not in set(seq)]
+    taken = {n.name for n in b.g.nodes if n.name} | {v.label for v in b.g.order if v.label}
+    k = 0
+    for nid in seq:
+        n = nodes[nid]
+        if n.kind == "op" or n.name:
+            continue
+        if len(n.members) == 1 and (n.members[0].label or n.members[0].is_leaf):
+            n.name = compact_label(scalar_names[n.members[0]])
+            n.style = name_style(n.name) if n.role != "const" else "upright"
+            continue
+        while True:
+            k += 1
+            name = "u" + subscript(str(k))
+            if name not in taken and f"u{k}" not in taken:
+                break
+        n.name = name
+        n.style = "italic"
+
+
+def expanded_graph(root: Value, order: list[Value], dep: set[int]) -> DGraph:
+    """The scalar level with every ``dot`` node drawn as in the perceptron figure:
+    one ``×`` square per term wᵢxᵢ, all feeding one ``add`` square (which keeps the
+    id ``op<i>``). New ids: ``op<i>_<k>`` for the k-th ×, ``m<i>_<k>`` for × → add;
+    the operand edges keep their ``e<j>_<i>_<k>`` ids."""
+    from .graph import scalar_graph
+    g = scalar_graph(root, order, dep)
+    index = {id(v): i for i, v in enumerate(order)}
+    nodes: list[DNode] = []
+    for n in g.nodes:
+        v = n.members[0]
+        if n.kind == "op" and v.op == "dot":
+            n.name = "add"
+            half = (len(v.inputs) - (1 if v.attr else 0)) // 2
+            for k in range(half):
+                nodes.append(DNode(f"op{index[id(v)]}_{k}", "op", "×", (v,), "op"))
+        nodes.append(n)
+    g.nodes = nodes
+    edges: list[DEdge] = []
+    for e in g.edges:
+        if e.members and e.members[0][1].op == "dot":
+            a, v, k = e.members[0]
+            i = index[id(v)]
+            half = (len(v.inputs) - (1 if v.attr else 0)) // 2
+            if k < 2 * half:
+                e.head = f"op{i}_{k % half}"
+            if k == half:   # once per dot: × squares into add, after the x_0 edge
+                pass
+        edges.append(e)
+    extra: list[DEdge] = []
+    for v in order:
+        if v.op == "dot":
+            i = index[id(v)]
+            half = (len(v.inputs) - (1 if v.attr else 0)) // 2
+            for k in range(half):
+                on = id(v.inputs[k]) in dep or id(v.inputs[half + k]) in dep
+                extra.append(DEdge(f"m{i}_{k}", f"op{i}_{k}", f"op{i}", on, ()))
+    g.edges = edges + extra
+    choose_anchors(g)
+    return g
