@@ -1,0 +1,109 @@
+"""Activation functions φ applied to a neuron's weighted input(s) (seed 002, Table 1).
+
+An :class:`Activation` maps the ``pieces`` weighted inputs z₁..z_k of one neuron to its
+output node. Every activation except maxout has one piece. Names accepted wherever
+``activation=`` is: ``sigmoid tanh relu leaky_relu elu sign step linear maxout`` and the
+parametrised forms ``leaky_relu(0.1)``, ``elu(0.5)``, ``maxout(3)``; ``softmax`` is a
+whole-layer output (see :class:`nn.Layer`), not a per-neuron activation.
+
+=============  ===============================  ==========================================
+name           φ                                φ′ (the engine's op table)
+=============  ===============================  ==========================================
+sigmoid        1/(1 + e^(−z))                   σ(1 − σ)
+tanh           tanh z                           1 − tanh² z
+relu           max(0, z)                        1 if z > 0 else 0
+leaky_relu(β)  z if z > 0 else βz               1 if z > 0 else β   (β = 0.01 by default)
+elu(β)         z if z > 0 else β(e^z − 1)       1 if z > 0 else φ + β   (β = 1)
+sign           +1 if z ≥ 0 else −1              0
+step           1 if z > 0 else 0                0
+linear         z                                1
+maxout(k)      maxᵢ zᵢ over k linear pieces     1 for the largest piece, else 0   (k = 2)
+=============  ===============================  ==========================================
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence, Union
+
+import autodiff
+from autodiff import Value
+
+__all__ = ["Activation", "get_activation", "ACTIVATIONS", "SOFTMAX", "LeakyReLU", "ELU", "Maxout"]
+
+SOFTMAX = "softmax"
+
+
+@dataclass(frozen=True)
+class Activation:
+    """``name`` as shown to users, ``pieces`` linear pieces per neuron, ``fn`` building the
+    output node from the list of weighted-input nodes."""
+
+    name: str
+    fn: Callable[[Sequence[Value]], Value]
+    pieces: int = 1
+
+    def __call__(self, zs: Sequence[Value]) -> Value:
+        return self.fn(zs)
+
+
+def LeakyReLU(slope: float = 0.01) -> Activation:
+    if not 0.0 <= slope < 1.0:
+        raise ValueError(f"leaky_relu: the slope β must satisfy 0 ≤ β < 1, got {slope!r}")
+    return Activation(f"leaky_relu({slope:g})", lambda zs: zs[0].leaky_relu(slope))
+
+
+def ELU(alpha: float = 1.0) -> Activation:
+    if not alpha > 0.0:
+        raise ValueError(f"elu: alpha must be > 0, got {alpha!r}")
+    return Activation(f"elu({alpha:g})", lambda zs: zs[0].elu(alpha))
+
+
+def Maxout(k: int = 2) -> Activation:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ValueError(f"maxout: the number of pieces k must be an int ≥ 1, got {k!r}")
+    return Activation(f"maxout({k})", lambda zs: autodiff.maximum(zs), pieces=k)
+
+
+ACTIVATIONS: dict[str, Activation] = {
+    "sigmoid": Activation("sigmoid", lambda zs: zs[0].sigmoid()),
+    "tanh": Activation("tanh", lambda zs: zs[0].tanh()),
+    "relu": Activation("relu", lambda zs: zs[0].relu()),
+    "leaky_relu": LeakyReLU(),
+    "elu": ELU(),
+    "sign": Activation("sign", lambda zs: zs[0].sign()),
+    "step": Activation("step", lambda zs: zs[0].step()),
+    "linear": Activation("linear", lambda zs: zs[0]),
+    "maxout": Maxout(2),
+}
+_FACTORIES = {"leaky_relu": (LeakyReLU, float), "elu": (ELU, float), "maxout": (Maxout, int)}
+_PARAM = re.compile(r"^\s*([a-z_]+)\s*\(\s*([-+0-9.eE]+)\s*\)\s*$")
+
+
+def get_activation(spec: Union[str, Activation, None], argument: str = "activation",
+                   allow_softmax: bool = False) -> Union[Activation, str]:
+    """Resolve ``spec``; returns :data:`SOFTMAX` (a string) for ``"softmax"`` when allowed."""
+    if isinstance(spec, Activation):
+        return spec
+    if not isinstance(spec, str):
+        raise TypeError(f"{argument}: expected an activation name or nn.Activation, got "
+                        f"{type(spec).__name__}: {spec!r}")
+    if spec == SOFTMAX:
+        if allow_softmax:
+            return SOFTMAX
+        raise ValueError(f"{argument}='softmax' is a whole-layer output: use it on a Layer or as "
+                         "MLP(output_activation='softmax'), not on a single Neuron")
+    if spec in ACTIVATIONS:
+        return ACTIVATIONS[spec]
+    m = _PARAM.match(spec)
+    if m and m.group(1) in _FACTORIES:
+        factory, cast = _FACTORIES[m.group(1)]
+        try:
+            value = cast(m.group(2))
+        except ValueError:
+            raise ValueError(f"{argument}: cannot read the parameter of {spec!r}") from None
+        return factory(value)
+    names = ", ".join(list(ACTIVATIONS) + ["leaky_relu(β)", "elu(β)", "maxout(k)"]
+                      + (["softmax"] if allow_softmax else []))
+    raise ValueError(f"{argument}: unknown activation {spec!r}; choose one of {names}")

@@ -1,0 +1,408 @@
+"""Neuron, Layer and MLP built from `autodiff.Value` (seed 000 §6, seed 002 §9, seed 004).
+
+A neuron computes its weighted input as ONE ``dot`` node, z = Σᵢ wᵢxᵢ + b
+(``autodiff.dot(w, x, b)``; DESIGN.md lesson 2), then one activation node y = φ(z).
+A maxout neuron has k such pieces and outputs maxᵢ zᵢ. A softmax layer computes the
+linear z of every neuron and then softmax(z)ₖ = e^{zₖ}/Σⱼ e^{zⱼ} (one node per output).
+
+Parameters are created with ``param=True`` and labelled with their dotted name
+(``layers.0.neurons.1.w.3``, ``layers.0.neurons.1.b``; maxout: ``w.<piece>.<i>``,
+``b.<piece>``). Every node a neuron creates (its dot node(s) and its activation node)
+gets ``.group = ("layers.<i>", "neurons.<j>")`` inside an MLP, ``("neurons.<j>",)``
+inside a standalone Layer, ``(name,)`` for a standalone Neuron given ``name=`` and
+``("neuron",)`` otherwise, so drawings can collapse neurons and layers.
+
+Weights and biases can be given explicitly, as numbers or as existing Values; a Value
+passed in is used as is (not copied, not relabelled), which is how one bias is shared
+by two neurons (the NPTEL 2-2-1 network of seed 004).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Optional, Sequence, Union
+
+import numpy as np
+
+import autodiff
+from autodiff import Value
+
+from .activations import SOFTMAX, Activation, get_activation
+from .init import NETWORK_INITS, RngLike, get_init, make_rng, network2_arrays
+from .module import Module
+
+__all__ = ["Neuron", "Layer", "MLP", "as_inputs"]
+
+DEFAULT_INIT = "xavier_uniform"
+DEFAULT_BIAS_INIT = "zeros"
+Scalar = Union[Value, float, int]
+
+
+def as_inputs(x: Any, n: int, where: str) -> list[Value]:
+    """Check that ``x`` holds ``n`` inputs and return them as Values.
+
+    Numbers become unlabelled-for-math, input-labelled leaves ``x.0``, ``x.1``, ...;
+    Values are passed through (so a graph can be built on placeholder inputs).
+    """
+    if isinstance(x, Value):
+        x = [x]
+    elif isinstance(x, np.ndarray):
+        if x.ndim != 1:
+            raise ValueError(f"{where}: x must be one sample (a 1-D sequence of {n} inputs), "
+                             f"got an array of shape {x.shape}")
+        x = x.tolist()
+    elif isinstance(x, numbers.Real):
+        x = [x]
+    try:
+        count = len(x)
+    except TypeError:
+        raise TypeError(f"{where}: x must be a sequence of {n} numbers or Values, got "
+                        f"{type(x).__name__}") from None
+    if count != n:
+        raise ValueError(f"{where}: x has {count} inputs but this module expects nin={n}")
+    out = []
+    for i, v in enumerate(x):
+        if isinstance(v, Value):
+            out.append(v)
+        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+            out.append(Value(float(v), f"x.{i}"))
+        else:
+            raise TypeError(f"{where}: input x[{i}] must be a number or a Value, got {type(v).__name__}: {v!r}")
+    return out
+
+
+def _check_count(n: Any, argument: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+        raise ValueError(f"{argument} must be an int ≥ 1, got {n!r}")
+    return int(n)
+
+
+def _param(x: Scalar, label: str, argument: str) -> Value:
+    """A given Value as is; a number as a new labelled parameter."""
+    if isinstance(x, Value):
+        if not x.label:
+            x.label = label
+        return x
+    if isinstance(x, (numbers.Real, np.floating, np.integer)) and not isinstance(x, bool):
+        return Value(float(x), label, param=True)
+    raise TypeError(f"{argument}: expected a number or a Value, got {type(x).__name__}: {x!r}")
+
+
+def _group(path: tuple[str, ...], default: str) -> tuple[str, ...]:
+    return path if path else (default,)
+
+
+class Neuron(Module):
+    """y = φ(Σᵢ wᵢxᵢ + b).
+
+    ``Neuron(nin, activation="sigmoid", *, init="xavier_uniform", bias=True,
+    weights=None, bias_init="zeros", rng=None, seed=None, name=None, fan_out=1)``
+
+    * ``weights``: ``nin`` numbers or Values (``k × nin`` for maxout(k)); drawn from
+      ``init`` when omitted.
+    * ``bias``: ``True`` (drawn from ``bias_init``), ``False`` (no bias), a number, or an
+      existing Value to share (maxout: a sequence of k).
+    * ``fan_out`` is only used by the Xavier initialisers (n_out of the layer).
+    """
+
+    def __init__(self, nin: int, activation: Union[str, Activation] = "sigmoid", *,
+                 init: Any = DEFAULT_INIT, bias: Any = True, weights: Any = None,
+                 bias_init: Any = DEFAULT_BIAS_INIT, rng: RngLike = None, seed: Optional[int] = None,
+                 name: Optional[str] = None, fan_out: int = 1, _path: Optional[tuple[str, ...]] = None) -> None:
+        self.nin = _check_count(nin, "Neuron(nin)")
+        act = get_activation(activation, "Neuron(activation)")
+        assert isinstance(act, Activation)
+        self.activation = act
+        k = act.pieces
+        if _path is None:
+            if name is not None and not isinstance(name, str):
+                raise TypeError(f"Neuron(name) must be a str, got {name!r}")
+            _path = (name,) if name else ()
+        self._path = _path
+        self.group = _group(_path, "neuron")
+        prefix = ".".join(_path) + "." if _path else ""
+        gen: Optional[np.random.Generator] = None
+
+        if weights is None:
+            gen = make_rng(rng, seed, "Neuron(rng)")
+            shape = (self.nin,) if k == 1 else (k, self.nin)
+            weights = get_init(init, "Neuron(init)")(self.nin, fan_out, shape, gen)
+        rows = _rows(weights, k, self.nin, "Neuron(weights)")
+
+        if bias is True:
+            if gen is None:
+                gen = make_rng(rng, seed, "Neuron(rng)")
+            drawn = get_init(bias_init, "Neuron(bias_init)")(self.nin, fan_out, (k,), gen)
+            biases: list[Optional[Scalar]] = list(drawn.tolist())
+        elif bias is False or bias is None:
+            biases = [None] * k
+        elif k > 1:
+            if isinstance(bias, Value) or isinstance(bias, numbers.Real) or len(bias) != k:
+                raise ValueError(f"Neuron(bias): a maxout({k}) neuron needs a sequence of {k} biases")
+            biases = list(bias)
+        else:
+            biases = [bias]
+
+        def wname(p: int, i: int) -> str:
+            return f"{prefix}w.{i}" if k == 1 else f"{prefix}w.{p}.{i}"
+
+        def bname(p: int) -> str:
+            return f"{prefix}b" if k == 1 else f"{prefix}b.{p}"
+
+        self.pieces: list[list[Value]] = [
+            [_param(w, wname(p, i), "Neuron(weights)") for i, w in enumerate(row)] for p, row in enumerate(rows)]
+        self.biases: list[Optional[Value]] = [
+            None if b is None else _param(b, bname(p), "Neuron(bias)") for p, b in enumerate(biases)]
+
+    # the usual names for the one-piece case
+    @property
+    def w(self) -> list[Value]:
+        return self.pieces[0] if len(self.pieces) == 1 else [w for row in self.pieces for w in row]
+
+    @property
+    def b(self) -> Optional[Value]:
+        return self.biases[0]
+
+    def _own_parameters(self):
+        k = len(self.pieces)
+        out = []
+        for p, row in enumerate(self.pieces):
+            out += [(f"w.{i}" if k == 1 else f"w.{p}.{i}", w) for i, w in enumerate(row)]
+        for p, b in enumerate(self.biases):
+            if b is not None:
+                out.append(("b" if k == 1 else f"b.{p}", b))
+        return out
+
+    def weighted_inputs(self, xs: Sequence[Value]) -> list[Value]:
+        """The dot node(s) z = w·x + b, grouped. ``xs`` must already be Values."""
+        g = self.group
+        zs = []
+        for row, b in zip(self.pieces, self.biases):
+            z = autodiff.dot(row, xs, b)
+            z.group = g
+            zs.append(z)
+        return zs
+
+    def forward(self, xs: Sequence[Value]) -> Value:
+        out = self.activation(self.weighted_inputs(xs))
+        out.group = self.group
+        return out
+
+    def __call__(self, x: Any) -> Value:
+        return self.forward(as_inputs(x, self.nin, "Neuron"))
+
+    def __repr__(self) -> str:
+        return f"Neuron(nin={self.nin}, activation={self.activation.name!r})"
+
+
+def _rows(weights: Any, k: int, nin: int, argument: str) -> list[list[Any]]:
+    """Validate an explicit weight vector (k = 1) or k × nin matrix (maxout)."""
+    if isinstance(weights, np.ndarray):
+        weights = weights.tolist() if weights.dtype != object else list(weights)
+    rows = [list(weights)] if k == 1 else [list(r) for r in weights]
+    if len(rows) != k or any(len(r) != nin for r in rows):
+        shape = f"{nin}" if k == 1 else f"{k} × {nin}"
+        raise ValueError(f"{argument}: expected {shape} weights for nin={nin}, got "
+                         f"{[len(r) for r in rows] if k > 1 else len(rows[0])}")
+    return rows
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same ``nin`` inputs; returns a list of ``nout`` Values.
+
+    ``Layer(nin, nout, activation="sigmoid", *, init="xavier_uniform", bias=True,
+    weights=None, biases=None, bias_init="zeros", rng=None, seed=None)``
+
+    ``weights`` is ``nout × nin`` (maxout: ``nout × k × nin``), ``biases`` has ``nout``
+    entries; entries may be numbers or Values (pass the same Value twice to share it).
+    ``activation="softmax"`` makes linear neurons followed by one softmax over the layer.
+    Random draws, when needed, are made for the whole layer at once: weights (nout, nin)
+    then biases (nout,), from ``rng`` (a Generator or an int seed).
+    """
+
+    def __init__(self, nin: int, nout: int, activation: Union[str, Activation] = "sigmoid", *,
+                 init: Any = DEFAULT_INIT, bias: bool = True, weights: Any = None, biases: Any = None,
+                 bias_init: Any = DEFAULT_BIAS_INIT, rng: RngLike = None, seed: Optional[int] = None,
+                 _path: tuple[str, ...] = ()) -> None:
+        self.nin = _check_count(nin, "Layer(nin)")
+        self.nout = _check_count(nout, "Layer(nout)")
+        act = get_activation(activation, "Layer(activation)", allow_softmax=True)
+        self.activation = act
+        neuron_act = get_activation("linear") if act == SOFTMAX else act
+        assert isinstance(neuron_act, Activation)
+        k = neuron_act.pieces
+        self._path = _path
+
+        gen = None
+        if weights is None or (bias and biases is None):
+            gen = make_rng(rng, seed, "Layer(rng)")
+        if weights is None:
+            shape = (self.nout, self.nin) if k == 1 else (self.nout, k, self.nin)
+            weights = get_init(init, "Layer(init)")(self.nin, self.nout, shape, gen)
+        if isinstance(weights, np.ndarray) and weights.dtype != object:
+            weights = weights.tolist()
+        if len(weights) != self.nout:
+            raise ValueError(f"Layer(weights): expected {self.nout} rows (one per neuron), got {len(weights)}")
+        if not bias:
+            if biases is not None:
+                raise ValueError("Layer: biases= given together with bias=False")
+            neuron_biases: list[Any] = [False] * self.nout
+        elif biases is None:
+            shape_b = (self.nout,) if k == 1 else (self.nout, k)
+            neuron_biases = get_init(bias_init, "Layer(bias_init)")(self.nin, self.nout, shape_b, gen).tolist()
+        else:
+            if isinstance(biases, np.ndarray) and biases.dtype != object:
+                biases = biases.tolist()
+            if len(biases) != self.nout:
+                raise ValueError(f"Layer(biases): expected {self.nout} biases (one per neuron), got {len(biases)}")
+            neuron_biases = list(biases)
+
+        self.neurons = [
+            Neuron(self.nin, neuron_act, weights=weights[j], bias=neuron_biases[j],
+                   _path=_path + (f"neurons.{j}",))
+            for j in range(self.nout)]
+
+    def _children(self):
+        return [(f"neurons.{j}", n) for j, n in enumerate(self.neurons)]
+
+    def forward(self, xs: Sequence[Value]) -> list[Value]:
+        if self.activation != SOFTMAX:
+            return [n.forward(xs) for n in self.neurons]
+        zs = [n.weighted_inputs(xs)[0] for n in self.neurons]
+        outs = autodiff.softmax(zs)
+        for n, s in zip(self.neurons, outs):
+            s.group = n.group
+        return outs
+
+    def __call__(self, x: Any) -> list[Value]:
+        return self.forward(as_inputs(x, self.nin, "Layer"))
+
+    @property
+    def activation_name(self) -> str:
+        return SOFTMAX if self.activation == SOFTMAX else self.activation.name
+
+    def get_weights(self) -> tuple[np.ndarray, Optional[np.ndarray]]:
+        """``(W, b)`` as float arrays: W (nout, nin) (maxout: (nout, k, nin)), b (nout,) or
+        (nout, k), or ``None`` without biases."""
+        k = len(self.neurons[0].pieces)
+        W = np.array([[[w.data for w in row] for row in n.pieces] for n in self.neurons])
+        if k == 1:
+            W = W[:, 0, :]
+        if self.neurons[0].biases[0] is None:
+            return W, None
+        b = np.array([[b.data for b in n.biases] for n in self.neurons])
+        return W, (b[:, 0] if k == 1 else b)
+
+    def set_weights(self, W: Any, b: Any = None) -> None:
+        """Set weights (and biases) from arrays shaped as :meth:`get_weights` returns."""
+        k = len(self.neurons[0].pieces)
+        W = np.asarray(W, dtype=float)
+        want = (self.nout, self.nin) if k == 1 else (self.nout, k, self.nin)
+        if W.shape != want:
+            raise ValueError(f"Layer.set_weights: W must have shape {want}, got {W.shape}")
+        W = W.reshape(self.nout, k, self.nin)
+        for n, rows in zip(self.neurons, W):
+            for piece, row in zip(n.pieces, rows):
+                for w, x in zip(piece, row.tolist()):
+                    w.data = x
+        if b is not None:
+            b = np.asarray(b, dtype=float)
+            wantb = (self.nout,) if k == 1 else (self.nout, k)
+            if b.shape != wantb:
+                raise ValueError(f"Layer.set_weights: b must have shape {wantb}, got {b.shape}")
+            if self.neurons[0].biases[0] is None:
+                raise ValueError("Layer.set_weights: this layer has no biases")
+            for n, row in zip(self.neurons, b.reshape(self.nout, k)):
+                for bv, x in zip(n.biases, row.tolist()):
+                    bv.data = x
+
+    def __repr__(self) -> str:
+        return f"Layer(nin={self.nin}, nout={self.nout}, activation={self.activation_name!r})"
+
+
+class MLP(Module):
+    """A multilayer perceptron: ``MLP(nin, [n_1, ..., n_L], activation=..., output_activation=...)``.
+
+    Hidden layers use ``activation``; the last layer uses ``output_activation`` (default:
+    the same as ``activation``; ``"softmax"`` allowed). ``model(x)`` returns the list of
+    the ``n_L`` output Values.
+
+    ``init`` is an initialiser name for every layer (see :mod:`nn.init`) or one of the
+    whole-network modes ``"network2"`` / ``"network2_large"`` (Nielsen's draw order, needs
+    an int ``seed``, biases then N(0,1)). ``weights`` / ``biases``: one array (or nested
+    list, entries may be Values) per layer, as :class:`Layer` takes them.
+    """
+
+    def __init__(self, nin: int, sizes: Sequence[int], activation: Union[str, Activation] = "sigmoid",
+                 output_activation: Union[str, Activation, None] = None, *, init: Any = DEFAULT_INIT,
+                 bias_init: Any = DEFAULT_BIAS_INIT, bias: bool = True, weights: Any = None, biases: Any = None,
+                 rng: RngLike = None, seed: Optional[int] = None) -> None:
+        self.nin = _check_count(nin, "MLP(nin)")
+        if isinstance(sizes, (numbers.Integral, str)) or not len(sizes):
+            raise ValueError(f"MLP(sizes) must be a non-empty list of layer widths, got {sizes!r}")
+        sizes = [_check_count(s, f"MLP(sizes[{i}])") for i, s in enumerate(sizes)]
+        self.sizes = [self.nin] + sizes
+        L = len(sizes)
+        hidden = get_activation(activation, "MLP(activation)", allow_softmax=False)
+        out_act = hidden if output_activation is None else get_activation(
+            output_activation, "MLP(output_activation)", allow_softmax=True)
+        for argument, given in (("weights", weights), ("biases", biases)):
+            if given is not None and len(given) != L:
+                raise ValueError(f"MLP({argument}): expected one entry per layer ({L}), got {len(given)}")
+
+        if isinstance(init, str) and init in NETWORK_INITS:
+            if weights is not None or biases is not None:
+                raise ValueError(f"MLP: init={init!r} draws every weight; do not also pass weights=/biases=")
+            if rng is not None and seed is not None:
+                raise ValueError("MLP: give either rng= or seed=, not both")
+            if any(getattr(a, "pieces", 1) != 1 for a in (hidden, out_act)):
+                raise ValueError(f"MLP: init={init!r} does not support maxout layers")
+            weights, biases = network2_arrays(self.sizes, seed if seed is not None else rng, init)
+            if not bias:
+                biases = None
+            gen = None
+        else:
+            gen = make_rng(rng, seed, "MLP(rng)")
+
+        self.layers = [
+            Layer(self.sizes[i], self.sizes[i + 1], out_act if i == L - 1 else hidden, init=init,
+                  bias=bias, bias_init=bias_init, rng=gen,
+                  weights=None if weights is None else weights[i],
+                  biases=None if biases is None else biases[i], _path=(f"layers.{i}",))
+            for i in range(L)]
+
+    @property
+    def nout(self) -> int:
+        return self.sizes[-1]
+
+    def _children(self):
+        return [(f"layers.{i}", layer) for i, layer in enumerate(self.layers)]
+
+    def forward(self, xs: Sequence[Value]) -> list[Value]:
+        for layer in self.layers:
+            xs = layer.forward(xs)
+        return list(xs)
+
+    def __call__(self, x: Any) -> list[Value]:
+        return self.forward(as_inputs(x, self.nin, "MLP"))
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Output data for every row of ``X`` (N, nin) as an (N, nout) float array."""
+        X = np.asarray(X, dtype=float)
+        if X.ndim == 1:
+            X = X[None, :]
+        return np.array([[v.data for v in self(row)] for row in X])
+
+    def get_weights(self) -> list[tuple[np.ndarray, Optional[np.ndarray]]]:
+        """``[(W_l, b_l), ...]`` per layer, W_l of shape (n_{l+1}, n_l)."""
+        return [layer.get_weights() for layer in self.layers]
+
+    def set_weights(self, weights: Sequence[tuple[Any, Any]]) -> None:
+        if len(weights) != len(self.layers):
+            raise ValueError(f"MLP.set_weights: expected {len(self.layers)} (W, b) pairs, got {len(weights)}")
+        for layer, (W, b) in zip(self.layers, weights):
+            layer.set_weights(W, b)
+
+    def __repr__(self) -> str:
+        acts = [layer.activation_name for layer in self.layers]
+        return f"MLP({self.nin}, {self.sizes[1:]}, activations={acts})"

@@ -1,0 +1,168 @@
+"""Per-sample loss functions: ``loss(outputs, targets) -> Value``.
+
+``outputs`` is the list of a model's output Values for ONE sample (a single Value is
+accepted), ``targets`` the matching numbers (or Values, so a graph can be built on
+placeholders). Training averages the per-sample losses over a batch:
+E_avg = (1/N) Σₙ E(n) (seed 000 §6.3).
+
+=========================  ==================================================================
+name                       E(n)
+=========================  ==================================================================
+``half_sse`` (``sse``)     ½ Σⱼ eⱼ², eⱼ = dⱼ − yⱼ  (the lectures' E; seed 000 eq. 7.x, seed 004)
+``mse``                    (1/K) Σⱼ eⱼ²  (mean over the K outputs; averaged over samples = MSE)
+``binary_cross_entropy``   Σⱼ [−yⱼ ln aⱼ − (1 − yⱼ) ln(1 − aⱼ)]  (Nielsen ch.3, summed over outputs)
+``softmax_cross_entropy``  −Σⱼ yⱼ ln softmax(z)ⱼ  from logits z
+``categorical_cross_entropy``  −Σⱼ yⱼ ln pⱼ  from probabilities p (a softmax layer's outputs)
+``hinge``                  Σⱼ relu(1 − yⱼ sⱼ), yⱼ ∈ {−1, +1}  (micrograd's demo)
+=========================  ==================================================================
+
+Numerical stability (never log 0):
+
+* binary cross-entropy of a sigmoid output a = σ(z) is computed from the logit z read off
+  the graph: ln a = −softplus(−z), ln(1 − a) = −softplus(z), so the loss is
+  softplus(z) − y·z with softplus(z) = ½(z + |z|) + ln(1 + e^{−|z|}). Its gradient is exactly
+  σ(z) − y, also at z = 0 (the ½(z + |z|) form gives ½ there, as it should), and it is
+  finite for any z. For any other output the probability is squeezed into
+  [ε, 1 − ε] by a' = ε + (1 − 2ε)·a with ε = :data:`EPS` = 1e-12 before the logarithms.
+* softmax cross-entropy uses logsumexp with the max subtracted, through a ``max`` node
+  (its gradient contribution cancels exactly), so the graph does not depend on the data.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence, Union
+
+import autodiff
+from autodiff import Value
+
+__all__ = ["half_sse", "sse", "mse", "binary_cross_entropy", "softmax_cross_entropy",
+           "categorical_cross_entropy", "hinge", "l2_penalty", "logsumexp", "softplus",
+           "LOSSES", "get_loss", "EPS"]
+
+EPS = 1e-12
+Target = Union[float, int, Value]
+LossFn = Callable[[Sequence[Value], Sequence[Target]], Value]
+
+
+def _pair(outputs, targets, name: str) -> tuple[list, list]:
+    if isinstance(outputs, Value):
+        outputs = [outputs]
+    if isinstance(targets, (Value, int, float)):
+        targets = [targets]
+    outputs, targets = list(outputs), list(targets)
+    if len(outputs) != len(targets):
+        raise ValueError(f"{name}: {len(outputs)} outputs but {len(targets)} targets; they must match")
+    if not outputs:
+        raise ValueError(f"{name}: no outputs given")
+    return outputs, targets
+
+
+def half_sse(outputs, targets) -> Value:
+    """E = ½ Σⱼ (dⱼ − yⱼ)², the error energy of the lectures."""
+    ys, ds = _pair(outputs, targets, "half_sse")
+    return 0.5 * autodiff.sum([(d - y) ** 2 for y, d in zip(ys, ds)])
+
+
+sse = half_sse
+
+
+def mse(outputs, targets) -> Value:
+    """(1/K) Σⱼ (dⱼ − yⱼ)² for K outputs."""
+    ys, ds = _pair(outputs, targets, "mse")
+    return autodiff.sum([(d - y) ** 2 for y, d in zip(ys, ds)]) * (1.0 / len(ys))
+
+
+def softplus(z: Value) -> Value:
+    """ln(1 + eᶻ) = ½(z + |z|) + ln(1 + e^{−|z|}); finite for every z, exact gradient σ(z)."""
+    a = z.abs()
+    return 0.5 * (z + a) + (1.0 + (-a).exp()).log()
+
+
+def binary_cross_entropy(outputs, targets) -> Value:
+    """Σⱼ [−yⱼ ln aⱼ − (1 − yⱼ) ln(1 − aⱼ)] (Nielsen's cross-entropy, summed over outputs).
+
+    For a sigmoid output node the logit is used (see the module docstring); otherwise the
+    probability is clamped smoothly to [ε, 1 − ε].
+    """
+    as_, ys = _pair(outputs, targets, "binary_cross_entropy")
+    terms = []
+    for a, y in zip(as_, ys):
+        if a.op == "sigmoid":
+            z = a.inputs[0]
+            terms.append(softplus(z) - y * z)
+        else:
+            p = EPS + (1.0 - 2.0 * EPS) * a
+            terms.append(-(y * p.log()) - (1.0 - y) * (1.0 - p).log())
+    return terms[0] if len(terms) == 1 else autodiff.sum(terms)
+
+
+cross_entropy = binary_cross_entropy
+
+
+def logsumexp(zs: Sequence[Value]) -> Value:
+    """ln Σⱼ e^{zⱼ} = m + ln Σⱼ e^{zⱼ − m}, m = maxⱼ zⱼ as a graph node."""
+    zs = list(zs)
+    m = autodiff.maximum(zs)
+    return m + autodiff.sum([(z - m).exp() for z in zs]).log()
+
+
+def softmax_cross_entropy(logits, targets) -> Value:
+    """−Σⱼ yⱼ ln softmax(z)ⱼ = logsumexp(z) − Σⱼ yⱼzⱼ for targets y summing to 1 (one-hot)."""
+    zs, ys = _pair(logits, targets, "softmax_cross_entropy")
+    return logsumexp(zs) - autodiff.sum([y * z for z, y in zip(zs, ys)])
+
+
+def categorical_cross_entropy(probs, targets) -> Value:
+    """−Σⱼ yⱼ ln pⱼ. If ``probs`` are the nodes of one softmax, the logits are used."""
+    ps, ys = _pair(probs, targets, "categorical_cross_entropy")
+    first = ps[0]
+    if (all(p.op == "softmax" and p.inputs == first.inputs for p in ps)
+            and sorted(p.attr for p in ps) == list(range(len(first.inputs)))):
+        ys_by_k: list = [0.0] * len(ps)
+        for p, y in zip(ps, ys):
+            ys_by_k[p.attr] = y
+        return softmax_cross_entropy(list(first.inputs), ys_by_k)
+    return -autodiff.sum([y * (EPS + (1.0 - 2.0 * EPS) * p).log() for p, y in zip(ps, ys)])
+
+
+def hinge(scores, targets) -> Value:
+    """Σⱼ max(0, 1 − yⱼ sⱼ) with yⱼ ∈ {−1, +1} (micrograd's demo loss)."""
+    ss, ys = _pair(scores, targets, "hinge")
+    terms = [(1.0 - y * s).relu() for s, y in zip(ss, ys)]
+    return terms[0] if len(terms) == 1 else autodiff.sum(terms)
+
+
+def l2_penalty(weights: Sequence[Value], lam: float, n: int = 1) -> Value:
+    """(λ / 2n) Σ w² — Nielsen's L2 convention (ch.3, eq. 85): n is the number of training
+    samples, only weights (not biases) are penalised. Its gradient λw/n is the weight
+    decay term of w ← (1 − ηλ/n) w − η ∂C₀/∂w."""
+    if lam < 0:
+        raise ValueError(f"l2_penalty: lam must be ≥ 0, got {lam!r}")
+    if n < 1:
+        raise ValueError(f"l2_penalty: n must be ≥ 1, got {n!r}")
+    ws = list(weights)
+    if not ws:
+        raise ValueError("l2_penalty: no weights given")
+    return (lam / (2.0 * n)) * autodiff.sum([w * w for w in ws])
+
+
+LOSSES: dict[str, LossFn] = {
+    "half_sse": half_sse,
+    "sse": half_sse,
+    "mse": mse,
+    "binary_cross_entropy": binary_cross_entropy,
+    "bce": binary_cross_entropy,
+    "cross_entropy": binary_cross_entropy,
+    "softmax_cross_entropy": softmax_cross_entropy,
+    "categorical_cross_entropy": categorical_cross_entropy,
+    "hinge": hinge,
+}
+
+
+def get_loss(spec: Union[str, LossFn], argument: str = "loss") -> LossFn:
+    if callable(spec):
+        return spec
+    if isinstance(spec, str) and spec in LOSSES:
+        return LOSSES[spec]
+    raise ValueError(f"{argument}: unknown loss {spec!r}; choose one of {', '.join(LOSSES)} or pass a "
+                     "function loss(outputs, targets) -> Value")

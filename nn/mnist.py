@@ -1,0 +1,204 @@
+"""MNIST from the official IDX files (gzip-compressed or raw), SHA-256 verified.
+
+Where the files are looked for, in order:
+
+1. the ``directory`` argument;
+2. the environment variable ``BACKPROPLAB_MNIST``;
+3. the cache directory ``~/.cache/backproplab/mnist`` (``$XDG_CACHE_HOME`` respected),
+   which ``download=True`` fills from the first working mirror in :data:`MIRRORS`.
+
+File names accepted: the official ``train-images-idx3-ubyte`` and the dotted variant
+``train-images.idx3-ubyte``, each optionally with ``.gz``. The SHA-256 of the
+UNCOMPRESSED bytes must equal :data:`OFFICIAL_SHA256` (pass ``sums=`` to use other files,
+e.g. a test fixture; ``sums=False`` skips the check).
+
+IDX format: 2 zero bytes, a type byte (0x08 = uint8, …), a byte with the number of
+dimensions d, then d big-endian uint32 sizes, then the data in row-major order.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+__all__ = ["OFFICIAL_SHA256", "MIRRORS", "ENV_VAR", "ChecksumError", "read_idx", "parse_idx", "find_mnist_dir",
+           "download_mnist", "load_mnist", "mnist_arrays", "default_cache_dir"]
+
+ENV_VAR = "BACKPROPLAB_MNIST"
+# SHA-256 of the uncompressed official files (LeCun, Cortes & Burges).
+OFFICIAL_SHA256: dict[str, str] = {
+    "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+MIRRORS: tuple[str, ...] = (
+    "https://ossci-datasets.s3.amazonaws.com/mnist/",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    "https://yann.lecun.com/exdb/mnist/",
+)
+_SPLITS = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+           "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+PathLike = Union[str, os.PathLike]
+
+
+class ChecksumError(ValueError):
+    """A file's SHA-256 is not the expected one (corrupted or not the official file)."""
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "backproplab" / "mnist"
+
+
+def _raw_bytes(path: Path) -> bytes:
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        try:
+            return gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path}: not a valid gzip file ({exc})") from None
+    return data
+
+
+def parse_idx(data: bytes, where: str = "IDX data") -> np.ndarray:
+    """Parse the bytes of an (uncompressed) IDX file into a numpy array."""
+    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
+        raise ValueError(f"{where}: not an IDX file (bad magic number {data[:4].hex()})")
+    ndim = data[3]
+    header = 4 + 4 * ndim
+    if len(data) < header:
+        raise ValueError(f"{where}: truncated IDX header")
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    dtype = np.dtype(_DTYPES[data[2]])
+    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(data) - header != expected:
+        raise ValueError(f"{where}: IDX header says shape {shape} ({expected} data bytes) but the file "
+                         f"holds {len(data) - header}")
+    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    return arr.astype(dtype.newbyteorder("="))
+
+
+def read_idx(path: PathLike, sha256: Optional[str] = None) -> np.ndarray:
+    """Read an IDX file (gzip or raw); with ``sha256``, check the uncompressed bytes first."""
+    path = Path(path)
+    data = _raw_bytes(path)
+    if sha256 is not None:
+        got = hashlib.sha256(data).hexdigest()
+        if got != sha256.lower():
+            raise ChecksumError(f"{path}: SHA-256 of the uncompressed file is {got}, expected {sha256} "
+                                "(the file is corrupted or is not the official MNIST file)")
+    return parse_idx(data, str(path))
+
+
+def _candidates(base: str) -> list[str]:
+    dotted = base.replace("-idx", ".idx")
+    return [base, base + ".gz", dotted, dotted + ".gz"]
+
+
+def _locate(directory: Path, base: str) -> Optional[Path]:
+    for name in _candidates(base):
+        p = directory / name
+        if p.is_file():
+            return p
+    return None
+
+
+def find_mnist_dir(directory: Optional[PathLike] = None, cache_dir: Optional[PathLike] = None) -> Optional[Path]:
+    """The first of (argument, $BACKPROPLAB_MNIST, cache dir) that holds all four files."""
+    if directory is not None:
+        return Path(directory)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    if all(_locate(cache, b) for split in _SPLITS.values() for b in split):
+        return cache
+    return None
+
+
+def download_mnist(cache_dir: Optional[PathLike] = None, mirrors: Sequence[str] = MIRRORS,
+                   sums: Optional[Mapping[str, str]] = None, timeout: float = 60.0) -> Path:
+    """Fetch the four ``.gz`` files into ``cache_dir`` from the first mirror that serves them
+    with the right SHA-256; files already there and valid are kept. Returns the directory."""
+    cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    sums = OFFICIAL_SHA256 if sums is None else sums
+    for base in [b for split in _SPLITS.values() for b in split]:
+        target = cache / (base + ".gz")
+        if target.is_file():
+            try:
+                read_idx(target, sums.get(base))
+                continue
+            except (ValueError, OSError):
+                target.unlink()
+        errors = []
+        for mirror in mirrors:
+            url = mirror.rstrip("/") + "/" + base + ".gz"
+            fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
+            try:
+                with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+                    shutil.copyfileobj(response, out)
+                read_idx(tmp, sums.get(base))
+                os.replace(tmp, target)
+                break
+            except Exception as exc:  # network errors, bad checksums: try the next mirror
+                errors.append(f"{url}: {exc}")
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        else:
+            raise OSError(f"could not download {base}.gz from any mirror:\n  " + "\n  ".join(errors))
+    return cache
+
+
+def load_mnist(directory: Optional[PathLike] = None, split: str = "train", *, download: bool = False,
+               sums: Union[Mapping[str, str], None, bool] = None, cache_dir: Optional[PathLike] = None,
+               mirrors: Sequence[str] = MIRRORS) -> tuple[np.ndarray, np.ndarray]:
+    """Images (N, 28, 28) uint8 and labels (N,) uint8 of the ``"train"`` or ``"test"`` split.
+
+    ``sums`` maps official base names (``train-images-idx3-ubyte``, …) to SHA-256 sums
+    (default: the official ones; ``False``: no check).
+    """
+    if split not in _SPLITS:
+        raise ValueError(f"load_mnist(split) must be 'train' or 'test', got {split!r}")
+    found = find_mnist_dir(directory, cache_dir)
+    if found is None:
+        if not download:
+            raise FileNotFoundError(
+                "MNIST not found: pass load_mnist(directory=...), set $" + ENV_VAR + " to a directory with the "
+                f"four IDX files, or use download=True to fetch them into {cache_dir or default_cache_dir()}")
+        found = download_mnist(cache_dir, mirrors, None if sums is False else sums)
+    if sums is None:
+        sums = OFFICIAL_SHA256
+    arrays = []
+    for base in _SPLITS[split]:
+        path = _locate(found, base)
+        if path is None:
+            raise FileNotFoundError(f"MNIST: no {base} (or {', '.join(_candidates(base)[1:])}) in {found}")
+        arrays.append(read_idx(path, None if sums is False else sums.get(base)))
+    images, labels = arrays
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"MNIST {split}: images {images.shape} and labels {labels.shape} do not match")
+    return images, labels
+
+
+def mnist_arrays(directory: Optional[PathLike] = None, split: str = "train", n: Optional[int] = None,
+                 start: int = 0, scale: float = 1.0 / 256.0, **kwargs) -> tuple[np.ndarray, np.ndarray]:
+    """Flattened float images X (n, 784) = pixels·``scale`` and integer labels (n,).
+
+    ``scale`` = 1/256 matches Nielsen's ``mnist.pkl.gz`` (pixel k stored as k/256).
+    """
+    images, labels = load_mnist(directory, split, **kwargs)
+    stop = None if n is None else start + n
+    X = images[start:stop].reshape(-1, images.shape[1] * images.shape[2]).astype(float) * scale
+    return X, labels[start:stop].astype(int)

@@ -1,0 +1,90 @@
+"""`Module`: the base class of every model — a tree of submodules holding parameter `Value`s.
+
+A module lists its own parameters and its child modules in a fixed order; from that,
+:meth:`Module.named_parameters` gives stable dotted names such as
+``layers.0.neurons.1.w.3``. A parameter shared by several places (the lecture's bias
+b1 used by both hidden neurons) is listed once, under the first name that reaches it,
+as in PyTorch.
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Mapping, Sequence, Union
+
+import numpy as np
+
+from autodiff import Value
+
+__all__ = ["Module"]
+
+
+class Module:
+    """Base class. Subclasses implement :meth:`_own_parameters` and :meth:`_children`."""
+
+    # --------------------------------------------------------------- structure
+    def _own_parameters(self) -> Sequence[tuple[str, Value]]:
+        return ()
+
+    def _children(self) -> Sequence[tuple[str, "Module"]]:
+        return ()
+
+    def _walk(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        for name, v in self._own_parameters():
+            yield prefix + name, v
+        for name, child in self._children():
+            yield from child._walk(prefix + name + ".")
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """``[(dotted name, Value), ...]`` in a fixed order; each Value appears once."""
+        seen: set[int] = set()
+        out = []
+        for name, v in self._walk():
+            if id(v) not in seen:
+                seen.add(id(v))
+                out.append((name, v))
+        return out
+
+    def parameters(self) -> list[Value]:
+        """All parameter Values, each once, in :meth:`named_parameters` order."""
+        return [v for _, v in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set ``grad = 0`` on every parameter (gradients accumulate across backward calls)."""
+        for v in self.parameters():
+            v.grad = 0.0
+
+    # ------------------------------------------------------------ state export
+    def state_dict(self) -> dict[str, float]:
+        """``{dotted name: float}`` — plain numbers, JSON-serialisable."""
+        return {name: v.data for name, v in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Union[float, int]], strict: bool = True) -> None:
+        """Set parameter values from :meth:`state_dict` output.
+
+        With ``strict`` the keys must be exactly this module's parameter names.
+        """
+        params = dict(self.named_parameters())
+        if strict:
+            missing = [k for k in params if k not in state]
+            unexpected = [k for k in state if k not in params]
+            if missing or unexpected:
+                raise KeyError(f"load_state_dict: missing keys {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+                               f"unexpected keys {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
+        for k, value in state.items():
+            if k in params:
+                params[k].data = float(value)
+
+    def parameter_vector(self) -> np.ndarray:
+        """All parameter values as one float64 array, in :meth:`named_parameters` order."""
+        return np.array([v.data for v in self.parameters()], dtype=float)
+
+    def set_parameter_vector(self, flat: Sequence[float]) -> None:
+        params = self.parameters()
+        flat = np.asarray(flat, dtype=float).ravel()
+        if flat.size != len(params):
+            raise ValueError(f"set_parameter_vector: expected {len(params)} numbers, got {flat.size}")
+        for v, x in zip(params, flat.tolist()):
+            v.data = x
+
+    def num_parameters(self) -> int:
+        return len(self.parameters())

@@ -1,0 +1,379 @@
+"""`fit`: train a model by backpropagation (seed 000 §6.3, "modes of training").
+
+Modes (N samples, per-sample loss E(n), parameters θ, learning rate η):
+
+* ``"sequential"`` (on-line): for each sample n in (shuffled) order,
+  θ ← θ − η ∂E(n)/∂θ — the weights change after every sample;
+* ``"batch"``: one update per epoch from all N samples, all computed with the same θ:
+  θ ← θ − η (1/N) Σₙ ∂E(n)/∂θ   (``reduction="sum"`` drops the 1/N, as Haykin writes it);
+* ``"minibatch"``: the (shuffled) samples in consecutive batches of ``batch_size`` B,
+  θ ← θ − η (1/B) Σ_{n∈batch} ∂E(n)/∂θ after each batch.
+
+The update itself is the optimizer's (SGD with momentum / weight decay, see
+:mod:`nn.optim`), after optional L2 (Nielsen: + (λ/N)·w on weight gradients) and clipping.
+
+After every epoch the average error E_avg = (1/N) Σₙ E(n) over the training set is
+evaluated with the current weights (``train_eval="end"``; ``"running"`` instead averages
+the losses seen during the epoch, cheaper, what Keras reports). ``History.loss[0]`` is
+E_avg before training, so ``History.loss[k]`` is the loss after k epochs.
+
+Stopping (seed 000 §6.3): after ``epochs`` epochs; when |E_avg(k) − E_avg(k−1)| < ``tol``;
+when E_avg ≤ ``target_loss``; or when a callback sets ``state.stop = True``.
+
+The per-batch "loss and gradients" computation is delegated to an engine
+(:mod:`nn.engines`): ``engine="eager"`` builds Value graphs sample by sample,
+``"compiled"`` (when registered) replays one traced graph over the batch, ``"auto"``
+picks compiled when available.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Optional, Sequence, Union
+
+import numpy as np
+
+from .engines import make_engine, model_nin, model_nout
+from .losses import get_loss
+from .metrics import accuracy as accuracy_metric, one_hot
+from .optim import SGD, check_optimizer_args, clip_grad_norm, clip_grad_value
+
+__all__ = ["fit", "History", "Callback", "TrainingState", "prepare_data", "evaluate", "MODES"]
+
+MODES = ("sequential", "batch", "minibatch")
+
+
+@dataclass
+class History:
+    """Per-epoch records. Index k = after k epochs (index 0: before training).
+
+    ``loss``/``accuracy`` on the training set, ``val_loss``/``val_accuracy`` on the
+    validation data (empty lists without it); ``metrics`` holds any extra metric by name,
+    ``extra`` anything callbacks record; ``stopped`` says why training ended.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[Optional[float]] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_accuracy: list[Optional[float]] = field(default_factory=list)
+    metrics: dict[str, list] = field(default_factory=dict)
+    extra: dict[str, list] = field(default_factory=dict)
+    stopped: str = ""
+    steps: int = 0
+    engine: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy",
+                                              "metrics", "extra", "stopped", "steps", "engine")}
+
+    @property
+    def final_loss(self) -> float:
+        return self.loss[-1]
+
+
+@dataclass
+class TrainingState:
+    """What callbacks see: set ``stop = True`` to end training after this epoch/batch."""
+
+    model: Any
+    optimizer: Any
+    engine: Any
+    history: History
+    X: np.ndarray
+    Y: np.ndarray
+    loss_fn: Callable
+    epoch: int = 0
+    step: int = 0
+    batch_loss: float = float("nan")
+    stop: bool = False
+
+
+class Callback:
+    """Override any of these; a plain function ``fn(state)`` is called at each epoch end."""
+
+    def on_train_begin(self, state: TrainingState) -> None: ...
+
+    def on_batch_end(self, state: TrainingState) -> None: ...
+
+    def on_epoch_end(self, state: TrainingState) -> None: ...
+
+    def on_train_end(self, state: TrainingState) -> None: ...
+
+
+class _FunctionCallback(Callback):
+    def __init__(self, fn: Callable[[TrainingState], Any]) -> None:
+        self.fn = fn
+
+    def on_epoch_end(self, state: TrainingState) -> None:
+        self.fn(state)
+
+
+def _as_callbacks(callbacks: Any) -> list[Callback]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or callable(callbacks):
+        callbacks = [callbacks]
+    out = []
+    for cb in callbacks:
+        if isinstance(cb, Callback):
+            out.append(cb)
+        elif callable(cb):
+            out.append(_FunctionCallback(cb))
+        else:
+            raise TypeError(f"fit(callbacks): expected nn.Callback objects or functions, got {cb!r}")
+    return out
+
+
+def prepare_data(model: Any, X: Any, Y: Any, where: str = "fit") -> tuple[np.ndarray, np.ndarray]:
+    """Check and shape data: X → (N, nin) floats, Y → (N, nout) floats.
+
+    Y may be (N,) for one output, or integer class labels (N,) for ``nout`` > 1 outputs
+    (turned one-hot).
+    """
+    nin, nout = model_nin(model), model_nout(model)
+    try:
+        X = np.asarray(X, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: X must be numeric, shape (N, {nin}): {exc}") from None
+    if X.ndim == 1 and nin == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise ValueError(f"{where}: X must have shape (N, nin={nin}), got shape {X.shape}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{where}: X is empty (no samples)")
+    if X.shape[1] != nin:
+        raise ValueError(f"{where}: X has {X.shape[1]} columns but the model expects nin={nin} inputs")
+    if not np.all(np.isfinite(X)):
+        raise ValueError(f"{where}: X contains NaN or infinite values")
+    Y = np.asarray(Y)
+    if Y.ndim == 1:
+        if nout == 1:
+            Y = Y[:, None]
+        elif np.issubdtype(Y.dtype, np.integer):
+            Y = one_hot(Y, nout)
+        else:
+            raise ValueError(f"{where}: Y of shape {Y.shape} for a model with {nout} outputs: give (N, {nout}) "
+                             "targets or integer class labels")
+    try:
+        Y = np.asarray(Y, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{where}: Y must be numeric: {exc}") from None
+    if Y.ndim != 2 or Y.shape[1] != nout:
+        raise ValueError(f"{where}: Y must have shape (N, nout={nout}), got {Y.shape}")
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(f"{where}: X has {X.shape[0]} samples but Y has {Y.shape[0]}")
+    if not np.all(np.isfinite(Y)):
+        raise ValueError(f"{where}: Y contains NaN or infinite values")
+    return X, Y
+
+
+def _weight_params(model: Any) -> list:
+    """Parameters that are weights (not biases), by their dotted names."""
+    if not hasattr(model, "named_parameters"):
+        return []
+    out = []
+    for name, v in model.named_parameters():
+        parts = name.split(".")
+        if parts[-1] == "b" or (len(parts) > 1 and parts[-2] == "b"):
+            continue
+        out.append(v)
+    return out
+
+
+def _check_number(x: Any, name: str, *, minimum: float = 0.0, strict: bool = True, optional: bool = True):
+    if x is None and optional:
+        return None
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or math.isnan(x) or \
+            (x <= minimum if strict else x < minimum):
+        raise ValueError(f"fit({name}) must be a number {'>' if strict else '≥'} {minimum:g}, got {x!r}")
+    return float(x)
+
+
+def evaluate(model: Any, X: Any, Y: Any, loss: Union[str, Callable] = "half_sse",
+             engine: Any = "eager") -> dict[str, Any]:
+    """E_avg, accuracy and outputs of ``model`` on (X, Y), without training."""
+    X, Y = prepare_data(model, X, Y, "evaluate")
+    eng = make_engine(engine, model, get_loss(loss))
+    losses, outputs = eng.evaluate(X, Y)
+    return {"loss": float(np.mean(losses)), "accuracy": accuracy_metric(outputs, Y), "outputs": outputs}
+
+
+class _Progress:
+    def __init__(self, enabled: bool, epochs: int) -> None:
+        self.enabled, self.epochs = enabled, epochs
+
+    def update(self, epoch: int, history: History) -> None:
+        if not self.enabled:
+            return
+        width = 24
+        done = int(width * epoch / self.epochs)
+        acc = history.accuracy[-1]
+        msg = f"\repoch {epoch}/{self.epochs} [{'#' * done}{'.' * (width - done)}] loss {history.loss[-1]:.6g}"
+        if acc is not None:
+            msg += f" acc {acc:.3f}"
+        if history.val_loss:
+            msg += f" val_loss {history.val_loss[-1]:.6g}"
+        sys.stderr.write(msg)
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
+        optimizer: Optional[Any] = None, lr: Optional[float] = None, momentum: float = 0.0,
+        weight_decay: float = 0.0, mode: str = "minibatch", batch_size: Optional[int] = None,
+        epochs: int = 100, shuffle: bool = True, seed: Optional[int] = None,
+        tol: Optional[float] = None, target_loss: Optional[float] = None,
+        validation: Optional[tuple[Any, Any]] = None,
+        metrics: Sequence[Union[str, Callable]] = ("accuracy",),
+        callbacks: Any = None, progress: Optional[bool] = None, engine: Any = "auto",
+        clip_value: Optional[float] = None, clip_norm: Optional[float] = None, l2: float = 0.0,
+        reduction: str = "mean", train_eval: str = "end") -> History:
+    """Train ``model`` on (X, Y); returns a :class:`History`. See the module docstring.
+
+    ``optimizer`` defaults to ``SGD(model.parameters(), lr, momentum, weight_decay)``
+    (``lr`` defaults to 0.1); pass an optimizer object instead to keep its state across
+    calls (then do not pass lr/momentum/weight_decay). ``batch_size`` is used by
+    ``"minibatch"`` only (default 32, capped at N). ``shuffle`` draws a new order every
+    epoch from ``seed``. ``metrics``: ``"accuracy"`` and/or functions
+    ``f(outputs (N,K), targets (N,K)) -> float``. ``l2`` is Nielsen's λ: adds
+    (λ/2N) Σ w² to the reported loss and (λ/N) w to weight gradients.
+    All arguments are checked before the first update.
+    """
+    # ---------------------------------------------------------------- validation
+    X, Y = prepare_data(model, X, Y, "fit")
+    N = X.shape[0]
+    loss_fn = get_loss(loss, "fit(loss)")
+    if mode not in MODES:
+        raise ValueError(f"fit(mode): unknown mode {mode!r}; choose one of {', '.join(MODES)}")
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+        raise ValueError(f"fit(epochs) must be an int ≥ 0, got {epochs!r}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
+                                   or batch_size < 1):
+        raise ValueError(f"fit(batch_size) must be an int ≥ 1, got {batch_size!r}")
+    if batch_size is not None and mode != "minibatch":
+        raise ValueError(f"fit(batch_size) is only used with mode='minibatch', not mode={mode!r}")
+    B = {"sequential": 1, "batch": N}.get(mode) or min(batch_size or 32, N)
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"fit(reduction) must be 'mean' or 'sum', got {reduction!r}")
+    if train_eval not in ("end", "running"):
+        raise ValueError(f"fit(train_eval) must be 'end' or 'running', got {train_eval!r}")
+    tol = _check_number(tol, "tol")
+    target_loss = _check_number(target_loss, "target_loss", minimum=-math.inf)
+    clip_value = _check_number(clip_value, "clip_value")
+    clip_norm = _check_number(clip_norm, "clip_norm")
+    l2 = _check_number(l2, "l2", strict=False, optional=False)
+    if optimizer is None:
+        lr = 0.1 if lr is None else lr
+        try:
+            check_optimizer_args(lr, momentum, weight_decay)
+        except ValueError as exc:
+            raise ValueError(f"fit: {exc}") from None
+    elif lr is not None or momentum != 0.0 or weight_decay != 0.0:
+        raise ValueError("fit: pass either optimizer= or lr/momentum/weight_decay, not both")
+    elif not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
+        raise TypeError(f"fit(optimizer) needs step() and zero_grad(), got {optimizer!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"fit(seed) must be an int or None, got {seed!r}")
+    if validation is not None:
+        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise ValueError("fit(validation) must be a pair (X_val, Y_val)")
+        Xv, Yv = prepare_data(model, validation[0], validation[1], "fit(validation)")
+    metric_fns: list[tuple[str, Callable]] = []
+    for m in metrics or ():
+        if m == "accuracy":
+            continue
+        if callable(m):
+            metric_fns.append((getattr(m, "__name__", "metric"), m))
+        else:
+            raise ValueError(f"fit(metrics): unknown metric {m!r}; use 'accuracy' or a function")
+    want_accuracy = "accuracy" in (metrics or ())
+    cbs = _as_callbacks(callbacks)
+    eng = make_engine(engine, model, loss_fn)
+    if optimizer is None:
+        optimizer = SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    params = list(getattr(optimizer, "params", None) or model.parameters())
+    weights = _weight_params(model) if l2 else []
+    penalty = (lambda: l2 / (2.0 * N) * math.fsum(w.data * w.data for w in weights)) if l2 else (lambda: 0.0)
+
+    # ------------------------------------------------------------------ training
+    history = History(engine=getattr(eng, "name", type(eng).__name__))
+    state = TrainingState(model, optimizer, eng, history, X, Y, loss_fn)
+    rng = np.random.default_rng(seed)
+    progress_bar = _Progress(sys.stderr.isatty() if progress is None else bool(progress), epochs)
+
+    def record(epoch: int, running: Optional[float]) -> None:
+        if running is None:
+            losses, outputs = eng.evaluate(X, Y)
+            train_loss = float(np.mean(losses)) + penalty()
+        else:
+            train_loss, outputs = running + penalty(), None
+        history.epoch.append(epoch)
+        history.loss.append(train_loss)
+        if want_accuracy:
+            if outputs is None:
+                _, outputs = eng.evaluate(X, Y)
+            history.accuracy.append(accuracy_metric(outputs, Y))
+        for name, fn in metric_fns:
+            if outputs is None:
+                _, outputs = eng.evaluate(X, Y)
+            history.metrics.setdefault(name, []).append(float(fn(outputs, Y)))
+        if validation is not None:
+            vl, vo = eng.evaluate(Xv, Yv)
+            history.val_loss.append(float(np.mean(vl)) + penalty())
+            if want_accuracy:
+                history.val_accuracy.append(accuracy_metric(vo, Yv))
+
+    record(0, None)
+    for cb in cbs:
+        cb.on_train_begin(state)
+    scale = 1.0 / B if reduction == "mean" else 1.0
+    history.stopped = "epochs"
+    for epoch in range(1, epochs + 1):
+        state.epoch = epoch
+        order = rng.permutation(N) if shuffle and mode != "batch" else np.arange(N)
+        total = 0.0
+        for start in range(0, N, B):
+            idx = order[start:start + B]
+            optimizer.zero_grad()
+            batch_scale = 1.0 / len(idx) if reduction == "mean" else scale
+            state.batch_loss = eng.loss_and_grad(X[idx], Y[idx], batch_scale)
+            total += state.batch_loss
+            if l2:
+                decay = l2 / N
+                for w in weights:
+                    w.grad += decay * w.data
+            if clip_value is not None:
+                clip_grad_value(params, clip_value)
+            if clip_norm is not None:
+                clip_grad_norm(params, clip_norm)
+            optimizer.step()
+            state.step += 1
+            for cb in cbs:
+                cb.on_batch_end(state)
+        history.steps = state.step
+        record(epoch, total / N if train_eval == "running" else None)
+        if not math.isfinite(history.loss[-1]):
+            history.stopped = "diverged"
+        elif target_loss is not None and history.loss[-1] <= target_loss:
+            history.stopped = "target_loss"
+        elif tol is not None and abs(history.loss[-1] - history.loss[-2]) < tol:
+            history.stopped = "tol"
+        for cb in cbs:
+            cb.on_epoch_end(state)
+        progress_bar.update(epoch, history)
+        if state.stop and history.stopped == "epochs":
+            history.stopped = "callback"
+        if history.stopped != "epochs" or state.stop:
+            break
+    progress_bar.close()
+    for cb in cbs:
+        cb.on_train_end(state)
+    return history
