@@ -36,9 +36,11 @@ from typing import Callable, Iterable, Optional, Union
 import autodiff
 from autodiff import Value
 
-from .naming import display_names, format_number, plain
+from .naming import display_names, format_number, plain, subscript
 
 __all__ = ["Stepper", "Step", "Breakpoint", "Check", "Path", "Why", "step_through"]
+
+_DRAWN = re.compile(r"^([A-Za-zα-ωΑ-Ω])_?([0-9]+)$")  # one letter + index: drawn with a subscript
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,8 +140,9 @@ class Why:
 class Stepper:
     """The backward pass from ``loss`` as a list of :class:`Step` (see the module doc).
 
-    ``digits`` sets the significant digits of the formulas; ``unicode`` writes
-    generated names as ``u₁`` instead of ``u1`` (user labels are kept as given).
+    ``digits`` sets the significant digits of the formulas; ``unicode`` writes names
+    as the drawings do, ``u₁`` and ``w₅`` (a label ``w5`` or ``w_5``), instead of ``u1``
+    and the label as given. Either form is accepted by :meth:`lookup`.
     Recording runs hooks once, now; constructing a Stepper is one backward pass, so
     leaf gradients accumulate as with ``loss.backward()``.
     """
@@ -152,6 +155,8 @@ class Stepper:
         self.order = autodiff.topological_order(loss)
         self.index = {id(v): i for i, v in enumerate(self.order)}
         self.names = display_names(loss, unicode=unicode)
+        if unicode:  # write labels such as w5 or x_1 as the drawing does: w₅, x₁
+            self.names = {v: _DRAWN.sub(lambda m: m[1] + subscript(m[2]), n) for v, n in self.names.items()}
         self.breakpoints: list[Breakpoint] = []
         self.steps: list[Step] = self._record()
         self.final = [v.grad for v in self.order]
@@ -290,7 +295,7 @@ class Stepper:
             if id(name) not in self.index:
                 raise KeyError(f"{autodiff.describe(name)} is not in the graph of this loss")
             return name
-        hits = [v for v in self.order if name in (self.names[v], plain(self.names[v]))]
+        hits = [v for v in self.order if name in self._names_of(v)]
         if len(hits) == 1:
             return hits[0]
         if not hits:
@@ -343,8 +348,9 @@ class Stepper:
         self.breakpoints.append(bp)
         return bp
 
-    def _names_of(self, v: Value) -> tuple[str, str]:
-        return self.names[v], plain(self.names[v])
+    def _names_of(self, v: Value) -> tuple[str, ...]:
+        """The names a user may type for ``v``: as displayed, with ASCII digits, its label."""
+        return (self.names[v], plain(self.names[v])) + ((v.label,) if v.label else ())
 
     def hits(self, step: Step) -> list[Breakpoint]:
         """The enabled breakpoints that ``step`` triggers."""
@@ -432,15 +438,17 @@ class Stepper:
 
     # --------------------------------------------------------------- non-finite
     def nonfinite_trace(self) -> list[Step]:
-        """The chain of steps that carried a finite gradient into the first NaN/±inf.
+        """The chain of steps that carried a finite gradient into the first NaN.
 
-        Starting at the first step whose product or new gradient is not finite, walk
-        back through the steps that made each upstream gradient non-finite, until a
-        step whose upstream gradient is finite: there a finite ∂l/∂u met a non-finite
-        local derivative (or overflowed). Returned in backward order (finite first);
-        empty if every gradient stays finite."""
-        bad = lambda s: not (math.isfinite(s.product) and math.isfinite(s.grad_after))
-        first = next((s for s in self.steps if bad(s)), None)
+        Start at the first step whose product or new gradient is NaN (or, if none is,
+        ±inf) and walk back through the steps that made each upstream gradient
+        non-finite, until a step whose upstream gradient is finite: there a finite
+        ∂l/∂u met a non-finite local derivative (or the product overflowed). Returned
+        in backward order (the finite end first); empty if all gradients are finite."""
+        def bad(s: Step) -> bool:
+            return not (math.isfinite(s.product) and math.isfinite(s.grad_after))
+        first = next((s for s in self.steps if math.isnan(s.product) or math.isnan(s.grad_after)), None)
+        first = first or next((s for s in self.steps if bad(s)), None)
         if first is None:
             return []
         chain = [first]
@@ -463,8 +471,9 @@ class Stepper:
                  if math.isfinite(first.upstream) else
                  f"∂{l}/∂{name[first.node]} = {f(first.upstream)} is not finite already"]
         for s in chain:
-            lines.append(f"step {s.index + 1}: · ∂{name[s.node]}/∂{name[s.input]} = {f(s.local)}"
-                         f"  ->  ∂{l}/∂{name[s.input]} = {f(s.grad_after)}")
+            lines.append(f"step {s.index + 1}: ∂{l}/∂{name[s.node]} · ∂{name[s.node]}/∂{name[s.input]} = "
+                         f"{f(s.upstream)} · {f(s.local)} = {f(s.product)}  →  ∂{l}/∂{name[s.input]} = "
+                         f"{f(s.grad_after)}")
         return "\n".join(lines)
 
     # --------------------------------------------------------------- drawing
