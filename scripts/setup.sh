@@ -18,7 +18,7 @@ fi
 
 missing=()
 for cmd in "${need_cmds[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd"); done
-if ! fc-list 2>/dev/null | grep -qi "Latin Modern Roman"; then missing+=(fonts-lmodern); fi
+if ! fc-list : family 2>/dev/null | grep -i "Latin Modern Roman" >/dev/null; then missing+=(fonts-lmodern); fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -43,11 +43,15 @@ py=.venv/bin/python
 "$py" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 if [ "$purpose" = test ]; then
   "$py" -m pip install -q -e ".[test,bench]"
-  # The PyTorch oracle: only from a local wheel (never a multi-gigabyte download).
+  # The PyTorch oracle: only when a local 2.13.0 wheel exists (its CPU build, never a
+  # multi-gigabyte download); its small dependencies come from the package index.
   if ! "$py" -c "import torch" >/dev/null 2>&1; then
-    "$py" -m pip install -q --no-index torch==2.13.0 >/dev/null 2>&1 \
-      && echo "setup: PyTorch 2.13.0 installed from a local wheel (oracle tests enabled)" \
-      || echo "setup: no local PyTorch 2.13.0 wheel; PyTorch oracle tests will be skipped"
+    if "$py" -m pip download -q --no-index --no-deps torch==2.13.0 -d "$(mktemp -d)" >/dev/null 2>&1 \
+        && "$py" -m pip install -q torch==2.13.0 >/dev/null 2>&1; then
+      echo "setup: PyTorch 2.13.0 installed from a local wheel (oracle tests enabled)"
+    else
+      echo "setup: no local PyTorch 2.13.0 wheel; PyTorch oracle tests will be skipped"
+    fi
   fi
 else
   "$py" -m pip install -q -e .
