@@ -1,0 +1,100 @@
+"""The terminal stepper (viz.terminal) driven by a script of commands."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from autodiff import Value
+from viz.stepper import Stepper
+from viz.terminal import run
+
+
+def graph():
+    x, w, b = Value(0.5, "x"), Value(-1.0, "w", param=True), Value(0.1, "b", param=True)
+    return (w * x + b).sigmoid(), x, w, b
+
+
+def drive(stepper: Stepper, script: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return run(stepper, io.StringIO(script), out), out.getvalue()
+
+
+def test_script_steps_breaks_prints_and_explains():
+    loss, x, w, b = graph()
+    s = Stepper(loss)
+    rc, out = drive(s, "# comment\n\nstep\nbreak w\ncontinue\np w\nwhy w\ncheck\nback\np w\nquit\nstep\n")
+    assert rc == 0
+    lines = out.splitlines()
+    assert lines[0].startswith(f"backward pass of {s.names[loss]}: {len(s)} chain-rule steps")
+    assert "> step" in lines and "> quit" in lines and "> # comment" not in lines
+    step_into_w = next(st for st in s.steps if st.input is w)
+    assert f"[{step_into_w.index + 1}/{len(s)}] {step_into_w.formula}" in lines
+    assert "        breakpoint: name matches 'w'" in lines
+    # print after reaching w shows its gradient, after back it is unknown again
+    printed = [ln for ln in lines if ln.startswith("w [parameter]")]
+    assert printed[0].endswith(f"= {s.fmt(step_into_w.product)}") and printed[1].endswith("= ?")
+    assert "1 path(s) from" in out and "-> ok" in out
+    # quit stops reading: the last "step" was not executed
+    assert s.position == step_into_w.index
+    assert lines[-1] == "> quit"
+
+
+def test_goto_list_small_and_nan_breakpoints_and_delete():
+    x = Value(0.0, "x")
+    loss = (x ** 2) ** 0.5 * 3.0
+    s = Stepper(loss)
+    rc, out = drive(s, "break nan\nbreak small 1e-9\nbreak\ndelete 2\ncontinue\nlist\ngoto 0\nstep 2\n")
+    assert rc == 0
+    assert "  1: a non-finite value (NaN or ±inf)" in out and "  2: |gradient| < 1e-09" in out
+    assert "deleted breakpoint 2" in out
+    first_bad = s.steps[[i for i, st in enumerate(s.steps) if st.local == float("inf")][0]]
+    assert f"[{first_bad.index + 1}/{len(s)}] {first_bad.formula}" in out
+    listing = [ln for ln in out.splitlines() if ln[:1] in (" ", ">") and "+=" in ln and ln[1:5].strip().isdigit()]
+    assert len(listing) == len(s) and sum(ln.startswith(">") for ln in listing) == 1
+    assert f"[0/{len(s)}] at the start" in out
+    assert s.position == 2
+
+
+def test_errors_are_reported_and_fail_a_script():
+    loss, *_ = graph()
+    s = Stepper(loss)
+    rc, out = drive(s, "frobnicate\nprint nosuch\ngoto 99\nbreak small\nbreak re:(\nstep\n")
+    assert rc == 1
+    assert "error: unknown command 'frobnicate'" in out
+    assert "error: no node named 'nosuch'" in out
+    assert "error: step 99 is out of range" in out
+    assert "usage: break small EPS" in out and "bad regular expression" in out
+    assert s.position == 1  # the commands after the errors still ran
+
+
+def test_step_at_end_and_help():
+    loss, *_ = graph()
+    s = Stepper(loss)
+    rc, out = drive(s, f"step {len(s) + 3}\nstep\ncontinue\nhelp\n")
+    assert rc == 0 and s.at_end
+    assert out.count("the backward pass is complete") == 2
+    assert "end of the backward pass: every gradient is computed" in out
+    assert "why NAME" in out
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed")
+def test_svg_command_writes_the_backward_view_with_the_current_step(tmp_path):
+    loss, x, w, b = graph()
+    s = Stepper(loss)
+    path = tmp_path / "now.svg"
+    rc, out = drive(s, f"step 3\nsvg {path}\n")
+    assert rc == 0 and f"wrote {path}" in out
+    root = ET.parse(path).getroot()
+    ids = {g.get("id") for g in root.iter("{http://www.w3.org/2000/svg}g")}
+    cur = s.current
+    assert f"n{cur.input_index}" in ids and cur.edge_id + "_back" in ids
+    from viz.style import HIGHLIGHT
+    node = next(g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("id") == f"n{cur.input_index}")
+    assert any(e.get("stroke") == HIGHLIGHT for e in node.iter("{http://www.w3.org/2000/svg}ellipse"))
+    # nodes not reached yet show "?"
+    texts = "".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "?" in texts

@@ -1,0 +1,277 @@
+"""The step-through debugger's Python API (viz.stepper) on the NPTEL worked example
+(seed 004; golden numbers in tests/data/golden.json, task1_nptel_backprop)."""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+
+import pytest
+
+import autodiff
+from autodiff import Value
+from viz.stepper import Stepper
+
+
+def nptel():
+    """2-2-1 sigmoid net of seed 004, built with binary ops; returns (E, nodes by label)."""
+    x1, x2 = Value(0.05, "x1"), Value(0.10, "x2")
+    w = [Value(v, f"w{i + 1}", param=True) for i, v in enumerate([0.15, 0.20, 0.25, 0.30, 0.40, 0.45])]
+    b1, b2 = Value(0.35, "b1", param=True), Value(0.60, "b2", param=True)
+    nodes = {v.label: v for v in (x1, x2, *w, b1, b2)}
+
+    def named(v, label):
+        v.label = label
+        nodes[label] = v
+        return v
+
+    in_h1 = named(w[0] * x1 + w[1] * x2 + b1, "in_H1")
+    in_h2 = named(w[2] * x1 + w[3] * x2 + b1, "in_H2")
+    h1, h2 = named(in_h1.sigmoid(), "out_H1"), named(in_h2.sigmoid(), "out_H2")
+    in_o = named(w[4] * h1 + w[5] * h2 + b2, "in_o")
+    out = named(in_o.sigmoid(), "out_o")
+    E = named(0.5 * (0.01 - out) ** 2, "E")
+    return E, nodes
+
+
+def g4(x: float) -> str:
+    return f"{x:.4g}"
+
+
+@pytest.fixture
+def gold(golden):
+    return golden["task1_nptel_backprop"]
+
+
+def test_one_step_per_input_edge_in_chain_rule_order():
+    E, _ = nptel()
+    edges = sum(len(v.inputs) for v in autodiff.topological_order(E))
+    expected = [(e.node, e.input, e.index) for ns in autodiff.chain_rule(nptel()[0], record=True)
+                for e in ns.edges]
+    s = Stepper(E)
+    assert len(s) == edges == len(expected)
+    # same order as chain_rule on an identical graph: compare by labels/ops and operand index
+    assert [(st.node.op, st.input.op or st.input.label, st.operand) for st in s.steps] == \
+           [(n.op, i.op or i.label, k) for n, i, k in expected]
+    assert s.position == 0 and s.current is None
+
+
+def test_step_into_w5_matches_golden_partials(gold):
+    E, n = nptel()
+    s = Stepper(E)
+    step = s.break_on("w5") and s.continue_()
+    assert step.input is n["w5"]
+    assert step.local == pytest.approx(gold["partials"]["din_o/dw5"], abs=1e-12)
+    assert step.local == pytest.approx(gold["values"]["out_H1"], abs=1e-12)
+    assert step.upstream == pytest.approx(gold["partials"]["dE/din_o (delta_o)"], abs=1e-12)
+    assert step.product == pytest.approx(gold["gradients"]["w5"], abs=1e-12)
+    assert (step.grad_before, step.grad_after) == (0.0, step.product)
+    u = s.names[step.node]
+    assert re.fullmatch(r"u\d+", u)
+    assert step.formula == (f"∂E/∂w5 += ∂E/∂{u} · ∂{u}/∂w5 = {g4(step.upstream)} · "
+                            f"{g4(gold['values']['out_H1'])} = {g4(gold['gradients']['w5'])}")
+
+
+def test_golden_partials_appear_as_steps(gold):
+    E, n = nptel()
+    s = Stepper(E)
+    into = lambda label: [st for st in s.steps if st.input is n[label]]
+    p = gold["partials"]
+    (st,) = into("in_o")
+    assert st.upstream == pytest.approx(p["dE/dout_o"], abs=1e-12)
+    assert st.local == pytest.approx(p["dout_o/din_o"], abs=1e-12)
+    (st,) = into("out_H1")
+    assert st.product == pytest.approx(p["dE/dout_H1"], abs=1e-12)
+    (st,) = into("in_H1")
+    assert st.local == pytest.approx(p["dout_H1/din_H1"], abs=1e-12)
+    assert st.grad_after == pytest.approx(p["dE/din_H1 (delta_H1)"], abs=1e-12)
+    (st,) = into("w1")
+    assert st.local == pytest.approx(p["din_H1/dw1"], abs=1e-15)
+    assert st.formula.endswith(f"= {g4(p['dE/din_H1 (delta_H1)'])} · 0.05 = {g4(gold['gradients']['w1'])}")
+    b1 = into("b1")  # shared bias: one += per hidden unit, the second adds to the first
+    assert sorted(st.product for st in b1) == pytest.approx(sorted(gold["b1_gradient_split"].values()), abs=1e-12)
+    assert b1[1].grad_before == b1[0].grad_after
+
+
+def test_final_position_equals_plain_backward_and_golden(gold):
+    E, n = nptel()
+    s = Stepper(E)
+    s.goto(len(s))
+    for name, g in gold["gradients"].items():
+        assert n[name].grad == pytest.approx(g, abs=1e-9)
+    E2, n2 = nptel()
+    E2.backward()
+    for label in n:
+        assert n[label].grad == n2[label].grad  # the same code path: bit-identical
+
+
+def test_random_access_and_back_restore_gradients():
+    E, n = nptel()
+    s = Stepper(E)
+    order = s.order
+
+    def expected(p: int) -> list[float]:  # independent: initial state plus the first p products
+        g = [1.0 if v is E else 0.0 for v in order]
+        for st in s.steps[:p]:
+            g[st.input_index] += st.product
+        return g
+
+    positions = list(range(len(s) + 1))
+    random.Random(4).shuffle(positions)
+    for p in positions:
+        s.goto(p)
+        assert [v.grad for v in order] == pytest.approx(expected(p), abs=1e-15)
+    s.goto(len(s))
+    last = s.steps[-1]
+    assert s.back() is s.steps[-2]
+    assert last.input.grad == last.grad_before
+    assert s.next() is last and last.input.grad == last.grad_after
+    assert s.next() is None and s.at_end
+    s.goto(0)
+    assert s.back() is None and s.position == 0
+    with pytest.raises(IndexError, match="out of range"):
+        s.goto(len(s) + 1)
+
+
+def test_known_and_complete_follow_the_position():
+    E, n = nptel()
+    s = Stepper(E)
+    assert s.known(E) and not s.known(n["b1"])
+    first, second = [st for st in s.steps if st.input is n["b1"]]
+    s.goto(first.index + 1)
+    assert s.known(n["b1"]) and not s.complete(n["b1"])
+    assert "(partial)" in s.describe("b1")
+    s.goto(second.index + 1)
+    assert s.complete(n["b1"]) and "(partial)" not in s.describe("b1")
+    s.goto(first.index)
+    assert "= ?" in s.describe("b1")
+
+
+def test_breakpoints_pattern_regex_predicate_small_and_continue():
+    E, n = nptel()
+    s = Stepper(E)
+    s.break_on("w*")
+    hits = [st for st in s.steps if st.input.label.startswith("w")]
+    found = []
+    while (st := s.continue_()) is not None:
+        found.append(st)
+    assert found == hits and s.at_end
+    s.goto(0)
+    s.breakpoints.clear()
+    s.break_on(re.compile(r"^b\d$"))
+    assert s.continue_() is next(st for st in s.steps if st.input.label in ("b1", "b2"))
+    s.breakpoints.clear()
+    s.goto(0)
+    s.break_on(lambda st: st.local == 0.05, "local is 0.05")
+    assert s.continue_().local == 0.05
+    s.breakpoints.clear()
+    s.goto(0)
+    s.break_on_small(1e-3)
+    assert s.continue_() is next(st for st in s.steps if abs(st.grad_after) < 1e-3)
+    s.breakpoints[0].enabled = False
+    assert s.continue_() is None and s.at_end
+
+
+def test_nonfinite_breakpoint_and_trace():
+    x, w = Value(0.0, "x"), Value(2.0, "w", param=True)
+    loss = w * (x ** 2) ** 0.5  # d sqrt(u)/du = inf at u = 0, then inf * 2x = inf * 0 = NaN
+    s = Stepper(loss)
+    s.break_on_nonfinite()
+    first = s.continue_()
+    assert math.isinf(first.local) and math.isinf(first.grad_after)
+    trace = s.nonfinite_trace()
+    assert math.isfinite(trace[0].upstream) and math.isnan(trace[-1].grad_after)
+    assert trace[0] is first and trace[-1].input is x
+    assert "is finite" in s.explain_nonfinite() and "NaN" in s.explain_nonfinite()
+    assert Stepper(Value(1.0, "a") * 2).nonfinite_trace() == []
+
+
+def test_why_paths_multiply_locals_and_sum_to_gradient(gold):
+    E, n = nptel()
+    s = Stepper(E)
+    why = s.why("b1")
+    assert len(why.paths) == 2 and not why.truncated
+    assert sorted(p.product for p in why.paths) == pytest.approx(
+        sorted(gold["b1_gradient_split"].values()), abs=1e-12)
+    assert math.fsum(p.product for p in why.paths) == pytest.approx(gold["gradients"]["b1"], abs=1e-12)
+    assert why.total == pytest.approx(why.grad, abs=1e-15)
+    for p in why.paths:
+        assert p.nodes[0] is E and p.nodes[-1] is n["b1"]
+        assert p.product == pytest.approx(math.prod(p.locals), rel=1e-15)
+    for label in ("x1", "x2", "w3", "out_H2"):
+        w = s.why(label)
+        assert math.fsum(p.product for p in w.paths) == pytest.approx(s.final_grad(n[label]), abs=1e-15)
+    # a repeated operand is two edges, hence two paths
+    x = Value(3.0, "x")
+    sq = Stepper(x * x)
+    assert [p.operands for p in sq.why("x").paths] == [(0,), (1,)]
+    assert sq.why("x").total == 6.0
+    limited = s.why("x1", limit=1)
+    assert limited.truncated and len(limited.paths) == 1 and limited.total == pytest.approx(s.final_grad(n["x1"]))
+
+
+def test_check_compares_local_derivative_with_central_difference(clean_ops):
+    E, n = nptel()
+    s = Stepper(E)
+    with pytest.raises(ValueError, match="no current step"):
+        s.check()
+    for st in s.steps:
+        assert s.check(st).ok, s.check(st).text
+    wrong = autodiff.register(autodiff.Op(
+        "test_wrong_square", 1, lambda a, attr=None: a * a, lambda xs, out, attr: (3 * xs[0],),
+        "sq", "c = a²; ∂c/∂a = 3a (wrong on purpose)"))
+    x = Value(1.5, "x")
+    bad = Stepper(autodiff.apply(wrong, (x,)) * 1.0)
+    bad.goto(len(bad))
+    result = bad.check()
+    assert not result.ok and result.rule == 4.5 and result.numeric == pytest.approx(3.0, abs=1e-6)
+    assert "MISMATCH" in str(result)
+
+
+def test_hooks_run_inside_chain_rule_and_change_later_steps(gold):
+    E, n = nptel()
+    seen = []
+    n["out_H1"].register_hook(lambda g: seen.append(g) or 2 * g)
+    s = Stepper(E)
+    assert seen == [pytest.approx(gold["partials"]["dE/dout_H1"], abs=1e-12)]
+    (into_in_h1,) = [st for st in s.steps if st.input is n["in_H1"]]
+    assert into_in_h1.hooked_from == pytest.approx(gold["partials"]["dE/dout_H1"], abs=1e-12)
+    assert into_in_h1.upstream == pytest.approx(2 * gold["partials"]["dE/dout_H1"], abs=1e-12)
+    s.goto(len(s))
+    assert n["w1"].grad == pytest.approx(2 * gold["gradients"]["w1"], abs=1e-12)
+    assert n["w5"].grad == pytest.approx(gold["gradients"]["w5"], abs=1e-12)  # not downstream of the hook
+    # stepping back across the hook restores the gradient it replaced
+    s.goto(into_in_h1.index)
+    assert n["out_H1"].grad == pytest.approx(gold["partials"]["dE/dout_H1"], abs=1e-12)
+    s.goto(into_in_h1.index + 1)
+    assert n["out_H1"].grad == pytest.approx(2 * gold["partials"]["dE/dout_H1"], abs=1e-12)
+
+
+def test_leaf_hook_replacing_gradient_is_part_of_the_recording():
+    E, n = nptel()
+    n["w1"].register_hook(lambda g: 0.0)
+    s = Stepper(E)
+    s.goto(len(s))
+    assert n["w1"].grad == 0.0
+    E2, n2 = nptel()
+    n2["w1"].register_hook(lambda g: 0.0)
+    E2.backward()
+    assert [v.grad for v in autodiff.topological_order(E2)] == [v.grad for v in s.order]
+    s.goto(0)
+    assert n["w1"].grad == 0.0 and n["w2"].grad == 0.0
+    s.goto(len(s))
+    assert n["w2"].grad != 0.0
+
+
+def test_lookup_names_and_errors():
+    E, n = nptel()
+    s = Stepper(E, unicode=True)
+    assert s.names[n["w1"]] == "w₁"
+    assert s.lookup("w1") is s.lookup("w₁") is n["w1"]
+    u = next(v for v in s.order if not v.label and not v.is_leaf)
+    assert s.lookup(s.names[u].translate(str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789"))) is u
+    with pytest.raises(KeyError, match="no node named 'nope'"):
+        s.lookup("nope")
+    with pytest.raises(TypeError):
+        Stepper(1.0)
