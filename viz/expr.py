@@ -99,11 +99,9 @@ def _parse(source: str) -> ast.expr:
 
 def free_names(source: str) -> list[str]:
     """The variable names an expression uses, in order of first use (functions excluded)."""
-    seen: dict[str, None] = {}
-    for node in ast.walk(_parse(source)):
-        if isinstance(node, ast.Name) and node.id not in FUNCTIONS:
-            seen.setdefault(node.id)
-    return list(seen)
+    names = [n for n in ast.walk(_parse(source)) if isinstance(n, ast.Name) and n.id not in FUNCTIONS]
+    names.sort(key=lambda n: (n.lineno, n.col_offset))
+    return list(dict.fromkeys(n.id for n in names))
 
 
 def parse_expr(source: str, values: Mapping[str, float], params: Iterable[str] = ()) -> Value:
