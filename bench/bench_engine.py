@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import autodiff  # noqa: E402
+import nn  # noqa: E402
 from autodiff import Value  # noqa: E402
 
 
@@ -42,25 +43,10 @@ def two_moons(n: int = 100, noise: float = 0.1, seed: int = 1) -> tuple[np.ndarr
 
 
 # ------------------------------------------------------------------ our engine
-def our_model(seed: int = 0):
-    try:
-        import nn
-        return nn.MLP(2, [16, 16, 1], activation="relu", output_activation="linear",
-                      init="uniform", seed=seed)
-    except Exception:  # nn not available: the same network written with autodiff.dot
-        rnd = random.Random(seed)
-        sizes = [2, 16, 16, 1]
-        layers = [[([Value(rnd.uniform(-1, 1), param=True) for _ in range(a)], Value(0.0, param=True))
-                   for _ in range(b)] for a, b in zip(sizes, sizes[1:])]
-
-        def model(x):
-            for i, layer in enumerate(layers):
-                x = [autodiff.dot(w, x, b) for w, b in layer]
-                if i < len(layers) - 1:
-                    x = [v.relu() for v in x]
-            return x
-        model.parameters = lambda: [p for layer in layers for w, b in layer for p in (*w, b)]
-        return model
+def our_model(seed: int = 0) -> "nn.MLP":
+    """micrograd's network: weights uniform(−1, 1), zero biases, ReLU hidden, linear output."""
+    return nn.MLP(2, [16, 16, 1], activation="relu", output_activation="linear",
+                  init="uniform", bias_init="zeros", seed=seed)
 
 
 def our_step(model, X, y) -> float:
