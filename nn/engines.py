@@ -17,11 +17,13 @@ placeholder inputs and targets — for a whole batch at once; it registers itsel
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
+import autodiff
 from autodiff import Value
 
 from .layers import as_inputs
@@ -84,6 +86,7 @@ class EagerEngine:
     """Builds and backpropagates the Value graph of every sample, one at a time."""
 
     name = "eager"
+    chunk = 32
 
     def __init__(self, model: Any, loss_fn: Callable) -> None:
         self.model = model
@@ -95,11 +98,16 @@ class EagerEngine:
         return outs, self.loss_fn(outs, y)
 
     def loss_and_grad(self, X: np.ndarray, Y: np.ndarray, scale: float) -> float:
+        """Σ_b E_b; adds scale·∂E_b/∂θ into ``.grad``. Samples are backpropagated in chunks
+        of :attr:`chunk` through one ``sum`` root (one topological sort per chunk)."""
         total = 0.0
-        for x, y in zip(X.tolist(), Y.tolist()):
-            _, loss = self._sample(x, y)
-            total += loss.data
-            (loss * scale if scale != 1.0 else loss).backward()
+        rows, targets = X.tolist(), Y.tolist()
+        for start in range(0, len(rows), self.chunk):
+            losses = [self._sample(x, y)[1] for x, y in zip(rows[start:start + self.chunk],
+                                                             targets[start:start + self.chunk])]
+            total += math.fsum(loss.data for loss in losses)
+            root = losses[0] if len(losses) == 1 else autodiff.sum(losses)
+            (root * scale if scale != 1.0 else root).backward()
         return total
 
     def evaluate(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

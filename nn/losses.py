@@ -36,7 +36,7 @@ import autodiff
 from autodiff import Value
 
 __all__ = ["half_sse", "sse", "mse", "binary_cross_entropy", "softmax_cross_entropy",
-           "categorical_cross_entropy", "hinge", "l2_penalty", "logsumexp", "softplus",
+           "categorical_cross_entropy", "cross_entropy", "hinge", "l2_penalty", "logsumexp", "softplus",
            "LOSSES", "get_loss", "EPS"]
 
 EPS = 1e-12
