@@ -1,0 +1,218 @@
+"""The self-contained step-through page (viz.html_page), statically and in headless Chromium.
+
+Chromium is driven with ``--dump-dom`` and the URL fragment the page honours
+(``#step=K``, ``#keys=ArrowRight,...``, ``#click=next,...``, ``#slider=K``): the
+page runs the requested actions through its own event handlers on load, and the
+dumped DOM shows the resulting formula panel, position and gradients.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from autodiff import Value
+from viz.stepper import Stepper
+
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` not installed (renders the SVG)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="no chromium/google-chrome on PATH for the browser test")
+EVIL = "<script>alert(1)</script>"
+
+
+def nptel() -> Value:
+    x1, x2 = Value(0.05, "x1"), Value(0.10, "x2")
+    w = [Value(v, f"w{i + 1}", param=True) for i, v in enumerate([0.15, 0.20, 0.25, 0.30, 0.40, 0.45])]
+    b1, b2 = Value(0.35, "b1", param=True), Value(0.60, "b2", param=True)
+    h1 = (w[0] * x1 + w[1] * x2 + b1).sigmoid()
+    h2 = (w[2] * x1 + w[3] * x2 + b1).sigmoid()
+    out = (w[4] * h1 + w[5] * h2 + b2).sigmoid()
+    E = 0.5 * (0.01 - out) ** 2
+    E.label = "E"
+    return E
+
+
+class _Dom(HTMLParser):
+    """Text of the elements with an id, the <text> items of each, and their attributes."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[tuple[str, dict]] = []
+        self.text: dict[str, str] = {}
+        self.svg_texts: dict[str, list[str]] = {}
+        self.attrs: dict[str, dict] = {}
+        self.tags: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if a.get("id"):
+            self.attrs[a["id"]] = a
+            self.text.setdefault(a["id"], "")
+        if tag in ("br", "meta", "input", "link", "img"):
+            return
+        self.stack.append((tag, a))
+        if tag == "text":
+            for _, anc in self.stack[:-1]:
+                if anc.get("id"):
+                    self.svg_texts.setdefault(anc["id"], []).append("")
+
+    def handle_endtag(self, tag):
+        while self.stack:
+            t, _ = self.stack.pop()
+            if t == tag:
+                break
+
+    def handle_data(self, data):
+        in_text = any(t == "text" for t, _ in self.stack)
+        for _, a in self.stack:
+            if a.get("id"):
+                self.text[a["id"]] += data
+                if in_text:
+                    self.svg_texts[a["id"]][-1] += data
+
+
+def browse(page: Path, fragment: str, tmp_path: Path) -> _Dom:
+    profile = tmp_path / f"profile-{abs(hash(fragment))}"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--no-first-run", "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+           "--dump-dom", page.resolve().as_uri() + "#" + fragment]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0 and "bpl-formula" in proc.stdout, proc.stderr[-2000:]
+    return _Dom(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def nptel_page(tmp_path_factory):
+    from viz.html_page import write_html
+    stepper = Stepper(nptel(), unicode=True)
+    path = write_html(stepper, tmp_path_factory.mktemp("html") / "nptel.html", title="NPTEL example")
+    return path, stepper
+
+
+@pytest.fixture(scope="module")
+def nan_page(tmp_path_factory):
+    """A label that is an HTML script, and a gradient that becomes inf and then NaN."""
+    from viz.html_page import write_html
+    x, w = Value(0.0, EVIL), Value(2.0, "w", param=True)
+    loss = w * (x ** 2) ** 0.5
+    stepper = Stepper(loss, unicode=True)
+    return write_html(stepper, tmp_path_factory.mktemp("html") / "nan.html", title=EVIL), stepper
+
+
+# --------------------------------------------------------------------- static
+
+@needs_dot
+def test_page_is_self_contained(nptel_page):
+    path, stepper = nptel_page
+    text = path.read_text(encoding="utf-8")
+    assert text.count("<script") == 2 and "<svg" in text and "<link" not in text
+    assert "Content-Security-Policy" in text and "default-src 'none'" in text
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
+    assert "@import" not in text and "url(" not in text
+    assert set(re.findall(r"https?://[^\s\"'<>]+", text)) <= {"http://www.w3.org/2000/svg",
+                                                             "http://www.w3.org/1999/xlink"}
+    data = json.loads(re.search(r'<script type="application/json" id="bpl-data">(.*?)</script>', text, re.S)[1])
+    assert [s["formula"] for s in data["steps"]] == [s.formula for s in stepper.steps]
+    assert len(data["nodes"]) == len(stepper.order) and data["nan"] is None
+
+
+@needs_dot
+def test_labels_are_escaped_in_svg_and_json(nan_page):
+    path, stepper = nan_page
+    text = path.read_text(encoding="utf-8")
+    assert EVIL not in text and "alert(1)</script" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text  # title and SVG text
+    block = re.search(r'<script type="application/json" id="bpl-data">(.*?)</script>', text, re.S)[1]
+    assert "<" not in block and "\\u003cscript\\u003e" in block
+    data = json.loads(block)
+    assert any(n["name"] == EVIL for n in data["nodes"])
+    assert data["nan"] and "NaN" in data["nan"]["text"]
+
+
+# --------------------------------------------------------------------- browser
+
+@needs_dot
+@needs_chromium
+def test_fragment_step_shows_formula_and_fills_gradients(nptel_page, tmp_path):
+    path, stepper = nptel_page
+    w5 = next(v for v in stepper.order if v.label == "w5")
+    k = next(st.index for st in stepper.steps if st.input is w5) + 1
+    dom = browse(path, f"step={k}", tmp_path)
+    step = stepper.steps[k - 1]
+    assert dom.text["bpl-formula"] == step.formula
+    assert "0.5933" in dom.text["bpl-formula"] and "∂E/∂w₅" in dom.text["bpl-formula"]
+    assert dom.text["bpl-pos"] == f"step {k} / {len(stepper)}"
+    assert dom.svg_texts[f"n{step.input_index}"][-1] == stepper.fmt(step.grad_after)  # gradient filled in
+    assert "bpl-cur" in dom.attrs[f"n{step.input_index}"]["class"]
+    assert "bpl-cur" in dom.attrs[step.edge_id + "_back"]["class"]
+    assert "bpl-cur" in dom.attrs[f"op{step.node_index}"]["class"]
+    # nodes not reached yet show "?"; the loss shows 1
+    w1 = next(v for v in stepper.order if v.label == "w1")
+    assert dom.svg_texts[f"n{stepper.index[id(w1)]}"][-1] == "?"
+    assert dom.svg_texts[f"n{stepper.index[id(stepper.loss)]}"][-1] == "1"
+
+
+def assert_gradients_shown(dom: _Dom, page: Path, stepper: Stepper, position: int) -> None:
+    """Every gradient line (drawn as "?" in the file) shows the gradient at ``position``."""
+    static = _Dom(page.read_text(encoding="utf-8"))
+    stepper.goto(position)
+    checked = 0
+    for i, v in enumerate(stepper.order):
+        if static.svg_texts.get(f"n{i}", [""])[-1] == "?":
+            expected = stepper.fmt(v.grad) if stepper.known(v) else "?"
+            assert dom.svg_texts[f"n{i}"][-1] == expected, (stepper.names[v], position)
+            checked += 1
+    assert checked >= len(stepper.order) // 2
+
+
+@needs_dot
+@needs_chromium
+def test_arrow_keys_move_through_steps(nptel_page, tmp_path):
+    path, stepper = nptel_page
+    dom = browse(path, "keys=ArrowRight,ArrowRight,ArrowRight,ArrowLeft", tmp_path)
+    assert dom.text["bpl-formula"] == stepper.steps[1].formula
+    assert dom.text["bpl-pos"] == f"step 2 / {len(stepper)}"
+    assert_gradients_shown(dom, path, stepper, 2)
+
+
+@needs_dot
+@needs_chromium
+def test_next_and_back_buttons(nptel_page, tmp_path):
+    path, stepper = nptel_page
+    dom = browse(path, "click=next,next,next,next,next,back", tmp_path)
+    assert dom.text["bpl-formula"] == stepper.steps[3].formula
+    assert_gradients_shown(dom, path, stepper, 4)  # the 5th step's gradient is hidden again
+    assert "disabled" not in dom.attrs["bpl-back"]
+
+
+@needs_dot
+@needs_chromium
+def test_slider_jumps_to_a_step(nptel_page, tmp_path):
+    path, stepper = nptel_page
+    dom = browse(path, "slider=9", tmp_path)
+    assert dom.text["bpl-formula"] == stepper.steps[8].formula
+    assert dom.text["bpl-pos"] == f"step 9 / {len(stepper)}"
+    assert_gradients_shown(dom, path, stepper, 9)
+
+
+@needs_dot
+@needs_chromium
+def test_escaped_label_and_nan_path_in_the_browser(nan_page, tmp_path):
+    path, stepper = nan_page
+    dom = browse(path, f"step={len(stepper)}", tmp_path)
+    assert dom.tags.count("script") == 2  # the label did not become an element
+    assert EVIL in dom.text["bpl-formula"]  # ... it is shown as text
+    assert "NaN" in dom.text["bpl-formula"]
+    assert "hidden" not in dom.attrs["bpl-nan"] and "is finite" in dom.text["bpl-nan"]
+    trace = stepper.nonfinite_trace()
+    for st in trace:
+        assert "bpl-nan" in dom.attrs[f"n{st.input_index}"]["class"]
+    assert "disabled" in dom.attrs["bpl-next"]
