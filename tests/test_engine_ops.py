@@ -116,11 +116,8 @@ CASES: list[Case] = [
          attr=st.integers(0, 10), torch=lambda T, t, k: T.softmax(T.stack(t), 0)[k % len(t)]),
 ]
 # Cases that fail because of a known engine bug (strict: they must start passing once fixed).
-ENGINE_BUGS = {
-    "elu": "engine bug: Value(1.0).elu() raises TypeError: _elu() got an unexpected keyword "
-           "argument 'attr' (OPS['elu'].forward is _elu(x, alpha), called as forward(x, attr=...))",
-}
-ELU_BUG = pytest.mark.xfail(strict=True, raises=TypeError, reason=ENGINE_BUGS["elu"])
+# (Fixed so far: elu's forward signature; pow/powv array partials at 0 ** 0.)
+ENGINE_BUGS: dict[str, str] = {}
 
 
 def case_params(cases: Sequence[Case]) -> list:
@@ -217,7 +214,6 @@ def test_leaky_relu_default_slope(x):
     assert v.leaky_relu().data == (x if x > 0 else 0.01 * x)
 
 
-@ELU_BUG
 @given(x=away(-5, 5))
 def test_elu_default_alpha(x):
     v = Value(x)
@@ -258,7 +254,6 @@ def test_derivative_conventions_at_zero(zero):
     assert (y.data, x.grad) == (0.0, 0.3)
 
 
-@ELU_BUG
 @pytest.mark.parametrize("zero", [0.0, -0.0])
 def test_elu_at_zero_takes_the_left_derivative(zero):
     x = Value(zero)
@@ -335,19 +330,16 @@ def assert_array_forms_agree(op, points, attr):
 KINK_POINTS = [
     ("relu", [[0.0], [-0.0], [1.0], [-1.0]], None),
     ("leaky_relu", [[0.0], [-0.0], [2.0], [-2.0]], 0.1),
-    pytest.param("elu", [[0.0], [-0.0], [2.0], [-2.0]], 0.5, marks=ELU_BUG),
+    ("elu", [[0.0], [-0.0], [2.0], [-2.0]], 0.5),
     ("abs", [[0.0], [-0.0], [2.0], [-2.0]], None),
     ("sign", [[0.0], [-0.0], [2.0], [-2.0]], None),
     ("step", [[0.0], [-0.0], [2.0], [-2.0]], None),
     ("pow", [[0.0], [1.0], [-2.0]], 2.0),
     ("pow", [[0.0], [1.0], [4.0]], 0.5),
-    pytest.param("pow", [[0.0], [1.0], [-2.0]], 0.0, marks=pytest.mark.xfail(
-        strict=True, reason="engine bug: pow array_partials gives 0*0**-1 = nan at x=0, k=0; "
-                            "the scalar rule gives 0")),
+    ("pow", [[0.0], [1.0], [-2.0]], 0.0),
+    ("pow", [[0.0], [2.0], [-2.0]], 3.0),
     ("powv", [[0.0, 2.0], [0.0, 0.5], [2.0, 0.0]], None),
-    pytest.param("powv", [[0.0, 0.0]], None, marks=pytest.mark.xfail(
-        strict=True, reason="engine bug: powv array_partials gives 0*0**-1 = nan at a=0, b=0; "
-                            "the scalar rule gives 0")),
+    ("powv", [[0.0, 0.0], [0.0, 1.0], [3.0, 0.0]], None),
 ]
 
 
