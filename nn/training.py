@@ -211,7 +211,7 @@ class _Progress:
             return
         width = 24
         done = int(width * epoch / self.epochs)
-        acc = history.accuracy[-1]
+        acc = history.accuracy[-1] if history.accuracy else None
         msg = f"\repoch {epoch}/{self.epochs} [{'#' * done}{'.' * (width - done)}] loss {history.loss[-1]:.6g}"
         if acc is not None:
             msg += f" acc {acc:.3f}"
