@@ -182,6 +182,9 @@ class Tape:
     def value_of(self, node: Value) -> np.ndarray:
         """The node's value for each sample of the last batch, shape (B,)."""
         self._need(self._forward_done, "value_of", "forward")
+        return self._value(node)
+
+    def _value(self, node: Value) -> np.ndarray:
         row = self._row.get(id(node))
         if row is not None:
             return self._V[row].copy()
@@ -260,9 +263,9 @@ class Tape:
                 continue
             i, b = (int(t) for t in np.argwhere(bad)[0])
             node = k.nodes[i]
-            vals = [self.value_of(a)[b] for a in node.inputs]
+            vals = [float(self._value(a)[b]) for a in node.inputs]
             operands = ", ".join(f"{describe(a)} = {x!r}" for a, x in zip(node.inputs, vals))
-            out = V[rows[i], b]
+            out = float(V[rows[i], b])
             name = node.op
             if name == "log" and not vals[0] > 0:
                 raise ValueError(f"log: the input must be > 0 in sample {b}: {operands} ({describe(node)})")
