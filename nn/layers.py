@@ -8,13 +8,14 @@ linear z of every neuron and then softmax(z)ₖ = e^{zₖ}/Σⱼ e^{zⱼ} (one n
 Parameters are created with ``param=True`` and labelled with their dotted name
 (``layers.0.neurons.1.w.3``, ``layers.0.neurons.1.b``; maxout: ``w.<piece>.<i>``,
 ``b.<piece>``). Every node a neuron creates (its dot node(s) and its activation node)
-gets ``.group = ("layers.<i>", "neurons.<j>")`` inside an MLP, ``("neurons.<j>",)``
-inside a standalone Layer, ``(name,)`` for a standalone Neuron given ``name=`` and
-``("neuron",)`` otherwise, so drawings can collapse neurons and layers.
+gets ``.group = ("layers.<i>", "neurons.<j>")`` inside an MLP; ``("neurons.<j>",)``
+inside a standalone Layer (``(name, "neurons.<j>")`` if given ``name=``); ``(name,)``
+for a standalone Neuron given ``name=``, ``("neuron",)`` otherwise. Drawings use these
+to collapse neurons and layers.
 
 Weights and biases can be given explicitly, as numbers or as existing Values; a Value
-passed in is used as is (not copied, not relabelled), which is how one bias is shared
-by two neurons (the NPTEL 2-2-1 network of seed 004).
+passed in is used as is (not copied; relabelled only if it has no label), which is how
+one bias is shared by two neurons (the NPTEL 2-2-1 network of seed 004).
 """
 
 from __future__ import annotations
@@ -211,11 +212,13 @@ class Layer(Module):
     """``nout`` neurons reading the same ``nin`` inputs; returns a list of ``nout`` Values.
 
     ``Layer(nin, nout, activation="sigmoid", *, init="xavier_uniform", bias=True,
-    weights=None, biases=None, bias_init="zeros", rng=None, seed=None)``
+    weights=None, biases=None, bias_init="zeros", rng=None, seed=None, name=None)``
 
     ``weights`` is ``nout × nin`` (maxout: ``nout × k × nin``), ``biases`` has ``nout``
     entries; entries may be numbers or Values (pass the same Value twice to share it).
     ``activation="softmax"`` makes linear neurons followed by one softmax over the layer.
+    A standalone layer's neurons are grouped ``("neurons.<j>",)``, or ``(name, "neurons.<j>")``
+    with labels ``<name>.neurons.<j>.w.<i>`` when ``name`` is given.
     Random draws, when needed, are made for the whole layer at once: weights (nout, nin)
     then biases (nout,), from ``rng`` (a Generator or an int seed).
     """
@@ -223,8 +226,12 @@ class Layer(Module):
     def __init__(self, nin: int, nout: int, activation: Union[str, Activation] = "sigmoid", *,
                  init: Any = DEFAULT_INIT, bias: bool = True, weights: Any = None, biases: Any = None,
                  bias_init: Any = DEFAULT_BIAS_INIT, rng: RngLike = None, seed: Optional[int] = None,
-                 _path: tuple[str, ...] = ()) -> None:
+                 name: Optional[str] = None, _path: Optional[tuple[str, ...]] = None) -> None:
         self.nin = _check_count(nin, "Layer(nin)")
+        if _path is None:
+            if name is not None and not isinstance(name, str):
+                raise TypeError(f"Layer(name) must be a str, got {name!r}")
+            _path = (name,) if name else ()
         self.nout = _check_count(nout, "Layer(nout)")
         act = get_activation(activation, "Layer(activation)", allow_softmax=True)
         self.activation = act

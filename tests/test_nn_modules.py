@@ -61,6 +61,10 @@ def test_standalone_neuron_and_layer_groups():
     assert [k for k, _ in named.named_parameters()] == ["w.0", "w.1", "b"]
     layer = nn.Layer(2, 2, seed=0)
     assert [o.group for o in layer([1.0, 2.0])] == [("neurons.0",), ("neurons.1",)]
+    hidden = nn.Layer(2, 2, seed=0, name="hidden")
+    assert [o.group for o in hidden([1.0, 2.0])] == [("hidden", "neurons.0"), ("hidden", "neurons.1")]
+    assert hidden.neurons[1].b.label == "hidden.neurons.1.b"
+    assert [k for k, _ in hidden.named_parameters()][-1] == "neurons.1.b"
 
 
 def test_state_dict_roundtrip_is_plain_and_json_serialisable():
