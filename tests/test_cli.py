@@ -143,3 +143,12 @@ def test_python_dash_m_viz_runs_the_cli():
     proc = subprocess.run([sys.executable, "-m", "viz", "draw", "__import__('os')"],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 2 and "refused '__import__('os')'" in proc.stderr
+
+
+def test_cli_without_graphviz_explains_and_still_writes_dot(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` on PATH
+    assert main(["draw", "x*2", "--set", "x=1", "-o", str(tmp_path / "g.svg")]) == 1
+    err = capsys.readouterr().err
+    assert "install Graphviz" in err and "-o FILE.dot" in err
+    assert main(["draw", "x*2", "--set", "x=1", "-o", str(tmp_path / "g.dot")]) == 0
+    assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph")

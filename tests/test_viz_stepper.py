@@ -106,6 +106,22 @@ def test_final_position_equals_plain_backward_and_golden(gold):
         assert n[label].grad == n2[label].grad  # the same code path: bit-identical
 
 
+def test_fresh_pass_by_default_accumulate_on_request(gold):
+    E, n = nptel()
+    E.backward()
+    s = Stepper(E)
+    s.goto(len(s))
+    assert n["w5"].grad == pytest.approx(gold["gradients"]["w5"], abs=1e-12)
+    s2 = Stepper(E, accumulate=True)
+    assert next(st for st in s2.steps if st.input is n["in_o"]).grad_before == 0.0  # op nodes restart
+    assert next(st for st in s2.steps if st.input is n["w5"]).grad_before == pytest.approx(
+        gold["gradients"]["w5"], abs=1e-12)  # leaves add to their earlier gradient
+    s2.goto(len(s2))
+    assert n["w5"].grad == pytest.approx(2 * gold["gradients"]["w5"], abs=1e-12)
+    s2.goto(0)
+    assert n["w5"].grad == pytest.approx(gold["gradients"]["w5"], abs=1e-12)
+
+
 def test_random_access_and_back_restore_gradients():
     E, n = nptel()
     s = Stepper(E)

@@ -85,11 +85,14 @@ def cmd_draw(args: argparse.Namespace) -> int:
     if args.view == "backward":
         loss.backward()
     drawing = draw(loss, view=args.view, wrt=_wrt(loss, _names(args.wrt)), detail=args.detail)
-    if args.output:
-        path = drawing.save(args.output)
-        print(f"wrote {path}")
-    else:
-        sys.stdout.write(drawing.svg())
+    from .render import GraphvizNotFound
+    try:
+        if args.output:
+            print(f"wrote {drawing.save(args.output)}")
+        else:
+            sys.stdout.write(drawing.svg())
+    except GraphvizNotFound as exc:
+        raise GraphvizNotFound(f"{exc} Or write the DOT source with -o FILE.dot.") from None
     return 0
 
 

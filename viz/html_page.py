@@ -93,17 +93,21 @@ def page_data(stepper: Stepper, title: str = "") -> dict:
 def html_page(loss_or_stepper: Union[Value, Stepper], title: Optional[str] = None,
               **draw_options) -> str:
     """The page's HTML text. Given a Value, a :class:`Stepper` is built for it with
-    subscript names (u₁, as the drawing writes them). ``draw_options`` go to
+    subscript names (u₁, as the drawing writes them) and the graph is left with the
+    gradients of a complete backward pass; a given Stepper keeps its position. ``draw_options`` go to
     :func:`viz.render.draw` (e.g. ``max_nodes``); the view is always the backward
     view with red twins on every edge (all leaves are traced: backprop visits them all)."""
     from .render import draw
-    stepper = loss_or_stepper if isinstance(loss_or_stepper, Stepper) else Stepper(loss_or_stepper, unicode=True)
+    own = not isinstance(loss_or_stepper, Stepper)
+    stepper = Stepper(loss_or_stepper, unicode=True) if own else loss_or_stepper
     loss = stepper.loss
     title = title if title is not None else f"backward pass of {stepper.names[loss]}"
     draw_options.setdefault("wrt", [v for v in stepper.order if v.is_leaf])
     svg = draw(loss, view="backward", grads_known=[], **draw_options).svg()
     svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: inline SVG in HTML
     data = page_data(stepper, title)
+    if own:  # leave the graph as loss.backward() would (a Stepper starts at position 0)
+        stepper.goto(len(stepper))
     template = (_ASSETS / "stepper.html").read_text(encoding="utf-8")
     parts = {
         "TITLE": html.escape(title),

@@ -144,13 +144,18 @@ class Stepper:
     ``digits`` sets the significant digits of the formulas; ``unicode`` writes names
     as the drawings do, ``u₁`` and ``w₅`` (a label ``w5`` or ``w_5``), instead of ``u1``
     and the label as given. Either form is accepted by :meth:`lookup`.
-    Recording runs hooks once, now; constructing a Stepper is one backward pass, so
-    leaf gradients accumulate as with ``loss.backward()``.
+    Recording runs hooks once, now. By default the graph's gradients are zeroed
+    first, so the steps show ∂loss/∂node of this loss alone even after an earlier
+    ``loss.backward()``; ``accumulate=True`` keeps the leaves' earlier gradients and
+    adds to them, exactly as another ``loss.backward()`` would.
     """
 
-    def __init__(self, loss: Value, *, digits: int = 4, unicode: bool = False) -> None:
+    def __init__(self, loss: Value, *, digits: int = 4, unicode: bool = False,
+                 accumulate: bool = False) -> None:
         if not isinstance(loss, Value):
             raise TypeError(f"Stepper needs the loss Value, got {type(loss).__name__}: {loss!r}")
+        if not accumulate:
+            autodiff.zero_grad(loss)
         self.loss = loss
         self.digits = digits
         self.order = autodiff.topological_order(loss)
