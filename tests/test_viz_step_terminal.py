@@ -98,3 +98,15 @@ def test_svg_command_writes_the_backward_view_with_the_current_step(tmp_path):
     # nodes not reached yet show "?"
     texts = "".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
     assert "?" in texts
+
+
+def test_at_a_terminal_prompts_instead_of_echoing():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    loss, *_ = graph()
+    out = io.StringIO()
+    rc = run(Stepper(loss), Tty("step\nbogus\n"), out, prompt="(bp) ")
+    assert rc == 0  # errors do not fail an interactive session
+    assert out.getvalue().count("(bp) ") == 3 and "> step" not in out.getvalue()
