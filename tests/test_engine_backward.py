@@ -1,0 +1,213 @@
+"""The chain-rule event stream (chain_rule(record=True)) and gradient hooks.
+
+Every recorded edge must satisfy grad_after = grad_before + product with
+product = upstream · local (seed 003: ∂l/∂a += ∂l/∂u · ∂u/∂a), nodes must come in
+reverse topological order, and the final gradients must equal plain backward().
+Hooks see a node's full gradient once per pass (a leaf: this pass's contribution
+only) and may replace it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import autodiff
+from autodiff import Value
+from test_engine_graph import random_dags
+
+# ------------------------------------------------------------------ event stream
+
+
+@given(dag=random_dags())
+def test_event_stream_is_consistent(dag):
+    leaves, nodes = dag
+    root = nodes[-1]
+    for i, leaf in enumerate(leaves):
+        leaf.grad = 0.25 * i  # leaves accumulate: the stream must start from these
+    start = {id(v): v.grad for v in leaves}
+    steps = list(autodiff.chain_rule(root, record=True))
+
+    op_nodes = [n for n in autodiff.topological_order(root) if not n.is_leaf]
+    assert [s.node for s in steps] == [s.node for s in steps if not s.node.is_leaf]
+    assert len(steps) == len(op_nodes) and {id(s.node) for s in steps} == {id(n) for n in op_nodes}
+    if op_nodes:
+        assert steps[0].node is root and steps[0].upstream == 1.0
+    done: set[int] = set()
+    last_after: dict[int, float] = {}
+    for step in steps:
+        node = step.node
+        assert id(node) not in done
+        for consumer in op_nodes:  # every consumer of node was processed before it
+            if any(inp is node for inp in consumer.inputs):
+                assert id(consumer) in done, "a node was stepped before one of its consumers"
+        done.add(id(node))
+        locals_ = node._op.partials([v.data for v in node.inputs], node.data, node.attr)
+        assert [e.index for e in step.edges] == list(range(len(node.inputs)))
+        for e in step.edges:
+            assert e.node is node and e.input is node.inputs[e.index]
+            assert e.upstream == step.upstream == node.grad
+            assert e.local == locals_[e.index]
+            assert e.product == e.upstream * e.local
+            assert e.grad_after == e.grad_before + e.product
+            previous = last_after.get(id(e.input), start.get(id(e.input), 0.0))
+            assert e.grad_before == previous, "the += did not continue from the last value"
+            last_after[id(e.input)] = e.grad_after
+        assert step.hooked_from is None
+    for leaf in leaves:
+        assert leaf.grad == last_after.get(id(leaf), start[id(leaf)])
+
+    recorded = [v.grad for v in leaves]
+    autodiff.zero_grad(leaves)
+    for leaf, g in zip(leaves, start.values()):
+        leaf.grad = g
+    root.backward()
+    assert [v.grad for v in leaves] == recorded, "record=True and backward() disagree"
+
+
+def test_unrecorded_stream_yields_nothing_but_computes_gradients():
+    a = Value(2.0)
+    out = (a * a).tanh()
+    assert list(autodiff.chain_rule(out)) == []
+    assert math.isclose(a.grad, 4.0 * (1 - math.tanh(4.0) ** 2))
+
+
+def test_event_stream_of_a_leaf_root_is_empty():
+    a = Value(2.0)
+    assert list(autodiff.chain_rule(a, record=True)) == []
+    assert a.grad == 1.0
+
+
+# ------------------------------------------------------------------ hooks
+
+
+def test_hook_logs_the_full_gradient_once_per_pass():
+    a, b = Value(0.5, "a"), Value(-2.0, "b")
+    h = a * b
+    out = h.tanh() + 3 * h  # two consumers: the hook sees the sum of both paths
+    seen = []
+    h.register_hook(seen.append)
+    out.backward()
+    want = (1 - math.tanh(-1.0) ** 2) + 3
+    assert seen == [h.grad] and math.isclose(seen[0], want)
+    out.backward()
+    assert len(seen) == 2 and seen[1] == seen[0]
+
+
+def test_hook_replaces_the_gradient_that_flows_on():
+    a = Value(0.5, "a")
+    h = a * 4
+    out = h * h
+    h.register_hook(lambda g: 10 * g)
+    out.backward()
+    assert a.grad == 10 * (2 * 2.0) * 4
+
+
+def test_hooks_run_in_registration_order_and_chain():
+    a = Value(1.0)
+    h = a * 1
+    calls = []
+    h.register_hook(lambda g: calls.append(("first", g)) or g + 1)
+    h.register_hook(lambda g: calls.append(("second", g)) or None)
+    h.register_hook(lambda g: calls.append(("third", g)) or g * 2)
+    h.backward()
+    assert calls == [("first", 1.0), ("second", 2.0), ("third", 2.0)]
+    assert a.grad == 4.0
+
+
+def test_removed_hook_is_not_called_and_removal_twice_is_harmless():
+    a = Value(1.0)
+    h = a * 2
+    calls = []
+    remove = h.register_hook(calls.append)
+    remove()
+    remove()
+    h.backward()
+    assert calls == [] and a.grad == 2.0
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: a remover called twice removes another "
+                   "registration of the same function (remove() does _hooks.remove(fn) by equality)")
+def test_each_remover_removes_only_its_own_registration():
+    a = Value(1.0)
+    h = a * 2
+    calls = []
+    first = h.register_hook(calls.append)
+    h.register_hook(calls.append)
+    first()
+    first()
+    h.backward()
+    assert calls == [1.0]
+
+
+def test_hook_on_a_leaf_sees_only_this_passs_contribution():
+    w = Value(3.0, "w", param=True)
+    out = w * w + w  # two edges into w: 2w + 1 = 7 this pass
+    seen = []
+    remove = w.register_hook(seen.append)
+    out.backward()
+    out.backward()
+    assert seen == [7.0, 7.0] and w.grad == 14.0
+    remove()
+
+
+def test_hook_on_a_leaf_replaces_only_this_passs_contribution():
+    w = Value(3.0, "w", param=True)
+    w.grad = 100.0
+    remove = w.register_hook(lambda g: -g)
+    (w * 5).backward()
+    assert w.grad == 100.0 - 5.0
+    remove()
+
+
+def test_hook_on_the_root():
+    a = Value(2.0)
+    out = a * 3
+    out.register_hook(lambda g: 0.5 * g)
+    out.backward()
+    assert a.grad == 1.5
+
+
+def test_hooked_from_in_the_event_stream():
+    a = Value(1.0)
+    h = a * 2
+    out = h * 3
+    h.register_hook(lambda g: g + 1)
+    steps = {id(s.node): s for s in autodiff.chain_rule(out, record=True)}
+    step = steps[id(h)]
+    assert (step.hooked_from, step.upstream) == (3.0, 4.0)
+    assert step.edges[0].upstream == 4.0 and a.grad == 8.0
+    assert steps[id(out)].hooked_from is None
+
+
+def test_hook_must_be_callable_and_return_a_number_or_none():
+    h = Value(1.0) * 2
+    with pytest.raises(TypeError, match="callable"):
+        h.register_hook(3.0)
+    h.label = "hooked"
+    h.register_hook(lambda g: "nope")
+    with pytest.raises(TypeError, match="'hooked'"):
+        h.backward()
+
+
+def test_hook_may_return_an_int_or_numpy_float64():
+    for value in (2, np.float64(2.0)):
+        a = Value(1.0)
+        h = a * 5
+        h.register_hook(lambda g, value=value: value)
+        h.backward()
+        assert a.grad == 10.0
+
+
+@pytest.mark.xfail(strict=True, reason="engine bug: a hook returning np.float32 (e.g. g * np.float32(0.5) "
+                   "under NumPy 2) raises TypeError; the hook check accepts (int, float) only while "
+                   "Value() accepts any numbers.Real")
+def test_hook_may_return_a_numpy_float32():
+    a = Value(1.0)
+    h = a * 5
+    h.register_hook(lambda g: g * np.float32(0.5))
+    h.backward()
+    assert a.grad == 2.5
