@@ -50,7 +50,8 @@ class Step:
 
     ``index`` counts from 0; ``node_index``/``input_index`` are positions in
     :func:`autodiff.topological_order` (the renderer's ids ``n{i}``, ``op{i}``,
-    ``e{j}_{i}_{k}``). ``hooked_from`` is ∂l/∂node before a hook replaced it.
+    ``e{j}_{i}_{k}``). ``hooked_from`` is ∂l/∂node before a hook replaced it (set on the
+    first edge of that node only).
     ``changes`` lists ``(topological index, old grad, new grad)`` in the order they
     happen when the step is applied (a hook's replacement, then the ``+=``).
     """
