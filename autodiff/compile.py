@@ -61,11 +61,14 @@ __all__ = ["compile", "Tape"]
 _get_data = attrgetter("data")
 
 
-def compile(root: Value, inputs: Sequence[Value]) -> "Tape":  # noqa: A001 - autodiff.compile
+def compile(root: Value, inputs: Sequence[Value], *,  # noqa: A001 - autodiff.compile
+            outputs: Sequence[Value] = ()) -> "Tape":
     """Trace ``root``'s graph once into a :class:`Tape` that replays it over batches.
 
     ``inputs``: the placeholder leaves, in the column order of the batches to come. Leaves
     with ``param=True`` are parameters; any other leaf is a constant (module docstring).
+    ``outputs``: further nodes to evaluate at every forward although ``root`` may not read
+    them (e.g. a model's outputs when the loss reads the logits); their gradient is 0.
     """
     if not isinstance(root, Value):
         raise TypeError(f"compile(root): expected a Value, got {type(root).__name__}: {root!r}")
@@ -82,7 +85,10 @@ def compile(root: Value, inputs: Sequence[Value]) -> "Tape":  # noqa: A001 - aut
         if id(v) in seen:
             raise ValueError(f"compile(inputs): {describe(v)} is listed twice (items {seen[id(v)]} and {i})")
         seen[id(v)] = i
-    return Tape(root, inputs)
+    for i, v in enumerate(outputs):
+        if not isinstance(v, Value):
+            raise TypeError(f"compile(outputs): item {i} is {type(v).__name__}, not a Value")
+    return Tape(root, inputs, list(outputs))
 
 
 class Tape:
@@ -94,8 +100,8 @@ class Tape:
     :meth:`backward`), ``batch_size`` (B of the last forward).
     """
 
-    def __init__(self, root: Value, inputs: list[Value]) -> None:
-        self.root, self.inputs = root, inputs
+    def __init__(self, root: Value, inputs: list[Value], outputs: Optional[list[Value]] = None) -> None:
+        self.root, self.inputs, self.outputs = root, inputs, outputs or []
         _Planner(self).build()
         self.param_data = np.zeros(len(self.params))
         self.param_grad = np.zeros(len(self.params))
@@ -183,6 +189,14 @@ class Tape:
         """The node's value for each sample of the last batch, shape (B,)."""
         self._need(self._forward_done, "value_of", "forward")
         return self._value(node)
+
+    def values_of(self, nodes: Sequence[Value]) -> np.ndarray:
+        """Several nodes' values for the last batch as a (B, len(nodes)) array."""
+        self._need(self._forward_done, "values_of", "forward")
+        rows = [self._row.get(id(v)) for v in nodes]
+        if all(r is not None for r in rows):
+            return self._V[rows].T.copy()
+        return np.stack([self._value(v) for v in nodes], axis=1)
 
     def _value(self, node: Value) -> np.ndarray:
         row = self._row.get(id(node))
@@ -287,6 +301,12 @@ class _Planner:
     def build(self) -> None:
         t = self.t
         order = topological_order(t.root)
+        known = {id(v) for v in order}
+        for extra in t.outputs:  # appended after their inputs: still a topological order
+            for v in topological_order(extra):
+                if id(v) not in known:
+                    known.add(id(v))
+                    order.append(v)
         input_ids = {id(v) for v in t.inputs}
         level: dict[int, int] = {}
         needs: set[int] = set()
@@ -381,15 +401,14 @@ class _Planner:
                     read_rows.add(id(v.inputs[-1]))
             else:
                 read_rows.update(id(a) for a in v.inputs)
-        if t.root._op is None:
-            read_rows.add(id(t.root))
+        read_rows.update(id(v) for v in [t.root, *t.outputs] if v._op is None)
         row: dict[int, int] = {id(v): i for i, v in enumerate(t.inputs)}
         row_params = sorted((p for p in params if id(p) in read_rows), key=lambda p: theta_pos[id(p)])
         for p in row_params:
             row[id(p)] = len(row)
         t._prow_rows = as_index([row[id(p)] for p in row_params])
         t._prow_theta = as_index([theta_pos[id(p)] for p in row_params]) if row_params else None
-        t._consts = [c for c in consts if id(c) in read_rows or c is t.root]
+        t._consts = [c for c in consts if id(c) in read_rows]
         for c in t._consts:
             row[id(c)] = len(row)
         t._const_rows = as_index([row[id(c)] for c in t._consts]) if t._consts else slice(0, 0)
