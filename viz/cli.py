@@ -119,7 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "or step through its backward pass.")
     sub = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("expr", help='the expression, e.g. "sigmoid(w*x + b)"')
+    common.add_argument("expr", help='the expression, e.g. "sigmoid(w*x + b)" (one starting with - '
+                        'needs a leading space: " -x*w")')
     common.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a variable's value (repeat, or separate with commas)")
     common.add_argument("--param", action="append", default=[], metavar="NAME",
