@@ -55,13 +55,14 @@ def test_nptel_sgd_step_through_fit():
     assert model.layers[1].neurons[0].b.data == pytest.approx(step["b2"], abs=1e-9)
 
 
+@pytest.mark.parametrize("engine", sorted(nn.engines.ENGINES))
 @pytest.mark.parametrize("name", sorted(NIELSEN))
-def test_nielsen_single_neuron_cost_curve(name):
+def test_nielsen_single_neuron_cost_curve(name, engine):
     run = NIELSEN[name]
     neuron = nn.Neuron(1, "sigmoid", weights=[run["w0"]], bias=run["b0"])
     loss = {"quadratic": "half_sse", "cross_entropy": "binary_cross_entropy"}[run["cost"]]
     history = nn.fit(neuron, [[1.0]], [0.0], loss=loss, lr=run["eta"], mode="batch",
-                     epochs=run["epochs"], metrics=())
+                     epochs=run["epochs"], metrics=(), engine=engine)
     assert history.epoch == list(range(run["epochs"] + 1))
     for epoch in ("0", "50", "100", "150", "200", "300"):
         assert history.loss[int(epoch)] == pytest.approx(run["cost_at"][epoch], abs=1e-6), epoch
