@@ -3,11 +3,12 @@
 matplotlib is not required (it is an optional extra of the project and often absent), so the
 examples draw with this module instead:
 
-* :func:`line_chart` -> an SVG ``<g>`` fragment: axes, "nice" ticks, linear or log-10 y axis,
+* :func:`line_chart` -> an SVG ``<g>`` fragment: axes, "nice" ticks, linear or log-10 axes,
   several series (lines and/or markers), optional horizontal/vertical guide lines, a legend.
 * :func:`image_panel` -> an SVG fragment showing an RGB array (embedded as a PNG data URI) with a
   title and optional scatter points in data coordinates.
 * :func:`save_figure` lays fragments out on a grid and writes one standalone ``.svg`` file.
+* :func:`probability_image` colours a grid of class probabilities (decision surfaces).
 * :func:`png_bytes` / :func:`write_png` encode an ``(H, W, 3)`` uint8 array as PNG (zlib + CRC).
 
 Non-finite or out-of-range values are clipped to the plot box, so a diverging run still draws.
@@ -58,7 +59,7 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def line_chart(series: Sequence[dict], *, title: str = "", xlabel: str = "", ylabel: str = "",
-               logy: bool = False, xlim: Optional[tuple] = None, ylim: Optional[tuple] = None,
+               logy: bool = False, logx: bool = False, xlim: Optional[tuple] = None, ylim: Optional[tuple] = None,
                hlines: Sequence[tuple] = (), vlines: Sequence[tuple] = (),
                width: int = 520, height: int = 340, legend: str = "upper right") -> str:
     """One chart as an SVG ``<g>`` of size ``width`` × ``height`` at the origin.
@@ -75,7 +76,7 @@ def line_chart(series: Sequence[dict], *, title: str = "", xlabel: str = "", yla
         return [float(v) for v in vals if v is not None and math.isfinite(float(v))
                 and (not positive or float(v) > 0)]
 
-    xs = [v for s in series for v in finite(s["x"])] + [v for v, _ in vlines]
+    xs = [v for s in series for v in finite(s["x"], logx)] + [v for v, _ in vlines]
     ys = [v for s in series for v in finite(s["y"], logy)] + [v for v, _ in hlines if not logy or v > 0]
     x0, x1 = xlim if xlim else ((min(xs), max(xs)) if xs else (0.0, 1.0))
     if ylim:
@@ -87,6 +88,8 @@ def line_chart(series: Sequence[dict], *, title: str = "", xlabel: str = "", yla
             y0, y1 = (y0 - pad if y0 < 0 or y0 - pad >= 0 else 0.0), y1 + pad
     else:
         y0, y1 = (1.0, 10.0) if logy else (0.0, 1.0)
+    if logx:
+        x0, x1 = math.log10(x0), math.log10(x1)
     if x1 <= x0:
         x0, x1 = x0 - 0.5, x0 + 0.5
     if logy:
@@ -97,6 +100,8 @@ def line_chart(series: Sequence[dict], *, title: str = "", xlabel: str = "", yla
         y0, y1 = y0 - 0.5, y0 + 0.5
 
     def px(x: float) -> float:
+        if logx:
+            x = math.log10(x) if x > 0 else -1e300
         return ml + (x - x0) / (x1 - x0) * pw
 
     def py(y: float) -> float:
@@ -110,7 +115,11 @@ def line_chart(series: Sequence[dict], *, title: str = "", xlabel: str = "", yla
         out.append(f'<text x="{ml + pw / 2:.1f}" y="19" text-anchor="middle" font-size="14" '
                    f'font-weight="bold" {FONT}>{_esc(title)}</text>')
     out.append(f'<rect x="{ml}" y="{mt}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>')
-    for t in nice_ticks(x0, x1, 6):
+    xt = ([10.0 ** k for k in range(math.floor(x0), math.ceil(x1) + 1)] if logx else nice_ticks(x0, x1, 6))
+    if logx and len(xt) < 4:
+        xt = [m * 10.0 ** k for k in range(math.floor(x0), math.ceil(x1) + 1) for m in (1, 2, 5)]
+    xt = [t for t in xt if x0 - 1e-9 <= (math.log10(t) if logx else t) <= x1 + 1e-9]
+    for t in xt:
         X = px(t)
         out.append(f'<line x1="{X:.1f}" y1="{mt}" x2="{X:.1f}" y2="{mt + ph}" stroke="#eee"/>')
         out.append(f'<text x="{X:.1f}" y="{mt + ph + 15}" text-anchor="middle" font-size="11" '
@@ -199,6 +208,21 @@ def write_png(path: Path | str, rgb: np.ndarray) -> Path:
     path = Path(path)
     path.write_bytes(png_bytes(rgb))
     return path
+
+
+def probability_image(P: np.ndarray) -> np.ndarray:
+    """Class-1 probabilities (n, m), row 0 = top, as a pastel RGB image: blue for 0, red for 1,
+    with the decision boundary (where the class P > 0.5 changes between neighbours) in black."""
+    P = np.clip(np.asarray(P, dtype=float), 0.0, 1.0)
+    blue, red = np.array([70, 110, 220.0]), np.array([225, 70, 60.0])
+    rgb = (1 - P)[..., None] * blue + P[..., None] * red
+    rgb = 255 - 0.5 * (255 - rgb)
+    c = P > 0.5
+    edge = np.zeros_like(c)
+    edge[:-1, :] |= c[:-1, :] != c[1:, :]
+    edge[:, :-1] |= c[:, :-1] != c[:, 1:]
+    rgb[edge] = 30
+    return rgb.astype(np.uint8)
 
 
 def image_panel(rgb: np.ndarray, *, title: str = "", extent: tuple = (0.0, 1.0, 0.0, 1.0),

@@ -1,0 +1,151 @@
+"""Universal approximation: one hidden layer of sign or sigmoid units, error vs width (seed 003).
+
+Seed 003 ("Expressiveness"): the 1-hidden-layer MLP f(x) = Σᵢ wᵢ·sign(x + bᵢ) can approximate
+any smooth 1-D function to arbitrary precision given enough hidden units (the universal
+approximation theorem, Cybenko 1989 / Hornik 1991, for F(x) = Σᵢ vᵢ·σ(wᵢx + bᵢ)).
+
+The construction used here, for q hidden units on [lo, hi]: take q + 1 equally spaced nodes
+x_j = lo + j·h (h = (hi − lo)/q), y_j = f(x_j), breakpoints tᵢ = (xᵢ₋₁ + xᵢ)/2 halfway between
+nodes, and jumps dᵢ = yᵢ − yᵢ₋₁. Then
+
+    sign units:    F(x) = (y₀ + y_q)/2 + Σᵢ (dᵢ/2)·sign(x − tᵢ)     (a staircase through the y_j)
+    sigmoid units: F(x) = y₀ + Σᵢ dᵢ·σ(k(x − tᵢ)),  k = 4/h          (a smoothed staircase)
+
+i.e. hidden weights 1 (or k), hidden biases −tᵢ (or −k·tᵢ), output weights dᵢ/2 (or dᵢ). Both are
+built as ``nn.MLP(1, [q, 1], activation=..., output_activation="linear")`` with these explicit
+weights. The staircase's worst error is about max|f'|·h/2, so it falls like 1/q. The sigmoid
+networks up to ``--train-max-width`` units are then trained by gradient descent (``nn.fit``, batch
+mode with momentum, half-SSE on random points of [lo, hi]) starting from the construction, which
+lowers their error further -- sign units cannot be trained this way (their derivative is 0).
+
+Run: ``python3 examples/universal_approximation.py [--widths 1 2 4 8 16 32 64 --seed 3]``;
+writes ``universal_approximation.svg``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+try:
+    from . import _plot, _util
+except ImportError:  # run as a script
+    import _plot
+    import _util
+
+import nn
+
+LO, HI = -2.0, 2.0
+SHARPNESS = 4.0  # sigmoid slope times the spacing of the breakpoints
+
+
+def target(x: np.ndarray) -> np.ndarray:
+    """The smooth function to approximate: f(x) = sin(3x) + 0.5x on [−2, 2]."""
+    return np.sin(3 * x) + 0.5 * x
+
+
+def construct(q: int, unit: str) -> nn.MLP:
+    """The q-unit staircase network (unit = "sign") or its sigmoid smoothing (unit = "sigmoid")."""
+    if q < 1:
+        raise ValueError(f"construct: need at least 1 hidden unit, got q={q}")
+    h = (HI - LO) / q
+    nodes = LO + h * np.arange(q + 1)
+    y = target(nodes)
+    t = (nodes[:-1] + nodes[1:]) / 2
+    d = np.diff(y)
+    if unit == "sign":
+        W1, b1 = np.ones((q, 1)), -t
+        W2, b2 = (d / 2)[None, :], np.array([(y[0] + y[-1]) / 2])
+    elif unit == "sigmoid":
+        k = SHARPNESS / h
+        W1, b1 = np.full((q, 1), k), -k * t
+        W2, b2 = d[None, :], np.array([y[0]])
+    else:
+        raise ValueError(f"unit must be 'sign' or 'sigmoid', got {unit!r}")
+    return nn.MLP(1, [q, 1], activation=unit, output_activation="linear",
+                  weights=[W1, W2], biases=[b1, b2])
+
+
+def errors(model: nn.MLP, xs: np.ndarray) -> tuple[float, float, np.ndarray]:
+    """(max |f − F|, RMS error, F) on the points xs."""
+    F = model.predict(xs[:, None])[:, 0]
+    e = np.abs(F - target(xs))
+    return float(e.max()), float(np.sqrt(np.mean(e ** 2))), F
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    args = _util.parse_args("universal_approximation", __doc__, argv, lambda p: (
+        p.add_argument("--widths", type=int, nargs="+", default=None,
+                       help="hidden widths (default 1 2 4 8 16 32 64; quick: 1 2 4 8)"),
+        p.add_argument("--train-epochs", type=int, default=None,
+                       help="gradient-descent epochs for the sigmoid nets (default 200; quick 20)"),
+        p.add_argument("--train-max-width", type=int, default=16,
+                       help="train only the sigmoid nets up to this width (default 16)"),
+        p.add_argument("--seed", type=int, default=3)))
+    widths = args.widths or ([1, 2, 4, 8] if args.quick else [1, 2, 4, 8, 16, 32, 64])
+    epochs = args.train_epochs if args.train_epochs is not None else (20 if args.quick else 200)
+    xs = np.linspace(LO, HI, 101 if args.quick else 401)
+    rng = np.random.default_rng(args.seed)
+    X_train = np.sort(rng.uniform(LO, HI, 30 if args.quick else 60))[:, None]
+    Y_train = target(X_train)
+
+    rows, results, fits = [], [], {}
+    for q in widths:
+        sign_net, sig_net = construct(q, "sign"), construct(q, "sigmoid")
+        s_max, s_rms, s_F = errors(sign_net, xs)
+        g_max, g_rms, g_F = errors(sig_net, xs)
+        t_max = t_rms = None
+        t_F = None
+        if epochs > 0 and q <= args.train_max_width:
+            nn.fit(sig_net, X_train, Y_train, loss="half_sse", lr=0.02, momentum=0.9,
+                   epochs=epochs, mode="batch", engine="auto", seed=args.seed, progress=False)
+            t_max, t_rms, t_F = errors(sig_net, xs)
+        fits[q] = {"sign": s_F, "sigmoid": g_F, "sigmoid_trained": t_F}
+        results.append({"width": q, "sign_max_error": s_max, "sign_rms_error": s_rms,
+                        "sigmoid_max_error": g_max, "sigmoid_rms_error": g_rms,
+                        "sigmoid_trained_max_error": t_max, "sigmoid_trained_rms_error": t_rms})
+        rows.append([q, s_max, s_rms, g_max, g_rms] + ([t_max if t_max is not None else "-",
+                                                        t_rms if t_rms is not None else "-"]
+                                                       if epochs > 0 else []))
+    print(f"f(x) = sin(3x) + 0.5x on [{LO:g}, {HI:g}]; one hidden layer of q units, linear output")
+    print(_util.table(rows, ["q", "sign max err", "sign rms", "sigmoid max err", "sigmoid rms"]
+                      + ([f"trained max ({epochs} ep)", "trained rms"] if epochs > 0 else []), ".4f"))
+    slope = None
+    fine = [r for r in results if r["width"] >= 8]  # once the pieces resolve the wiggles of f
+    if len(fine) >= 2:
+        lq = np.log([r["width"] for r in fine])
+        slope = float(np.polyfit(lq, np.log([r["sign_max_error"] for r in fine]), 1)[0])
+        print(f"sign staircase, q >= 8: max error ~ q^{slope:.2f} (max|f'| h/2 predicts q^-1)")
+
+    figures = []
+    if args.out is not None:
+        truth = {"x": xs, "y": target(xs), "color": "#000", "label": "f(x)", "width": 2.5}
+        shown = [q for q in widths if q in (2, 8, 32)] or widths[:3]
+        sign_series = [truth] + [{"x": xs, "y": fits[q]["sign"], "label": f"q = {q}",
+                                  "color": _plot.PALETTE[i + 1]} for i, q in enumerate(shown)]
+        sig_series = [truth] + [{"x": xs, "y": fits[q]["sigmoid"], "label": f"q = {q}",
+                                 "color": _plot.PALETTE[i + 1]} for i, q in enumerate(shown)]
+        sig_series += [{"x": xs, "y": fits[q]["sigmoid_trained"], "label": f"q = {q}, trained",
+                        "color": _plot.PALETTE[i + 1], "dash": "5 3"}
+                       for i, q in enumerate(shown) if fits[q]["sigmoid_trained"] is not None]
+        panels = [_plot.line_chart(sign_series, title="sign units (staircase)", xlabel="x",
+                                   ylabel="F(x)", legend="upper left", width=440, height=320),
+                  _plot.line_chart(sig_series, title="sigmoid units", xlabel="x", ylabel="F(x)",
+                                   legend="upper left", width=440, height=320)]
+        err = [{"x": widths, "y": [r[f"{k}_rms_error"] for r in results], "label": label, "marker": True}
+               for k, label in (("sign", "sign"), ("sigmoid", "sigmoid"), ("sigmoid_trained", "sigmoid, trained"))
+               if any(r[f"{k}_rms_error"] is not None for r in results)]
+        panels.append(_plot.line_chart(err, title="RMS error |f - F| vs width", xlabel="hidden units q",
+                                       ylabel="RMS error", logx=True, logy=True, legend="lower left",
+                                       width=440, height=320))
+        path = _plot.save_figure(args.out / "universal_approximation.svg", panels, cols=3,
+                                 title="One hidden layer approximates a smooth 1-D function better as units are added")
+        figures.append(str(path))
+        print(f"wrote {path}")
+    return {"widths": widths, "results": results, "sign_error_slope": slope, "train_epochs": epochs,
+            "figures": figures}
+
+
+if __name__ == "__main__":
+    main()
