@@ -38,7 +38,7 @@ def layer_gradients(model: Any) -> list[dict[str, np.ndarray]]:
 
 
 def layer_speeds(model: Any, X: Any = None, Y: Any = None, loss: Union[str, Callable] = "binary_cross_entropy",
-                 engine: Any = "eager", hidden_only: bool = False) -> np.ndarray:
+                 engine: Any = "auto", hidden_only: bool = False) -> np.ndarray:
     """‖∂C/∂bˡ‖ for every layer l (``hidden_only``: all but the output layer).
 
     With ``X, Y`` the gradient of C = mean over those samples is computed (the

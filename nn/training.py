@@ -194,7 +194,7 @@ def _check_number(x: Any, name: str, *, minimum: float = 0.0, strict: bool = Tru
 
 
 def evaluate(model: Any, X: Any, Y: Any, loss: Union[str, Callable] = "half_sse",
-             engine: Any = "eager") -> dict[str, Any]:
+             engine: Any = "auto") -> dict[str, Any]:
     """E_avg, accuracy and outputs of ``model`` on (X, Y), without training."""
     X, Y = prepare_data(model, X, Y, "evaluate")
     eng = make_engine(engine, model, get_loss(loss))

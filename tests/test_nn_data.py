@@ -113,3 +113,17 @@ def test_download_into_the_cache_from_a_local_mirror(tmp_path, monkeypatch):
     assert mnist.find_mnist_dir(cache_dir=cache) == cache
     with pytest.raises(OSError, match="could not download"):
         mnist.download_mnist(tmp_path / "cache2", mirrors=[broken.as_uri() + "/"], sums=SUMS)
+
+
+@pytest.mark.skipif(not __import__("os").environ.get(mnist.ENV_VAR),
+                    reason="needs the official MNIST files: set BACKPROPLAB_MNIST to a directory holding them")
+def test_speed_of_learning_at_init_matches_golden_task5():
+    """‖∂C/∂b^l‖ at Nielsen's network2 init on the first 1000 training images (golden task 5)."""
+    import json
+    golden = json.loads((Path(__file__).parent / "data" / "golden.json").read_text())
+    runs = golden["task5_mnist_init_bias_grad_norms"]["default_init_pixels_div256_5seeds"]["[784,30,30,10]"]
+    X, y = nn.mnist_arrays(split="train", n=1000)
+    for seed in (0, 1):
+        model = nn.MLP(784, [30, 30, 10], init="network2", seed=seed)
+        speeds = nn.layer_speeds(model, X, y, loss="binary_cross_entropy", hidden_only=True)
+        np.testing.assert_allclose(speeds, runs["per_seed"][seed], rtol=1e-9)
