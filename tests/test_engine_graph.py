@@ -132,6 +132,7 @@ def test_leaf_identity_and_fields():
     assert "w1" in repr(w)
     assert Value(1.0) != Value(1.0)  # no value equality: nodes are distinct graph vertices
     assert len({Value(1.0), Value(1.0)}) == 2
+    assert not hasattr(w, "__dict__"), "nodes use __slots__"
 
 
 # ------------------------------------------------------------------ deep chain
@@ -473,3 +474,29 @@ def test_no_cycles_after_a_nan_result():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+# ------------------------------------------------------------------ the public surface
+
+
+def test_the_issue_example():
+    x1, x2 = Value(0.05, "x1"), Value(0.10, "x2")
+    w1 = Value(0.15, "w1", param=True)
+    h = (w1 * x1 + x2).sigmoid()
+    loss = 0.5 * (0.01 - h) ** 2
+    loss.backward()
+    hv = 1 / (1 + math.exp(-(0.15 * 0.05 + 0.10)))
+    assert math.isclose(h.data, hv, rel_tol=1e-15)
+    assert math.isclose(w1.grad, (hv - 0.01) * hv * (1 - hv) * 0.05, rel_tol=1e-12)
+    assert loss.op == "mul" and loss.inputs[0].data == 0.5 and loss.inputs[1].op == "pow"
+    assert loss.inputs[1].inputs[0].inputs[1] is h
+
+
+def test_exported_names():
+    for name in ("Value OPS Op register apply describe sum dot maximum softmax backward chain_rule "
+                 "topological_order zero_grad NodeStep EdgeStep no_grad is_grad_enabled gradcheck "
+                 "GradcheckError").split():
+        assert hasattr(autodiff, name), name
+    a = Value(2.0)
+    autodiff.backward(a * a)
+    assert a.grad == 4.0

@@ -11,7 +11,7 @@ import math
 from typing import Any, Sequence
 
 import pytest
-from hypothesis import assume, given, reject, strategies as st
+from hypothesis import assume, given, reject, settings, strategies as st
 
 import autodiff
 from autodiff import Value
@@ -206,6 +206,7 @@ def evaluate(e, lib) -> Any:
     raise AssertionError(f"unknown expression kind {kind!r}")
 
 
+@settings(max_examples=max(150, settings().max_examples))
 @given(expr=EXPRESSIONS, xs=st.lists(real(-2, 2), min_size=N_VARS, max_size=N_VARS))
 def test_composite_expressions_match_torch(torch, expr, xs):
     ours = Ours(xs)
