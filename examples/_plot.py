@@ -180,8 +180,11 @@ def line_chart(series: Sequence[dict], *, title: str = "", xlabel: str = "", yla
             color = s.get("color", PALETTE[i % len(PALETTE)])
             yy = ly + 14 + 16 * k
             dash = f' stroke-dasharray="{s["dash"]}"' if s.get("dash") else ""
-            out.append(f'<line x1="{lx + 4:.1f}" y1="{yy - 4:.1f}" x2="{lx + 18:.1f}" y2="{yy - 4:.1f}" '
-                       f'stroke="{color}" stroke-width="2.5"{dash}/>')
+            if s.get("line", True):
+                out.append(f'<line x1="{lx + 4:.1f}" y1="{yy - 4:.1f}" x2="{lx + 18:.1f}" '
+                           f'y2="{yy - 4:.1f}" stroke="{color}" stroke-width="2.5"{dash}/>')
+            else:
+                out.append(f'<circle cx="{lx + 11:.1f}" cy="{yy - 4:.1f}" r="3.5" fill="{color}"/>')
             out.append(f'<text x="{lx + 22:.1f}" y="{yy:.1f}" font-size="11" {FONT}>'
                        f'{_esc(s["label"])}</text>')
     return f'<g data-size="{width}x{height}">' + "".join(out) + "</g>"
