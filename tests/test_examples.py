@@ -125,3 +125,67 @@ def test_sigmoid_chain_bound(tmp_path):
         assert s["ratio_is_0_or_1"]
     assert r["stats"]["relu"][0]["max_ratio"] == 1.0
     assert_svgs(r, 1)
+
+
+def test_xor_truth_tables_and_training(tmp_path, golden):
+    r = run("xor", tmp_path)
+    g = golden["task3_xor_threshold_mlp"]
+    sign = r["hand_built"]["sign units, inputs {0,1}"]
+    assert sign["computes_xor"]
+    for ours, ref in zip(sign["rows"], g["truth_table_inputs01_sign_units"]):
+        assert (ours["x1"], ours["x2"], ours["h1"], ours["h2"], ours["y"]) == \
+            (ref["x1"], ref["x2"], ref["h1"], ref["h2"], ref["y"])
+    step = r["hand_built"]["step units, inputs {0,1}"]
+    ref_step = g["all_configurations"]["inputs {0,1}; units step(1/0), step(0)=0 (z>0)"]
+    assert step["computes_xor"] == ref_step["computes_xor"]
+    assert [row["y"] for row in step["rows"]] == [row["y"] for row in ref_step["truth_table"]]
+    assert [row["net_out"] for row in step["rows"]] == [row["net_out"] for row in ref_step["truth_table"]]
+    assert not r["hand_built"]["sign units, inputs {-1,+1}"]["computes_xor"]
+    assert r["trained"]["accuracy"] == 1.0
+    assert r["trained"]["loss_curve"][-1] < r["trained"]["loss_curve"][0]
+    assert_svgs(r, 1)
+
+
+def test_universal_approximation_error_falls_with_width(tmp_path):
+    r = run("universal_approximation", tmp_path, "--widths", "4", "8", "16", "32", "--train-epochs", "10",
+            "--train-max-width", "8")
+    res = {x["width"]: x for x in r["results"]}
+    for unit in ("sign", "sigmoid"):
+        errs = [res[q][f"{unit}_rms_error"] for q in (4, 8, 16, 32)]
+        assert all(a > b for a, b in zip(errs, errs[1:])), (unit, errs)
+    assert res[32]["sigmoid_rms_error"] < res[32]["sign_rms_error"]
+    assert r["sign_error_slope"] == pytest.approx(-1.0, abs=0.25)
+    assert res[8]["sigmoid_trained_rms_error"] is not None and res[16]["sigmoid_trained_rms_error"] is None
+    assert_svgs(r, 1)
+
+
+def test_universal_approximation_construction_is_exact_at_the_nodes():
+    import numpy as np
+    from examples.universal_approximation import HI, LO, construct, target
+    q = 5
+    nodes = LO + (HI - LO) / q * np.arange(q + 1)
+    F = construct(q, "sign").predict(nodes[:, None])[:, 0]
+    assert np.allclose(F, target(nodes))
+    with pytest.raises(ValueError, match="sign' or 'sigmoid"):
+        construct(3, "relu")
+
+
+def test_decision_surfaces_quick(tmp_path):
+    r = run("decision_surfaces", tmp_path)
+    assert [(x["hidden"], x["run"]) for x in r["results"]] == [(5, 1), (5, 2), (20, 1), (20, 2)]
+    for x in r["results"]:
+        assert 0.5 <= x["train_accuracy"] <= 1.0 and math.isfinite(x["final_loss"])
+        assert x["boundary_cells"] > 0
+    # different initial weights give different networks
+    assert r["results"][0]["final_loss"] != r["results"][1]["final_loss"]
+    assert_svgs(r, 1 + 4)
+
+
+def test_perceptron_converges_on_separable_data_only(tmp_path):
+    r = run("perceptron", tmp_path)
+    g = r["gates"]
+    assert g["AND"]["converged"] and g["OR"]["converged"] and not g["XOR"]["converged"]
+    assert g["AND"]["accuracy"] == 1.0 and g["XOR"]["accuracy"] < 1.0
+    assert r["blobs"]["converged"] and r["blobs"]["accuracy"] == 1.0
+    assert r["blobs"]["mistakes"][-1] == 0 and min(g["XOR"]["mistakes"]) > 0
+    assert_svgs(r, 1)
