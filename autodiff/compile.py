@@ -102,6 +102,7 @@ class Tape:
 
     def __init__(self, root: Value, inputs: list[Value], outputs: Optional[list[Value]] = None) -> None:
         self.root, self.inputs, self.outputs = root, inputs, outputs or []
+        self._input_pos = {id(v): i for i, v in enumerate(inputs)}
         _Planner(self).build()
         self.param_data = np.zeros(len(self.params))
         self.param_grad = np.zeros(len(self.params))
@@ -129,7 +130,7 @@ class Tape:
         ``sync=True`` first re-reads parameters and constants from their Values.
         A 1-D batch of length n_inputs is one sample.
         """
-        X = np.asarray(batch, dtype=np.float64)
+        X = np.ascontiguousarray(batch, dtype=np.float64)
         n_in = len(self.inputs)
         if X.ndim == 1 and X.shape[0] == n_in:
             X = X[None, :]
@@ -145,12 +146,13 @@ class Tape:
         if sync:
             self.sync()
         V, theta = self._V, self.param_data
-        V[:n_in] = X.T
+        self._X = X
+        V[self._in_rows] = X[:, self._in_rows].T  # input i has row i; blocks read X itself
         if self._prow_theta is not None:
             V[self._prow_rows] = theta[self._prow_theta][:, None]
         with np.errstate(all="ignore"):
             for k in self._kernels:
-                k.forward(V, theta)
+                k.forward(V, theta, X)
         if not np.isfinite(V[self._op_rows]).all():
             self._raise_non_finite()
         self._forward_done, self._backward_done = True, False
@@ -190,6 +192,15 @@ class Tape:
         self._need(self._forward_done, "value_of", "forward")
         return self._value(node)
 
+    def param_index(self, params: Iterable[Value]) -> np.ndarray:
+        """Positions of ``params`` in ``param_data`` / ``param_grad`` (for array-level updates)."""
+        params = list(params)
+        try:
+            return np.array([self._theta_pos[id(p)] for p in params], dtype=np.intp)
+        except KeyError:
+            bad = next(p for p in params if id(p) not in self._theta_pos)
+            raise KeyError(f"param_index: {describe(bad)} is not a parameter of this tape") from None
+
     def values_of(self, nodes: Sequence[Value]) -> np.ndarray:
         """Several nodes' values for the last batch as a (B, len(nodes)) array."""
         self._need(self._forward_done, "values_of", "forward")
@@ -199,6 +210,8 @@ class Tape:
         return np.stack([self._value(v) for v in nodes], axis=1)
 
     def _value(self, node: Value) -> np.ndarray:
+        if id(node) in self._input_pos:  # not every input is copied into a row
+            return self._X[:, self._input_pos[id(node)]].copy()
         row = self._row.get(id(node))
         if row is not None:
             return self._V[row].copy()
@@ -403,6 +416,24 @@ class _Planner:
                 read_rows.update(id(a) for a in v.inputs)
         read_rows.update(id(v) for v in [t.root, *t.outputs] if v._op is None)
         row: dict[int, int] = {id(v): i for i, v in enumerate(t.inputs)}
+        # blocks whose x vector is a run of inputs in batch order read the batch directly
+        direct: dict[int, slice] = {}
+        for b, (members, _) in enumerate(blocks):
+            n = len(members[0].inputs) // 2
+            cols = [row.get(id(x), -1) for x in members[0].inputs[n:2 * n]]
+            if cols[0] >= 0 and cols == list(range(cols[0], cols[0] + n)):
+                direct[b] = slice(cols[0], cols[0] + n)
+        rows_read_by_blocks = set()
+        for b, (members, _) in enumerate(blocks):
+            if b not in direct:
+                n = len(members[0].inputs) // 2
+                rows_read_by_blocks.update(id(x) for x in members[0].inputs[n:2 * n])
+        other_readers = {id(a) for v in ops if id(v) not in block_node_ids for a in v.inputs}
+        other_readers |= {id(v.inputs[-1]) for members, own in blocks if not own for v in members if v.attr}
+        other_readers |= rows_read_by_blocks | {id(v) for v in [t.root, *t.outputs]}
+        t._in_rows = as_index([i for i, v in enumerate(t.inputs) if id(v) in other_readers]) \
+            if any(id(v) in other_readers for v in t.inputs) else slice(0, 0)
+        self.direct = direct
         row_params = sorted((p for p in params if id(p) in read_rows), key=lambda p: theta_pos[id(p)])
         for p in row_params:
             row[id(p)] = len(row)
@@ -453,7 +484,7 @@ class _Planner:
                 brows = [row[id(v.inputs[-1])] for v in nodes]
             need_x = any(id(x) in needs for x in nodes[0].inputs[n:2 * n])
             need_b = has_bias and any(id(v.inputs[-1]) in needs for v in nodes)
-            return MatmulBlock(nodes, out, wpos, n, xs, bpos, brows, need_x, need_b)
+            return MatmulBlock(nodes, out, wpos, n, xs, bpos, brows, need_x, need_b, self.direct.get(attr))
         if name == "sum":
             flat = [row[id(a)] for a_s in ins for a in a_s]
             return SumKernel(nodes, out, flat, [len(a) for a in ins],

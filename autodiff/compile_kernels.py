@@ -7,7 +7,8 @@ values and their batch-summed gradients.
 
 Each kernel implements, for its nodes u = f(a₁, …, aₙ) and every sample b at once,
 
-* ``forward(V, theta)``:   V[u] = f(V[a₁], …, V[aₙ])
+* ``forward(V, theta, batch)``:   V[u] = f(V[a₁], …, V[aₙ])  (``batch`` (B, n_inputs) is read
+  directly by matmul blocks whose input vector is a run of graph inputs)
 * ``backward(V, G, theta, gtheta)``: the chain rule of seed 003,
   G[aᵢ] += G[u] · ∂f/∂aᵢ   (a scatter-add: several nodes may feed the same aᵢ)
 
@@ -87,7 +88,7 @@ class Elementwise:
         self.fwd, self.partials = op.array_forward, op.array_partials
         self.xs: list = []
 
-    def forward(self, V: np.ndarray, theta: np.ndarray) -> None:
+    def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
         xs = self.xs = [V[k] for k in self.ins]
         V[self.out] = self.fwd(*xs, attr=self.attr)
 
@@ -118,7 +119,7 @@ class SumKernel:
         self.seg = np.repeat(np.arange(len(arities)), arities)
         self.scatter = Scatter(flat) if need_grad else None
 
-    def forward(self, V: np.ndarray, theta: np.ndarray) -> None:
+    def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
         V[self.out] = np.add.reduceat(V[self.flat], self.starts, axis=0)
 
     def backward(self, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> None:
@@ -146,7 +147,7 @@ class DotKernel:
         self.sb = Scatter(bias) if bias is not None and need[2] else None
         self.W = self.X = None
 
-    def forward(self, V: np.ndarray, theta: np.ndarray) -> None:
+    def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
         W, X = self.W, self.X = V[self.w], V[self.x]
         z = np.add.reduceat(W * X, self.starts, axis=0)
         if self.b is not None:
@@ -173,7 +174,7 @@ class MatmulBlock:
 
     def __init__(self, nodes: list, out: Sequence[int], wpos: int, n: int, x: Sequence[int],
                  bias_theta: Optional[int], bias_rows: Optional[Sequence[int]],
-                 need_x: bool, need_bias_rows: bool) -> None:
+                 need_x: bool, need_bias_rows: bool, batch_cols: Optional[slice] = None) -> None:
         self.nodes = nodes
         self.k, self.n = len(nodes), n
         self.out = as_index(out)
@@ -181,13 +182,14 @@ class MatmulBlock:
         self.bsl = slice(bias_theta, bias_theta + self.k) if bias_theta is not None else None
         self.brows = as_index(bias_rows) if bias_rows is not None else None
         self.x = as_index(x)
+        self.cols = batch_cols  # x = graph inputs in consecutive batch columns: read the batch
         self.sx = Scatter(x) if need_x else None
         self.sb = Scatter(bias_rows) if bias_rows is not None and need_bias_rows else None
         self.X = None
 
-    def forward(self, V: np.ndarray, theta: np.ndarray) -> None:
+    def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
         W = theta[self.wsl].reshape(self.k, self.n)
-        X = self.X = V[self.x]
+        X = self.X = V[self.x] if self.cols is None else batch[:, self.cols].T
         Z = W @ X
         if self.bsl is not None:
             Z += theta[self.bsl][:, None]
@@ -220,7 +222,7 @@ class MaxKernel:
         self.A = None
         self.cols = np.arange(n)[None, :, None]
 
-    def forward(self, V: np.ndarray, theta: np.ndarray) -> None:
+    def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
         A = self.A = V[self.flat].reshape(self.m, self.n, -1)
         V[self.out] = A.max(axis=1)
 
@@ -252,7 +254,7 @@ class SoftmaxKernel:
         self.scatter = Scatter(flat) if need_grad else None
         self.S = None
 
-    def forward(self, V: np.ndarray, theta: np.ndarray) -> None:
+    def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
         A = V[self.flat].reshape(self.t, self.n, -1)
         E = np.exp(A - A.max(axis=1, keepdims=True))
         S = self.S = E / E.sum(axis=1, keepdims=True)

@@ -179,6 +179,17 @@ def test_matmul_block_detected_for_dense_layers():
     assert not any(d["kind"] == "dot" for d in plan)
 
 
+def test_value_of_inputs_and_outputs_not_read_by_the_loss():
+    xs, loss, _ = tiny_mlp(n_in=4, hidden=3)
+    extra = xs[1].tanh()
+    tape = compile_graph(loss, xs, outputs=[extra])
+    batch = np.random.default_rng(5).normal(size=(3, 4))
+    tape.forward(batch)
+    np.testing.assert_array_equal(tape.value_of(xs[2]), batch[:, 2])  # read by the matmul only
+    np.testing.assert_allclose(tape.value_of(extra), np.tanh(batch[:, 1]), rtol=1e-15)
+    np.testing.assert_allclose(tape.values_of([xs[0], extra]), np.c_[batch[:, 0], np.tanh(batch[:, 1])])
+
+
 def test_shared_weights_fall_back_to_elementwise_dot():
     x = [Value(0.0, "x0"), Value(0.0, "x1")]
     w = [Value(0.5, "w0", param=True), Value(-1.0, "w1", param=True)]
