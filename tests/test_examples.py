@@ -189,3 +189,19 @@ def test_perceptron_converges_on_separable_data_only(tmp_path):
     assert r["blobs"]["converged"] and r["blobs"]["accuracy"] == 1.0
     assert r["blobs"]["mistakes"][-1] == 0 and min(g["XOR"]["mistakes"]) > 0
     assert_svgs(r, 1)
+
+
+def test_momentum_and_clipping(tmp_path):
+    r = run("momentum_and_clipping", tmp_path)
+    steps = {m["alpha"]: m["steps"] for m in r["momentum"]}
+    assert all(m["reached"] and m["hand_check_max_error"] < 1e-15 for m in r["momentum"])
+    assert steps[0.9] < steps[0.5] < steps[0.0]
+    s = r["speeds"]
+    assert s["sigmoid + xavier_uniform"][0] < s["sigmoid + xavier_uniform"][-1] / 100   # vanishing
+    assert s["relu + normal"][0] > 10 * s["relu + normal"][-1]                           # exploding
+    for k in ("tanh + xavier_uniform", "relu + he_uniform", "elu + he_uniform"):
+        assert 1 / 3 < s[k][0] / s[k][-1] < 3, k
+    assert r["clipping"]["none"]["diverged"]
+    clipped = r["clipping"]["value_1"]
+    assert not clipped["diverged"] and clipped["loss"][-1] < clipped["loss"][0]
+    assert_svgs(r, 1)

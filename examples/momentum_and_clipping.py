@@ -1,0 +1,174 @@
+"""Momentum, the vanishing/exploding gradient and its fixes, gradient clipping (seeds 000, 002, 004).
+
+1. Momentum (seed 000, generalised delta rule): Δw(n) = αΔw(n−1) − η·∂E/∂w(n), 0 ≤ α < 1, on the
+   ill-conditioned bowl E(w) = ½(w₁² + 25·w₂²) with η = 0.01 from w = (1, 1): the first three
+   updates of ``nn.SGD`` are checked against the formula by hand, then the steps needed to reach
+   E < 1e-8 are counted for α = 0, 0.5, 0.9. Momentum builds up speed along the flat direction w₁.
+
+2. Vanishing and exploding gradients at initialisation (seed 002 §9.3, seed 004): the speed of
+   learning ‖∂C/∂bˡ‖ of every hidden layer (``nn.layer_speeds``, seed 001 §3.1) of a deep
+   ``MLP(2, [16]×6, 1)`` on two moons, for sigmoid with N(0, 1) and with Xavier weights (σ' ≤ 1/4:
+   the early layers learn slowest), tanh with Xavier, ReLU with N(0, 1) (too large: the gradient
+   explodes towards the input) and the fixes ReLU / leaky ReLU / ELU with He initialisation.
+
+3. Gradient clipping (seed 002 §9.3.3): every gradient limited to [−g, g]. The deep ReLU network
+   with N(0, 1) weights, trained with η = 0.05, overflows in its first epoch without clipping; with
+   ``clip_value=1`` the same run trains.
+
+Run: ``python3 examples/momentum_and_clipping.py``; writes ``momentum_and_clipping.svg``.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+
+try:
+    from . import _plot, _util
+except ImportError:  # run as a script
+    import _plot
+    import _util
+
+import nn
+from autodiff import Value
+
+CURVATURE = (1.0, 25.0)
+CONFIGS = (("sigmoid", "normal"), ("sigmoid", "xavier_uniform"), ("tanh", "xavier_uniform"),
+           ("relu", "normal"), ("relu", "he_uniform"), ("leaky_relu", "he_uniform"), ("elu", "he_uniform"))
+
+
+def bowl(w: Sequence[Value]) -> Value:
+    """E(w) = ½(a·w₁² + b·w₂²) with (a, b) = CURVATURE."""
+    return 0.5 * (CURVATURE[0] * w[0] ** 2 + CURVATURE[1] * w[1] ** 2)
+
+
+def descend(alpha: float, lr: float, max_steps: int, tol: float = 1e-8) -> dict:
+    """Minimise the bowl with nn.SGD(momentum=alpha); also re-derive the first 3 updates by hand."""
+    w = [Value(1.0, "w1", param=True), Value(1.0, "w2", param=True)]
+    opt = nn.SGD(w, lr=lr, momentum=alpha)
+    path, energies, hand_error, prev_dw = [(1.0, 1.0)], [], 0.0, [0.0, 0.0]
+    for n in range(max_steps + 1):
+        E = bowl(w)
+        energies.append(E.data)
+        if E.data < tol or n == max_steps:
+            break
+        opt.zero_grad()
+        E.backward()
+        before = [p.data for p in w]
+        grads = [p.grad for p in w]
+        opt.step()
+        dw = [alpha * pd - lr * g for pd, g in zip(prev_dw, grads)]  # Δw(n) = αΔw(n−1) − η ∂E/∂w
+        if n < 3:
+            hand_error = max(hand_error, *(abs(p.data - (b + d)) for p, b, d in zip(w, before, dw)))
+        prev_dw = dw
+        path.append((w[0].data, w[1].data))
+    return {"alpha": alpha, "steps": len(energies) - 1, "reached": energies[-1] < tol, "path": path,
+            "energies": energies, "hand_check_max_error": hand_error}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    args = _util.parse_args("momentum_and_clipping", __doc__, argv, lambda p: (
+        p.add_argument("--lr", type=float, default=0.01, help="η for the momentum part"),
+        p.add_argument("--points", type=int, default=None, help="two-moons samples (default 200; quick 40)"),
+        p.add_argument("--epochs", type=int, default=None, help="clipping run epochs (default 30; quick 3)"),
+        p.add_argument("--seed", type=int, default=0)))
+    points = args.points or (40 if args.quick else 200)
+    epochs = args.epochs if args.epochs is not None else (3 if args.quick else 30)
+
+    # 1. momentum
+    runs = [descend(a, args.lr, 3000) for a in (0.0, 0.5, 0.9)]
+    print(f"1. Momentum on E = 1/2 (w1^2 + 25 w2^2), eta = {args.lr}, from (1, 1): "
+          "dw(n) = alpha dw(n-1) - eta dE/dw")
+    print(_util.table([[f"{r['alpha']:g}", r["steps"] if r["reached"] else f">{r['steps']}",
+                        f"{r['hand_check_max_error']:.1e}"] for r in runs],
+                      ["alpha", "steps to E < 1e-8", "nn.SGD vs formula (3 steps)"]))
+
+    # 2. vanishing / exploding gradients at initialisation
+    X, y = nn.two_moons(points, noise=0.2, seed=args.seed)
+    speeds = {}
+    for act, init in CONFIGS:
+        model = nn.MLP(2, [16] * 6 + [1], activation=act, output_activation="sigmoid", init=init,
+                       seed=args.seed)
+        speeds[f"{act} + {init}"] = nn.layer_speeds(model, X, y, loss="binary_cross_entropy",
+                                                    hidden_only=True).tolist()
+    print(f"\n2. Speed of learning ||dC/db^l|| per hidden layer at initialisation, MLP(2, [16]x6, 1), "
+          f"two moons ({points} points), cross-entropy")
+    print(_util.table([[k] + [f"{s:.2e}" for s in v] + [f"{v[0] / v[-1]:.3g}"] for k, v in speeds.items()],
+                      ["activation + init"] + [f"layer {i + 1}" for i in range(6)] + ["first/last"]))
+    ratio = {k: v[0] / v[-1] for k, v in speeds.items()}
+    sig = [k for k in ratio if k.startswith("sigmoid")]
+    fixed = [k for k in ratio if not k.startswith("sigmoid") and k != "relu + normal"]
+    print(f"   sigmoid: layer 1 learns {min(1 / ratio[k] for k in sig):.0f}-{max(1 / ratio[k] for k in sig):.0f}x "
+          "slower than layer 6 (sigma' <= 1/4 at every layer: vanishing);"
+          f"\n   ReLU with N(0,1) weights: layer 1's gradient is {ratio['relu + normal']:.0f}x layer 6's "
+          "(exploding);"
+          f"\n   tanh + Xavier and ReLU / leaky ReLU / ELU + He: layers 1 and 6 within a factor "
+          f"{max(max(ratio[k], 1 / ratio[k]) for k in fixed):.1f}.")
+
+    # 3. clipping
+    clip_runs = {}
+    for clip in (None, 1.0):
+        model = nn.MLP(2, [16] * 6 + [1], activation="relu", output_activation="linear", init="normal",
+                       seed=args.seed)
+        seen: list[float] = []
+
+        def record(state: nn.TrainingState) -> None:
+            seen[:] = state.history.loss
+
+        try:
+            h = nn.fit(model, X, y, loss="half_sse", lr=0.05, mode="minibatch", batch_size=20,
+                       epochs=epochs, clip_value=clip, seed=args.seed, progress=False, callbacks=[record])
+            clip_runs[clip] = {"diverged": False, "loss": h.loss, "accuracy": h.accuracy[-1], "error": "",
+                               "epoch": len(h.loss) - 1}
+        except ArithmeticError as exc:  # the engine refuses to go on with an overflowing value
+            clip_runs[clip] = {"diverged": True, "loss": list(seen), "accuracy": None,
+                               "error": f"{type(exc).__name__}: {str(exc).split(' for node')[0][:80]}",
+                               "epoch": len(seen)}
+    print(f"\n3. Clipping: deep ReLU net, N(0,1) weights, half-SSE, eta = 0.05, {epochs} epochs of "
+          "mini-batch SGD")
+    for clip, r in clip_runs.items():
+        name = "no clipping" if clip is None else f"clip to [-{clip:g}, {clip:g}]"
+        if r["diverged"]:
+            print(f"   {name:20s}: diverged in epoch {r['epoch'] + 1} ({r['error']})")
+        else:
+            print(f"   {name:20s}: loss {r['loss'][0]:.4g} -> {r['loss'][-1]:.4g}, "
+                  f"train accuracy {100 * r['accuracy']:.0f} %")
+
+    figures = []
+    if args.out is not None:
+        shown = 80
+        p1 = _plot.line_chart(
+            [{"x": [p[0] for p in r["path"][:shown]], "y": [p[1] for p in r["path"][:shown]],
+              "label": f"alpha = {r['alpha']:g}", "marker": True, "width": 1} for r in runs],
+            title=f"first {shown} steps in (w1, w2)", xlabel="w1", ylabel="w2", legend="lower right",
+            width=420, height=340)
+        p2 = _plot.line_chart([{"x": list(range(len(r["energies"]))), "y": r["energies"],
+                                "label": f"alpha = {r['alpha']:g}"} for r in runs],
+                              title="E(w) per step", xlabel="step", ylabel="E (log)", logy=True,
+                              width=420, height=340)
+        layers = list(range(1, 7))
+        p3 = _plot.line_chart([{"x": layers, "y": v, "label": k, "marker": True,
+                                "dash": "" if "sigmoid" not in k else "6 3"} for k, v in speeds.items()],
+                              title="||dC/db^l|| at initialisation", xlabel="hidden layer l",
+                              ylabel="speed of learning (log)", logy=True, legend="lower right",
+                              ylim=(1e-7, 1e2), width=420, height=340)
+        panels = [p1, p2, p3]
+        ok = clip_runs.get(1.0)
+        if ok and not ok["diverged"]:
+            panels.append(_plot.line_chart(
+                [{"x": list(range(len(ok["loss"]))), "y": ok["loss"], "label": "clip_value = 1"}],
+                title="deep ReLU, N(0,1) init: loss with clipping", xlabel="epoch", ylabel="loss (log)",
+                logy=True, width=420, height=340))
+        path = _plot.save_figure(args.out / "momentum_and_clipping.svg", panels, cols=2,
+                                 title="Momentum, vanishing/exploding gradients and their fixes, clipping")
+        figures.append(str(path))
+        print(f"wrote {path}")
+    return {"momentum": [{k: v for k, v in r.items() if k not in ("path", "energies")} for r in runs],
+            "speeds": speeds, "clipping": {("none" if k is None else f"value_{k:g}"): v
+                                           for k, v in clip_runs.items()},
+            "figures": figures}
+
+
+if __name__ == "__main__":
+    main()
