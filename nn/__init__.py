@@ -27,7 +27,8 @@ Training (:mod:`nn.training`, :mod:`nn.engines`, :mod:`nn.metrics`)
         epochs, shuffle, seed, tol, target_loss, validation, metrics, callbacks, progress,
         engine="auto"|"eager"|"compiled", clip_value, clip_norm, l2) -> History
     evaluate(model, X, Y, loss); Callback, TrainingState, History
-    EagerEngine, build_static_graph, register_engine; accuracy, one_hot
+    EagerEngine, build_static_graph, register_engine (engine="compiled" = autodiff's CompiledEngine);
+    on the compiled path SGD runs on flat arrays (nn.fastpath.ArrayLoop); accuracy, one_hot
 Diagnostics (:mod:`nn.diagnostics`)
     layer_speeds (‖∂C/∂b^l‖, seed 001 §3.1), SpeedOfLearning callback,
     gradient_histograms, GradientHistograms callback
@@ -36,7 +37,7 @@ Data (:mod:`nn.data`, :mod:`nn.mnist`)
     SHA-256 checked; directory argument, $BACKPROPLAB_MNIST, or download to a cache)
 """
 
-from . import activations, data, diagnostics, engines, init, losses, metrics, mnist, optim, training
+from . import activations, data, diagnostics, engines, fastpath, init, losses, metrics, mnist, optim, training
 from .activations import ELU, Activation, LeakyReLU, Maxout, get_activation
 from .data import circles, spirals, two_moons, xor
 from .diagnostics import GradientHistograms, SpeedOfLearning, gradient_histograms, layer_speeds
@@ -61,5 +62,5 @@ __all__ = [
     "EagerEngine", "build_static_graph", "register_engine", "accuracy", "one_hot",
     "layer_speeds", "SpeedOfLearning", "gradient_histograms", "GradientHistograms",
     "xor", "two_moons", "circles", "spirals", "load_mnist", "mnist_arrays", "read_idx",
-    "activations", "data", "diagnostics", "engines", "init", "losses", "metrics", "mnist", "optim", "training",
+    "activations", "data", "diagnostics", "engines", "fastpath", "init", "losses", "metrics", "mnist", "optim", "training",
 ]

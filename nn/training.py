@@ -7,7 +7,8 @@ Modes (N samples, per-sample loss E(n), parameters θ, learning rate η):
 * ``"batch"``: one update per epoch from all N samples, all computed with the same θ:
   θ ← θ − η (1/N) Σₙ ∂E(n)/∂θ   (``reduction="sum"`` drops the 1/N, as Haykin writes it);
 * ``"minibatch"``: the (shuffled) samples in consecutive batches of ``batch_size`` B,
-  θ ← θ − η (1/B) Σ_{n∈batch} ∂E(n)/∂θ after each batch.
+  θ ← θ − η (1/B) Σ_{n∈batch} ∂E(n)/∂θ after each batch (a last, smaller batch is
+  averaged over its own size).
 
 The update itself is the optimizer's (SGD with momentum / weight decay, see
 :mod:`nn.optim`), after optional L2 (Nielsen: + (λ/N)·w on weight gradients) and clipping.
@@ -23,7 +24,8 @@ when E_avg ≤ ``target_loss``; or when a callback sets ``state.stop = True``.
 The per-batch "loss and gradients" computation is delegated to an engine
 (:mod:`nn.engines`): ``engine="eager"`` builds Value graphs sample by sample,
 ``"compiled"`` (when registered) replays one traced graph over the batch, ``"auto"``
-picks compiled when available.
+picks compiled when available. On the compiled path with :class:`nn.SGD` the updates run
+on flat numpy arrays (:mod:`nn.fastpath`) and Values are synchronised once per epoch.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence, Union
 import numpy as np
 
 from .engines import make_engine, model_nin, model_nout
+from .fastpath import ArrayLoop
 from .losses import get_loss
 from .metrics import accuracy as accuracy_metric, one_hot
 from .optim import SGD, check_optimizer_args, clip_grad_norm, clip_grad_value
@@ -65,10 +68,12 @@ class History:
     stopped: str = ""
     steps: int = 0
     engine: str = ""
+    array_loop: bool = False  # True when the updates ran on flat arrays (nn.fastpath)
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                                              "metrics", "extra", "stopped", "steps", "engine")}
+                                              "metrics", "extra", "stopped", "steps", "engine",
+                                              "array_loop")}
 
     @property
     def final_loss(self) -> float:
@@ -303,8 +308,11 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     weights = _weight_params(model) if l2 else []
     penalty = (lambda: l2 / (2.0 * N) * math.fsum(w.data * w.data for w in weights)) if l2 else (lambda: 0.0)
 
+    fast = ArrayLoop.maybe(eng, optimizer, _weight_params(model), cbs)
+
     # ------------------------------------------------------------------ training
     history = History(engine=getattr(eng, "name", type(eng).__name__))
+    history.array_loop = fast is not None
     state = TrainingState(model, optimizer, eng, history, X, Y, loss_fn)
     rng = np.random.default_rng(seed)
     progress_bar = _Progress(sys.stderr.isatty() if progress is None else bool(progress), epochs)
@@ -340,10 +348,17 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         state.epoch = epoch
         order = rng.permutation(N) if shuffle and mode != "batch" else np.arange(N)
         total = 0.0
+        if fast is not None:
+            fast.begin_epoch()
         for start in range(0, N, B):
             idx = order[start:start + B]
-            optimizer.zero_grad()
             batch_scale = 1.0 / len(idx) if reduction == "mean" else scale
+            if fast is not None:
+                state.batch_loss = fast.batch(X[idx], Y[idx], batch_scale, l2 / N, clip_value, clip_norm)
+                total += state.batch_loss
+                state.step += 1
+                continue
+            optimizer.zero_grad()
             state.batch_loss = eng.loss_and_grad(X[idx], Y[idx], batch_scale)
             total += state.batch_loss
             if l2:
@@ -358,6 +373,8 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
             state.step += 1
             for cb in cbs:
                 cb.on_batch_end(state)
+        if fast is not None:
+            fast.end_epoch()
         history.steps = state.step
         record(epoch, total / N if train_eval == "running" else None)
         if not math.isfinite(history.loss[-1]):

@@ -208,3 +208,24 @@ def test_invalid_arguments_fail_before_any_update(kwargs, error, message):
     with pytest.raises(error, match=message):
         nn.fit(n, X, Y, **args)
     assert np.array_equal(n.parameter_vector(), before)
+
+
+@pytest.mark.skipif("compiled" not in nn.engines.ENGINES, reason="no compiled engine in this build")
+def test_compiled_array_loop_matches_the_eager_value_loop():
+    """Momentum, weight decay, L2, clipping by value and norm, mini-batches, shuffling, validation."""
+    X, y = nn.two_moons(23, seed=2)
+    results = []
+    for engine in ("eager", "compiled"):
+        model = nn.MLP(2, [5, 3, 1], activation="tanh", output_activation="sigmoid", seed=4)
+        opt = nn.SGD(model.parameters(), lr=0.3, momentum=0.7, weight_decay=0.01)
+        h = nn.fit(model, X, y, loss="binary_cross_entropy", optimizer=opt, batch_size=4, epochs=3, seed=5,
+                   l2=0.5, clip_value=0.4, clip_norm=0.9, validation=(X[:5], y[:5]), engine=engine)
+        results.append((model.parameter_vector(), [p.grad for p in model.parameters()], opt.velocity, h))
+    (pe, ge, ve, he), (pc, gc, vc, hc) = results
+    assert hc.engine == "compiled" and he.engine == "eager" and hc.array_loop and not he.array_loop
+    np.testing.assert_allclose(pc, pe, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(gc, ge, rtol=0, atol=1e-12)   # last batch's gradient in .grad
+    np.testing.assert_allclose(vc, ve, rtol=0, atol=1e-12)   # momentum history kept in the optimizer
+    np.testing.assert_allclose(hc.loss, he.loss, rtol=1e-12)
+    np.testing.assert_allclose(hc.val_loss, he.val_loss, rtol=1e-12)
+    assert hc.accuracy == he.accuracy
