@@ -22,10 +22,13 @@ if str(ROOT) not in sys.path:
 
 
 def parse_args(name: str, doc: str, argv: Optional[Sequence[str]],
-               extra: Optional[Callable[[argparse.ArgumentParser], None]] = None) -> argparse.Namespace:
+               extra: Optional[Callable[[argparse.ArgumentParser], None]] = None,
+               figures: bool = True) -> argparse.Namespace:
     """Parse the common options plus any an example adds through ``extra(parser)``.
 
-    Sets ``args.out`` to a created directory unless ``--no-figures`` was given (then ``None``).
+    Sets ``args.out`` to a created directory unless ``--no-figures`` was given or the example
+    writes no figures by default (``figures=False``); then ``args.out`` is ``None`` (and
+    ``args.out_dir`` keeps the requested path).
     """
     parser = argparse.ArgumentParser(prog=f"examples/{name}.py", description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,7 +39,8 @@ def parse_args(name: str, doc: str, argv: Optional[Sequence[str]],
     if extra is not None:
         extra(parser)
     args = parser.parse_args(list(argv) if argv is not None else None)
-    if args.no_figures:
+    args.out_dir = args.out
+    if args.no_figures or not figures:
         args.out = None
     else:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -13,12 +13,16 @@ The lecture multiplies the chain ∂E/∂w5 = ∂E/∂out_o · ∂out_o/∂in_o 
 the engine's chain-rule stream (``autodiff.chain_rule(record=True)``), the totals from ``.grad``.
 Because b1 feeds both hidden units its gradient is the sum of two paths (δ_H1 + δ_H2).
 
+The network is written down with ``nn.Neuron`` and explicit weights (the two hidden neurons are
+given the same bias Value b1), the loss with ``nn.half_sse``.
+
 Lecture check: the lecture's printed numbers (an embedded copy of the few we compare) are shown
 beside ours; a number is a "match (rounded)" if ours rounds to it, "match (truncated)" if ours
 truncates to it, otherwise WRONG. The lecture's ∂E/∂out_H1 = 0.55 is a factor-10 typo for 0.0554:
 its own ∂E/∂w1 = 0.0006 only follows from 0.055.
 
-Run: ``python3 examples/nptel_worked_example.py``. ``build_network()`` returns the loss and the
+Run: ``python3 examples/nptel_worked_example.py [--graph --out DIR]`` (``--graph`` also draws the
+backward graph with ``viz``, needs Graphviz). ``build_network()`` returns the loss and the
 named nodes so a renderer can draw the graph.
 """
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import NamedTuple, Optional, Sequence
 
 try:
@@ -34,6 +39,7 @@ except ImportError:  # run as a script
     import _util
 
 import autodiff
+import nn
 from autodiff import Value
 
 INPUTS = {"x1": 0.05, "x2": 0.10}
@@ -57,10 +63,13 @@ class Network(NamedTuple):
 
 
 def build_network(weights: Optional[dict] = None) -> Network:
-    """Build E for the 2-2-1 network on Value nodes (one ``dot`` node per neuron's weighted sum).
+    """Build E for the 2-2-1 network with ``nn``: two hidden ``nn.Neuron``s sharing the bias Value
+    b1, an output ``nn.Neuron`` and ``nn.half_sse`` (E = ½(target − out_o)²).
 
     ``weights`` overrides any of w1..w6, b1, b2. Every parameter is a labelled leaf with
-    ``param=True``; b1 is a single node used by both hidden units.
+    ``param=True`` that the neurons use as is; b1 is a single node used by both hidden units.
+    Each neuron's weighted sum is one ``dot`` node (labelled in_H1, in_H2, in_o) followed by its
+    ``sigmoid`` node (out_H1, out_H2, out_o); nn tags them with the neuron's group (H1, H2, o).
     """
     w = {**WEIGHTS, **(weights or {})}
     unknown = set(w) - set(WEIGHTS)
@@ -70,20 +79,22 @@ def build_network(weights: Optional[dict] = None) -> Network:
     n = {k: Value(v, k) for k, v in INPUTS.items()}
     n.update({k: Value(v, k, param=True) for k, v in w.items()})
     n["target"] = Value(TARGET, "target")
-    for h, (wa, wb) in (("H1", ("w1", "w2")), ("H2", ("w3", "w4"))):
-        net = autodiff.dot([n[wa], n[wb]], [n["x1"], n["x2"]], n["b1"])
-        net.label = f"in_{h}"
-        out = net.sigmoid()
+    neurons = {"H1": nn.Neuron(2, "sigmoid", weights=[n["w1"], n["w2"]], bias=n["b1"], name="H1"),
+               "H2": nn.Neuron(2, "sigmoid", weights=[n["w3"], n["w4"]], bias=n["b1"], name="H2"),
+               "o": nn.Neuron(2, "sigmoid", weights=[n["w5"], n["w6"]], bias=n["b2"], name="o")}
+    for h in ("H1", "H2"):
+        n[f"out_{h}"] = neurons[h].forward([n["x1"], n["x2"]])
+    n["out_o"] = neurons["o"].forward([n["out_H1"], n["out_H2"]])
+    for h in ("H1", "H2", "o"):
+        out = n[f"out_{h}"]
         out.label = f"out_{h}"
-        n[net.label], n[out.label] = net, out
-    n["in_o"] = autodiff.dot([n["w5"], n["w6"]], [n["out_H1"], n["out_H2"]], n["b2"])
-    n["in_o"].label = "in_o"
-    n["out_o"] = n["in_o"].sigmoid()
-    n["out_o"].label = "out_o"
-    n["e"] = n["target"] - n["out_o"]
-    n["e"].label = "e"
-    n["E"] = 0.5 * n["e"] ** 2
+        (net,) = out.inputs  # the neuron's dot node feeds its sigmoid
+        net.label = f"in_{h}"
+        n[net.label] = net
+    n["E"] = nn.half_sse([n["out_o"]], [n["target"]])
     n["E"].label = "E"
+    n["e"] = next(v for v in autodiff.topological_order(n["E"]) if v.op == "sub")
+    n["e"].label = "e"
     return Network(n["E"], n)
 
 
@@ -139,8 +150,23 @@ def lecture_check(result: dict) -> list[dict]:
              "verdict": judge(v, ours[k])} for k, v in LECTURE.items()]
 
 
+def draw_graph(network: Network, out: Path) -> list[str]:
+    """The slide-style backward graph (values and gradients) via ``viz``, if it and Graphviz work."""
+    try:
+        import viz
+        out.mkdir(parents=True, exist_ok=True)
+        path = viz.draw(network.loss, view="backward").save(out / "nptel_backward.svg")
+    except (ImportError, OSError, RuntimeError) as exc:  # viz or Graphviz missing
+        print(f"(no graph drawn: {type(exc).__name__}: {exc})")
+        return []
+    print(f"wrote {path}")
+    return [str(path)]
+
+
 def main(argv: Optional[Sequence[str]] = None) -> dict:
-    _util.parse_args("nptel_worked_example", __doc__, argv)  # accepts --out/--quick for uniformity
+    args = _util.parse_args("nptel_worked_example", __doc__, argv, lambda p: p.add_argument(
+        "--graph", action="store_true", help="also draw the backward graph with viz into --out"),
+        figures=False)
     r = compute()
     checks = lecture_check(r)
     by_name = {c["name"]: c for c in checks}
@@ -180,8 +206,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     truncated = [c["name"] for c in checks if "truncated" in c["verdict"]]
     print(f"Lecture numbers wrong: {', '.join(wrong) or 'none'}; truncated rather than rounded: "
           f"{', '.join(truncated) or 'none'}.")
+    figures = []
+    if args.graph:
+        figures = draw_graph(r["network"], args.out_dir)
     report = {k: v for k, v in r.items() if k != "network"}
-    report.update({"lecture_check": checks, "wrong": wrong, "truncated": truncated, "figures": []})
+    report.update({"lecture_check": checks, "wrong": wrong, "truncated": truncated, "figures": figures})
     return report
 
 
