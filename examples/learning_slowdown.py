@@ -8,7 +8,8 @@ One neuron a = σ(w·x + b), trained to take x = 1 to y = 0 by full-batch gradie
 * cross-entropy C = −[y ln a + (1 − y) ln(1 − a)]:  ∂C/∂w = (a − y)·x  -- σ' cancels, so the
   worse the output, the faster the neuron learns.
 
-"Epoch k" is the cost after k updates. Gradients come from ``backward()``; the costs at epochs
+The neuron is an ``nn.Neuron``, the costs ``nn.half_sse`` and ``nn.binary_cross_entropy``, the
+update ``nn.SGD``. "Epoch k" is the cost after k updates. The costs at epochs
 0/50/100/150/200/300 are compared with reference numbers from an independent float64 autograd run
 (embedded below, the same as golden.json task2).
 
@@ -31,7 +32,7 @@ except ImportError:  # run as a script
     import _plot
     import _util
 
-from autodiff import Value
+import nn
 
 X, Y = 1.0, 0.0
 STARTS = {"A": (0.6, 0.9), "B": (2.0, 2.0)}
@@ -60,30 +61,27 @@ WIDGET_REFERENCE = {
 }
 
 
-def cost(a: Value, kind: str) -> Value:
-    if kind == "quadratic":
-        return 0.5 * (a - Y) ** 2
-    if kind == "cross_entropy":
-        return -(Y * a.log() + (1 - Y) * (1 - a).log())
-    raise ValueError(f"unknown cost {kind!r}; expected 'quadratic' or 'cross_entropy'")
+COSTS = {"quadratic": nn.half_sse, "cross_entropy": nn.binary_cross_entropy}
 
 
 def train(w0: float, b0: float, kind: str, eta: float, epochs: int) -> dict:
-    """Gradient descent on the single neuron; returns cost and output after each of 0..epochs steps."""
-    w, b = Value(w0, "w", param=True), Value(b0, "b", param=True)
+    """Gradient descent on one ``nn.Neuron`` with ``nn.SGD``; cost and output after 0..epochs steps."""
+    if kind not in COSTS:
+        raise ValueError(f"unknown cost {kind!r}; expected one of {sorted(COSTS)}")
+    neuron = nn.Neuron(1, "sigmoid", weights=[w0], bias=b0, name="neuron")
+    opt = nn.SGD(neuron.parameters(), lr=eta)
     costs, outputs = [], []
     for epoch in range(epochs + 1):
-        a = (w * X + b).sigmoid()
-        C = cost(a, kind)
+        a = neuron([X])
+        C = COSTS[kind]([a], [Y])
         costs.append(C.data)
         outputs.append(a.data)
         if epoch == epochs:
             break
-        w.grad = b.grad = 0.0
+        opt.zero_grad()
         C.backward()
-        w.data -= eta * w.grad
-        b.data -= eta * b.grad
-    return {"costs": costs, "outputs": outputs, "w": w.data, "b": b.data}
+        opt.step()
+    return {"costs": costs, "outputs": outputs, "w": neuron.w[0].data, "b": neuron.b.data}
 
 
 def widget_replica(w: float, b: float, eta: float, epochs: int,
