@@ -3,12 +3,12 @@
 ``outputs`` is the list of a model's output Values for ONE sample (a single Value is
 accepted), ``targets`` the matching numbers (or Values, so a graph can be built on
 placeholders). Training averages the per-sample losses over a batch:
-E_avg = (1/N) Σₙ E(n) (seed 000 §6.3).
+E_avg = (1/N) Σₙ E(n) (seed 000 eq. 7.4).
 
 =========================  ==================================================================
 name                       E(n)
 =========================  ==================================================================
-``half_sse`` (``sse``)     ½ Σⱼ eⱼ², eⱼ = dⱼ − yⱼ  (the lectures' E; seed 000 eq. 7.x, seed 004)
+``half_sse`` (``sse``)     ½ Σⱼ eⱼ², eⱼ = dⱼ − yⱼ  (the lectures' E(n); seed 000 eq. 7.2)
 ``mse``                    (1/K) Σⱼ eⱼ²  (mean over the K outputs; averaged over samples = MSE)
 ``binary_cross_entropy``   Σⱼ [−yⱼ ln aⱼ − (1 − yⱼ) ln(1 − aⱼ)]  (Nielsen ch.3, summed over outputs)
 ``softmax_cross_entropy``  −Σⱼ yⱼ ln softmax(z)ⱼ  from logits z

@@ -13,7 +13,7 @@ Modes (N samples, per-sample loss E(n), parameters θ, learning rate η):
 The update itself is the optimizer's (SGD with momentum / weight decay, see
 :mod:`nn.optim`), after optional L2 (Nielsen: + (λ/N)·w on weight gradients) and clipping.
 
-After every epoch the average error E_avg = (1/N) Σₙ E(n) over the training set is
+After every epoch the average error E_avg = (1/N) Σₙ E(n) (seed 000 eq. 7.4) over the training set is
 evaluated with the current weights (``train_eval="end"``; ``"running"`` instead averages
 the losses seen during the epoch, cheaper, what Keras reports). ``History.loss[0]`` is
 E_avg before training, so ``History.loss[k]`` is the loss after k epochs.
