@@ -62,5 +62,6 @@ __all__ = [
     "EagerEngine", "build_static_graph", "register_engine", "accuracy", "one_hot",
     "layer_speeds", "SpeedOfLearning", "gradient_histograms", "GradientHistograms",
     "xor", "two_moons", "circles", "spirals", "load_mnist", "mnist_arrays", "read_idx",
-    "activations", "data", "diagnostics", "engines", "fastpath", "init", "losses", "metrics", "mnist", "optim", "training",
+    "activations", "data", "diagnostics", "engines", "fastpath", "init", "losses", "metrics", "mnist", "optim",
+    "training",
 ]

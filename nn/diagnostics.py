@@ -8,7 +8,6 @@ gradient (what the book's ``generate_gradient.py`` plots).
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Optional, Union
 
 import numpy as np

@@ -13,7 +13,8 @@ def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
     """Integer class labels (N,) → one-hot rows (N, k)."""
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"one_hot: labels must be a 1-D integer array, got dtype {labels.dtype} shape {labels.shape}")
+        raise ValueError(f"one_hot: labels must be a 1-D integer array, got dtype {labels.dtype} "
+                         f"shape {labels.shape}")
     if labels.size and (labels.min() < 0 or labels.max() >= k):
         raise ValueError(f"one_hot: labels must lie in 0..{k - 1}, got {labels.min()}..{labels.max()}")
     out = np.zeros((labels.size, k))
