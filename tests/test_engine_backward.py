@@ -211,3 +211,32 @@ def test_hook_may_return_a_numpy_float32():
     h.register_hook(lambda g: g * np.float32(0.5))
     h.backward()
     assert a.grad == 2.5
+
+
+@given(dag=random_dags())
+def test_gradients_do_not_depend_on_unrelated_hooked_leaves(dag):
+    """With a hooked leaf anywhere, backward walks leaves too; the gradients must not change."""
+    leaves, nodes = dag
+    root = nodes[-1]
+    root.backward()
+    plain = [v.grad for v in leaves]
+    elsewhere = Value(0.0, "elsewhere")
+    remove = elsewhere.register_hook(lambda g: None)
+    try:
+        autodiff.zero_grad(leaves)
+        root.backward()
+        assert [v.grad for v in leaves] == plain
+    finally:
+        remove()
+
+
+@given(dag=random_dags())
+def test_a_precomputed_order_gives_the_same_gradients(dag):
+    leaves, nodes = dag
+    root = nodes[-1]
+    root.backward()
+    plain = [v.grad for v in leaves]
+    autodiff.zero_grad(leaves)
+    for _ in autodiff.chain_rule(root, order=autodiff.topological_order(root)):
+        pass
+    assert [v.grad for v in leaves] == plain
