@@ -159,6 +159,14 @@ def test_the_contracted_ops_are_registered():
         assert isinstance(op.formula, str) and op.formula
 
 
+def test_slide_labels():
+    """How the lecture slides draw the ops (the renderer reads these)."""
+    labels = {name: autodiff.OPS[name].label for name in ("add", "mul", "sum", "dot", "sigmoid")}
+    assert labels == {"add": "add", "mul": "mul", "sum": "add", "dot": "dot", "sigmoid": "σ(·)"}
+    for name in BUILTIN_OPS:
+        assert "∂" in autodiff.OPS[name].formula, name
+
+
 def test_only_nary_ops_lack_array_forms():
     for name in BUILTIN_OPS:
         op = autodiff.OPS[name]
