@@ -76,7 +76,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     etas = args.etas or [0.25 * thr, 0.8 * thr, 1.0 * thr, 1.1 * thr]
     runs = [descend(a, b, eta, args.start, steps) for eta in etas]
 
-    print(f"J(x) = ({a:g} - {b:g}*x)^2,  minimum x0 = a/b = {a / b:.6f}")
+    print(f"J(x) = ({a:g} - {b if b >= 0 else f'({b:g})'}*x)^2,  minimum x0 = a/b = {a / b:.6f}")
     print(f"error factor per step: x_n+1 - x0 = (1 - 2 eta b^2)(x_n - x0)  ->  converges iff "
           f"0 < eta < 1/b^2 = {thr:.6f}")
     rows = []

@@ -64,6 +64,11 @@ def test_gradient_descent_1d_custom_eta_converges_to_a_over_b(tmp_path):
     assert r["figures"] == []
 
 
+def test_gradient_descent_1d_rejects_b_zero(tmp_path):
+    with pytest.raises(SystemExit, match="b must be non-zero"):
+        run("gradient_descent_1d", tmp_path, "--b", "0")
+
+
 def test_nptel_matches_golden(tmp_path, golden):
     r = run("nptel_worked_example", tmp_path)
     g = golden["task1_nptel_backprop"]
