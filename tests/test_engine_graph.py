@@ -333,6 +333,16 @@ def test_no_grad_results_are_leaves():
     assert a.grad == b.data and b.grad == 2.0
 
 
+def test_no_grad_as_a_decorator():
+    @autodiff.no_grad()
+    def evaluate(v):
+        assert not autodiff.is_grad_enabled()
+        return v * 2
+
+    assert evaluate(Value(1.0)).is_leaf
+    assert autodiff.is_grad_enabled()
+
+
 def test_no_grad_nests_and_restores_on_exception():
     assert autodiff.is_grad_enabled()
     with autodiff.no_grad():
