@@ -47,11 +47,11 @@ class Perceptron(Module):
             raise ValueError(f"Perceptron(lr) η must be a number > 0, got {lr!r}")
         self.lr = float(lr)
         self.neuron = Neuron(nin, activation, init=init, weights=weights, bias=bias,
-                             rng=rng, seed=seed, name=name or "perceptron")
+                             rng=rng, seed=seed, name=name)
         self.nin = self.neuron.nin
 
-    def _children(self):
-        return [("neuron", self.neuron)]
+    def _own_parameters(self):
+        return self.neuron._own_parameters()  # names "w.<i>", "b", as for a Neuron
 
     @property
     def w(self):

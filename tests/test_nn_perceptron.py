@@ -14,6 +14,7 @@ def test_one_update_by_hand():
     assert e == 1.0
     assert [w.data for w in p.w] == [0.5, 0.5] and p.b.data == 0.5
     assert p.update([1.0, 1.0], 1.0) == 0.0  # now right: nothing changes
+    assert [k for k, _ in p.named_parameters()] == ["w.0", "w.1", "b"] == [v.label for v in p.parameters()]
     assert [w.data for w in p.w] == [0.5, 0.5]
 
 
