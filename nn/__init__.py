@@ -10,7 +10,7 @@ Models (:mod:`nn.module`, :mod:`nn.layers`, :mod:`nn.perceptron`)
     Layer(nin, nout, activation, init=..., weights=(nout×nin), biases=(nout), rng/seed)
     MLP(nin, [sizes], activation=..., output_activation=..., init=..., weights=, biases=, rng/seed)
                       model(x) -> list of output Values; predict(X); get_weights()/set_weights()
-    Perceptron(nin, activation="step", lr=..., threshold=...)  classic rule w ← w + η(d − y)x
+    Perceptron(nin, activation="step"|"sign", lr=η); .fit(X, d, epochs, threshold=γ): w ← w + η(d − y)x
 Activations (:mod:`nn.activations`)
     sigmoid tanh relu leaky_relu elu sign step linear maxout(k), softmax (whole layer);
     Activation, get_activation, LeakyReLU(β), ELU(β), Maxout(k)
@@ -33,8 +33,9 @@ Diagnostics (:mod:`nn.diagnostics`)
     layer_speeds (‖∂C/∂b^l‖, seed 001 §3.1), SpeedOfLearning callback,
     gradient_histograms, GradientHistograms callback
 Data (:mod:`nn.data`, :mod:`nn.mnist`)
-    xor, two_moons, circles, spirals (seeded numpy); load_mnist / read_idx (IDX, gzip or raw,
-    SHA-256 checked; directory argument, $BACKPROPLAB_MNIST, or download to a cache)
+    xor, two_moons, circles, spirals (seeded numpy); load_mnist / mnist_arrays / read_idx (IDX,
+    gzip or raw, SHA-256 checked; directory argument, $BACKPROPLAB_MNIST, or download=True into
+    ~/.cache/backproplab/mnist)
 """
 
 from . import activations, data, diagnostics, engines, fastpath, init, losses, metrics, mnist, optim, training
