@@ -229,3 +229,13 @@ def test_compiled_array_loop_matches_the_eager_value_loop():
     np.testing.assert_allclose(hc.loss, he.loss, rtol=1e-12)
     np.testing.assert_allclose(hc.val_loss, he.val_loss, rtol=1e-12)
     assert hc.accuracy == he.accuracy
+
+
+def test_auto_engine_falls_back_to_eager_for_a_data_dependent_graph():
+    def branching_loss(outputs, targets):  # the graph's shape depends on the output value
+        y = outputs[0]
+        return nn.half_sse([y], targets) if y.data > 0.5 else nn.mse([y], targets) * 2.0
+
+    h = nn.fit(neuron(), X3, D3, loss=branching_loss, lr=ETA, mode="batch", epochs=2, metrics=())
+    assert h.engine == "eager" and not h.array_loop
+    assert h.loss[-1] < h.loss[0]
