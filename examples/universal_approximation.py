@@ -14,7 +14,7 @@ nodes, and jumps dᵢ = yᵢ − yᵢ₋₁. Then
 i.e. hidden weights 1 (or k), hidden biases −tᵢ (or −k·tᵢ), output weights dᵢ/2 (or dᵢ). Both are
 built as ``nn.MLP(1, [q, 1], activation=..., output_activation="linear")`` with these explicit
 weights. The staircase's worst error is about max|f'|·h/2, so it falls like 1/q. The sigmoid
-networks up to ``--train-max-width`` units are then trained by gradient descent (``nn.fit``, batch
+networks (up to ``--train-max-width`` units) are then trained by gradient descent (``nn.fit``, batch
 mode with momentum, half-SSE on random points of [lo, hi]) starting from the construction, which
 lowers their error further -- sign units cannot be trained this way (their derivative is 0).
 
@@ -79,12 +79,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         p.add_argument("--widths", type=int, nargs="+", default=None,
                        help="hidden widths (default 1 2 4 8 16 32 64; quick: 1 2 4 8)"),
         p.add_argument("--train-epochs", type=int, default=None,
-                       help="gradient-descent epochs for the sigmoid nets (default 200; quick 20)"),
-        p.add_argument("--train-max-width", type=int, default=16,
-                       help="train only the sigmoid nets up to this width (default 16)"),
+                       help="gradient-descent epochs for the sigmoid nets (default 500; quick 20)"),
+        p.add_argument("--train-max-width", type=int, default=None,
+                       help="train only the sigmoid nets up to this width (default: all)"),
         p.add_argument("--seed", type=int, default=3)))
     widths = args.widths or ([1, 2, 4, 8] if args.quick else [1, 2, 4, 8, 16, 32, 64])
-    epochs = args.train_epochs if args.train_epochs is not None else (20 if args.quick else 200)
+    epochs = args.train_epochs if args.train_epochs is not None else (20 if args.quick else 500)
+    train_max = args.train_max_width if args.train_max_width is not None else max(widths)
     xs = np.linspace(LO, HI, 101 if args.quick else 401)
     rng = np.random.default_rng(args.seed)
     X_train = np.sort(rng.uniform(LO, HI, 30 if args.quick else 60))[:, None]
@@ -97,7 +98,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         g_max, g_rms, g_F = errors(sig_net, xs)
         t_max = t_rms = None
         t_F = None
-        if epochs > 0 and q <= args.train_max_width:
+        if epochs > 0 and q <= train_max:
             nn.fit(sig_net, X_train, Y_train, loss="half_sse", lr=0.02, momentum=0.9,
                    epochs=epochs, mode="batch", engine="auto", seed=args.seed, progress=False)
             t_max, t_rms, t_F = errors(sig_net, xs)
