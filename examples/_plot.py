@@ -59,7 +59,8 @@ def nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
 
 
 def line_chart(series: Sequence[dict], *, title: str = "", xlabel: str = "", ylabel: str = "",
-               logy: bool = False, logx: bool = False, xlim: Optional[tuple] = None, ylim: Optional[tuple] = None,
+               logy: bool = False, logx: bool = False,
+               xlim: Optional[tuple] = None, ylim: Optional[tuple] = None,
                hlines: Sequence[tuple] = (), vlines: Sequence[tuple] = (),
                width: int = 520, height: int = 340, legend: str = "upper right") -> str:
     """One chart as an SVG ``<g>`` of size ``width`` × ``height`` at the origin.

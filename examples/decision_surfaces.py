@@ -57,7 +57,8 @@ def boundary_complexity(P: np.ndarray) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = _util.parse_args("decision_surfaces", __doc__, argv, lambda p: (
-        p.add_argument("--widths", type=int, nargs="+", default=None, help="hidden widths (default 5 20 200)"),
+        p.add_argument("--widths", type=int, nargs="+", default=None,
+                       help="hidden widths (default 5 20 200)"),
         p.add_argument("--runs", type=int, default=None, help="runs per width (default 4)"),
         p.add_argument("--points", type=int, default=None, help="training points (default 100)"),
         p.add_argument("--noise", type=float, default=0.3),
@@ -95,17 +96,18 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                             "engine": hist.engine})
             img = _plot.probability_image(P)
             pts = [(a, b, "#d62728" if t else "#1f77b4") for (a, b), t in zip(X, y)]
-            panels.append(_plot.image_panel(img, title=f"H = {H}, run {run}: acc {100 * hist.accuracy[-1]:.0f} %",
-                                            extent=EXTENT, points=pts, size=220))
+            title = f"H = {H}, run {run}: acc {100 * hist.accuracy[-1]:.0f} %"
+            panels.append(_plot.image_panel(img, title=title, extent=EXTENT, points=pts, size=220))
             if args.out is not None:
-                _plot.write_png(args.out / f"surface_h{H}_run{run}.png", np.kron(img, np.ones((3, 3, 1), np.uint8)))
+                big = np.kron(img, np.ones((3, 3, 1), np.uint8))  # 3x nearest-neighbour upscale
+                _plot.write_png(args.out / f"surface_h{H}_run{run}.png", big)
     seconds = time.perf_counter() - t0
 
     print(f"Two moons, {points} points (noise {args.noise}); MLP(2, [H, 1]) tanh/sigmoid, init "
           f"{args.init}, cross-entropy, {epochs} epochs of mini-batch SGD (batch {args.batch_size}, "
           f"lr {args.lr}, momentum 0.9), engine {results[0]['engine']}")
-    print(_util.table([[r["hidden"], r["run"], r["final_loss"], 100 * r["train_accuracy"], r["boundary_cells"]]
-                       for r in results], ["H", "run", "final loss", "train acc %", "boundary cells"], ".3f"))
+    print(_util.table([[r["hidden"], r["run"], r["final_loss"], 100 * r["train_accuracy"],
+                        r["boundary_cells"]] for r in results], ["H", "run", "final loss", "train acc %", "boundary cells"], ".3f"))
     by_h = {H: [r for r in results if r["hidden"] == H] for H in widths}
     summary = {H: {"mean_accuracy": float(np.mean([r["train_accuracy"] for r in rs])),
                    "accuracy_spread": float(np.ptp([r["train_accuracy"] for r in rs])),

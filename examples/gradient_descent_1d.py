@@ -118,7 +118,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                               xlim=(lo, hi), ylim=(0, (a - b * lo) ** 2), vlines=[(x_opt, "x0")],
                               legend="upper left" if b > 0 else "upper right")
         path = _plot.save_figure(args.out / "gd_1d.svg", [p1, p2, p3], cols=3,
-                                 title=f"Gradient descent on J(x) = ({a:g} - {b:g}x)^2, threshold 1/b^2 = {thr:.4g}")
+                                 title=f"Gradient descent on J(x) = ({a:g} - {b:g}x)^2, "
+                                       f"threshold 1/b^2 = {thr:.4g}")
         figures.append(str(path))
         print(f"wrote {path}")
     return {"a": a, "b": b, "x_opt": a / b, "eta_threshold": thr, "steps": steps,

@@ -141,7 +141,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
               f"{stuck['quadratic']['cost_150']:.3f} in 150 epochs "
               f"({100 * stuck['quadratic']['relative_drop']:.0f} % drop: stuck on the flat sigmoid); "
               f"cross-entropy {stuck['cross_entropy']['cost_0']:.3f} -> "
-              f"{stuck['cross_entropy']['cost_150']:.3f} ({100 * stuck['cross_entropy']['relative_drop']:.0f} %).")
+              f"{stuck['cross_entropy']['cost_150']:.3f} "
+              f"({100 * stuck['cross_entropy']['relative_drop']:.0f} %).")
 
     figures = []
     if args.out is not None:

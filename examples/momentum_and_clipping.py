@@ -22,8 +22,6 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-import numpy as np
-
 try:
     from . import _plot, _util
 except ImportError:  # run as a script
@@ -99,7 +97,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     ratio = {k: v[0] / v[-1] for k, v in speeds.items()}
     sig = [k for k in ratio if k.startswith("sigmoid")]
     fixed = [k for k in ratio if not k.startswith("sigmoid") and k != "relu + normal"]
-    print(f"   sigmoid: layer 1 learns {min(1 / ratio[k] for k in sig):.0f}-{max(1 / ratio[k] for k in sig):.0f}x "
+    slow = [1 / ratio[k] for k in sig]
+    print(f"   sigmoid: layer 1 learns {min(slow):.0f}-{max(slow):.0f}x "
           "slower than layer 6 (sigma' <= 1/4 at every layer: vanishing);"
           f"\n   ReLU with N(0,1) weights: layer 1's gradient is {ratio['relu + normal']:.0f}x layer 6's "
           "(exploding);"

@@ -105,7 +105,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             return {"x": xs, "y": [-(w[0] * x + b) / w[1] for x in xs], "label": label, "color": color,
                     "dash": dash}
 
-        lines = [line(*res["lines"][e], f"after epoch {e}", "#999", "4 3") for e in snaps if e in res["lines"]]
+        lines = [line(*res["lines"][e], f"after epoch {e}", "#999", "4 3")
+                 for e in snaps if e in res["lines"]]
         lines.append(line(res["weights"], res["bias"], f"final (epoch {res['epochs']})", "#000"))
         p1 = _plot.line_chart(pts + lines, title="perceptron boundary w.x + b = 0", xlabel="x1",
                               ylabel="x2", xlim=(lo, hi), ylim=(lo, hi), legend="upper left",

@@ -135,13 +135,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                   _plot.line_chart(sig_series, title="sigmoid units", xlabel="x", ylabel="F(x)",
                                    legend="upper left", width=440, height=320)]
         err = [{"x": widths, "y": [r[f"{k}_rms_error"] for r in results], "label": label, "marker": True}
-               for k, label in (("sign", "sign"), ("sigmoid", "sigmoid"), ("sigmoid_trained", "sigmoid, trained"))
+               for k, label in (("sign", "sign"), ("sigmoid", "sigmoid"),
+                                ("sigmoid_trained", "sigmoid, trained"))
                if any(r[f"{k}_rms_error"] is not None for r in results)]
         panels.append(_plot.line_chart(err, title="RMS error |f - F| vs width", xlabel="hidden units q",
                                        ylabel="RMS error", logx=True, logy=True, legend="lower left",
                                        width=440, height=320))
         path = _plot.save_figure(args.out / "universal_approximation.svg", panels, cols=3,
-                                 title="One hidden layer approximates a smooth 1-D function better as units are added")
+                                 title="One hidden layer approximates a smooth 1-D function better "
+                                       "as units are added")
         figures.append(str(path))
         print(f"wrote {path}")
     return {"widths": widths, "results": results, "sign_error_slope": slope, "train_epochs": epochs,

@@ -82,7 +82,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     tables = {}
     for label, act, ins in (("sign units, inputs {0,1}", "sign", inputs01),
                             ("step units, inputs {0,1}", "step", inputs01),
-                            ("sign units, inputs {-1,+1}", "sign", [(2 * a - 1, 2 * b - 1) for a, b in inputs01])):
+                            ("sign units, inputs {-1,+1}", "sign",
+                             [(2 * a - 1, 2 * b - 1) for a, b in inputs01])):
         rows = truth_table(hand_built(act), ins)
         tables[label] = {"rows": rows, "computes_xor": is_xor(rows)}
     rows = tables["sign units, inputs {0,1}"]["rows"]
