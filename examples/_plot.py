@@ -8,7 +8,8 @@ examples draw with this module instead:
 * :func:`image_panel` -> an SVG fragment showing an RGB array (embedded as a PNG data URI) with a
   title and optional scatter points in data coordinates.
 * :func:`save_figure` lays fragments out on a grid and writes one standalone ``.svg`` file.
-* :func:`probability_image` colours a grid of class probabilities (decision surfaces).
+* :func:`probability_image` colours a grid of class probabilities (decision surfaces);
+  :func:`stamp_points` draws scatter points into such an image.
 * :func:`png_bytes` / :func:`write_png` encode an ``(H, W, 3)`` uint8 array as PNG (zlib + CRC).
 
 Non-finite or out-of-range values are clipped to the plot box, so a diverging run still draws.
@@ -227,6 +228,22 @@ def probability_image(P: np.ndarray) -> np.ndarray:
     edge[:, :-1] |= c[:, :-1] != c[:, 1:]
     rgb[edge] = 30
     return rgb.astype(np.uint8)
+
+
+def stamp_points(rgb: np.ndarray, points: Sequence[tuple], extent: tuple, radius: float = 3.0) -> np.ndarray:
+    """A copy of the image with discs (black rim) at ``(x, y, "#rrggbb")`` points in data coordinates
+    (``extent`` = (xmin, xmax, ymin, ymax), row 0 = top) -- the scatter of :func:`image_panel`, in pixels."""
+    out = np.array(rgb, dtype=np.uint8, copy=True)
+    h, w, _ = out.shape
+    xmin, xmax, ymin, ymax = extent
+    yy, xx = np.mgrid[0:h, 0:w]
+    for x, y, color in points:
+        cx = (x - xmin) / (xmax - xmin) * (w - 1)
+        cy = (ymax - y) / (ymax - ymin) * (h - 1)
+        d2 = (xx - cx) ** 2 + (yy - cy) ** 2
+        out[d2 <= (radius + 1) ** 2] = 0
+        out[d2 <= radius ** 2] = [int(color[i:i + 2], 16) for i in (1, 3, 5)]
+    return out
 
 
 def image_panel(rgb: np.ndarray, *, title: str = "", extent: tuple = (0.0, 1.0, 0.0, 1.0),

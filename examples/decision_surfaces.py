@@ -100,7 +100,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             panels.append(_plot.image_panel(img, title=title, extent=EXTENT, points=pts, size=220))
             if args.out is not None:
                 big = np.kron(img, np.ones((3, 3, 1), np.uint8))  # 3x nearest-neighbour upscale
-                _plot.write_png(args.out / f"surface_h{H}_run{run}.png", big)
+                _plot.write_png(args.out / f"surface_h{H}_run{run}.png", _plot.stamp_points(big, pts, EXTENT))
     seconds = time.perf_counter() - t0
 
     print(f"Two moons, {points} points (noise {args.noise}); MLP(2, [H, 1]) tanh/sigmoid, init "

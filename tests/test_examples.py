@@ -43,6 +43,28 @@ def test_plot_helper_png_roundtrip(tmp_path):
     assert _plot.nice_ticks(0, 1, 5) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
 
 
+EXAMPLES = ("gradient_descent_1d", "nptel_worked_example", "xor", "learning_slowdown", "decision_surfaces",
+            "sigmoid_chain", "universal_approximation", "momentum_and_clipping", "perceptron")
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_every_example_has_main_and_a_docstring(name):
+    import inspect
+    module = importlib.import_module(f"examples.{name}")
+    assert module.__doc__ and "Run:" in module.__doc__
+    assert list(inspect.signature(module.main).parameters) == ["argv"]
+    assert name in (Path(module.__file__).parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_stamp_points_draws_a_disc_with_a_rim():
+    import numpy as np
+    from examples import _plot
+    img = np.full((11, 11, 3), 255, np.uint8)
+    out = _plot.stamp_points(img, [(0.5, 0.5, "#ff0000")], (0.0, 1.0, 0.0, 1.0), radius=2)
+    assert tuple(out[5, 5]) == (255, 0, 0) and tuple(out[5, 8]) == (0, 0, 0)
+    assert tuple(out[0, 0]) == (255, 255, 255) and tuple(img[5, 5]) == (255, 255, 255)
+
+
 def test_gradient_descent_1d_threshold(tmp_path):
     r = run("gradient_descent_1d", tmp_path, "--steps", "40")
     assert r["eta_threshold"] == pytest.approx(1 / 1.5 ** 2)
