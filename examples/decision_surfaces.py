@@ -14,8 +14,8 @@ only the initial weights differ. Each panel shows the network's output over the 
 0, red: class 1, dark line: output 0.5) with the training points.
 
 With 100 noisy points and 400 epochs the wide networks start to bend the boundary around single
-points while the 5-unit ones cannot; train longer (``--epochs 1500``, a few minutes) to see the
-200-unit surfaces grow islands. Runs on the compiled engine take ~20-45 s here; the eager engine
+points while the 5-unit ones cannot; train longer (``--epochs 1500``, about four times the default
+run time) to see the 200-unit surfaces grow islands. Runs on the compiled engine take ~20-45 s here; the eager engine
 (``--engine eager``) is far slower.
 
 Run: ``python3 examples/decision_surfaces.py [--epochs 400 --points 100 --widths 5 20 200]``;
