@@ -151,7 +151,12 @@ class Tape:
         if self._prow_theta is not None:
             V[self._prow_rows] = theta[self._prow_theta][:, None]
         with np.errstate(all="ignore"):
-            for k in self._kernels:
+            V1 = self._V1
+            for k in self._inv_kernels:
+                k.forward(V1, theta, X)
+            if self._frontier is not None:
+                V[self._frontier] = V1[self._frontier]
+            for k in self._var_kernels:
                 k.forward(V, theta, X)
         if not np.isfinite(V[self._op_rows]).all():
             self._raise_non_finite()
@@ -174,8 +179,14 @@ class Tape:
         gtheta.fill(0.0)
         G[self._root_row] = 1.0
         with np.errstate(all="ignore"):
-            for k in self._backward_kernels:
+            for k in self._var_backward:
                 k.backward(V, G, theta, gtheta)
+            if self._frontier is not None:
+                self._G_frontier = G[self._frontier].copy()  # per-sample, kept for grad_of
+                G[self._frontier, :1] = self._G_frontier.sum(axis=1, keepdims=True)
+            V1, G1 = self._V1, G[:, :1]
+            for k in self._inv_backward:
+                k.backward(V1, G1, theta, gtheta)
         if self._prow_theta is not None:
             gtheta[self._prow_theta] += G[self._prow_rows].sum(axis=1)
         if reduction == "mean":
@@ -214,6 +225,8 @@ class Tape:
             return self._X[:, self._input_pos[id(node)]].copy()
         row = self._row.get(id(node))
         if row is not None:
+            if id(node) in self._invariant:  # computed on column 0 only
+                return np.full(self.batch_size, self._V[row, 0])
             return self._V[row].copy()
         if id(node) in self._theta_pos:
             return np.full(self.batch_size, self.param_data[self._theta_pos[id(node)]])
@@ -232,6 +245,12 @@ class Tape:
         if key not in self._needs_grad:
             raise ValueError(f"grad_of: {describe(node)} depends on no parameter; the tape "
                              "computes no gradient for it")
+        if key in self._summed_only:
+            raise ValueError(f"grad_of: {describe(node)} feeds a batch-invariant part of the graph (one "
+                             "that reads no input), which the tape runs once per batch: only the "
+                             "batch-reduced gradient is kept (param_grad / .grad)")
+        if key in self._frontier_ids:
+            return self._G_frontier[self._frontier_ids[key]].copy()
         g = self._G[self._row[key]].copy() if key in self._row else np.zeros(self.batch_size)
         for block, i, j in self._block_uses.get(key, ()):  # weight (i, j) or bias (i, -1) of a block
             gz = self._G[block.out][i]
@@ -276,6 +295,7 @@ class Tape:
     def _allocate(self, B: int) -> None:
         self._V = np.zeros((self._n_rows, B))
         self._G = np.zeros((self._n_rows, B))
+        self._V1 = self._V[:, :1]
         self._V[self._const_rows] = self._const_data[:, None]
         self.batch_size = B
         self._forward_done = self._backward_done = False
@@ -323,12 +343,14 @@ class _Planner:
         input_ids = {id(v) for v in t.inputs}
         level: dict[int, int] = {}
         needs: set[int] = set()
+        variant: set[int] = set()  # nodes that depend on an input (the others are batch-invariant)
         params, consts, ops = [], [], []
         for v in order:
             key = id(v)
             if v._op is None:
                 level[key] = 0
                 if key in input_ids:
+                    variant.add(key)
                     continue
                 if v.param:
                     params.append(v)
@@ -339,27 +361,31 @@ class _Planner:
             level[key] = 1 + max(level[id(a)] for a in v.inputs)
             if any(id(a) in needs for a in v.inputs):
                 needs.add(key)
+            if any(id(a) in variant for a in v.inputs):
+                variant.add(key)
             ops.append(v)
         t._needs_grad = needs
         t._n_ops = len(ops)
 
-        # group op nodes by (level, op, attr / arity); split dot groups into matmul blocks
+        # group op nodes by (phase, level, op, attr / arity); phase 0 = batch-invariant nodes,
+        # run first on one column; split dot groups into matmul blocks
         groups: dict[tuple, list[Value]] = defaultdict(list)
         for v in ops:
             name = v._op.name
+            phase = int(id(v) in variant)
             if name in ("max", "softmax"):
-                key = (level[id(v)], name, len(v.inputs))
+                key = (phase, level[id(v)], name, len(v.inputs))
             elif name in ("sum", "dot"):
-                key = (level[id(v)], name, v.attr if name == "dot" else None)
+                key = (phase, level[id(v)], name, v.attr if name == "dot" else None)
             else:
-                key = (level[id(v)], name, _attr_key(v.attr))
+                key = (phase, level[id(v)], name, _attr_key(v.attr))
             groups[key].append(v)
 
         owner: set[int] = set()      # params whose theta slot belongs to a block
         blocks: list[tuple[list[Value], bool]] = []  # (nodes, bias owned by block)
-        plan: list[tuple[int, str, Any, list[Value]]] = []
-        for key in sorted(groups, key=lambda k: (k[0], k[1], str(k[2]))):
-            lvl, name, attr = key
+        plan: list[tuple[tuple, str, Any, list[Value]]] = []
+        for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], str(k[3]))):
+            lvl, name, attr = key[:2], key[2], key[3]
             nodes = groups[key]
             if name != "dot":
                 plan.append((lvl, name, attr, nodes))
@@ -458,8 +484,25 @@ class _Planner:
         t._row = row
         t._n_rows = len(row)
         t._op_rows = slice(first_op_row, len(row))
-        t._kernels, t._levels = kernels, levels
-        t._backward_kernels = [k for k in reversed(kernels) if any(id(v) in needs for v in k.nodes)]
+        t._kernels, t._levels = kernels, [lv for _, lv in levels]
+        n_inv = sum(1 for phase, _ in levels if phase == 0)
+        t._inv_kernels, t._var_kernels = kernels[:n_inv], kernels[n_inv:]
+        t._inv_backward = [k for k in reversed(t._inv_kernels) if any(id(v) in needs for v in k.nodes)]
+        t._var_backward = [k for k in reversed(t._var_kernels) if any(id(v) in needs for v in k.nodes)]
+        # invariant op nodes that variant nodes read (or that are root / outputs): broadcast
+        # to every column after the invariant kernels; their gradients are summed over the
+        # batch before the invariant kernels run backward
+        read_by_variant = {id(a) for v in ops if id(v) in variant for a in v.inputs}
+        frontier = [v for v in ops if id(v) not in variant
+                    and (id(v) in read_by_variant or v is t.root or any(v is o for o in t.outputs))]
+        frontier.sort(key=lambda v: row[id(v)])
+        t._frontier = as_index([row[id(v)] for v in frontier]) if frontier else None
+        t._frontier_ids = {id(v): i for i, v in enumerate(frontier)}
+        t._invariant = {id(v) for v in ops if id(v) not in variant}
+        # parameters read by invariant kernels: only their batch-summed gradient is kept
+        # and so for every node an invariant node reads: its per-sample gradient is not kept
+        read_by_invariant = {id(a) for v in ops if id(v) not in variant for a in v.inputs}
+        t._summed_only = (t._invariant - t._frontier_ids.keys()) | read_by_invariant
         t._root_row = row[id(t.root)]
         uses: dict[int, list] = defaultdict(list)
         for k in kernels:

@@ -129,15 +129,31 @@ def test_random_graphs_match_eager(r):
     close(tape.forward(rec.batch), losses, "per-sample loss")
     tape.backward(reduction="mean")
     close([p.grad for p in params], psum / r["B"], "mean parameter gradients")
-    reached = {id(v) for v in autodiff.topological_order(root)}
+    order = autodiff.topological_order(root)
+    reached = {id(v) for v in order}
     needs = tape._needs_grad
+    variant = {id(x) for x in xs}  # nodes that read an input; the others run once per batch
+    for v in order:
+        if any(id(a) in variant for a in v.inputs):
+            variant.add(id(v))
+    invariant_users = {id(a) for v in order if id(v) not in variant for a in v.inputs}
+    read_by_variant = {id(a) for v in order if id(v) in variant for a in v.inputs} | {id(root)}
+
+    def per_sample_kept(v):
+        if id(v) in invariant_users:
+            return False
+        return v.is_leaf or id(v) in variant or id(v) in read_by_variant
+
     for i, v in enumerate(made):
         assert id(v) in reached
         close(tape.value_of(v), values[i], f"value of node {i} ({v.op})")
-        if id(v) in needs:
+        if id(v) in needs and per_sample_kept(v):
             close(tape.grad_of(v), grads[i], f"grad of node {i} ({v.op})")
+        elif id(v) in needs:
+            with pytest.raises(ValueError, match="batch-invariant"):
+                tape.grad_of(v)
     for p in params:
-        if id(p) in reached:
+        if id(p) in reached and per_sample_kept(p):
             eager_per_sample = []
             for row in rec.batch:  # per-sample parameter gradient, summed over its uses
                 autodiff.zero_grad([p])
