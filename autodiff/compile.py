@@ -148,8 +148,8 @@ class Tape:
         V, theta = self._V, self.param_data
         self._X = X
         V[self._in_rows] = X[:, self._in_rows].T  # input i has row i; blocks read X itself
-        if self._prow_theta is not None:
-            V[self._prow_rows] = theta[self._prow_theta][:, None]
+        for rows, pos, cols in self._prow:
+            V[rows, cols] = theta[pos][:, None]
         with np.errstate(all="ignore"):
             V1 = self._V1
             for k in self._inv_kernels:
@@ -187,8 +187,8 @@ class Tape:
             V1, G1 = self._V1, G[:, :1]
             for k in self._inv_backward:
                 k.backward(V1, G1, theta, gtheta)
-        if self._prow_theta is not None:
-            gtheta[self._prow_theta] += G[self._prow_rows].sum(axis=1)
+        for rows, pos, cols in self._prow:
+            gtheta[pos] += G[rows, cols].sum(axis=1)
         if reduction == "mean":
             gtheta *= 1.0 / self.batch_size
         self._backward_done = True
@@ -216,20 +216,21 @@ class Tape:
         """Several nodes' values for the last batch as a (B, len(nodes)) array."""
         self._need(self._forward_done, "values_of", "forward")
         rows = [self._row.get(id(v)) for v in nodes]
-        if all(r is not None for r in rows):
+        if all(r is not None and v._op is not None and (id(v) not in self._invariant or id(v) in self._frontier_ids)
+               for r, v in zip(rows, nodes)):  # rows valid on every column
             return self._V[rows].T.copy()
         return np.stack([self._value(v) for v in nodes], axis=1)
 
     def _value(self, node: Value) -> np.ndarray:
         if id(node) in self._input_pos:  # not every input is copied into a row
             return self._X[:, self._input_pos[id(node)]].copy()
-        row = self._row.get(id(node))
-        if row is not None:
-            if id(node) in self._invariant:  # computed on column 0 only
-                return np.full(self.batch_size, self._V[row, 0])
-            return self._V[row].copy()
         if id(node) in self._theta_pos:
             return np.full(self.batch_size, self.param_data[self._theta_pos[id(node)]])
+        row = self._row.get(id(node))
+        if row is not None:
+            if id(node) in self._invariant and id(node) not in self._frontier_ids:  # column 0 only
+                return np.full(self.batch_size, self._V[row, 0])
+            return self._V[row].copy()
         raise KeyError(f"value_of: {describe(node)} is not in the compiled graph")
 
     def grad_of(self, node: Value) -> np.ndarray:
@@ -460,11 +461,23 @@ class _Planner:
         t._in_rows = as_index([i for i, v in enumerate(t.inputs) if id(v) in other_readers]) \
             if any(id(v) in other_readers for v in t.inputs) else slice(0, 0)
         self.direct = direct
-        row_params = sorted((p for p in params if id(p) in read_rows), key=lambda p: theta_pos[id(p)])
+        # parameter rows: those variant nodes read are filled on every column ("full"); those
+        # only batch-invariant nodes read, on column 0 only
+        variant_reads = set()
+        for v in ops:
+            if id(v) in variant:
+                n = len(v.inputs) // 2
+                variant_reads.update(id(a) for a in (v.inputs[n:] if id(v) in block_node_ids else v.inputs))
+        row_params = sorted((p for p in params if id(p) in read_rows),
+                            key=lambda p: (id(p) not in variant_reads, theta_pos[id(p)]))
         for p in row_params:
             row[id(p)] = len(row)
-        t._prow_rows = as_index([row[id(p)] for p in row_params])
-        t._prow_theta = as_index([theta_pos[id(p)] for p in row_params]) if row_params else None
+        t._prow = []
+        for full in (True, False):
+            ps = [p for p in row_params if (id(p) in variant_reads) == full]
+            if ps:
+                t._prow.append((as_index([row[id(p)] for p in ps]), as_index([theta_pos[id(p)] for p in ps]),
+                                slice(None) if full else slice(0, 1)))
         t._consts = [c for c in consts if id(c) in read_rows]
         for c in t._consts:
             row[id(c)] = len(row)

@@ -144,6 +144,9 @@ def test_random_graphs_match_eager(r):
             return False
         return v.is_leaf or id(v) in variant or id(v) in read_by_variant
 
+    used = [p for p in params if id(p) in reached]
+    close(tape.values_of(made + xs + used).T,
+          np.vstack([values, rec.batch.T] + [[[p.data] * r["B"] for p in used]] * bool(used)), "values_of")
     for i, v in enumerate(made):
         assert id(v) in reached
         close(tape.value_of(v), values[i], f"value of node {i} ({v.op})")
