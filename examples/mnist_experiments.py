@@ -175,9 +175,11 @@ def fixes(sizes, seeds, batch) -> dict:
     return out
 
 
-def train_compiled(sizes, seed, data, epochs, eta=0.1, lam=5.0, m=10, speed_batch=None) -> dict:
+def train_compiled(net: Net, seed, data, epochs, eta=0.1, lam=5.0, m=10, speed_batch=None, log=True) -> dict:
+    """network2 SGD on the tape's parameter array: θ ← decay ⊙ θ − η·(1/m) Σ ∇C_x per mini-batch,
+    decay = 1 − ηλ/n on weights and 1 on biases; data shuffled each epoch (RandomState(seed))."""
     (Xtr, ytr), (Xva, yva) = data
-    net = Net(sizes)
+    sizes = net.sizes
     net.init(seed)
     train, val = one_hot_batch(Xtr, ytr), one_hot_batch(Xva, yva)
     n = len(train)
@@ -200,8 +202,9 @@ def train_compiled(sizes, seed, data, epochs, eta=0.1, lam=5.0, m=10, speed_batc
         accs.append(net.accuracy(val, yva))
         if speed_batch is not None:
             speeds.append(net.bias_speeds(net.gradient(speed_batch)))
-        print(f"    {golden_key(sizes)} seed {seed} epoch {epoch + 1:>2}: validation {accs[-1]:.2f} %  "
-              f"({times[-1]:.2f} s)", flush=True)
+        if log:
+            print(f"    {golden_key(sizes)} seed {seed} epoch {epoch + 1:>2}: validation {accs[-1]:.2f} %  "
+                  f"({times[-1]:.2f} s)", flush=True)
     tape.write_params()  # the nn model now holds the trained weights
     return {"val_acc": accs, "epoch_seconds": times, "speeds_per_epoch": speeds}
 
@@ -248,7 +251,8 @@ def depth_vs_accuracy(archs, seeds, data, epochs, golden, torch_timing: bool, sp
     out, rows = {}, []
     for sizes in archs:
         key = golden_key(sizes)
-        runs = [train_compiled(sizes, s, data, epochs, speed_batch=speed_batch) for s in seeds]
+        net = Net(sizes)
+        runs = [train_compiled(net, s, data, epochs, speed_batch=speed_batch) for s in seeds]
         finals = [r["val_acc"][-1] for r in runs]
         epoch_s = float(np.median([t for r in runs for t in r["epoch_seconds"]]))
         torch_s = torch_epoch_seconds(sizes, seeds[0], data) if torch_timing else None
