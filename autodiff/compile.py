@@ -268,10 +268,12 @@ class Tape:
         return g
 
     def plan(self) -> list[dict]:
-        """One dict per kernel, in execution order: kind, op, level, nodes and shapes."""
+        """One dict per kernel, in execution order: kind, op, level, nodes, shapes, and whether
+        it is batch-invariant (run once per batch, on one column)."""
         out = []
-        for k, level in zip(self._kernels, self._levels):
-            d = {"kind": k.kind, "level": level, "nodes": len(k.nodes)}
+        n_inv = len(self._inv_kernels)
+        for i, (k, level) in enumerate(zip(self._kernels, self._levels)):
+            d = {"kind": k.kind, "level": level, "nodes": len(k.nodes), "batch_invariant": i < n_inv}
             if k.kind == "elementwise":
                 d["op"] = k.op.name
                 if k.attr is not None:
@@ -290,7 +292,8 @@ class Tape:
             extra = d.get("op", "") + (f"[{d['attr']}]" if "attr" in d else "")
             if d["kind"] == "matmul":
                 extra = f"W{d['shape']} bias={d['bias']}"
-            lines.append(f"  level {d['level']:>3}  {d['kind']:<11} {d['nodes']:>5} nodes  {extra}")
+            once = "  (once per batch)" if d["batch_invariant"] else ""
+            lines.append(f"  level {d['level']:>3}  {d['kind']:<11} {d['nodes']:>5} nodes  {extra}{once}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -286,6 +286,24 @@ def test_inputs_must_be_distinct_non_parameter_leaves():
         compile_graph(w * x, [w * x])
 
 
+def test_l2_penalty_runs_once_per_batch():
+    xs, loss, params = tiny_mlp()
+    total = loss + 0.01 * autodiff.sum([p * p for p in params])
+    tape = compile_graph(total, xs)
+    plan = tape.plan()
+    assert [d["kind"] for d in plan if d["batch_invariant"]] == ["elementwise", "sum", "elementwise"]
+    assert all(not d["batch_invariant"] for d in plan if d["kind"] == "matmul")
+    batch = np.random.default_rng(3).normal(size=(4, 4))
+    tape.forward(batch)
+    with_penalty = tape.backward("mean", accumulate=False).copy()
+    plain = compile_graph(loss, xs)
+    plain.forward(batch)
+    without = plain.backward("mean", accumulate=False)
+    theta = np.array([p.data for p in tape.params])
+    np.testing.assert_allclose(with_penalty, without[plain.param_index(tape.params)] + 0.02 * theta,
+                               rtol=1e-13, atol=1e-15)  # ∂(0.01 Σ p²)/∂p = 0.02 p, once, not B times
+
+
 def test_describe_lists_every_kernel():
     xs, loss, _ = tiny_mlp()
     tape = compile_graph(loss, xs)
