@@ -54,6 +54,7 @@ construction. Gradients are not checked for finiteness (neither are the eager en
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from operator import attrgetter
 from typing import Any, Iterable, Optional, Sequence
@@ -167,8 +168,9 @@ class Tape:
                 V[self._frontier] = V1[self._frontier]
             for k in self._var_kernels:
                 k.forward(V, theta, X)
-        if not np.isfinite(V[self._op_rows]).all():
-            self._raise_non_finite()
+            total = float(V[self._op_rows].sum())  # inf/NaN anywhere makes the sum non-finite
+        if not math.isfinite(total):
+            self._raise_non_finite()  # returns if the sum merely overflowed
         self._forward_done, self._backward_done = True, False
         return V[self._root_row].copy()
 
@@ -314,7 +316,8 @@ class Tape:
         self._forward_done = self._backward_done = False
 
     def _raise_non_finite(self) -> None:
-        """Find the first node whose value is not finite although its inputs are; raise."""
+        """Find the first node whose value is not finite although its inputs are, and raise;
+        return if every value is finite (the caller's check sum only overflowed)."""
         V = self._V
         for k in self._kernels:
             rows = np.arange(self._n_rows)[k.out]
@@ -335,7 +338,6 @@ class Tape:
                 raise ZeroDivisionError(f"pow: 0 raised to a negative power in sample {b}: {operands}")
             kind = ValueError if out != out else OverflowError
             raise kind(f"{name}: the result is {out!r} in sample {b} for {operands} ({describe(node)})")
-        raise AssertionError("non-finite value not located")  # pragma: no cover
 
 
 class _Planner:

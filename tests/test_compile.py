@@ -273,6 +273,8 @@ def test_non_finite_value_raises_naming_the_node():
         tape.forward([[1.0], [-1.0]])
     with pytest.raises(ZeroDivisionError, match="division by zero"):
         compile_graph(w / x, [x]).forward([[0.0]])
+    big = compile_graph(w * x, [x])  # finite values whose sum overflows are fine
+    np.testing.assert_array_equal(big.forward([[1e308], [1e308]]), [1e308, 1e308])
 
 
 def test_inputs_must_be_distinct_non_parameter_leaves():
