@@ -86,6 +86,8 @@ class Elementwise:
         self.ins = [as_index(r) for r in ins]
         self.scatters = [Scatter(r) if need else None for r, need in zip(ins, grad_slots)]
         self.fwd, self.partials = op.array_forward, op.array_partials
+        self.pairs = [(i, sc) for i, sc in enumerate(self.scatters) if sc is not None]
+        self.check_base = op.name == "powv" and self.scatters[1] is not None
         self.xs: list = []
 
     def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
@@ -95,14 +97,13 @@ class Elementwise:
     def backward(self, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> None:
         g = G[self.out]
         locals_ = self.partials(self.xs, V[self.out], self.attr)
-        if self.op.name == "powv" and self.scatters[1] is not None and (self.xs[0] < 0).any():
+        if self.check_base and (self.xs[0] < 0).any():
             i, b = np.argwhere(self.xs[0] < 0)[0]
             from .value import describe
             raise ValueError(f"backward through {describe(self.nodes[i])} (sample {b}): ∂(aᵇ)/∂b = "
                              f"aᵇ·ln a is undefined for a negative base a = {self.xs[0][i, b]!r}")
-        for scatter, local in zip(self.scatters, locals_):
-            if scatter is not None:
-                scatter.add(G, _scaled(g, local))
+        for i, scatter in self.pairs:
+            scatter.add(G, _scaled(g, locals_[i]))
 
 
 class SumKernel:
