@@ -90,10 +90,11 @@ class Recipe:
             elif name == "dot":
                 n = max(1, len(ops) // 2)
                 v = autodiff.dot(ops[:n], ops[-n:], b if extra % 2 else None)
-            else:  # "layer": k neurons with fresh parameter weights reading one input list
+            else:  # "layer": k neurons with fresh parameter weights reading one input list;
+                # bias: fresh parameters, none (extra 2), or one shared node of the pool (extra 3)
                 k = 1 + extra
-                outs = [autodiff.dot([self.fresh((s, i, j)) for j in range(len(ops))], ops,
-                                     self.fresh((s, i, "b")) if extra != 2 else None).tanh()
+                bias = [self.fresh((s, i, "b")) if extra < 2 else (None if extra == 2 else b) for i in range(k)]
+                outs = [autodiff.dot([self.fresh((s, i, j)) for j in range(len(ops))], ops, bias[i]).tanh()
                         for i in range(k)]
                 made.extend(outs[:-1])
                 v = outs[-1]
