@@ -312,3 +312,24 @@ def test_describe_lists_every_kernel():
     tape = compile_graph(loss, xs)
     text = tape.describe()
     assert "matmul" in text and len(text.splitlines()) == len(tape.plan()) + 1
+
+
+def test_block_with_a_shared_computed_bias_matches_eager():
+    """A layer whose neurons share one bias node b = 1.5·p (bias rows, not parameter slots)."""
+    x = [Value(0.0, "x0"), Value(0.0, "x1")]
+    p = Value(0.7, "p", param=True)
+    b = p * 1.5
+    W = [[Value(0.1 * i - 0.2 * j, f"w{i}{j}", param=True) for j in range(2)] for i in range(3)]
+    params = [p] + [w for row in W for w in row]
+    build = lambda xs: autodiff.sum([autodiff.dot(W[i], xs, b).tanh() for i in range(3)])  # noqa: E731
+    tape = compile_graph(build(x), x)
+    assert [(d["kind"], d.get("bias")) for d in tape.plan()][1] == ("matmul", "rows")
+    batch = np.array([[0.3, -0.2], [-1.0, 0.5]])
+    autodiff.zero_grad(params)
+    tape.forward(batch)
+    tape.backward("sum")
+    compiled = [q.grad for q in params]
+    autodiff.zero_grad(params)
+    for row in batch:
+        build([Value(float(v)) for v in row]).backward()
+    close(compiled, [q.grad for q in params], "parameter gradients")
