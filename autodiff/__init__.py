@@ -17,7 +17,7 @@ from .value import sum  # noqa: A004 - autodiff.sum is the n-ary sum node
 
 __all__ = [
     "Value", "OPS", "Op", "register", "apply", "describe",
-    "sum", "dot", "maximum", "softmax",
+    "dot", "maximum", "softmax",  # autodiff.sum is left out of * so as not to shadow the builtin
     "backward", "chain_rule", "topological_order", "zero_grad", "NodeStep", "EdgeStep",
     "no_grad", "is_grad_enabled", "gradcheck", "local_gradcheck", "GradcheckError",
     "compile", "Tape",

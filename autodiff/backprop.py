@@ -16,12 +16,13 @@ code.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional, Union
+from typing import Iterable, Iterator, Optional, Sequence, Union
 
 from operator import attrgetter
 
-from .value import HOOKED_LEAVES, Value, describe
+from .value import Value, describe
 
 _data = attrgetter("data")
 
@@ -93,14 +94,22 @@ class NodeStep:
 
 
 def _run_hooks(node: Value, grad: float) -> float:
-    for hook in list(node._hooks or ()):
+    for (hook,) in list(node._hooks or ()):
         replaced = hook(grad)
         if replaced is not None:
-            if isinstance(replaced, bool) or not isinstance(replaced, (int, float)):
+            if isinstance(replaced, bool) or not isinstance(replaced, numbers.Real):
                 raise TypeError(
                     f"a hook on {describe(node)} returned {replaced!r}; it must return a number or None")
             grad = float(replaced)
     return grad
+
+
+def _nan_gradient(node: Value, grad: float, locals_: Sequence[float]) -> FloatingPointError:
+    inputs = ", ".join(f"{describe(v)}: local {d!r}" for v, d in zip(node.inputs, locals_))
+    return FloatingPointError(
+        f"backward: a NaN gradient at {describe(node)} (∂l/∂node = {grad!r}; inputs {inputs}). "
+        "Step through it with viz.Stepper(loss) (break_on_nonfinite, explain_nonfinite) to see where "
+        "it comes from.")
 
 
 def chain_rule(root: Value, record: bool = False,
@@ -111,9 +120,13 @@ def chain_rule(root: Value, record: bool = False,
     double-counted); leaves accumulate, as in PyTorch. Hooks registered with
     :meth:`Value.register_hook` see each node's full gradient when the walk reaches it.
     Pass a precomputed ``order`` (from :func:`topological_order`) to reuse it.
+
+    Without ``record``, a NaN gradient contribution raises ``FloatingPointError``
+    naming the node; with ``record`` the steps carry it, so the
+    debugger can show where it comes from.
     """
     if order is None:
-        order = topological_order(root, leaves=bool(HOOKED_LEAVES))
+        order = topological_order(root, leaves=Value.leaf_hooks > 0)
     hooked_leaves: dict[int, float] = {}
     for node in order:
         if node._op is not None:
@@ -143,6 +156,12 @@ def chain_rule(root: Value, record: bool = False,
         except (ArithmeticError, ValueError) as exc:
             raise type(exc)(f"backward through {describe(node)}: {exc}") from None
         if not record:
+            # Plain backward never leaves a silent NaN: grad·Σ locals is NaN when any
+            # contribution of this node is (0·∞ included). ±∞ passes: it is a limit
+            # (d√x/dx at 0), and the next node's 0·∞ or ∞ − ∞ is caught in its turn.
+            check = grad * sum(locals_)
+            if check != check:
+                raise _nan_gradient(node, grad, locals_)
             for inp, local in zip(inputs, locals_):
                 inp.grad += grad * local
             continue

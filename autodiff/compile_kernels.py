@@ -162,8 +162,7 @@ class DotKernel:
             self.sw.add(G, gs * self.X)
         if self.sx is not None:
             self.sx.add(G, gs * self.W)
-        if self.sb is not None:
-            self.sb.add(G, g)
+        pass
 
 
 class MatmulBlock:

@@ -146,7 +146,9 @@ def _np_power_rule(a: np.ndarray, k: np.ndarray | float) -> np.ndarray:
 def _powv_partials(xs: Sequence[float], out: float, attr: Any) -> Sequence[float]:
     a, b = xs
     if a < 0.0:
-        raise ValueError(f"∂(aᵇ)/∂b = aᵇ·ln a is undefined for a negative base a = {a!r}")
+        raise ValueError(
+            f"∂(aᵇ)/∂b = aᵇ·ln a does not exist for a negative base a = {a!r}; "
+            "write the power with a number as exponent (a ** 2) if only ∂/∂a is wanted")
     return _power_rule(a, b), (out * math.log(a) if a > 0.0 else 0.0)
 
 

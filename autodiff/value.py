@@ -25,8 +25,6 @@ __all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number"]
 
 Number = Union[int, float]
 _GRAD_ENABLED = True
-# Leaves that carry hooks, by id: backward must visit leaves only when this is non-empty.
-HOOKED_LEAVES: dict[int, "Value"] = {}
 
 
 def is_grad_enabled() -> bool:
@@ -54,7 +52,10 @@ def _check_number(data: Any, argument: str) -> float:
     if isinstance(data, bool) or not isinstance(data, numbers.Real):
         raise TypeError(
             f"{argument} must be a real number (int or float), got {type(data).__name__}: {data!r}")
-    return float(data)
+    try:
+        return float(data)
+    except OverflowError:
+        raise OverflowError(f"{argument} is too large for a float: {data!r}") from None
 
 
 class Value:
@@ -72,6 +73,11 @@ class Value:
     """
 
     __slots__ = ("data", "grad", "label", "param", "_op", "inputs", "attr", "group", "_hooks")
+
+    # How many hooks were ever put on leaves and not removed. Backward skips leaves (most
+    # edges of a network end in one) unless this is non-zero. A count, not references, so
+    # a dropped leaf is still freed; a hook never removed only costs backward some speed.
+    leaf_hooks = 0
 
     def __init__(self, data: Number, label: str = "", *, param: bool = False) -> None:
         self.data = _check_number(data, "Value(data)")
@@ -119,17 +125,21 @@ class Value:
         """
         if not callable(fn):
             raise TypeError(f"register_hook(fn) needs a callable, got {fn!r}")
+        entry = (fn,)  # one object per registration, so each remover removes its own
         if self._hooks is None:
             self._hooks = []
-        self._hooks.append(fn)
-        if self._op is None:  # kept alive by the registry until its last hook is removed
-            HOOKED_LEAVES[id(self)] = self
+        self._hooks.append(entry)
+        if self._op is None:
+            Value.leaf_hooks += 1
 
         def remove() -> None:
-            if self._hooks and fn in self._hooks:
-                self._hooks.remove(fn)
-            if not self._hooks:
-                HOOKED_LEAVES.pop(id(self), None)
+            hooks = self._hooks or []
+            for i, e in enumerate(hooks):
+                if e is entry:
+                    del hooks[i]
+                    if self._op is None:
+                        Value.leaf_hooks -= 1
+                    return
         return remove
 
     # ----------------------------------------------------------------- operators
@@ -276,12 +286,18 @@ def _forward_failed(op: Op, inputs: Sequence[Value], attr: Any, exc: Exception) 
     return error
 
 
-def _nan_made(op: Op, inputs: Sequence[Value]) -> Optional[Exception]:
-    """A NaN result from inputs that hold no NaN is an error, never a silent value."""
-    if all(v.data == v.data for v in inputs):
-        operands = ", ".join(describe(v) for v in inputs)
-        return ValueError(f"{op.name}: the result is NaN for {operands}")
-    return None
+def _check_nonfinite(op: Op, data: float, inputs: Sequence[Value]) -> None:
+    """A NaN or an infinity made from finite inputs is an error, never a silent value.
+
+    (Raised here, not returned: an exception kept in a caller's local would form a
+    reference cycle through its traceback.)
+    """
+    operands = ", ".join(describe(v) for v in inputs)
+    if data != data:
+        if all(v.data == v.data for v in inputs):
+            raise ValueError(f"{op.name}: the result is NaN for {operands}")
+    elif all(v.data - v.data == 0.0 for v in inputs):
+        raise OverflowError(f"{op.name}: the result overflows to {data!r} for {operands}")
 
 
 # The three builders below differ only in how they call the forward (one, two or n
@@ -294,8 +310,8 @@ def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
         data = op.forward(*map(_data, inputs), attr=attr)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, inputs, attr, exc) from None
-    if data != data and (error := _nan_made(op, inputs)):
-        raise error
+    if data - data != 0.0:  # NaN or ±inf
+        _check_nonfinite(op, data, inputs)
     v = _new(Value)
     v.data = data
     v.grad = 0.0
@@ -315,8 +331,8 @@ def _unary(op: Op, a: Value, attr: Any = None) -> Value:
         data = op.forward(a.data, attr=attr)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, (a,), attr, exc) from None
-    if data != data and (error := _nan_made(op, (a,))):
-        raise error
+    if data - data != 0.0:  # NaN or ±inf
+        _check_nonfinite(op, data, (a,))
     v = _new(Value)
     v.data = data
     v.grad = 0.0
@@ -336,8 +352,8 @@ def _binary(op: Op, a: Value, b: Value) -> Value:
         data = op.forward(a.data, b.data)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, (a, b), None, exc) from None
-    if data != data and (error := _nan_made(op, (a, b))):
-        raise error
+    if data - data != 0.0:  # NaN or ±inf
+        _check_nonfinite(op, data, (a, b))
     v = _new(Value)
     v.data = data
     v.grad = 0.0

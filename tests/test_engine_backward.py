@@ -129,8 +129,6 @@ def test_removed_hook_is_not_called_and_removal_twice_is_harmless():
     assert calls == [] and a.grad == 2.0
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a remover called twice removes another "
-                   "registration of the same function (remove() does _hooks.remove(fn) by equality)")
 def test_each_remover_removes_only_its_own_registration():
     a = Value(1.0)
     h = a * 2
@@ -202,9 +200,6 @@ def test_hook_may_return_an_int_or_numpy_float64():
         assert a.grad == 10.0
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a hook returning np.float32 (e.g. g * np.float32(0.5) "
-                   "under NumPy 2) raises TypeError; the hook check accepts (int, float) only while "
-                   "Value() accepts any numbers.Real")
 def test_hook_may_return_a_numpy_float32():
     a = Value(1.0)
     h = a * 5

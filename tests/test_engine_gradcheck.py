@@ -84,8 +84,6 @@ def test_gradcheck_with_eps_and_tolerances():
     assert autodiff.gradcheck(lambda v: v.exp(), [x], eps=1e-4, atol=1e-7, rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: gradcheck returns True when backprop gives NaN "
-                   "(the test `excess > worst_excess` is False for NaN)")
 def test_gradcheck_fails_on_a_nan_derivative(clean_ops):
     op = autodiff.register(Op("test_nan_rule", 1, lambda a, attr=None: a * a,
                               lambda xs, out, attr: (math.nan,), "nan", "∂ = NaN"))

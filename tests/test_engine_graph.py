@@ -437,8 +437,6 @@ def test_a_leaf_with_a_removed_hook_is_freed():
         gc.enable()
 
 
-@pytest.mark.xfail(strict=True, reason="engine design: a leaf with a hook is kept alive by "
-                   "autodiff.value.HOOKED_LEAVES until the hook is removed (PyTorch frees it)")
 def test_a_dropped_leaf_with_a_hook_is_freed():
     gc.collect()
     baseline = count_values()
@@ -467,10 +465,6 @@ def test_no_cycles_after_a_caught_domain_error():
         gc.enable()
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: Value(inf) - Value(inf) raises ValueError, and "
-                   "the exception is held by the local `error` of autodiff.value._binary (walrus in "
-                   "`if data != data and (error := _nan_made(...))`): exception -> traceback -> frame "
-                   "-> exception cycle keeps both operands alive until the garbage collector runs")
 def test_no_cycles_after_a_nan_result():
     gc.collect()
     baseline = count_values()
