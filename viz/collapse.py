@@ -29,7 +29,7 @@ from typing import Optional
 import autodiff
 from autodiff import Value
 
-from .graph import DEdge, DGraph, DNode, _role, choose_anchors, name_style
+from .graph import DEdge, DGraph, DNode, _role, name_style, op_note
 from .naming import compact_label, display_names, forward_order, short_label, subscript
 
 __all__ = ["collapsed_graph", "expanded_graph"]
@@ -48,6 +48,7 @@ class _Builder:
         self.dep = dep
         self.count = 0
         self.edges: dict[tuple[str, str], DEdge] = {}
+        self.uses: dict[int, list[tuple[Value, int]]] = {}
 
     def new_id(self) -> str:
         self.count += 1
@@ -77,7 +78,7 @@ def _block_key(v: Value, detail: str) -> Optional[tuple]:
     if v.is_leaf or not v.group:
         return None
     if str(v.group[0]).startswith("op:"):
-        return tuple(v.group[:1])
+        return tuple(v.group)
     return tuple(v.group[:2] if detail == "neuron" else v.group[:1])
 
 
@@ -101,6 +102,7 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str)
     for v in order:
         for k, a in enumerate(v.inputs):
             uses.setdefault(id(a), []).append((v, k))
+    b.uses = uses
     blocks: dict[tuple, list[Value]] = {}
     for v in order:
         if key[id(v)] is not None:
@@ -139,7 +141,7 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str)
         if key[id(v)] is not None or id(v) in absorbed or id(v) in hidden or id(v) in gathered_ids:
             continue
         if not v.is_leaf:
-            b.node(DNode(f"op{i}", "op", autodiff.OPS[v.op].label, (v,), "op"))
+            b.node(DNode(f"op{i}", "op", autodiff.OPS[v.op].label, (v,), "op", note=op_note(v)))
             square_of[id(v)] = f"op{i}"
         b.node(DNode(f"n{i}", "param" if v.param else "value", "", (v,), _role(v, root)))
 
@@ -198,7 +200,6 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str)
     for v in order:                           # hidden nodes: shown by their square
         if id(v) not in b.g.where and id(v) in square_of:
             b.g.where[id(v)] = square_of[id(v)]
-    choose_anchors(b.g)
     _name(b, root)
     return b.g
 
@@ -210,9 +211,9 @@ def _single_square(b: _Builder, label: str, members: list[Value], square_of: dic
     for m in members:
         square_of[id(m)] = square.id
     if all_outputs:
-        inside = {id(m) for m in members}
-        used = {id(a) for v in b.g.order if id(v) not in inside for a in v.inputs}
-        outs = [m for m in members if id(m) in used or m is root] or members[-1:]
+        key = members[0].group
+        outs = [m for m in members
+                if m is root or any(c.group != key for c, _ in b.uses.get(id(m), ()))] or members[-1:]
     else:
         outs = members[-1:]
     role = "output" if root in outs else "result"
@@ -274,7 +275,8 @@ def _name(b: _Builder, root: Value) -> None:
             indeg[h] -= 1
             if indeg[h] == 0:
                 heapq.heappush(heap, (key[h], h))
-    seq += [n for n in nodes if n not in set(seq)]
+    done = set(seq)
+    seq += [n for n in nodes if n not in done]
     taken = {n.name for n in b.g.nodes if n.name} | {v.label for v in b.g.order if v.label}
     k = 0
     for nid in seq:
@@ -332,5 +334,4 @@ def expanded_graph(root: Value, order: list[Value], dep: set[int]) -> DGraph:
                 on = id(v.inputs[k]) in dep or id(v.inputs[half + k]) in dep
                 extra.append(DEdge(f"m{i}_{k}", f"op{i}_{k}", f"op{i}", on, ()))
     g.edges = edges + extra
-    choose_anchors(g)
     return g

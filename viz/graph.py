@@ -24,7 +24,7 @@ from typing import Iterable, Optional
 import autodiff
 from autodiff import Value
 
-from .naming import compact_label, display_names
+from .naming import compact_label, display_names, forward_order
 
 __all__ = ["DNode", "DEdge", "DGraph", "scalar_graph", "depends_on", "count_scalar_nodes",
            "choose_anchors"]
@@ -91,6 +91,15 @@ def depends_on(order: list[Value], wrt: Optional[Iterable[Value]]) -> set[int]:
     return dep
 
 
+def op_note(v: Value) -> str:
+    """The op's constant, where it is one the reader needs: ``k = 2`` for ``a ** 2``."""
+    if v.op == "pow":
+        return f"k = {v.attr:g}"
+    if v.op in ("leaky_relu", "elu"):
+        return f"{'s' if v.op == 'leaky_relu' else 'α'} = {v.attr:g}"
+    return ""
+
+
 def _role(v: Value, root: Value) -> str:
     if v is root:
         return "output"
@@ -117,7 +126,8 @@ def scalar_graph(root: Value, order: list[Value], dep: set[int]) -> DGraph:
     for i, v in enumerate(order):
         role = _role(v, root)
         if not v.is_leaf:
-            g.nodes.append(DNode(f"op{i}", "op", autodiff.OPS[v.op].label, (v,), "op"))
+            g.nodes.append(DNode(f"op{i}", "op", autodiff.OPS[v.op].label, (v,), "op",
+                                 note=op_note(v)))
         name = compact_label(names[v])
         g.nodes.append(DNode(f"n{i}", "param" if v.param else "value", name, (v,), role,
                              style=name_style(name) if role != "const" else "upright"))
@@ -127,26 +137,36 @@ def scalar_graph(root: Value, order: list[Value], dep: set[int]) -> DGraph:
                 j = index[id(a)]
                 g.edges.append(DEdge(f"e{j}_{i}_{k}", f"n{j}", f"op{i}", id(a) in dep, ((a, v, k),)))
             g.edges.append(DEdge(f"r{i}", f"op{i}", f"n{i}", id(v) in dep, ()))
-    choose_anchors(g)
     return g
 
 
-def choose_anchors(g: DGraph) -> None:
-    """Put a parameter (or constant) directly above the first square that reads it, as
-    the slides do. A square gets one leaf above it: a stack of several would make the
-    straight edges run through each other's circles; with several candidates the
-    vector (``W``) wins, else the last operand (a neuron's bias ``b``)."""
-    kind = {n.id: n for n in g.nodes}
-    first_head: dict[str, str] = {}
+def choose_anchors(g: DGraph, above: Iterable[Value] = ()) -> None:
+    """Put a parameter, a constant, or a leaf listed in ``above`` directly above the
+    square that reads it first in Python's evaluation order (a network's matmul before
+    the penalty ‖W‖ computed later), as the slides do. A square gets one leaf above
+    it: a stack of several would make the straight edges run through each other's
+    circles; with several candidates the vector (``W``) wins, else the last operand
+    (a neuron's bias ``b``)."""
+    if not g.order:
+        return
+    pos = {id(v): k for k, v in enumerate(forward_order(g.order[-1]))}
+    extra = {id(v) for v in above}
+    nodes = {n.id: n for n in g.nodes}
+
+    def when(n: DNode) -> int:
+        return min((pos.get(id(m), 0) for m in n.members), default=0)
+
+    heads: dict[str, list[DNode]] = {}
     for e in g.edges:
-        first_head.setdefault(e.tail, e.head)
+        if nodes[e.head].kind == "op":
+            heads.setdefault(e.tail, []).append(nodes[e.head])
     wanted: dict[str, list[DNode]] = {}
     for n in g.nodes:
         n.anchor = None
-        if n.kind == "param" or n.role == "const":
-            head = first_head.get(n.id)
-            if head is not None and kind[head].kind == "op":
-                wanted.setdefault(head, []).append(n)
+        leafy = n.kind == "param" or n.role == "const" or any(id(m) in extra for m in n.members)
+        if leafy and n.id in heads:
+            first = min(heads[n.id], key=when)
+            wanted.setdefault(first.id, []).append(n)
     for head, leaves in wanted.items():
         vectors = [n for n in leaves if len(n.members) > 1]
         (vectors[0] if vectors else leaves[-1]).anchor = head

@@ -39,7 +39,7 @@ def format_number(x: float, digits: int = 4) -> str:
         return "NaN"
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
-    text = f"{x:.{digits}g}"
+    text = f"{x + 0.0:.{digits}g}" if x != 0 else "0"
     if "e" in text:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}"

@@ -31,7 +31,7 @@ import autodiff
 from autodiff import Value
 
 from . import style as S
-from .graph import DGraph, DNode, count_scalar_nodes, depends_on, scalar_graph
+from .graph import DGraph, DNode, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
 from .naming import display_names, format_number
 
 __all__ = ["draw", "Drawing", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
@@ -88,10 +88,14 @@ def name_html(name: str, style: str, size: float) -> str:
     return _font(face, round(fitted, 1), html.escape(name))
 
 
-def op_html(label: str) -> str:
-    """An op square's label: lowercase names in monospace, symbols in the math font."""
+def op_html(label: str, note: str = "") -> str:
+    """An op square's label: lowercase names in monospace, symbols in the math font;
+    ``note`` (an op constant such as the exponent of ``pow``) on a small second line."""
+    if note:
+        return op_html(label) + "<BR/>" + _font(S.MONO, 10, html.escape(note))
     if re.fullmatch(r"[a-z_]+", label):
-        size = 14 if len(label) <= 6 else round(max(8.0, 84.0 / len(label)), 1)
+        # Latin Modern Mono: 0.525 em per character, about 70 px usable in the square
+        size = round(min(14.0, 70.0 / (0.525 * len(label))), 1)
         return _font(S.MONO, size, html.escape(label))
     m = re.fullmatch(r"(.*?)([₀-₉]+)", label)
     if m:  # ‖·‖₂: no Latin Modern font has subscript digits, use <SUB>
@@ -223,7 +227,7 @@ def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
     for node in g.nodes:
         if node.kind == "op":
             attrs = dict(shape="square", fillcolor=S.OP_FILL, color=S.OP_STROKE,
-                         label="<" + op_html(node.name) + ">")
+                         label="<" + op_html(node.name, node.note) + ">")
         else:
             fill, stroke = ((S.PARAM_FILL, S.PARAM_STROKE) if node.kind == "param"
                             else (S.WHITE, S.BLACK))
@@ -291,7 +295,8 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
          detail: str = "scalar", highlight_nodes: Iterable[Union[str, Value]] = (),
          highlight_edges: Iterable = (), edge_labels: Optional[Mapping[str, str]] = None,
          grads_known: Optional[Iterable[Value]] = None,
-         max_nodes: int = DEFAULT_MAX_NODES, expand_dot: bool = False) -> Drawing:
+         max_nodes: int = DEFAULT_MAX_NODES, expand_dot: bool = False,
+         above: Iterable[Value] = ()) -> Drawing:
     """Draw ``root``'s graph in the slides' style.
 
     view: "forward" (names and values) or "backward" (plus gradients in red and red
@@ -305,6 +310,9 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
     grads_known: the nodes whose gradient is already computed; the others show "?" in
         grey (a gradient equal to 0 shows "0" in red). Default: all known.
     max_nodes: refuse (GraphTooLarge, before any layout) a drawing with more nodes.
+    expand_dot: draw each ``dot`` node as × squares into one ``add`` (perceptron figure).
+    above: more leaves to draw above the op that reads them (parameters and constants
+        always are), e.g. the λ of a penalty λ·(…).
     """
     if view not in ("forward", "backward"):
         raise ValueError(f"view must be 'forward' or 'backward', got {view!r}")
@@ -313,9 +321,12 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
     if not isinstance(root, Value):
         raise TypeError(f"draw(root) needs a Value, got {type(root).__name__}")
     order = autodiff.topological_order(root)
-    if detail == "scalar" and not expand_dot:
-        count = count_scalar_nodes(order)
-        _check_size(count, max_nodes, detail, order)
+    # refuse at once, before any layout: the scalar count is exact; at the coarse
+    # levels every ungrouped op still draws a square and a circle (a lower bound)
+    if detail == "scalar":
+        _check_size(count_scalar_nodes(order), max_nodes, detail, order)
+    else:
+        _check_size(sum(2 for v in order if not v.is_leaf and not v.group), max_nodes, detail, order)
     dep = depends_on(order, wrt) if view == "backward" else set()
     if detail == "scalar":
         if expand_dot:
@@ -327,6 +338,7 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         from .collapse import collapsed_graph
         g = collapsed_graph(root, order, dep, detail)
     _check_size(len(g.nodes), max_nodes, detail, order)
+    choose_anchors(g, above)
     known = None if grads_known is None else {id(v) for v in grads_known}
     root_name = display_names(root)[root] if len(order) <= 100_000 else "l"
     digraph = to_digraph(g, view, known=known,
