@@ -300,16 +300,8 @@ def _check_nonfinite(op: Op, data: float, inputs: Sequence[Value]) -> None:
         raise OverflowError(f"{op.name}: the result overflows to {data!r} for {operands}")
 
 
-# The three builders below differ only in how they call the forward (one, two or n
-# operands: the unpacking costs more than the arithmetic); keep them in step.
-
-def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
-    """Build the node ``op(inputs; attr)``: evaluate the op's forward from the table and
-    record the operands. Inside :func:`no_grad` the result is a leaf with no inputs."""
-    try:
-        data = op.forward(*map(_data, inputs), attr=attr)
-    except (ArithmeticError, ValueError) as exc:
-        raise _forward_failed(op, inputs, attr, exc) from None
+def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any) -> Value:
+    """A new node holding ``data``; records ``op`` and ``inputs`` unless in :func:`no_grad`."""
     if data - data != 0.0:  # NaN or ±inf
         _check_nonfinite(op, data, inputs)
     v = _new(Value)
@@ -326,25 +318,25 @@ def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
     return v
 
 
+# apply, _unary and _binary differ only in how they call the op's forward (n, one or two
+# operands): unpacking costs more than the arithmetic on this hot path.
+
+def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
+    """Build the node ``op(inputs; attr)``: evaluate the op's forward from the table and
+    record the operands. Inside :func:`no_grad` the result is a leaf with no inputs."""
+    try:
+        data = op.forward(*map(_data, inputs), attr=attr)
+    except (ArithmeticError, ValueError) as exc:
+        raise _forward_failed(op, inputs, attr, exc) from None
+    return _node(data, op, inputs, attr)
+
+
 def _unary(op: Op, a: Value, attr: Any = None) -> Value:
     try:
         data = op.forward(a.data, attr=attr)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, (a,), attr, exc) from None
-    if data - data != 0.0:  # NaN or ±inf
-        _check_nonfinite(op, data, (a,))
-    v = _new(Value)
-    v.data = data
-    v.grad = 0.0
-    v.label = ""
-    v.param = False
-    v.group = None
-    v._hooks = None
-    if _GRAD_ENABLED:
-        v._op, v.inputs, v.attr = op, (a,), attr
-    else:
-        v._op, v.inputs, v.attr = None, (), None
-    return v
+    return _node(data, op, (a,), attr)
 
 
 def _binary(op: Op, a: Value, b: Value) -> Value:
@@ -352,20 +344,7 @@ def _binary(op: Op, a: Value, b: Value) -> Value:
         data = op.forward(a.data, b.data)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, (a, b), None, exc) from None
-    if data - data != 0.0:  # NaN or ±inf
-        _check_nonfinite(op, data, (a, b))
-    v = _new(Value)
-    v.data = data
-    v.grad = 0.0
-    v.label = ""
-    v.param = False
-    v.group = None
-    v._hooks = None
-    if _GRAD_ENABLED:
-        v._op, v.inputs, v.attr = op, (a, b), None
-    else:
-        v._op, v.inputs, v.attr = None, (), None
-    return v
+    return _node(data, op, (a, b), None)
 
 
 # --------------------------------------------------------- n-ary module functions
