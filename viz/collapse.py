@@ -66,12 +66,12 @@ class _Builder:
         key = (tail, head)
         e = self.edges.get(key)
         if e is None:
-            e = DEdge(eid or f"{tail}_{head}", tail, head, on_path, ())
+            e = DEdge(eid or f"{tail}_{head}", tail, head, on_path, [])
             self.edges[key] = e
             self.g.edges.append(e)
         e.on_path = e.on_path or on_path
         if member is not None:
-            e.members = e.members + (member,)
+            e.members.append(member)
 
 
 def _block_key(v: Value, detail: str) -> Optional[tuple]:

@@ -19,7 +19,7 @@ qualifies iff ``a`` depends on ``wrt`` (is in it or has an input that depends on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 import autodiff
 from autodiff import Value
@@ -56,7 +56,7 @@ class DEdge:
     tail: str
     head: str
     on_path: bool
-    members: tuple = ()            # (input, node, operand index) scalar edges it stands for
+    members: Sequence = ()         # (input, node, operand index) scalar edges it stands for
 
 
 @dataclass

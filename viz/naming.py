@@ -115,6 +115,8 @@ def compact_label(label: str) -> str:
     """How a drawing writes a dotted label inside an 80 px circle (the full label goes
     to the tooltip): ``layers.0.neurons.1.w.3`` → ``w₃``, ``x.0`` → ``x₀``,
     ``w.2.3`` → ``w₂,₃``. Other labels are returned unchanged."""
+    if not label[:1].isalpha():
+        return label
     short = short_label(label)
     parts = short.split(".")
     if len(parts) > 1 and all(p.isdigit() for p in parts[1:]) and parts[0]:

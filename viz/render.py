@@ -322,11 +322,14 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         raise TypeError(f"draw(root) needs a Value, got {type(root).__name__}")
     order = autodiff.topological_order(root)
     # refuse at once, before any layout: the scalar count is exact; at the coarse
-    # levels every ungrouped op still draws a square and a circle (a lower bound)
+    # levels every ungrouped op and every block still draws a square and a circle
     if detail == "scalar":
         _check_size(count_scalar_nodes(order), max_nodes, detail, order)
     else:
-        _check_size(sum(2 for v in order if not v.is_leaf and not v.group), max_nodes, detail, order)
+        from .collapse import _block_key
+        blocks = {_block_key(v, detail) for v in order if not v.is_leaf and v.group}
+        ungrouped = sum(1 for v in order if not v.is_leaf and not v.group)
+        _check_size(2 * (ungrouped + len(blocks)), max_nodes, detail, order)
     dep = depends_on(order, wrt) if view == "backward" else set()
     if detail == "scalar":
         if expand_dot:
