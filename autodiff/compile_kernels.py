@@ -162,7 +162,8 @@ class DotKernel:
             self.sw.add(G, gs * self.X)
         if self.sx is not None:
             self.sx.add(G, gs * self.W)
-        pass
+        if self.sb is not None:
+            self.sb.add(G, g)
 
 
 class MatmulBlock:
