@@ -173,7 +173,7 @@ class Drawing:
 
 
 def _value_label(node: DNode, view: str, known: Optional[set[int]], big: bool) -> str:
-    lines = [name_html(node.name, node.style, 24 if big else 20)]
+    lines = [name_html(node.name, node.style, 26 if big else 22)]
     v = node.scalar
     if node.note:
         lines.append(_font(S.ROMAN, 11, html.escape(node.note)))
@@ -239,29 +239,49 @@ def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
             attrs.update(color=S.HIGHLIGHT, penwidth="6")
         dot.node(node.id, id=node.id, tooltip=graphviz.escape(_tooltip(node, view, root_name)),
                  **{"class": _classes(node, view, known)}, **attrs)
+    # A square that reads nothing but an anchored leaf (the ‖W₁‖₂ of a penalty) goes in
+    # the same column, above the leaf, as in backprop.png: Graphviz puts the tail of a
+    # flat edge first (on top), so that edge is written reversed, with dir=back.
+    indegree: dict[str, int] = {}
+    for e in g.edges:
+        indegree[e.head] = indegree.get(e.head, 0) + 1
+    kinds = {n.id: n.kind for n in g.nodes}
+    leaf_of = {leaf: op_id for op_id, leaves in anchored.items() for leaf in leaves}
+    over: dict[str, str] = {}
+    for e in g.edges:
+        if (e.tail in leaf_of and e.tail not in over and e.head != leaf_of[e.tail]
+                and kinds[e.head] == "op" and indegree[e.head] == 1 and e.head not in anchored):
+            over[e.tail] = e.head
+    reversed_edges = {(leaf, square) for leaf, square in over.items()}
     for op_id, leaves in anchored.items():
         with dot.subgraph() as s:
             s.attr(rank="same")
             for leaf in leaves:
+                if leaf in over:
+                    s.node(over[leaf])
                 s.node(leaf)
             s.node(op_id)
     for e in g.edges:
+        flip = (e.tail, e.head) in reversed_edges
+        tail, head = (e.head, e.tail) if flip else (e.tail, e.head)
         attrs = {"class": "forward"}
+        if flip:
+            attrs["dir"] = "back"
         if e.id in hl_edges:
             attrs.update(color=S.HIGHLIGHT, penwidth="5")
         if e.id in edge_labels:
             attrs["label"] = "<" + _font(S.ROMAN, 10, html.escape(str(edge_labels[e.id]))) + ">"
-        dot.edge(e.tail, e.head, id=e.id, **attrs)
+        dot.edge(tail, head, id=e.id, **attrs)
         if view == "backward" and e.on_path:
             back = e.id + "_back"
-            battrs = {"class": "backward", "color": S.BACKWARD, "dir": "back",
-                      "constraint": "false"}
+            battrs = {"class": "backward", "color": S.BACKWARD,
+                      "dir": "forward" if flip else "back", "constraint": "false"}
             if back in hl_edges:
                 battrs["penwidth"] = "5"
             if back in edge_labels:
                 battrs["label"] = "<" + _font(S.ROMAN, 10, html.escape(str(edge_labels[back])),
                                               S.BACKWARD) + ">"
-            dot.edge(e.tail, e.head, id=back, **battrs)
+            dot.edge(tail, head, id=back, **battrs)
     return dot
 
 
