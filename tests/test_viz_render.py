@@ -355,3 +355,9 @@ def test_svg_fonts_are_valid_css_lists():
     families = {t.get("font-family") for t in parse(svg).iter(f"{SVG}text")}
     assert families and all(not f.rstrip().endswith(",") for f in families)
     assert any("Latin Modern Mono" in f and f.endswith("monospace") for f in families)
+    # subscripts (u₁) are moved down explicitly: browsers disagree on baseline-shift
+    assert "baseline-shift" not in svg
+    u = [t for t in parse(svg).iter(f"{SVG}text") if t.text == "u"][0]
+    sub = [t for t in parse(svg).iter(f"{SVG}text") if t.text == "1"
+           and float(t.get("x")) > float(u.get("x"))][0]
+    assert float(sub.get("y")) > float(u.get("y"))
