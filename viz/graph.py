@@ -111,10 +111,8 @@ def _role(v: Value, root: Value) -> str:
 
 
 def name_style(name: str) -> str:
-    """Slides' typography: single-letter names italic (u₁, y, ŷ), capital ones bold (W₁)."""
-    base = name.rstrip("₀₁₂₃₄₅₆₇₈₉0123456789_")
-    if len(base) == 1 and base.isupper():
-        return "bold"
+    """Slides' typography for a scalar: italic (u₁, y, ŷ, E). Bold upright is kept for
+    the vectors and matrices of the collapsed levels (x, W₁), which set it themselves."""
     return "italic"
 
 

@@ -56,6 +56,7 @@ class GraphvizNotFound(RuntimeError):
 
 _NAME = re.compile(r"^(?P<base>\w[\u0300-\u036f]?)_?(?P<sub>[0-9₀-₉]+(?:,[0-9₀-₉]+)*)?$")
 _UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_TEX_SUB = re.compile(r"^([^\W_][^_\s]{0,7})_([^_\s]{1,8})$")
 
 
 def _font(face: str, size: float, text: str, color: Optional[str] = None) -> str:
@@ -85,6 +86,14 @@ def name_html(name: str, style: str, size: float) -> str:
     # longer names shrink to fit the 80 px circle (≈ 0.5 em per character)
     fitted = max(7.0, min(size, 110.0 / max(1, len(name))))
     face = S.MATH if any(_is_greek(c) for c in name) else S.ROMAN
+    m = _TEX_SUB.match(name)
+    if m:  # TeX habit: out_o → out with a subscript o
+        fitted = max(7.0, min(size, 110.0 / (len(m[1]) + 0.65 * len(m[2]))))
+        inner = html.escape(m[1])
+        if len(m[1]) == 1 and m[1].isalpha() and not _is_greek(m[1]):
+            inner = f"<I>{inner}</I>"
+        return (_font(face, round(fitted, 1), inner)
+                + f"<SUB>{_font(face, round(fitted * 0.65, 1), html.escape(m[2]))}</SUB>")
     return _font(face, round(fitted, 1), html.escape(name))
 
 
