@@ -203,6 +203,8 @@ class Tape:
         if reduction == "mean":
             gtheta *= 1.0 / self.batch_size
         self._backward_done = True
+        if math.isnan(float(gtheta.sum())) and np.isnan(gtheta).any():
+            self._raise_nan_gradient()
         if accumulate:
             for p, g in zip(self.params, gtheta.tolist()):
                 p.grad += g
@@ -314,6 +316,19 @@ class Tape:
         self._V[self._const_rows] = self._const_data[:, None]
         self.batch_size = B
         self._forward_done = self._backward_done = False
+
+    def _raise_nan_gradient(self) -> None:
+        """As eager backward: a NaN gradient is an error naming where it appears."""
+        p = self.params[int(np.flatnonzero(np.isnan(self.param_grad))[0])]
+        first = ""
+        for k in self._var_backward + self._inv_backward:  # backward order
+            rows = np.arange(self._n_rows)[k.out]
+            bad = np.isnan(self._G[rows]).any(axis=1)
+            if bad.any():
+                first = f"; the first NaN (in backward order) is ∂C/∂ at {describe(k.nodes[int(np.argmax(bad))])}"
+                break
+        raise FloatingPointError(f"tape.backward: a NaN gradient for {describe(p)}{first}. Step through one "
+                                 "sample with the eager engine (viz.Stepper) to see where it comes from.")
 
     def _raise_non_finite(self) -> None:
         """Find the first node whose value is not finite although its inputs are, and raise;
@@ -438,20 +453,14 @@ class _Planner:
         t.params, t._theta_pos = layout, theta_pos
 
         # leaves read through rows: inputs, then params (by theta position), then constants
-        in_block = set()  # ids consumed from theta, not rows
-        for (members, own_bias) in blocks:
-            for v in members:
-                n = len(v.inputs) // 2
-                in_block.update(id(w) for w in v.inputs[:n])
-                if own_bias:
-                    in_block.add(id(v.inputs[-1]))
         read_rows: set[int] = set()
-        block_node_ids = {id(v) for members, _ in blocks for v in members}
+        block_own_bias = {id(v): own for members, own in blocks for v in members}
+        block_node_ids = set(block_own_bias)
         for v in ops:
-            if id(v) in block_node_ids:
+            if id(v) in block_node_ids:  # weights (and an owned bias) come from theta
                 n = len(v.inputs) // 2
                 read_rows.update(id(x) for x in v.inputs[n:2 * n])
-                if len(v.inputs) > 2 * n and id(v.inputs[-1]) not in in_block:
+                if len(v.inputs) > 2 * n and not block_own_bias[id(v)]:
                     read_rows.add(id(v.inputs[-1]))
             else:
                 read_rows.update(id(a) for a in v.inputs)

@@ -278,6 +278,20 @@ def test_non_finite_value_raises_naming_the_node():
     np.testing.assert_array_equal(big.forward([[1e308], [1e308]]), [1e308, 1e308])
 
 
+def test_nan_gradient_raises_like_eager():
+    x = Value(0.0, "x")
+    w = Value(1.0, "w", param=True)
+    loss = (w * x) ** 0.5 * 0.0 + w  # at x = 0: ∂/∂(wx) = 0 · ∞ = NaN
+    with pytest.raises(FloatingPointError):
+        loss.backward()
+    tape = compile_graph(loss, [x])
+    tape.forward([[1.0], [0.0]])
+    w.grad = 0.0
+    with pytest.raises(FloatingPointError, match="NaN gradient for node 'w'"):
+        tape.backward()
+    assert w.grad == 0.0  # nothing was accumulated
+
+
 def test_inputs_must_be_distinct_non_parameter_leaves():
     x = Value(0.0, "x")
     w = Value(1.0, "w", param=True)
