@@ -23,8 +23,10 @@ def main() -> None:
         rows = []
         for key, d in r["speed_of_learning"].items():
             gm, gs = d.get("golden_100seed_mean") or [], d.get("golden_100seed_std") or []
+            within = all(abs(v - m) <= sd for v, m, sd in zip(d["mean"], gm, gs)) if gm else None
             rows.append([key, " ".join(f"{v:.4f}" for v in d["mean"]),
-                         " ".join(f"{m:.4f}±{s:.4f}" for m, s in zip(gm, gs)),
+                         " ".join(f"{m:.4f}±{s:.4f}" for m, s in zip(gm, gs))
+                         + {True: " (within 1 std)", False: " (**outside**)", None: ""}[within],
                          " ".join(f"{v}" for v in d.get("book") or []) or "-"])
         out += ["### Speed of learning ‖∂C/∂b^l‖ at initialisation (network2 init, first 1000 images)\n",
                 "Per seed the values equal golden task5's (same draws) to ~2e-16 relative; below, our mean "
