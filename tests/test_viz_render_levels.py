@@ -220,3 +220,19 @@ def test_slides_network_example_writes_svgs(tmp_path):
         back = [g for g in groups(tree, "edge") if g.endswith("_back")]
         assert bool(back) == stem.startswith("backward"), stem
         assert (tmp_path / f"{stem}.png").stat().st_size > 1000
+
+
+def test_neuron_label_is_the_composition_of_its_stages():
+    xs = [Value(0.5, "x.0"), Value(-1.0, "x.1")]
+    pieces = []
+    for p in range(2):                          # a maxout(2) neuron: two dots, then max
+        ws = [Value(0.1 * (p + i + 1), f"neurons.0.w.{p}.{i}", param=True) for i in range(2)]
+        z = autodiff.dot(ws, xs)
+        z.group = ("neurons.0",)
+        pieces.append(z)
+    out = autodiff.maximum(pieces)
+    out.group = ("neurons.0",)
+    d = viz.draw(out * 2.0, detail="neuron")
+    assert [n.name for n in d.graph.nodes if n.kind == "op"].count("max(dot)") == 1
+    d = viz.draw(out * 2.0, detail="layer")
+    assert {"matmul", "max"} <= {n.name for n in d.graph.nodes if n.kind == "op"}

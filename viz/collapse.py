@@ -87,9 +87,14 @@ def _index_of(part: str) -> Optional[int]:
     return int(m[1]) + 1 if m else None
 
 
+def _half(v: Value) -> int:
+    """n for a dot node with inputs (w₁…wₙ, x₁…xₙ[, b])."""
+    return (len(v.inputs) - (1 if v.attr else 0)) // 2
+
+
 def _dot_role(v: Value, k: int) -> str:
     """Operand k of a dot node is a weight ("W"), an input ("x") or the bias ("b")."""
-    half = (len(v.inputs) - (1 if v.attr else 0)) // 2
+    half = _half(v)
     return "W" if k < half else ("x" if k < 2 * half else "b")
 
 
@@ -171,11 +176,7 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str)
         if str(blk[0]).startswith("op:"):
             _single_square(b, str(blk[0])[3:], members, square_of, root, all_outputs=True)
         elif detail == "neuron":
-            label = ""
-            for v in members:
-                op_label = autodiff.OPS[v.op].label
-                label = op_label if not label else (
-                    op_label.replace("·", label) if "·" in op_label else f"{op_label}({label})")
+            label = _composition(members)
             _single_square(b, label, members, square_of, root, all_outputs=False)
         else:
             _layer(b, members, square_of, head, root)
@@ -202,6 +203,28 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str)
             b.g.where[id(v)] = square_of[id(v)]
     _name(b, root)
     return b.g
+
+
+def _composition(members: list[Value]) -> str:
+    """A neuron's ops as one function: ``σ(dot)``, ``max(dot)`` (maxout's k dots are
+    one stage), ``relu(dot)``; inner stages are those at a smaller depth in the block."""
+    inside = {id(m) for m in members}
+    depth: dict[int, int] = {}
+    stages: list[list[str]] = []
+    for v in members:
+        d = max((depth[id(a)] + 1 for a in v.inputs if id(a) in inside), default=0)
+        depth[id(v)] = d
+        while len(stages) <= d:
+            stages.append([])
+        op_label = autodiff.OPS[v.op].label
+        if op_label not in stages[d]:
+            stages[d].append(op_label)
+    label = ""
+    for labels in stages:
+        op_label = "+".join(labels)
+        label = op_label if not label else (
+            op_label.replace("·", label) if "·" in op_label else f"{op_label}({label})")
+    return label
 
 
 def _single_square(b: _Builder, label: str, members: list[Value], square_of: dict[int, str],
@@ -246,7 +269,7 @@ def _layer(b: _Builder, members: list[Value], square_of: dict[int, str],
             b.edge(mid.id, add.id, on)
             for v in vs:
                 square_of[id(v)] = add.id
-                for k in range(len(v.inputs) - 1):
+                for k in range(2 * _half(v)):     # weights and inputs into matmul, b into add
                     head[(id(v), k)] = square.id
         role = "output" if root in vs else "result"
         b.node(DNode(b.new_id(), "value", "", tuple(vs), role, note=f"[{n}]" if n > 1 else ""))
@@ -309,7 +332,7 @@ def expanded_graph(root: Value, order: list[Value], dep: set[int]) -> DGraph:
         v = n.members[0]
         if n.kind == "op" and v.op == "dot":
             n.name = "add"
-            half = (len(v.inputs) - (1 if v.attr else 0)) // 2
+            half = _half(v)
             for k in range(half):
                 nodes.append(DNode(f"op{index[id(v)]}_{k}", "op", "×", (v,), "op"))
         nodes.append(n)
@@ -319,17 +342,15 @@ def expanded_graph(root: Value, order: list[Value], dep: set[int]) -> DGraph:
         if e.members and e.members[0][1].op == "dot":
             a, v, k = e.members[0]
             i = index[id(v)]
-            half = (len(v.inputs) - (1 if v.attr else 0)) // 2
+            half = _half(v)
             if k < 2 * half:
                 e.head = f"op{i}_{k % half}"
-            if k == half:   # once per dot: × squares into add, after the x_0 edge
-                pass
         edges.append(e)
     extra: list[DEdge] = []
     for v in order:
         if v.op == "dot":
             i = index[id(v)]
-            half = (len(v.inputs) - (1 if v.attr else 0)) // 2
+            half = _half(v)
             for k in range(half):
                 on = id(v.inputs[k]) in dep or id(v.inputs[half + k]) in dep
                 extra.append(DEdge(f"m{i}_{k}", f"op{i}_{k}", f"op{i}", on, ()))
