@@ -233,6 +233,7 @@ def test_without_dot_source_still_works_and_svg_says_how_to_install(monkeypatch,
         d.svg()
     with pytest.raises(viz.GraphvizNotFound):
         d.save(tmp_path / "g.png")
+    assert d._repr_svg_() is None and "apt-get install graphviz" in repr(d)   # Jupyter falls back
 
 
 def test_fonts_fall_back_when_latin_modern_is_absent(monkeypatch):

@@ -188,11 +188,16 @@ class Drawing:
             raise ValueError(f"save({str(path)!r}): unknown suffix {suffix!r}; use .svg, .png or .dot")
         return path
 
-    def _repr_svg_(self) -> str:
-        return self.svg()
+    def _repr_svg_(self) -> Optional[str]:
+        """Inline display in Jupyter; without `dot`, None lets Jupyter show ``repr``."""
+        try:
+            return self.svg()
+        except GraphvizNotFound:
+            return None
 
     def __repr__(self) -> str:
-        return f"<Drawing: {len(self.graph.nodes)} nodes, {len(self.graph.edges)} edges>"
+        text = f"<Drawing: {len(self.graph.nodes)} nodes, {len(self.graph.edges)} edges>"
+        return text if shutil.which("dot") else f"{text} ({INSTALL_HINT})"
 
 
 def _value_label(node: DNode, view: str, known: Optional[set[int]], big: bool) -> str:
