@@ -214,9 +214,12 @@ def test_huge_graph_is_refused_before_any_layout(monkeypatch):
         raise AssertionError("the renderer must refuse before building DOT or running dot")
     monkeypatch.setattr(viz.render, "to_digraph", no_layout)
     monkeypatch.setattr(viz.render.subprocess, "run", no_layout)
-    with pytest.raises(viz.GraphTooLarge, match=r"detail='layer'") as info:
-        viz.draw(v)
+    with pytest.raises(viz.GraphTooLarge, match="sub-expression") as info:
+        viz.draw(v)                        # nothing is grouped: no coarser level to offer
     assert "max_nodes=400" in str(info.value) and "100002 nodes" in str(info.value)
+    v.group = ("layers.0", "neurons.0")
+    with pytest.raises(viz.GraphTooLarge, match=r"detail='neuron'"):
+        viz.draw(v)
     with pytest.raises(viz.GraphTooLarge):
         viz.draw(v, detail="layer")       # no groups: nothing collapses, still refused
     with pytest.raises(viz.GraphTooLarge):

@@ -403,10 +403,13 @@ def _check_size(count: int, max_nodes: int, detail: str, order: list[Value]) -> 
     if count <= max_nodes:
         return
     coarser = _COARSER.get(detail)
-    if coarser == "neuron" and not any(v.group for v in order):
-        coarser = "layer"
-    hint = (f"draw it with detail={coarser!r}" if coarser else
-            "draw a smaller part of the graph (a sub-expression)")
+    if coarser and not any(v.group for v in order):
+        hint = ("no node has a .group (nn sets them), so a coarser level would not help: "
+                "draw a smaller part of the graph (a sub-expression)")
+    elif coarser:
+        hint = f"draw it with detail={coarser!r}"
+    else:
+        hint = "draw a smaller part of the graph (a sub-expression)"
     raise GraphTooLarge(
         f"the graph has {count} nodes to draw at detail={detail!r}, more than "
         f"max_nodes={max_nodes}; {hint}, or raise max_nodes (layout time grows fast).")
