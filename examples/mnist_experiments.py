@@ -293,7 +293,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     golden = json.loads(GOLDEN.read_text()) if GOLDEN.exists() else {}
 
     from nn.mnist import mnist_arrays
-    X, labels = mnist_arrays(args.data_dir, "train", download=args.download)
+    try:
+        X, labels = mnist_arrays(args.data_dir, "train", download=args.download)
+    except FileNotFoundError as exc:
+        raise SystemExit(f"examples/mnist_experiments.py: {exc}") from None
     speed_batch = one_hot_batch(X[:1000], labels[:1000])
     data = ((X[:train_n], labels[:train_n]), (X[50000:], labels[50000:]))
     print(f"MNIST: {len(X)} training images; compiled path ({'quick run' if args.quick else 'full'})")
