@@ -186,7 +186,8 @@ class Tape:
         if not self._forward_done:
             raise RuntimeError("tape.backward: call tape.forward(batch) first")
         V, G, theta, gtheta = self._V, self._G, self.param_data, self.param_grad
-        G.fill(0.0)
+        for rows, cols in self._zero:  # only rows that kernels accumulate into
+            G[rows, cols] = 0.0
         gtheta.fill(0.0)
         G[self._root_row] = 1.0
         with np.errstate(all="ignore"):
@@ -535,6 +536,15 @@ class _Planner:
         t._frontier = as_index([row[id(v)] for v in frontier]) if frontier else None
         t._frontier_ids = {id(v): i for i, v in enumerate(frontier)}
         t._invariant = {id(v) for v in ops if id(v) not in variant}
+        # backward zeroes: variant op rows, frontier rows and full parameter rows on every
+        # column; parameters read only by invariant nodes, constants and invariant op rows on
+        # column 0 (input rows take contributions no one reads)
+        first_var = min((np.arange(len(row))[k.out][0] for k in t._var_kernels), default=len(row))
+        t._zero = [(slice(int(first_var), len(row)), slice(None))]
+        t._zero += [(rows, slice(None)) for rows, _, cols in t._prow if cols == slice(None)]
+        if frontier:
+            t._zero.append((t._frontier, slice(None)))
+        t._zero.append((slice(len(t.inputs), int(first_var)), slice(0, 1)))
         # parameters read by invariant kernels: only their batch-summed gradient is kept
         # and so for every node an invariant node reads: its per-sample gradient is not kept
         read_by_invariant = {id(a) for v in ops if id(v) not in variant for a in v.inputs}
