@@ -34,8 +34,10 @@ from typing import Optional, Sequence
 import numpy as np
 
 try:
+    import _plot
     from _util import ROOT, parse_args, table
 except ImportError:  # imported as examples.mnist_experiments
+    from examples import _plot
     from examples._util import ROOT, parse_args, table
 
 import autodiff
@@ -271,6 +273,48 @@ def depth_vs_accuracy(archs, seeds, data, epochs, golden, torch_timing: bool, sp
     return out
 
 
+# ----------------------------------------------------------------------------- figures
+def draw_figures(results: dict, out: Path) -> list[str]:
+    """SVG figures of whatever parts ``results`` holds; returns the paths written."""
+    panels, colors = [], _plot.PALETTE
+    sol = results.get("speed_of_learning", {})
+    if sol:
+        series = [{"x": list(range(1, len(d["mean"]) + 1)), "y": d["mean"], "label": key, "marker": True,
+                   "color": colors[i % len(colors)]} for i, (key, d) in enumerate(sol.items())]
+        panels.append(_plot.line_chart(series, title="speed of learning at init (mean over seeds)",
+                                       xlabel="hidden layer l", ylabel="‖∂C/∂b^l‖", logy=True,
+                                       legend="lower right"))
+    fixes_ = results.get("fixes", {})
+    if fixes_:
+        series = [{"x": list(range(1, len(d["mean"]) + 1)), "y": d["mean"], "label": name, "marker": True,
+                   "color": colors[i % len(colors)], "dash": "5 3" if "clip" in name else None}
+                  for i, (name, d) in enumerate(fixes_.items())]
+        panels.append(_plot.line_chart(series, title="fixes: ‖∂C/∂b^l‖ at init, deepest network",
+                                       xlabel="hidden layer l", ylabel="‖∂C/∂b^l‖", logy=True,
+                                       ylim=(1e-6, 10.0), legend="lower right"))
+    dva = results.get("depth_vs_accuracy", {})
+    if dva:
+        series = [{"x": list(range(1, len(d["runs"][0]["val_acc"]) + 1)), "y": d["runs"][0]["val_acc"],
+                   "label": key, "color": colors[i % len(colors)]} for i, (key, d) in enumerate(dva.items())]
+        panels.append(_plot.line_chart(series, title=f"validation accuracy (seed {results['seeds'][0]})",
+                                       xlabel="epoch", ylabel="%", ylim=(90.0, 98.0),
+                                       legend="lower right"))
+        key, d = list(dva.items())[-1]
+        sp = np.array(d["runs"][0].get("speeds_per_epoch") or [])
+        init = (sol.get(key, {}).get("speeds") or [None])[0]
+        if sp.size and init is not None:
+            sp = np.vstack([init, sp])
+            series = [{"x": list(range(len(sp))), "y": sp[:, l].tolist(), "label": f"layer {l + 1}",
+                       "color": colors[l % len(colors)]} for l in range(sp.shape[1])]
+            panels.append(_plot.line_chart(series, title=f"speed of learning during training, {key}",
+                                           xlabel="epoch", ylabel="‖∂C/∂b^l‖", logy=True))
+    if not panels:
+        return []
+    path = _plot.save_figure(Path(out) / "mnist_experiments.svg", panels, cols=2,
+                             title="MNIST on the compiled path: vanishing gradients and depth")
+    return [str(path)]
+
+
 # -------------------------------------------------------------------------------- main
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     def extra(p):
@@ -283,7 +327,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         p.add_argument("--archs", default=",".join(ARCHS), help=f"comma-separated, default {','.join(ARCHS)}")
         p.add_argument("--train-n", type=int, default=50000, help="training images (default 50000)")
         p.add_argument("--no-torch", action="store_true", help="skip the PyTorch epoch timing")
+        p.add_argument("--replot", type=Path, default=None, help="only redraw the figures from a results.json")
     args = parse_args("mnist_experiments", __doc__, argv, extra)
+    if args.replot is not None:
+        results = json.loads(args.replot.read_text())
+        results["figures"] = draw_figures(results, args.out or Path("."))
+        print("\n".join(f"wrote {f}" for f in results["figures"]))
+        return results
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     archs = [parse_arch(a) for a in args.archs.split(",") if a.strip()]
     epochs, train_n = args.epochs, args.train_n
@@ -313,6 +363,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     results["wall_seconds"] = time.perf_counter() - t0
     print(f"\ntotal wall time {results['wall_seconds']:.1f} s")
     if args.out is not None:
+        results["figures"] = draw_figures(results, args.out)
+        print("\n".join(f"wrote {f}" for f in results["figures"]))
         path = Path(args.out) / "results.json"
         path.write_text(json.dumps(results, indent=1))
         print(f"wrote {path}")
