@@ -39,12 +39,12 @@ only the batch-reduced gradient exists, so :meth:`Tape.grad_of` refuses them.
 
 When it pays (bench/bench_chain.py, bench/RESULTS.md). Every group costs a fixed few µs of
 numpy calls, forward plus backward, however narrow it is; eager costs a few µs per node
-*per sample*. On a width-1 chain h ← tanh(w·h + b) (3 levels per layer) the tape loses at
-B = 1 — 2.5× to 20× slower than eager for depths 3 to 300 — about breaks even at B = 10, and
-wins 13× to 32× at B = 100: compile deep narrow graphs only to run batches of more than a
-few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) SGD step is ~0.6–0.9×
-PyTorch's at B = 1–10 and ~1.5× at B = 100 (bench/bench_mnist_step.py); micrograd's demo
-step runs ~2,400× faster than micrograd 0.1.0. Compiling itself costs ~0.3 ms per node.
+*per sample*. On a width-1 chain h ← tanh(w·h + b) (3 levels per layer, depths 3 to 300)
+the tape loses at B = 1 (0.2–0.6× eager's speed), roughly breaks even to wins 3× at B = 10,
+and wins 17–38× at B = 100: compile deep narrow graphs only to run batches of more than a
+few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) SGD step runs at
+0.6–0.8× PyTorch's time at B = 1–10 and 0.9–1.5× at B = 100 (bench/bench_mnist_step.py);
+micrograd's demo step runs ~2,400–2,700× faster than micrograd 0.1.0. Compiling itself costs ~0.3 ms per node.
 
 Errors. A batch of the wrong width raises ``ValueError`` giving the expected width; a
 non-finite value produced by an op (log of a non-positive number, division by zero,
