@@ -44,12 +44,15 @@ the tape loses at B = 1 (0.2–0.6× eager's speed), roughly breaks even to wins
 and wins 17–38× at B = 100: compile deep narrow graphs only to run batches of more than a
 few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) SGD step runs at
 0.6–0.8× PyTorch's time at B = 1–10 and 0.9–1.5× at B = 100 (bench/bench_mnist_step.py);
-micrograd's demo step runs ~2,400–2,700× faster than micrograd 0.1.0. Compiling itself costs ~0.3 ms per node.
+micrograd's demo step runs ~2,400–2,700× faster than micrograd 0.1.0. Compiling itself
+costs ~0.1–0.3 ms per node.
 
 Errors. A batch of the wrong width raises ``ValueError`` giving the expected width; a
 non-finite value produced by an op (log of a non-positive number, division by zero,
 overflow, NaN) raises naming the node and the sample, as the eager engine does at
-construction. Gradients are not checked for finiteness (neither are the eager engine's).
+construction. A NaN parameter gradient raises ``FloatingPointError`` naming the parameter
+and the first node (in backward order) with a NaN gradient, as eager ``backward()`` does;
+nothing is then added to ``.grad``. Infinite gradients pass, as in the eager engine.
 """
 
 from __future__ import annotations
