@@ -57,10 +57,33 @@ def _pair(outputs, targets, name: str) -> tuple[list, list]:
     return outputs, targets
 
 
+def _total(terms: list[Value]) -> Value:
+    """Σ terms as one ``sum`` node (or the term itself when there is one)."""
+    return terms[0] if len(terms) == 1 else autodiff.sum(terms)
+
+
+def composite(label: str, loss: Value, operands: Sequence[object]) -> Value:
+    """Mark the nodes between ``operands`` and ``loss`` as one composite operation.
+
+    Sets ``group = ("op:<label>",)`` on every op node reachable from ``loss`` without
+    crossing an operand, so :mod:`viz` draws the whole loss as one square (``cross_ent``,
+    as in the slides) at its neuron and layer levels of detail. Returns ``loss``.
+    """
+    stop = {id(v) for v in operands}
+    stack, group = [loss], ("op:" + label,)
+    while stack:
+        v = stack.pop()
+        if id(v) in stop or v.is_leaf or v.group == group:
+            continue
+        v.group = group
+        stack.extend(v.inputs)
+    return loss
+
+
 def half_sse(outputs, targets) -> Value:
     """E = ½ Σⱼ (dⱼ − yⱼ)², the error energy of the lectures."""
     ys, ds = _pair(outputs, targets, "half_sse")
-    return 0.5 * autodiff.sum([(d - y) ** 2 for y, d in zip(ys, ds)])
+    return composite("sse", 0.5 * _total([(d - y) ** 2 for y, d in zip(ys, ds)]), ys + ds)
 
 
 sse = half_sse
@@ -69,7 +92,7 @@ sse = half_sse
 def mse(outputs, targets) -> Value:
     """(1/K) Σⱼ (dⱼ − yⱼ)² for K outputs."""
     ys, ds = _pair(outputs, targets, "mse")
-    return autodiff.sum([(d - y) ** 2 for y, d in zip(ys, ds)]) * (1.0 / len(ys))
+    return composite("mse", _total([(d - y) ** 2 for y, d in zip(ys, ds)]) * (1.0 / len(ys)), ys + ds)
 
 
 def softplus(z: Value) -> Value:
@@ -85,15 +108,17 @@ def binary_cross_entropy(outputs, targets) -> Value:
     probability is clamped smoothly to [ε, 1 − ε].
     """
     as_, ys = _pair(outputs, targets, "binary_cross_entropy")
-    terms = []
+    terms, operands = [], list(ys)
     for a, y in zip(as_, ys):
         if a.op == "sigmoid":
             z = a.inputs[0]
             terms.append(softplus(z) - y * z)
+            operands.append(z)
         else:
             p = EPS + (1.0 - 2.0 * EPS) * a
             terms.append(-(y * p.log()) - (1.0 - y) * (1.0 - p).log())
-    return terms[0] if len(terms) == 1 else autodiff.sum(terms)
+            operands.append(a)
+    return composite("cross_ent", _total(terms), operands)
 
 
 cross_entropy = binary_cross_entropy
@@ -109,7 +134,7 @@ def logsumexp(zs: Sequence[Value]) -> Value:
 def softmax_cross_entropy(logits, targets) -> Value:
     """−Σⱼ yⱼ ln softmax(z)ⱼ = logsumexp(z) − Σⱼ yⱼzⱼ for targets y summing to 1 (one-hot)."""
     zs, ys = _pair(logits, targets, "softmax_cross_entropy")
-    return logsumexp(zs) - autodiff.sum([y * z for z, y in zip(zs, ys)])
+    return composite("cross_ent", logsumexp(zs) - autodiff.sum([y * z for z, y in zip(zs, ys)]), zs + ys)
 
 
 def categorical_cross_entropy(probs, targets) -> Value:
@@ -122,14 +147,14 @@ def categorical_cross_entropy(probs, targets) -> Value:
         for p, y in zip(ps, ys):
             ys_by_k[p.attr] = y
         return softmax_cross_entropy(list(first.inputs), ys_by_k)
-    return -autodiff.sum([y * (EPS + (1.0 - 2.0 * EPS) * p).log() for p, y in zip(ps, ys)])
+    return composite("cross_ent", -autodiff.sum([y * (EPS + (1.0 - 2.0 * EPS) * p).log() for p, y in zip(ps, ys)]),
+                     ps + ys)
 
 
 def hinge(scores, targets) -> Value:
     """Σⱼ max(0, 1 − yⱼ sⱼ) with yⱼ ∈ {−1, +1} (micrograd's demo loss)."""
     ss, ys = _pair(scores, targets, "hinge")
-    terms = [(1.0 - y * s).relu() for s, y in zip(ss, ys)]
-    return terms[0] if len(terms) == 1 else autodiff.sum(terms)
+    return composite("hinge", _total([(1.0 - y * s).relu() for s, y in zip(ss, ys)]), ss + ys)
 
 
 def l2_penalty(weights: Sequence[Value], lam: float, n: int = 1) -> Value:

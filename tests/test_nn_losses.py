@@ -109,3 +109,21 @@ def test_loss_argument_errors():
         get_loss("l1")
     with pytest.raises(ValueError, match="lam must be"):
         nn.l2_penalty(vals(1), lam=-1.0)
+
+
+@pytest.mark.parametrize("loss_fn, label", [
+    (nn.binary_cross_entropy, "cross_ent"), (nn.softmax_cross_entropy, "cross_ent"),
+    (nn.half_sse, "sse"), (nn.mse, "mse"), (nn.hinge, "hinge"),
+])
+def test_a_loss_is_marked_as_one_composite_op_and_the_model_is_left_alone(loss_fn, label):
+    """viz draws a loss as one square (the slides' cross_ent) from these groups; the model's
+    own nodes keep the groups nn gave them."""
+    model = nn.MLP(3, [4, 2], activation="sigmoid", seed=0)
+    outputs = model([Value(0.1), Value(-0.2), Value(0.3)])
+    model_nodes = autodiff.topological_order(outputs[0]) + autodiff.topological_order(outputs[1])
+    before = {id(v): v.group for v in model_nodes}
+    loss = loss_fn(outputs, [1.0, 0.0])
+    model_ids = {id(v) for v in model_nodes}
+    loss_ops = [v for v in autodiff.topological_order(loss) if v.op and id(v) not in model_ids]
+    assert loss_ops and all(v.group == ("op:" + label,) for v in loss_ops)
+    assert all(v.group == before[id(v)] for v in model_nodes)
