@@ -150,15 +150,17 @@ class Neuron(Module):
         def bname(p: int) -> str:
             return f"{prefix}b" if k == 1 else f"{prefix}b.{p}"
 
-        self.pieces: list[list[Value]] = [
-            [_param(w, wname(p, i), "Neuron(weights)") for i, w in enumerate(row)] for p, row in enumerate(rows)]
+        # tuples: autodiff.dot takes them without a copy
+        self.pieces: list[tuple[Value, ...]] = [
+            tuple(_param(w, wname(p, i), "Neuron(weights)") for i, w in enumerate(row))
+            for p, row in enumerate(rows)]
         self.biases: list[Optional[Value]] = [
             None if b is None else _param(b, bname(p), "Neuron(bias)") for p, b in enumerate(biases)]
 
     # the usual names for the one-piece case
     @property
     def w(self) -> list[Value]:
-        return self.pieces[0] if len(self.pieces) == 1 else [w for row in self.pieces for w in row]
+        return list(self.pieces[0]) if len(self.pieces) == 1 else [w for row in self.pieces for w in row]
 
     @property
     def b(self) -> Optional[Value]:
