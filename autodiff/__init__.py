@@ -13,7 +13,7 @@ from .backprop import EdgeStep, NodeStep, backward, chain_rule, topological_orde
 from .gradcheck import GradcheckError, gradcheck, local_gradcheck
 from .ops import OPS, Op, register
 from .value import Value, apply, describe, dot, is_grad_enabled, maximum, no_grad, softmax
-from .value import sum  # noqa: A004 - autodiff.sum is the n-ary sum node
+from .value import sum  # noqa: A004, F401 - autodiff.sum is the n-ary sum node
 
 __all__ = [
     "Value", "OPS", "Op", "register", "apply", "describe",

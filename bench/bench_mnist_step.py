@@ -139,7 +139,7 @@ def main() -> None:
             step10 = t
         print(rows[-1], flush=True)
     table = markdown_table(["B", "tape", "tape+Values", "PyTorch", "tape / PyTorch", "tape+Values / PyTorch"], rows)
-    text = [f"## One SGD step of MLP(784,[30,10]), sigmoid + cross-entropy (bench_mnist_step.py)\n",
+    text = ["## One SGD step of MLP(784,[30,10]), sigmoid + cross-entropy (bench_mnist_step.py)\n",
             machine_line() + f"; medians of {args.repeats} alternating rounds.\n", table, ""]
     if step10 and "torch" in step10:
         text.append(f"Goal at B = 10: tape ≤ 1.5× PyTorch — measured **{step10['tape'] / step10['torch']:.2f}×**.\n")

@@ -27,7 +27,7 @@ Training (:mod:`nn.training`, :mod:`nn.engines`, :mod:`nn.metrics`)
         epochs, shuffle, seed, tol, target_loss, validation, metrics, callbacks, progress,
         engine="auto"|"eager"|"compiled", clip_value, clip_norm, l2) -> History
     evaluate(model, X, Y, loss); Callback, TrainingState, History
-    EagerEngine, build_static_graph, register_engine (engine="compiled" = autodiff's CompiledEngine);
+    EagerEngine, build_static_graph, register_engine (engine="compiled" = CompiledEngine);
     on the compiled path SGD runs on flat arrays (nn.fastpath.ArrayLoop); accuracy, one_hot
 Diagnostics (:mod:`nn.diagnostics`)
     layer_speeds (‖∂C/∂b^l‖, seed 001 §3.1), SpeedOfLearning callback,
@@ -43,6 +43,7 @@ from .activations import ELU, Activation, LeakyReLU, Maxout, get_activation
 from .data import circles, spirals, two_moons, xor
 from .diagnostics import GradientHistograms, SpeedOfLearning, gradient_histograms, layer_speeds
 from .engines import EagerEngine, build_static_graph, register_engine
+from .compiled_engine import CompiledEngine
 from .layers import MLP, Layer, Neuron
 from .losses import (binary_cross_entropy, categorical_cross_entropy, half_sse, hinge, l2_penalty, mse,
                      softmax_cross_entropy)
@@ -53,6 +54,8 @@ from .optim import SGD, clip_grad_norm, clip_grad_value, grad_norm
 from .perceptron import Perceptron
 from .training import Callback, History, TrainingState, evaluate, fit
 
+register_engine("compiled", CompiledEngine)
+
 __all__ = [
     "Module", "Neuron", "Layer", "MLP", "Perceptron",
     "Activation", "get_activation", "LeakyReLU", "ELU", "Maxout",
@@ -60,7 +63,7 @@ __all__ = [
     "hinge", "l2_penalty",
     "SGD", "clip_grad_value", "clip_grad_norm", "grad_norm",
     "fit", "evaluate", "History", "Callback", "TrainingState",
-    "EagerEngine", "build_static_graph", "register_engine", "accuracy", "one_hot",
+    "EagerEngine", "CompiledEngine", "build_static_graph", "register_engine", "accuracy", "one_hot",
     "layer_speeds", "SpeedOfLearning", "gradient_histograms", "GradientHistograms",
     "xor", "two_moons", "circles", "spirals", "load_mnist", "mnist_arrays", "read_idx",
     "activations", "data", "diagnostics", "engines", "fastpath", "init", "losses", "metrics", "mnist", "optim",

@@ -1,8 +1,8 @@
 """A training engine on the compiled path, in the shape ``nn.fit`` asks for (nn/engines.py).
 
-``CompiledEngine(model, loss_fn, build_graph)`` builds one sample's graph on placeholder
-leaves with ``build_graph(model, loss_fn, x0, y0)`` (``nn.engines.build_static_graph``; passed
-in so that ``autodiff`` does not import ``nn``), compiles it once, and then answers
+``CompiledEngine(model, loss_fn)`` builds one sample's graph on placeholder leaves with
+:func:`nn.engines.build_static_graph`, compiles it once with :func:`autodiff.compile`, and
+then answers
 
 * ``loss_and_grad(X, Y, scale)``: Σ_b E_b for the batch, and adds scale · Σ_b ∂E_b/∂θ into
   every parameter's ``.grad`` — exactly what the eager engine's per-sample
@@ -26,9 +26,10 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .backprop import topological_order
-from .compile import compile as compile_graph
-from .value import Value
+from autodiff import Value, topological_order
+from autodiff import compile as compile_graph
+
+from .engines import build_static_graph
 
 __all__ = ["CompiledEngine", "graph_signature"]
 
@@ -55,11 +56,12 @@ def graph_signature(root: Value, leaves: list[Value]) -> list[tuple]:
 
 
 class CompiledEngine:
-    """``nn.fit``'s engine interface on a :class:`autodiff.compile.Tape`."""
+    """``nn.fit``'s engine interface on a :class:`autodiff.Tape`. ``build_graph`` is
+    replaceable for models that need their own placeholder graph."""
 
     name = "compiled"
 
-    def __init__(self, model: Any, loss_fn: Callable, build_graph: Callable) -> None:
+    def __init__(self, model: Any, loss_fn: Callable, build_graph: Callable = build_static_graph) -> None:
         nin, nout = int(model.nin), int(getattr(model, "nout", 1))
         try:
             graph = build_graph(model, loss_fn, [0.0] * nin, [0.0] * nout)

@@ -127,14 +127,6 @@ def register_engine(name: str, factory: Callable[[Any, Callable], Any]) -> None:
     ENGINES[name] = factory
 
 
-try:  # the compiled tape (autodiff.compile_engine), when this build of autodiff has it
-    from autodiff.compile_engine import CompiledEngine as _CompiledEngine
-except ImportError:  # pragma: no cover - an engine without the compiled path
-    _CompiledEngine = None
-else:
-    register_engine("compiled", lambda model, loss_fn: _CompiledEngine(model, loss_fn, build_static_graph))
-
-
 def make_engine(engine: Any, model: Any, loss_fn: Callable) -> Any:
     """Resolve ``engine``: a name in :data:`ENGINES`, ``"auto"``, or an engine object."""
     if not isinstance(engine, str):

@@ -163,7 +163,7 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str)
         else:
             for p in params:
                 b.node(DNode(f"n{index[id(p)]}", "param", "", (p,), "param"))
-    for blk, leaves in gathered.items():
+    for leaves in gathered.values():
         bases = {_base(x.label) for x in leaves}
         name = bases.pop() if len(bases) == 1 else "x"
         many = len(leaves) > 1
@@ -254,7 +254,7 @@ def _layer(b: _Builder, members: list[Value], square_of: dict[int, str],
         d = max((depth[id(a)] + 1 for a in v.inputs if id(a) in inside), default=0)
         depth[id(v)] = d
         stages.setdefault((d, v.op), []).append(v)
-    for (d, op), vs in sorted(stages.items()):
+    for (_, op), vs in sorted(stages.items()):
         n = len(vs)
         label = "matmul" if op == "dot" else autodiff.OPS[op].label
         square = b.node(DNode(b.new_id(), "op", label, tuple(vs), "op"))

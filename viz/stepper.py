@@ -31,8 +31,8 @@ from __future__ import annotations
 import fnmatch
 import math
 import re
-from dataclasses import dataclass, field
-from typing import Callable, Iterable, Optional, Union
+from dataclasses import dataclass
+from typing import Callable, Optional, Union
 
 import autodiff
 from autodiff import Value
