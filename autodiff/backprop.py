@@ -25,6 +25,7 @@ from operator import attrgetter
 from .value import Value, describe
 
 _data = attrgetter("data")
+_inputs = attrgetter("inputs")
 
 __all__ = ["topological_order", "chain_rule", "backward", "zero_grad", "NodeStep", "EdgeStep"]
 
@@ -35,34 +36,37 @@ def topological_order(root: Value, leaves: bool = True) -> list[Value]:
     Iterative depth-first search (no recursion, so any depth works): each stack entry
     holds a node and the iterator over its remaining inputs; a node is emitted once all
     its inputs are. Leaves are emitted when first seen, or skipped with ``leaves=False``
-    (what backward uses: most edges of a neural network end in a leaf).
+    (what backward uses: most edges of a neural network end in a leaf, and filtering them
+    out in C keeps the Python loop to the edges between op nodes).
     """
     if not root.inputs:
         return [root]
+    operands = iter if leaves else _op_inputs
     order: list[Value] = []
     emit = order.append
-    seen = {id(root)}
+    seen = {root}  # Values hash by identity
     mark = seen.add
-    stack = [(root, iter(root.inputs))]
+    stack = [(root, operands(root.inputs))]
     push = stack.append
     while stack:
         node, pending = stack[-1]
         for inp in pending:
+            if inp in seen:
+                continue
+            mark(inp)
             if inp.inputs:
-                key = id(inp)
-                if key not in seen:
-                    mark(key)
-                    push((inp, iter(inp.inputs)))
-                    break
-            elif leaves:
-                key = id(inp)
-                if key not in seen:
-                    mark(key)
-                    emit(inp)
+                push((inp, operands(inp.inputs)))
+                break
+            emit(inp)  # a leaf (only reached when leaves=True)
         else:
             stack.pop()
             emit(node)
     return order
+
+
+def _op_inputs(inputs: tuple[Value, ...]) -> Iterator[Value]:
+    """The inputs that are op nodes (not leaves)."""
+    return filter(_inputs, inputs)
 
 
 @dataclass

@@ -181,8 +181,8 @@ class Value:
     def __rpow__(self, other: Number) -> Value:
         return _binary(_POWV, _as_value(other), self)
 
-    # comparisons are on purpose not defined (the contract leaves them out): use .data
-    __hash__ = object.__hash__
+    # Comparisons are on purpose not defined (the contract leaves them out; use .data), so
+    # Values hash and compare by identity, with CPython's C-level default hash.
 
     # ------------------------------------------------------------------ functions
     def exp(self) -> Value:
