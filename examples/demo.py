@@ -26,6 +26,7 @@ import nptel_worked_example  # noqa: E402
 
 import viz  # noqa: E402
 from viz.html_page import write_html  # noqa: E402
+from viz.stepper import Stepper  # noqa: E402
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -53,7 +54,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             print(f"note: {exc}")
     page = out / "nptel_stepper.html"
     try:
-        write_html(network.loss, page, title="NPTEL worked example: backward pass, step by step")
+        stepper = Stepper(network.loss, unicode=True, constants=False)
+        write_html(stepper, page, title="NPTEL worked example: backward pass, step by step")
         files["step-through page"] = page
     except viz.GraphvizNotFound as exc:
         print(f"note: the step-through page needs Graphviz: {exc}")

@@ -291,3 +291,21 @@ def test_lookup_names_and_errors():
         s.lookup("nope")
     with pytest.raises(TypeError):
         Stepper(1.0)
+
+
+def test_constants_can_be_left_out_without_changing_any_gradient():
+    """constants=False hides the steps into unlabelled numbers (the ½ of ½e²); their
+    gradients are applied with the next step shown, so every position stays exact."""
+    E, _ = nptel()
+    full, short = Stepper(E), Stepper(E, constants=False)
+    hidden = [st for st in full.steps if st.input.is_leaf and not st.input.label and not st.input.param]
+    assert hidden and len(short) == len(full) - len(hidden)
+    assert all(st.input.label or st.input.param or not st.input.is_leaf for st in short.steps)
+    assert [st.formula for st in short.steps] == [st.formula for st in full.steps if st not in hidden]
+    short.goto(len(short))
+    assert [v.grad for v in short.order] == full.final
+    for k in range(len(short) + 1):  # each node's gradient is known once it has a value
+        short.goto(k)
+        for v in short.order:
+            if not short.known(v):
+                assert v.grad == 0.0 or v is E

@@ -139,6 +139,11 @@ class Why:
         return self.text
 
 
+def _is_constant(v: Value) -> bool:
+    """An unlabelled number that is neither a parameter nor computed (``2`` in ``2 * x``)."""
+    return v.is_leaf and not v.param and not v.label
+
+
 class Stepper:
     """The backward pass from ``loss`` as a list of :class:`Step` (see the module doc).
 
@@ -149,10 +154,13 @@ class Stepper:
     first, so the steps show ∂loss/∂node of this loss alone even after an earlier
     ``loss.backward()``; ``accumulate=True`` keeps the leaves' earlier gradients and
     adds to them, exactly as another ``loss.backward()`` would.
+    ``constants=False`` leaves out the steps into unlabelled constants (the 0.5 of
+    ½e², the 1 of 1 − a): their gradients are still computed, each applied together
+    with the next step shown, so a learner sees only the edges that matter.
     """
 
     def __init__(self, loss: Value, *, digits: int = 4, unicode: bool = False,
-                 accumulate: bool = False) -> None:
+                 accumulate: bool = False, constants: bool = True) -> None:
         if not isinstance(loss, Value):
             raise TypeError(f"Stepper needs the loss Value, got {type(loss).__name__}: {loss!r}")
         if not accumulate:
@@ -165,6 +173,7 @@ class Stepper:
         if unicode:  # write labels such as w5 or x_1 as the drawing does: w₅, x₁
             self.names = {v: _DRAWN.sub(lambda m: m[1] + subscript(m[2]), n) for v, n in self.names.items()}
         self.breakpoints: list[Breakpoint] = []
+        self.constants = constants
         self.steps: list[Step] = self._record()
         self.final = [v.grad for v in self.order]
         self.initial = list(self.final)
@@ -192,19 +201,23 @@ class Stepper:
                     out.append((j, latest[j], leaf.grad))
             return out
 
+        pending: list[tuple[int, float, float]] = []  # grad changes not yet shown in a step
         for node_step in autodiff.chain_rule(self.loss, record=True, order=order):
             q = rev_pos[id(node_step.node)]
-            pending = leaf_hooks_up_to(q)
+            pending += leaf_hooks_up_to(q)
             i = index[id(node_step.node)]
             if node_step.hooked_from is not None:
                 pending.append((i, node_step.hooked_from, node_step.upstream))
-            for k, edge in enumerate(node_step.edges):
+            hooked_from = node_step.hooked_from
+            for edge in node_step.edges:
                 j = index[id(edge.input)]
-                changes = pending + [(j, edge.grad_before, edge.grad_after)]
+                pending.append((j, edge.grad_before, edge.grad_after))
                 latest[j] = edge.grad_after
-                raw.append([edge, node_step.hooked_from if k == 0 else None, changes])
-                pending = []
-        tail = leaf_hooks_up_to(math.inf)
+                if not self.constants and _is_constant(edge.input):
+                    continue  # applied with the next step shown
+                raw.append([edge, hooked_from, pending])
+                hooked_from, pending = None, []
+        tail = pending + leaf_hooks_up_to(math.inf)
         if raw:
             raw[-1][2].extend(tail)
         return [self._make_step(n, edge, hooked, tuple(changes))
@@ -235,9 +248,10 @@ class Stepper:
         reached = [len(self.steps) + 1] * len(self.order)
         completed = [0] * len(self.order)
         reached[self.index[id(self.loss)]] = 0
-        for step in reversed(self.steps):
-            reached[step.input_index] = step.index + 1
-            completed[step.input_index] = max(completed[step.input_index], step.index + 1)
+        for step in self.steps:
+            for j, _, _ in step.changes:
+                reached[j] = min(reached[j], step.index + 1)
+                completed[j] = max(completed[j], step.index + 1)
         return reached, completed
 
     # ------------------------------------------------------------------ moving
