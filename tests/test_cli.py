@@ -125,6 +125,20 @@ def test_cli_step_runs_a_script(tmp_path, capsys):
     assert "sum over paths = 0.5" in out
 
 
+def test_cli_step_can_hide_the_steps_into_constants(tmp_path, capsys):
+    script = tmp_path / "cmds.txt"
+    script.write_text("list\n", encoding="utf-8")
+    expr = ["step", "0.5*(w*x - 1)**2", "--set", "x=0.5,w=2", "--param", "w", "--script", str(script)]
+    assert main(expr) == 0
+    shown = capsys.readouterr().out
+    assert main(expr + ["--hide-constants"]) == 0
+    hidden = capsys.readouterr().out
+    assert "∂l/∂0.5" in shown and "∂l/∂0.5" not in hidden
+    assert "∂l/∂1 " in shown and "∂l/∂1 " not in hidden
+    assert "7 chain-rule steps" in shown and "5 chain-rule steps" in hidden  # 0.5 and 1 left out
+    assert "∂l/∂w += " in hidden
+
+
 @needs_dot
 def test_cli_step_html_writes_a_page(tmp_path, capsys):
     page = tmp_path / "steps.html"

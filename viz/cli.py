@@ -98,7 +98,7 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def cmd_step(args: argparse.Namespace) -> int:
     from .stepper import Stepper
     loss = _build(args)
-    stepper = Stepper(loss, digits=args.digits, unicode=bool(args.html))
+    stepper = Stepper(loss, digits=args.digits, unicode=bool(args.html), constants=not args.hide_constants)
     if args.html:
         from .html_page import write_html
         path = write_html(stepper, args.html, title=args.expr)
@@ -138,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_step.add_argument("--script", metavar="FILE", help="read stepper commands from FILE instead of stdin")
     p_step.add_argument("--html", metavar="OUT", help="write a self-contained step-through HTML page")
     p_step.add_argument("--digits", type=int, default=4, help="significant digits in formulas (4)")
+    p_step.add_argument("--hide-constants", action="store_true",
+                        help="leave out the steps into plain numbers such as the 0.5 of 0.5*e**2")
     p_step.set_defaults(run=cmd_step)
     return parser
 
