@@ -33,7 +33,7 @@ def parse_args(name: str, doc: str, argv: Optional[Sequence[str]],
     parser = argparse.ArgumentParser(prog=f"examples/{name}.py", description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("out") / name,
-                        help="directory for figures (default: ./out/%(prog)s)")
+                        help=f"directory for figures (default: ./out/{name})")
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke tests)")
     parser.add_argument("--no-figures", action="store_true", help="write no files")
     if extra is not None:
