@@ -24,7 +24,6 @@ from operator import attrgetter
 
 from .value import Value, describe
 
-_data = attrgetter("data")
 _inputs = attrgetter("inputs")
 
 __all__ = ["topological_order", "chain_rule", "backward", "zero_grad", "NodeStep", "EdgeStep"]
@@ -156,7 +155,7 @@ def chain_rule(root: Value, record: bool = False,
             grad = node.grad = _run_hooks(node, grad)
         inputs = node.inputs
         try:
-            locals_ = op.partials(list(map(_data, inputs)), node.data, node.attr)
+            locals_ = op.partials([v.data for v in inputs], node.data, node.attr)
         except (ArithmeticError, ValueError) as exc:
             raise type(exc)(f"backward through {describe(node)}: {exc}") from None
         if not record:

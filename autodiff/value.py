@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numbers
 from itertools import repeat
-from operator import attrgetter
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
@@ -228,7 +227,6 @@ _TANH, _SIGMOID, _RELU, _LEAKY, _ELU = (
 _SIGN, _STEP, _ABS, _DOT = OPS["sign"], OPS["step"], OPS["abs"], OPS["dot"]
 
 _new = object.__new__
-_data = attrgetter("data")
 
 
 def _as_value(x: Operand) -> Value:
@@ -325,7 +323,7 @@ def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
     """Build the node ``op(inputs; attr)``: evaluate the op's forward from the table and
     record the operands. Inside :func:`no_grad` the result is a leaf with no inputs."""
     try:
-        data = op.forward(*map(_data, inputs), attr=attr)
+        data = op.forward(*[v.data for v in inputs], attr=attr)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, inputs, attr, exc) from None
     return _node(data, op, inputs, attr)
