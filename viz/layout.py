@@ -334,7 +334,8 @@ def _rows(s: _Structure, col: dict[str, int],
                 continue
             tied = main is not None and s.height[p] == s.height[main]
             after = main is not None and preds.index(main) < k
-            first = -side_first if (tied and after) else side_first
+            # equals keep operand order top to bottom; others try side_first first
+            first = (1 if after else -1) if tied else side_first
             chain = chain_from(p)
             end = s.main.get(chain[-1]) if chain else None
             end_row = row.get(end) if end is not None else None
