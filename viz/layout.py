@@ -565,19 +565,23 @@ def _route_all(g: DGraph, s: _Structure, pos: dict[str, Point], col: dict[str, i
                     return False
         return True
 
-    def crossings(path: list[Point], tail: str, head: str) -> Optional[int]:
-        n = 0
+    def crossings(path: list[Point], tail: str, head: str) -> float:
+        """Crossings with the edges routed so far; running along another edge (which
+        hides where each goes) counts as four, unless the two share an end."""
+        n = 0.0
         for t2, h2, other in routed:
             shared = bool({t2, h2} & {tail, head})
             for a, b in zip(path, path[1:]):
                 for c, d in zip(other, other[1:]):
+                    if shared:
+                        continue
                     if _collinear_overlap(a, b, c, d):
-                        return None
-                    if not shared and _segments_cross(a, b, c, d):
+                        n += 4
+                    elif _segments_cross(a, b, c, d):
                         n += 1
         return n
 
-    tracks = (0.0, -8.0, 8.0, -16.0, 16.0)
+    tracks = (0.0, -7.0, 7.0)      # a twin 10 px beside a track stays in a 40 px gap
 
     def candidates(tail: str, head: str):
         """Routes between centres, simplest first."""
@@ -616,17 +620,15 @@ def _route_all(g: DGraph, s: _Structure, pos: dict[str, Point], col: dict[str, i
                 "draw a coarser detail level or a smaller part of the graph")
         for path in candidates(tail, head):
             path = _dedupe(path)
-            if not clear(path, tail, head):
+            if not clear(path, tail, head) or not clear(_offset(path, TWIN_OFFSET), tail, head):
                 continue
             n = 0 if many else crossings(path, tail, head)
-            if n is None:
-                continue
             length = sum(math.dist(a, b) for a, b in zip(path, path[1:]))
             c = n * 1000 + (len(path) - 2) * 60 + length / 10
             if chosen_cost is None or c < chosen_cost:
                 chosen, chosen_cost = path, c
             tried += 1
-            if n == 0 or tried >= 24:
+            if n == 0 or tried >= 40:
                 break
         if chosen is None:          # only when every gap is blocked; keep the straight line
             chosen = [pos[tail], pos[head]]

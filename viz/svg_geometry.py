@@ -35,7 +35,7 @@ class SvgNode:
     cy: float
     half: float          # radius of a circle, half side of a square
     circle: bool
-    texts: list[tuple[str, float]] = field(default_factory=list)   # (text, font size)
+    texts: list[tuple[str, float, float]] = field(default_factory=list)   # (text, size, y)
 
 
 @dataclass
@@ -234,12 +234,15 @@ class Measured:
         for n in self.nodes.values():
             if "const" in n.classes or "op" in n.classes:
                 continue
-            prev_size = None
-            for text, size in n.texts:
-                sub = prev_size is not None and size < prev_size - 0.5
-                if number.fullmatch(text.strip()) and not sub:
+            prev = None
+            for text, size, y in n.texts:
+                numeric = bool(number.fullmatch(text.strip()))
+                # a name's subscript: smaller, on the name's line, after a letter
+                sub = (prev is not None and size < prev[1] - 0.5 and abs(y - prev[2]) < 0.4 * prev[1]
+                       and not prev[0])
+                if numeric and not sub:
                     out.append(f"{n.id}: {text}")
-                prev_size = size
+                prev = (numeric or sub, size, y)
         return out
 
 
@@ -256,8 +259,8 @@ def measure(svg: str) -> Measured:
     for g in root.iter(f"{_NS}g"):
         classes = (g.get("class") or "").split()
         if "node" in classes:
-            ell = g.find(f"{_NS}ellipse")
-            poly = g.find(f"{_NS}polygon")
+            ell = next(g.iter(f"{_NS}ellipse"), None)
+            poly = next(g.iter(f"{_NS}polygon"), None)
             if ell is not None:
                 n = SvgNode(g.get("id", ""), classes, float(ell.get("cx")), float(ell.get("cy")),
                             float(ell.get("rx")), True)
@@ -269,7 +272,8 @@ def measure(svg: str) -> Measured:
             else:
                 continue
             for t in g.iter(f"{_NS}text"):
-                n.texts.append(("".join(t.itertext()), float(t.get("font-size", "0"))))
+                n.texts.append(("".join(t.itertext()), float(t.get("font-size", "0")),
+                                float(t.get("y", "0"))))
             nodes[n.id] = n
         elif "edge" in classes:
             tail, _, head = _title(g).partition("->")
