@@ -14,6 +14,7 @@ names the op and the operands.
 from __future__ import annotations
 
 import numbers
+import threading
 from itertools import repeat
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -23,12 +24,28 @@ from .ops import OPS, Op
 __all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number"]
 
 Number = Union[int, float]
-_GRAD_ENABLED = True
+
+# Grad mode is per thread, as in PyTorch: a thread inside ``no_grad`` does not stop other
+# threads from recording. The hot path (:func:`_node`) reads one module global,
+# ``_ALL_RECORDING``, which is True while no thread at all is inside ``no_grad``; only
+# otherwise does it ask this thread's own depth of nested ``no_grad`` blocks.
+_thread_state = threading.local()
+_mode_lock = threading.Lock()
+_no_grad_depth_total = 0  # sum over threads of their no_grad nesting depth
+_ALL_RECORDING = True
 
 
 def is_grad_enabled() -> bool:
-    """Whether new operations are being recorded into graphs."""
-    return _GRAD_ENABLED
+    """Whether new operations are being recorded into graphs, in this thread."""
+    return _ALL_RECORDING or not getattr(_thread_state, "depth", 0)
+
+
+def _enter_no_grad(step: int) -> None:
+    global _no_grad_depth_total, _ALL_RECORDING
+    with _mode_lock:
+        _thread_state.depth = getattr(_thread_state, "depth", 0) + step
+        _no_grad_depth_total += step
+        _ALL_RECORDING = _no_grad_depth_total == 0
 
 
 @contextmanager
@@ -36,15 +53,14 @@ def no_grad() -> Iterator[None]:
     """A context in which operations compute values but record no graph.
 
     Results made inside are leaves (``op == ""``, no inputs), exactly like constants.
-    Not thread-safe: the switch is global to the process, as in micrograd.
+    The switch is per thread (as PyTorch's grad mode): other threads keep recording, and
+    a new thread starts with recording on.
     """
-    global _GRAD_ENABLED
-    previous = _GRAD_ENABLED
-    _GRAD_ENABLED = False
+    _enter_no_grad(1)
     try:
         yield
     finally:
-        _GRAD_ENABLED = previous
+        _enter_no_grad(-1)
 
 
 def _check_number(data: Any, argument: str) -> float:
@@ -180,6 +196,10 @@ class Value:
     def __rpow__(self, other: Number) -> Value:
         return _binary(_POWV, _as_value(other), self)
 
+    def __bool__(self) -> bool:
+        """``data != 0``, as ``bool()`` of a PyTorch scalar tensor (NaN is true)."""
+        return self.data != 0.0
+
     # Comparisons are on purpose not defined (the contract leaves them out; use .data), so
     # Values hash and compare by identity, with CPython's C-level default hash.
 
@@ -309,7 +329,7 @@ def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any) -> Value:
     v.param = False
     v.group = None
     v._hooks = None
-    if _GRAD_ENABLED:
+    if _ALL_RECORDING or not getattr(_thread_state, "depth", 0):
         v._op, v.inputs, v.attr = op, inputs, attr
     else:
         v._op, v.inputs, v.attr = None, (), None
