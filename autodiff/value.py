@@ -196,6 +196,47 @@ class Value:
     def __rpow__(self, other: Number) -> Value:
         return _binary(_POWV, _as_value(other), self)
 
+    # ------------------------------------------------------- copy and pickle
+    # A node is saved as plain fields with its op BY NAME (ops hold functions that cannot be
+    # pickled) and its operands as Values, so shared nodes stay shared. Without care, pickle
+    # would recurse once per level of the graph (a RecursionError near depth 300); so a node
+    # with op inputs first lists its ancestors in topological order (see _Ancestors): each of
+    # them is then saved when its own operands are already saved, and no recursion is deep.
+    # Hooks are functions of the session and are not copied (a warning says so).
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        if self._hooks:
+            _warn_hooks_dropped(self)
+        prefix = None
+        if not getattr(_pickle_state, "depth", 0) and any(v.inputs for v in self.inputs):
+            from .backprop import topological_order
+            prefix = _Ancestors(topological_order(self, leaves=False)[:-1])
+        return (_blank_value, (), (prefix, self.data, self.grad, self.label, self.param, self.op,
+                                   self.inputs, self.attr, self.group))
+
+    def __setstate__(self, state: tuple) -> None:
+        _, self.data, self.grad, self.label, self.param, name, self.inputs, self.attr, self.group = state
+        self._hooks = None
+        self._op = None
+        if name:
+            if name not in OPS:
+                raise ValueError(f"loading a Value made by op {name!r}, which is not in autodiff.OPS: "
+                                 "register the op (autodiff.register) before unpickling")
+            self._op = OPS[name]
+
+    def __copy__(self) -> Value:
+        """A new node with the same fields and the same operands (shared, not copied)."""
+        return _copy_fields(self, self.inputs)
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        """A copy of the whole graph below this node, shared nodes kept shared (iterative:
+        any depth works)."""
+        from .backprop import topological_order
+        for v in topological_order(self):
+            if id(v) not in memo:
+                memo[id(v)] = _copy_fields(v, tuple(memo[id(a)] for a in v.inputs))
+        return memo[id(self)]
+
     def __bool__(self) -> bool:
         """``data != 0``, as ``bool()`` of a PyTorch scalar tensor (NaN is true)."""
         return self.data != 0.0
@@ -239,6 +280,42 @@ class Value:
 
 
 Operand = Union[Value, Number]
+
+_pickle_state = threading.local()  # depth > 0 while pickle saves an _Ancestors list
+
+
+class _Ancestors(list):
+    """The ancestors of a node being pickled, in topological order. While pickle saves them,
+    nodes are saved without an ancestor list of their own (their operands come earlier)."""
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        return (list, (), None, _shallow_items(self))
+
+
+def _shallow_items(nodes: list) -> Iterator[Value]:
+    _pickle_state.depth = getattr(_pickle_state, "depth", 0) + 1
+    try:
+        yield from nodes
+    finally:
+        _pickle_state.depth -= 1
+
+
+def _blank_value() -> Value:
+    return _new(Value)
+
+
+def _warn_hooks_dropped(v: Value) -> None:
+    import warnings
+    warnings.warn(f"copying {describe(v)}: its hooks (register_hook) are not copied", stacklevel=3)
+
+
+def _copy_fields(v: Value, inputs: tuple) -> Value:
+    if v._hooks:
+        _warn_hooks_dropped(v)
+    c = _new(Value)
+    c.data, c.grad, c.label, c.param = v.data, v.grad, v.label, v.param
+    c._op, c.inputs, c.attr, c.group, c._hooks = v._op, inputs, v.attr, v.group, None
+    return c
 
 _ADD, _SUB, _MUL, _DIV, _NEG = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["neg"]
 _POW, _POWV, _EXP, _LOG = OPS["pow"], OPS["powv"], OPS["exp"], OPS["log"]
