@@ -140,6 +140,9 @@ def prepare_data(model: Any, X: Any, Y: Any, where: str = "fit") -> tuple[np.nda
     (turned one-hot).
     """
     nin, nout = model_nin(model), model_nout(model)
+    for name, data in (("X", X), ("Y", Y)):
+        if np.iscomplexobj(data):
+            raise TypeError(f"{where}: {name} holds complex numbers; the engine computes with real numbers only")
     try:
         X = np.asarray(X, dtype=float)
     except (TypeError, ValueError) as exc:
