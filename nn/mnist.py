@@ -194,7 +194,7 @@ def load_mnist(directory: Optional[PathLike] = None, split: str = "train", *, do
         except ValueError as exc:  # a corrupt gzip stream, a bad checksum, a truncated file
             cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
             if not (download and path.parent.resolve() == cache.resolve()):
-                raise ValueError(f"MNIST: {exc}. Delete {path} and fetch it again "
+                raise type(exc)(f"MNIST: {exc}. Delete {path} and fetch it again "
                                  f"(load_mnist(download=True) downloads into {cache})") from None
             path.unlink()  # our own cache: fetch a fresh copy
             download_mnist(cache, mirrors, None if sums is False else sums)
