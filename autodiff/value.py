@@ -376,8 +376,11 @@ def _forward_failed(op: Op, inputs: Sequence[Value], attr: Any, exc: Exception) 
     error = _domain_error(op, inputs, attr)
     if error is None:
         operands = ", ".join(describe(v) for v in inputs)
-        kind = OverflowError if isinstance(exc, OverflowError) else type(exc)
-        error = kind(f"{op.name}: {exc} for {operands}")
+        if isinstance(exc, OverflowError):  # Python says "(34, 'Numerical result out of range')"
+            error = OverflowError(f"{op.name}: the result is too large for a float (it overflows) "
+                                  f"for {operands}")
+        else:
+            error = type(exc)(f"{op.name}: {exc} for {operands}")
     return error
 
 
