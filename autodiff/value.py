@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numbers
 import threading
+import unicodedata
 from itertools import repeat
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -73,6 +74,19 @@ def _check_number(data: Any, argument: str) -> float:
         raise OverflowError(f"{argument} is too large for a float: {data!r}") from None
 
 
+def _check_label(label: str) -> None:
+    """Refuse what no output can show: control characters (they break SVG and terminals)
+    and lone surrogates (not encodable as UTF-8). Other non-printable characters pass."""
+    for i, ch in enumerate(label):
+        kind = unicodedata.category(ch)
+        if kind == "Cc":
+            raise ValueError(f"Value(label) {label!r} holds the control character U+{ord(ch):04X} at "
+                             f"index {i}; labels are drawn and printed: use printable text")
+        if kind == "Cs":
+            raise ValueError(f"Value(label) {label!r} holds a lone surrogate U+{ord(ch):04X} at index {i}, "
+                             "which is not valid text (it cannot be written as UTF-8)")
+
+
 class Value:
     """A scalar in a computational graph.
 
@@ -98,6 +112,8 @@ class Value:
         self.data = _check_number(data, "Value(data)")
         if not isinstance(label, str):
             raise TypeError(f"Value(label) must be a str, got {type(label).__name__}: {label!r}")
+        if not label.isprintable():
+            _check_label(label)
         self.grad = 0.0
         self.label = label
         self.param = bool(param)

@@ -33,11 +33,13 @@ from autodiff import Value
 from . import style as S
 from .graph import DGraph, DNode, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
 from .naming import display_names, format_number
+from .text_safety import dot_safe
 
 __all__ = ["draw", "Drawing", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
 
 LEVELS = ("scalar", "neuron", "layer")
 DEFAULT_MAX_NODES = 400
+DOT_TIMEOUT = 120.0  # seconds one run of `dot` may take
 _COARSER = {"scalar": "neuron", "neuron": "layer"}
 INSTALL_HINT = ("the Graphviz program `dot` was not found on PATH; install Graphviz "
                 "(Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, "
@@ -144,7 +146,8 @@ class Drawing:
 
     @property
     def source(self) -> str:
-        return self.digraph.source
+        """The DOT text; control characters and lone surrogates in labels become U+FFFD."""
+        return dot_safe(self.digraph.source)
 
     def node_id(self, v: Value) -> str:
         """The DOT/SVG id of the circle that shows scalar node ``v``."""
@@ -154,8 +157,14 @@ class Drawing:
         exe = shutil.which("dot")
         if exe is None:
             raise GraphvizNotFound(INSTALL_HINT)
-        proc = subprocess.run([exe, f"-T{fmt}"], input=self.source.encode("utf-8"),
-                              capture_output=True, timeout=120)
+        try:
+            proc = subprocess.run([exe, f"-T{fmt}"], input=self.source.encode("utf-8"),
+                                  capture_output=True, timeout=DOT_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise GraphTooLarge(
+                f"dot -T{fmt} did not finish laying out {len(self.graph.nodes)} nodes in {DOT_TIMEOUT:g} s; "
+                "draw with a coarser detail ('neuron' or 'layer'), draw a sub-expression, or save the "
+                "DOT source (.dot) and run dot on it yourself") from None
         if proc.returncode != 0:
             raise RuntimeError(f"dot -T{fmt} failed: {proc.stderr.decode(errors='replace')[:500]}")
         return proc.stdout
@@ -333,6 +342,10 @@ def _resolve_edges(items: Iterable, order: list[Value]) -> set[str]:
             if index is None:
                 index = {id(v): i for i, v in enumerate(order)}
             a, v, k = item
+            for end in (a, v):
+                if not isinstance(end, Value) or id(end) not in index:
+                    what = autodiff.describe(end) if isinstance(end, Value) else repr(end)
+                    raise ValueError(f"highlight_edges: {what} in the edge {item!r} is not in the drawn graph")
             out.add(f"e{index[id(a)]}_{index[id(v)]}_{k}")
         else:
             out.add(str(item))
