@@ -15,6 +15,7 @@ the output failed (e.g. Graphviz is not installed).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Optional, Sequence
 
@@ -42,7 +43,20 @@ def _assignments(items: Sequence[str]) -> dict[str, float]:
                 values[name] = float(number)
             except ValueError:
                 raise UsageError(f"--set {part!r}: {number.strip()!r} is not a number") from None
+            if not math.isfinite(values[name]):
+                raise UsageError(f"--set {part!r}: the value must be a finite number, got {number.strip()}")
     return values
+
+
+def _digits(text: str) -> int:
+    """--digits: significant digits, an int from 1 to 17 (float64 holds 17)."""
+    try:
+        digits = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; give 1 to 17") from None
+    if not 1 <= digits <= 17:
+        raise argparse.ArgumentTypeError(f"{digits} is out of range; give 1 to 17 significant digits")
+    return digits
 
 
 def _names(items: Sequence[str]) -> list[str]:
@@ -137,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="step through the backward pass (terminal, or --html page)")
     p_step.add_argument("--script", metavar="FILE", help="read stepper commands from FILE instead of stdin")
     p_step.add_argument("--html", metavar="OUT", help="write a self-contained step-through HTML page")
-    p_step.add_argument("--digits", type=int, default=4, help="significant digits in formulas (4)")
+    p_step.add_argument("--digits", type=_digits, default=4, help="significant digits in formulas (4)")
     p_step.add_argument("--hide-constants", action="store_true",
                         help="leave out the steps into plain numbers such as the 0.5 of 0.5*e**2")
     p_step.set_defaults(run=cmd_step)

@@ -35,6 +35,7 @@ from . import style as S
 from .graph import DGraph, DNode, GraphTooLarge, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
 from .layout import Layout, slide_layout
 from .naming import display_names, format_number
+from .text_safety import dot_safe
 
 __all__ = ["draw", "Drawing", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
 
@@ -148,7 +149,8 @@ class Drawing:
 
     @property
     def source(self) -> str:
-        return self.digraph.source
+        """The DOT text; control characters and lone surrogates in labels become U+FFFD."""
+        return dot_safe(self.digraph.source)
 
     def node_id(self, v: Value) -> str:
         """The DOT/SVG id of the circle that shows scalar node ``v``."""
@@ -168,8 +170,9 @@ class Drawing:
         except subprocess.TimeoutExpired:
             raise GraphTooLarge(
                 f"{program} -T{fmt} did not finish within {timeout:g} s on "
-                f"{len(self.graph.nodes)} drawn nodes; draw a coarser detail level or a "
-                "smaller part of the graph") from None
+                f"{len(self.graph.nodes)} drawn nodes; draw with a coarser detail ('neuron' "
+                "or 'layer'), draw a sub-expression, or save the DOT source (.dot) and run "
+                "Graphviz on it yourself") from None
         if proc.returncode != 0:
             raise RuntimeError(f"{program} -T{fmt} failed: "
                                f"{proc.stderr.decode(errors='replace')[:500]}")
@@ -418,6 +421,10 @@ def _resolve_edges(items: Iterable, order: list[Value]) -> set[str]:
             if index is None:
                 index = {id(v): i for i, v in enumerate(order)}
             a, v, k = item
+            for end in (a, v):
+                if not isinstance(end, Value) or id(end) not in index:
+                    what = autodiff.describe(end) if isinstance(end, Value) else repr(end)
+                    raise ValueError(f"highlight_edges: {what} in the edge {item!r} is not in the drawn graph")
             out.add(f"e{index[id(a)]}_{index[id(v)]}_{k}")
         else:
             out.add(str(item))
