@@ -71,7 +71,9 @@ class Value:
     collapse drawings; ``None`` otherwise).
     """
 
-    __slots__ = ("data", "grad", "label", "param", "_op", "inputs", "attr", "group", "_hooks")
+    # ``_index``: a parameter's position in its ParameterStore (autodiff.params); never set
+    # on other nodes, so building a node costs nothing more.
+    __slots__ = ("data", "grad", "label", "param", "_op", "inputs", "attr", "group", "_hooks", "_index")
 
     # How many hooks were ever put on leaves and not removed. Backward skips leaves (most
     # edges of a network end in one) unless this is non-zero. A count, not references, so
