@@ -73,7 +73,7 @@ def compiled_setup(mmodel, X, y):
     model = nn.MLP(2, [16, 16, 1], activation="relu", output_activation="linear", weights=weights, biases=biases)
     xs = [Value(0.0, "x0"), Value(0.0, "x1")]
     yv = Value(0.0, "y")
-    score = model.forward(xs)[0]
+    score = model.forward(xs)
     loss = (1.0 - yv * score).relu() + ALPHA * autodiff.sum([p * p for p in model.parameters()])
     tape = autodiff.compile(loss, xs + [yv], outputs=[score])
     batch = np.c_[X, y]
