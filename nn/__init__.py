@@ -32,6 +32,8 @@ Training (:mod:`nn.training`, :mod:`nn.eager_engine`, :mod:`nn.compiled_engine`,
         engine="auto"|"eager"|"compiled", clip_value, clip_norm, l2) -> History
     evaluate(model, X, Y, loss); Callback, TrainingState, History
     EagerEngine, CompiledEngine, build_static_graph; accuracy, one_hot
+PyTorch (:mod:`nn.torch_bridge`, needs the optional torch extra)
+    to_torch(model) -> torch.nn.Sequential (float64, same weights); from_torch(seq) -> MLP
 Diagnostics (:mod:`nn.diagnostics`)
     layer_speeds (‖∂C/∂b^l‖, seed 001 §3.1), SpeedOfLearning callback,
     gradient_histograms, GradientHistograms callback
@@ -56,6 +58,7 @@ from .mnist import load_mnist, mnist_arrays, read_idx
 from .module import Module
 from .optim import SGD, Adam, AdamW, clip_grad_norm, clip_grad_value, grad_norm
 from .perceptron import Perceptron
+from .torch_bridge import from_torch, to_torch
 from .training import Callback, History, TrainingState, evaluate, fit
 
 __all__ = [
@@ -67,6 +70,7 @@ __all__ = [
     "fit", "evaluate", "History", "Callback", "TrainingState",
     "EagerEngine", "CompiledEngine", "build_static_graph", "accuracy", "one_hot",
     "layer_speeds", "SpeedOfLearning", "gradient_histograms", "GradientHistograms",
+    "to_torch", "from_torch",
     "xor", "two_moons", "circles", "spirals", "load_mnist", "mnist_arrays", "read_idx",
     "activations", "data", "diagnostics", "init", "losses", "metrics", "mnist", "optim",
     "training",
