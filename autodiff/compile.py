@@ -62,6 +62,7 @@ nothing is then added to ``.grad``. Infinite gradients pass, as in the eager eng
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import defaultdict
 from operator import attrgetter
@@ -123,7 +124,13 @@ class Tape:
     def __init__(self, root: Value, inputs: list[Value], outputs: Optional[list[Value]] = None) -> None:
         self.root, self.inputs, self.outputs = root, inputs, outputs or []
         self._input_pos = {id(v): i for i, v in enumerate(inputs)}
-        _Planner(self).build()
+        collecting = gc.isenabled()
+        gc.disable()  # planning allocates O(nodes) small objects that live on: collector passes
+        try:          # over them made compiling superlinear (25 µs/node at 100k vs 15 at 1k)
+            _Planner(self).build()
+        finally:
+            if collecting:
+                gc.enable()
         if self.params:
             self.store, self._store_index = store_of(self.params, "compile")
         else:
@@ -561,7 +568,7 @@ class _Planner:
         # backward zeroes: variant op rows, frontier rows and full parameter rows on every
         # column; parameters read only by invariant nodes, constants and invariant op rows on
         # column 0 (input rows take contributions no one reads)
-        first_var = min((np.arange(len(row))[k.out][0] for k in t._var_kernels), default=len(row))
+        first_var = min((_first_row(k.out) for k in t._var_kernels), default=len(row))
         t._zero = [(slice(int(first_var), len(row)), slice(None))]
         t._zero += [(rows, slice(None)) for rows, _, cols in t._prow if cols == slice(None)]
         if frontier:
@@ -637,6 +644,11 @@ class _Planner:
         slots = [[row[id(a_s[i])] for a_s in ins] for i in range(arity)]
         grad_slots = [any(id(a_s[i]) in needs for a_s in ins) for i in range(arity)]
         return Elementwise(op, nodes[0].attr, nodes, out, slots, grad_slots)
+
+
+def _first_row(index: Any) -> int:
+    """The first row of a kernel's output index (a slice or an intp array)."""
+    return index.start if isinstance(index, slice) else int(index[0])
 
 
 def _attr_key(attr: Any) -> Any:

@@ -141,10 +141,17 @@ class ParameterStore:
         self.vector_current()
         return self._grad
 
-    def zero_grad(self) -> None:
-        """grad ← 0 (one array write)."""
-        self.vector_current()
-        self._grad.fill(0.0)
+    def zero_grad(self, index: Index = slice(None)) -> None:
+        """grad[index] ← 0, in whichever state the store is: one array write, or (when the
+        Values hold the numbers, e.g. between building an eager graph and its backward)
+        a pass over those Values' fields, so that backward still runs on plain fields."""
+        if self._vector_mode:
+            self._grad[index] = 0.0
+            return
+        values = self.values[index] if isinstance(index, slice) else [self.values[i] for i in index.tolist()]
+        set_grad = _slot_grad.__set__
+        for v in values:
+            set_grad(v, 0.0)
 
     # ------------------------------------------------------------------ states
     def vector_current(self, *, read_values: bool = True) -> None:

@@ -142,7 +142,7 @@ class Optimizer:
 
     def zero_grad(self) -> None:
         """g ← 0 for this optimizer's parameters."""
-        self.store.grad[self.index] = 0.0
+        self.store.zero_grad(self.index)
 
 
 class SGD(Optimizer):
