@@ -6,17 +6,17 @@ update θ in place, and neither walks the Values in Python. Every parameter stay
 ordinary :class:`autodiff.Value` (drawing, stepping, eager ``backward()`` work as before),
 and reading ``p.data`` / ``p.grad`` always gives the current number.
 
-How the Values see the vector. Binding gives each Value a class of its own store (a
-subclass of Value with no extra fields) and its position in the vector. The store is in
-one of two states:
+How the Values see the vector. Each bound Value records its store and position (in its
+``_binding`` field, which copying and pickling drop). The store is in one of two states:
 
 * **vector** (after :meth:`ParameterStore.vector_current`, i.e. after any optimizer step or
-  compiled pass): the class's ``data`` and ``grad`` are properties that read and write the
-  arrays, so a Value always shows what the vector holds;
-* **values** (after :meth:`ParameterStore.values_current`, which the model calls before it
-  builds an eager graph): the numbers are copied into the Values' own fields once and the
-  properties are removed, so the eager engine reads and accumulates into plain slots —
-  exactly as fast as for any Value (no property call on the hot path).
+  compiled pass): the Values carry the store's own class (a subclass of Value with no extra
+  fields) whose ``data`` and ``grad`` are properties reading and writing the arrays, so a
+  Value always shows what the vector holds;
+* **values** (after :meth:`ParameterStore.values_current`, which a model calls before it
+  builds an eager graph): the numbers are copied into the Values' own fields and the
+  Values are plain :class:`Value` objects again, so the eager engine runs exactly as on any
+  other leaf (no property call, no second class at its attribute sites).
 
 Switching costs one pass over the parameters and happens only when the user moves between
 eager graphs and array updates, never inside a compiled training loop. Every reader of
@@ -34,23 +34,41 @@ import numpy as np
 
 from .value import Value, describe
 
-__all__ = ["ParameterStore", "StoredValue", "store_of", "Index"]
+__all__ = ["ParameterStore", "StoredValue", "store_of", "parameter_store", "Index"]
 
 Index = Union[slice, np.ndarray]
 
-_slot_data = Value.data      # the member descriptors of Value's own fields
-_slot_grad = Value.grad
 _get_data, _get_grad = attrgetter("data"), attrgetter("grad")
 
 
-class StoredValue(Value):
-    """A parameter Value bound to a :class:`ParameterStore` (each store subclasses this).
+class _Binding:
+    """A bound Value's store and position. A deep copy or a pickle of the Value gets
+    ``None`` here, a shallow copy shares it but is not the Value at that position: either
+    way the copy is a new, unbound Value holding the same numbers."""
 
-    Pickling or copying one gives a plain, unbound Value holding the current numbers.
-    """
+    __slots__ = ("store", "index")
+
+    def __init__(self, store: "ParameterStore", index: int) -> None:
+        self.store, self.index = store, index
+
+    def __deepcopy__(self, memo: dict) -> None:
+        return None
+
+    def __reduce__(self):
+        return (type(None), ())
+
+
+def parameter_store(v: Value) -> Optional["ParameterStore"]:
+    """The store ``v`` is bound to, or ``None``."""
+    b = getattr(v, "_binding", None)
+    return b.store if b is not None and b.store.values[b.index] is v else None
+
+
+class StoredValue(Value):
+    """The class of a bound Value while its store is in the vector state (each store
+    subclasses this once); copying or pickling one gives a plain, unbound Value."""
 
     __slots__ = ()
-    parameter_store: "ParameterStore"  # set on each store's own subclass
 
     def __reduce__(self):
         return (_unbound_value, (self.data, self.grad, self.label, self.param, self.group))
@@ -68,24 +86,28 @@ def _real(x: object, what: str, v: Value) -> float:
     return float(x)
 
 
-def _vector_data(self: StoredValue) -> float:
-    return self.parameter_store._data.item(self._index)
+def _vector_data(self: Value) -> float:
+    b = self._binding
+    return b.store._data.item(b.index)
 
 
-def _set_vector_data(self: StoredValue, x: float) -> None:
-    self.parameter_store._data[self._index] = _real(x, "data", self)
+def _set_vector_data(self: Value, x: float) -> None:
+    b = self._binding
+    b.store._data[b.index] = _real(x, "data", self)
 
 
-def _vector_grad(self: StoredValue) -> float:
-    return self.parameter_store._grad.item(self._index)
+def _vector_grad(self: Value) -> float:
+    b = self._binding
+    return b.store._grad.item(b.index)
 
 
-def _set_vector_grad(self: StoredValue, x: float) -> None:
-    self.parameter_store._grad[self._index] = _real(x, "grad", self)
+def _set_vector_grad(self: Value, x: float) -> None:
+    b = self._binding
+    b.store._grad[b.index] = _real(x, "grad", self)
 
 
-_DATA = property(_vector_data, _set_vector_data, doc="θᵢ, read from the store's vector")
-_GRAD = property(_vector_grad, _set_vector_grad, doc="∂l/∂θᵢ, read from the store's vector")
+_VECTOR_FIELDS = {"__slots__": (), "data": property(_vector_data, _set_vector_data, doc="θᵢ, from the store"),
+                  "grad": property(_vector_grad, _set_vector_grad, doc="∂l/∂θᵢ, from the store")}
 
 
 class ParameterStore:
@@ -106,7 +128,7 @@ class ParameterStore:
             if not v.is_leaf:
                 raise ValueError(f"ParameterStore(values): item {i} is {describe(v)}, not a leaf; "
                                  "only leaves can be parameters")
-            if isinstance(v, StoredValue):
+            if parameter_store(v) is not None:
                 raise ValueError(f"ParameterStore(values): item {i}, {describe(v)}, already lives in "
                                  "another parameter store; a parameter can be in one store only")
             if id(v) in seen:
@@ -116,11 +138,10 @@ class ParameterStore:
         self._data = np.fromiter(map(_get_data, values), float, len(values))
         self._grad = np.fromiter(map(_get_grad, values), float, len(values))
         self._position = {id(v): i for i, v in enumerate(values)}
-        self._class = type("StoredValue", (StoredValue,), {"__slots__": (), "parameter_store": self})
-        self._vector_mode = False
+        self._class = type("StoredValue", (StoredValue,), dict(_VECTOR_FIELDS))
         for i, v in enumerate(values):
-            v._index = i
-            v.__class__ = self._class
+            v._binding = _Binding(self, i)
+        self._vector_mode = False
         self.vector_current()
 
     def __len__(self) -> int:
@@ -149,9 +170,8 @@ class ParameterStore:
             self._grad[index] = 0.0
             return
         values = self.values[index] if isinstance(index, slice) else [self.values[i] for i in index.tolist()]
-        set_grad = _slot_grad.__set__
         for v in values:
-            set_grad(v, 0.0)
+            v.grad = 0.0
 
     # ------------------------------------------------------------------ states
     def vector_current(self, *, read_values: bool = True) -> None:
@@ -162,20 +182,22 @@ class ParameterStore:
             return
         if read_values:
             n = len(self.values)
-            self._data[:] = np.fromiter(map(_slot_data.__get__, self.values), float, n)
-            self._grad[:] = np.fromiter(map(_slot_grad.__get__, self.values), float, n)
-        self._class.data, self._class.grad = _DATA, _GRAD
+            self._data[:] = np.fromiter(map(_get_data, self.values), float, n)
+            self._grad[:] = np.fromiter(map(_get_grad, self.values), float, n)
+        cls = self._class
+        for v in self.values:
+            v.__class__ = cls
         self._vector_mode = True
 
     def values_current(self) -> None:
         """Make the Values' own fields the truth (what the eager engine reads fastest)."""
         if not self._vector_mode:
             return
-        set_data, set_grad = _slot_data.__set__, _slot_grad.__set__
+        for v in self.values:
+            v.__class__ = Value
         for v, d, g in zip(self.values, self._data.tolist(), self._grad.tolist()):
-            set_data(v, d)
-            set_grad(v, g)
-        del self._class.data, self._class.grad
+            v.data = d
+            v.grad = g
         self._vector_mode = False
 
     # ----------------------------------------------------------------- lookup
@@ -210,7 +232,7 @@ def store_of(values: Sequence[Value], where: str, *, ordered: bool = True) -> tu
         raise ValueError(f"{where}: no parameters given")
     stores = {}
     for v in values:
-        s = v.parameter_store if isinstance(v, StoredValue) else None
+        s = parameter_store(v)
         stores.setdefault(id(s), (s, v))
     if len(stores) > 1:
         (s1, v1), (s2, v2) = list(stores.values())[:2]

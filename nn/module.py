@@ -14,6 +14,7 @@ from typing import Iterator, Mapping, Sequence, Union
 import numpy as np
 
 from autodiff import Value
+from autodiff.params import parameter_store
 
 __all__ = ["Module"]
 
@@ -62,7 +63,7 @@ class Module:
         if probe is None:
             params = self.parameters()
             probe = self._probe = params[0] if params else False
-        store = getattr(probe, "parameter_store", None)
+        store = parameter_store(probe) if probe else None
         if store is not None:
             store.values_current()
 

@@ -44,10 +44,15 @@ def test_a_value_lives_in_one_store_and_copies_are_unbound():
     with pytest.raises(ValueError, match="not a leaf"):
         ParameterStore([a * 2.0])
     store.data[0] = 7.0
-    for twin in (pickle.loads(pickle.dumps(a)), copy.deepcopy(a)):
-        assert type(twin) is Value and twin.data == 7.0 and twin.param and twin.label == "a"
-        twin.data = 0.0
-        assert a.data == 7.0
+    for state in ("vector", "values"):
+        if state == "values":
+            store.values_current()
+        for twin in (pickle.loads(pickle.dumps(a)), copy.deepcopy(a), copy.copy(a)):
+            assert type(twin) is Value and twin.data == 7.0 and twin.param and twin.label == "a"
+            assert autodiff.params.parameter_store(twin) is None
+            twin.data = 0.0
+            assert a.data == 7.0
+    assert autodiff.params.parameter_store(a) is store
 
 
 def test_compiled_steps_move_the_values_with_no_pass_over_them():
