@@ -75,9 +75,6 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     points = args.points or (40 if q else 100)
     epochs = args.epochs if args.epochs is not None else (5 if q else 400)
     res = args.grid or (24 if q else 80)
-    if args.engine == "auto" and "compiled" not in nn.engines.ENGINES:
-        print("note: no compiled engine registered; the eager engine is far slower (use --quick or "
-              "fewer --epochs)")
     X, y = nn.two_moons(points, noise=args.noise, seed=args.data_seed)
     G = grid(res)
 

@@ -42,7 +42,7 @@ except ImportError:  # imported as examples.mnist_experiments
 
 import autodiff
 import nn
-from nn.engines import build_static_graph
+from nn.model_graph import build_static_graph
 
 ARCHS = ("784-30-10", "784-30-30-10", "784-30-30-30-10", "784-30-30-30-30-10")
 GOLDEN = ROOT / "tests" / "data" / "golden.json"

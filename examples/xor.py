@@ -48,7 +48,7 @@ def truth_table(model: nn.MLP, inputs: Sequence[tuple[float, float]]) -> list[di
     rows = []
     for x1, x2 in inputs:
         hidden = model.layers[0]([x1, x2])
-        (y,) = model.layers[1].forward(hidden)
+        y = model.layers[1].forward(hidden)  # one output: a Value
         rows.append({"x1": x1, "x2": x2,
                      "net_h1": hidden[0].inputs[0].data, "net_h2": hidden[1].inputs[0].data,
                      "h1": hidden[0].data, "h2": hidden[1].data,
