@@ -26,7 +26,10 @@ Training (:mod:`nn.training`, :mod:`nn.engines`, :mod:`nn.metrics`)
     fit(model, X, Y, loss=, lr=/optimizer=, mode="sequential"|"batch"|"minibatch", batch_size,
         epochs, shuffle, seed, tol, target_loss, validation, metrics, callbacks, progress,
         engine="auto"|"eager"|"compiled", clip_value, clip_norm, l2) -> History
-    evaluate(model, X, Y, loss); Callback, TrainingState, History
+    evaluate(model, X, Y, loss); Callback, TrainingState
+    History (:mod:`nn.history`, Keras-like): history.history["loss"] (one entry per epoch),
+        history["accuracy"], history.initial (before training), history.plot() (matplotlib)
+    progress: tqdm.auto bar in Jupyter / on a terminal, one in-place line without tqdm (:mod:`nn.progress`)
     EagerEngine, build_static_graph, register_engine (engine="compiled" = CompiledEngine);
     on the compiled path SGD runs on flat arrays (nn.fastpath.ArrayLoop); accuracy, one_hot
 Diagnostics (:mod:`nn.diagnostics`)
@@ -38,7 +41,8 @@ Data (:mod:`nn.data`, :mod:`nn.mnist`)
     ~/.cache/backproplab/mnist)
 """
 
-from . import activations, data, diagnostics, engines, fastpath, init, losses, metrics, mnist, optim, training
+from . import (activations, data, diagnostics, engines, fastpath, history, init, losses, metrics, mnist, optim,
+               progress, training)
 from .activations import ELU, Activation, LeakyReLU, Maxout, get_activation
 from .data import circles, spirals, two_moons, xor
 from .diagnostics import GradientHistograms, SpeedOfLearning, gradient_histograms, layer_speeds
@@ -52,7 +56,8 @@ from .mnist import load_mnist, mnist_arrays, read_idx
 from .module import Module
 from .optim import SGD, clip_grad_norm, clip_grad_value, grad_norm
 from .perceptron import Perceptron
-from .training import Callback, History, TrainingState, evaluate, fit
+from .history import History
+from .training import Callback, TrainingState, evaluate, fit
 
 register_engine("compiled", CompiledEngine)
 
@@ -66,6 +71,6 @@ __all__ = [
     "EagerEngine", "CompiledEngine", "build_static_graph", "register_engine", "accuracy", "one_hot",
     "layer_speeds", "SpeedOfLearning", "gradient_histograms", "GradientHistograms",
     "xor", "two_moons", "circles", "spirals", "load_mnist", "mnist_arrays", "read_idx",
-    "activations", "data", "diagnostics", "engines", "fastpath", "init", "losses", "metrics", "mnist", "optim",
-    "training",
+    "activations", "data", "diagnostics", "engines", "fastpath", "history", "init", "losses", "metrics", "mnist",
+    "optim", "progress", "training",
 ]
