@@ -27,12 +27,13 @@ if str(ROOT) not in sys.path:
 
 def parse_args(name: str, doc: str, argv: Optional[Sequence[str]],
                extra: Optional[Callable[[argparse.ArgumentParser], None]] = None,
-               figures: bool = True) -> argparse.Namespace:
+               figures: bool = True, matplotlib: bool = True) -> argparse.Namespace:
     """Parse the common options plus any an example adds through ``extra(parser)``.
 
     Sets ``args.out`` to a created directory unless ``--no-figures`` was given or the example
     writes no figures by default (``figures=False``); then ``args.out`` is ``None`` (and
-    ``args.out_dir`` keeps the requested path).
+    ``args.out_dir`` keeps the requested path). ``matplotlib=False``: the example writes other
+    files (graphs, pages), so matplotlib is not required.
     """
     parser = argparse.ArgumentParser(prog=f"examples/{name}.py", description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -49,7 +50,8 @@ def parse_args(name: str, doc: str, argv: Optional[Sequence[str]],
     if args.no_figures or not figures:
         args.out = None
     else:
-        _matplotlib()
+        if matplotlib:
+            _matplotlib()
         args.out.mkdir(parents=True, exist_ok=True)
     return args
 
