@@ -81,7 +81,8 @@ def cmd_examples_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    return _run_example("demo", args.script_args)
+    argv = (["--out", args.out] if args.out else []) + ["--quick"] * args.quick + ["--no-figures"] * args.no_figures
+    return _run_example("demo", argv)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -98,9 +99,10 @@ def _parser_and_commands() -> tuple[argparse.ArgumentParser, dict[str, argparse.
     commands = _viz_cli().add_commands(sub)
 
     p_demo = sub.add_parser("demo", help="the main demo: the NPTEL worked example, its graphs and a "
-                                         "step-through page", add_help=False)
-    p_demo.add_argument("script_args", nargs=argparse.REMAINDER,
-                        help="the demo's options: --out DIR (default ./out/demo), --help")
+                                         "step-through page")
+    p_demo.add_argument("--out", metavar="DIR", help="where to write the graphs and the page (default ./out/demo)")
+    p_demo.add_argument("--quick", action="store_true", help="accepted for symmetry (the demo is small)")
+    p_demo.add_argument("--no-figures", action="store_true", help="print the table only")
     p_demo.set_defaults(run=cmd_demo)
 
     p_examples = sub.add_parser("examples", help="list or run the lecture experiments")
