@@ -37,7 +37,8 @@ def _dot() -> tuple[bool, str]:
 
 def _fonts() -> tuple[bool, str]:
     if shutil.which("fc-list") is None:
-        return False, f"fontconfig's fc-list not found, so the Latin Modern fonts cannot be found. Fix: {APT} fontconfig fonts-lmodern"
+        return False, (f"fontconfig's fc-list not found, so the Latin Modern fonts cannot be found. "
+                       f"Fix: {APT} fontconfig fonts-lmodern")
     out = subprocess.run(["fc-list", ":family=Latin Modern Roman", "family"], capture_output=True,
                          text=True, timeout=20).stdout
     if "Latin Modern" not in out:

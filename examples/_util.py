@@ -104,8 +104,8 @@ def probability_panel(ax, P, extent: tuple, points=(), classes=(), title: str = 
     points = np.asarray(points, dtype=float).reshape(-1, 2)
     if len(points):
         c = np.asarray(classes, dtype=float)
-        ax.scatter(points[:, 0], points[:, 1], c=c, cmap="RdBu_r", vmin=-0.2, vmax=1.2, s=36 if len(points) < 50 else 14,
-                   edgecolors="black", linewidths=0.6)
+        ax.scatter(points[:, 0], points[:, 1], c=c, cmap="RdBu_r", vmin=-0.2, vmax=1.2,
+                   s=36 if len(points) < 50 else 14, edgecolors="black", linewidths=0.6)
     from matplotlib.ticker import MaxNLocator
     ax.xaxis.set_major_locator(MaxNLocator(5))
     ax.yaxis.set_major_locator(MaxNLocator(5))

@@ -161,8 +161,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             ax4.plot(range(len(ok["loss"])), ok["loss"], label=r"clipped to $[-1, 1]$")
             bad = clip_runs.get(None)
             if bad and bad["loss"]:
-                ax4.plot(range(len(bad["loss"])), bad["loss"], marker="x", color="C3",
-                         label=f"no clipping (diverged in epoch {bad['epoch'] + 1})" if bad["diverged"] else "no clipping")
+                label = f"no clipping (diverged in epoch {bad['epoch'] + 1})" if bad["diverged"] else "no clipping"
+                ax4.plot(range(len(bad["loss"])), bad["loss"], marker="x", color="C3", label=label)
             ax4.set(title=r"deep ReLU net, $\mathcal{N}(0, 1)$ init: loss with clipping", xlabel="epoch",
                     ylabel="loss", yscale="log")
             ax4.legend(fontsize=8)

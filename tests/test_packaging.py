@@ -103,7 +103,8 @@ def test_wheel_installed_in_a_new_venv_works_outside_the_checkout(dists, tmp_pat
     venv.EnvBuilder(with_pip=False, symlinks=True).create(env_dir)
     python = env_dir / "bin" / "python"
     sh([sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps", "--no-index", wheel], tmp_path)
-    site = Path(sh([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], tmp_path).stdout.strip())
+    site = Path(sh([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                   tmp_path).stdout.strip())
     (site / "zz_outer_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     work = tmp_path / "work"
     work.mkdir()
