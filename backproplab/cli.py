@@ -28,6 +28,8 @@ from . import __version__, doctor
 
 __all__ = ["main", "build_parser", "example_names", "examples_package"]
 
+EXAMPLE_ACTIONS = ("list", "run")
+
 
 def _viz_cli() -> ModuleType:
     """:mod:`viz.cli`, imported only once autodiff/nn/viz are known to be ours."""
@@ -135,6 +137,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               file=sys.stderr)
         return 1
     parser, commands = _parser_and_commands()
+    if args[:1] == ["examples"] and args[1:2] and not args[1].startswith("-") and args[1] not in EXAMPLE_ACTIONS:
+        commands["examples"].error(f"unknown action {args[1]!r}{_viz_cli().did_you_mean(args[1], EXAMPLE_ACTIONS)}; "
+                                   f"choose from {', '.join(EXAMPLE_ACTIONS)}")
     return _viz_cli().run(_viz_cli().parse(parser, commands, args))
 
 

@@ -127,6 +127,13 @@ def test_mistyped_command_gets_did_you_mean(capsys):
     assert "unknown command 'exampels' (did you mean 'examples'?)" in capsys.readouterr().err
 
 
+def test_mistyped_examples_action_gets_did_you_mean_and_its_usage(capsys):
+    with pytest.raises(SystemExit):
+        main(["examples", "lst"])
+    err = capsys.readouterr().err
+    assert err.startswith("usage: backproplab examples ") and "unknown action 'lst' (did you mean 'list'?)" in err
+
+
 def test_unknown_option_prints_the_subcommands_usage(capsys):
     with pytest.raises(SystemExit):
         main(["draw", "x", "--set", "x=1", "--colour", "red"])
