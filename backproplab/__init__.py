@@ -30,7 +30,7 @@ startup_error: ShadowedPackageError | None = None
 try:
     autodiff, nn, viz = import_packages()
 except ShadowedPackageError as _exc:
-    if not (Path(sys.argv[0]).name == "backproplab" or sys.argv[0] == "-m"):
+    if not (Path(sys.argv[0]).stem in ("backproplab", "backproplab-script") or sys.argv[0] == "-m"):
         raise
     startup_error = _exc
 else:
