@@ -74,6 +74,7 @@ def checks() -> list[tuple[str, bool, str]]:
     out.append(("required", *_fonts()))
     out.append(("optional", *_optional("matplotlib", "plots", "example figures and History.plot()")))
     out.append(("optional", *_optional("tqdm", "progress", "progress bars in fit()")))
+    out.append(("optional", *_optional("ipywidgets", "notebook", "tqdm's progress bar inside Jupyter")))
     return out
 
 

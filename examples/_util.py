@@ -35,7 +35,9 @@ def parse_args(name: str, doc: str, argv: Optional[Sequence[str]],
     ``args.out_dir`` keeps the requested path). ``matplotlib=False``: the example writes other
     files (graphs, pages), so matplotlib is not required.
     """
-    parser = argparse.ArgumentParser(prog=f"examples/{name}.py", description=doc.split("\n\n")[0],
+    installed = __name__.startswith("backproplab.")  # imported by `backproplab examples run`
+    prog = f"backproplab examples run {name}" if installed else f"examples/{name}.py"
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("out") / name,
                         help=f"directory for figures (default: ./out/{name})")
