@@ -160,9 +160,13 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         if ok and not ok["diverged"]:
             ax4.plot(range(len(ok["loss"])), ok["loss"], label=r"clipped to $[-1, 1]$")
             bad = clip_runs.get(None)
-            if bad and bad["loss"]:
+            if bad and len(bad["loss"]) > 1:
                 label = f"no clipping (diverged in epoch {bad['epoch'] + 1})" if bad["diverged"] else "no clipping"
                 ax4.plot(range(len(bad["loss"])), bad["loss"], marker="x", color="C3", label=label)
+            elif bad and bad["diverged"]:
+                ax4.text(0.97, 0.80, f"without clipping: diverged in epoch {bad['epoch'] + 1}\n"
+                         f"({bad['error'].split(':')[0]})", transform=ax4.transAxes, ha="right", va="top",
+                         fontsize=8, color="C3")
             ax4.set(title=r"deep ReLU net, $\mathcal{N}(0, 1)$ init: loss with clipping", xlabel="epoch",
                     ylabel="loss", yscale="log")
             ax4.legend(fontsize=8)
