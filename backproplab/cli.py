@@ -71,8 +71,9 @@ def cmd_examples_list(args: argparse.Namespace) -> int:
 def _run_example(name: str, argv: Sequence[str]) -> int:
     scripts = _scripts()
     if name not in scripts:
-        raise _viz_cli().UsageError(f"no example {name!r}{_viz_cli().did_you_mean(name, list(scripts))}; "
-                                 f"choose from {', '.join(scripts)} (backproplab examples list)")
+        hint = _viz_cli().did_you_mean(name, list(scripts))
+        raise _viz_cli().UsageError(f"no example {name!r}{hint}; choose from {', '.join(scripts)} "
+                                    f"(backproplab examples list)")
     module = importlib.import_module(f"{examples_package().__name__}.{name}")
     module.main(list(argv))
     return 0
