@@ -30,7 +30,10 @@ Training (:mod:`nn.training`, :mod:`nn.eager_engine`, :mod:`nn.compiled_engine`,
     fit(model, X, Y, loss=, lr=/optimizer=, mode="sequential"|"batch"|"minibatch", batch_size,
         epochs, shuffle, seed, tol, target_loss, validation, metrics, callbacks, progress,
         engine="auto"|"eager"|"compiled", clip_value, clip_norm, l2) -> History
-    evaluate(model, X, Y, loss); Callback, TrainingState, History
+    evaluate(model, X, Y, loss); Callback, TrainingState
+    History (:mod:`nn.history`, Keras-like): history.history["loss"] (one entry per epoch),
+        history["accuracy"], history.initial (before training), history.plot() (matplotlib)
+    progress: tqdm.auto bar in Jupyter / on a terminal, one in-place line without tqdm (:mod:`nn.progress`)
     EagerEngine, CompiledEngine, build_static_graph; accuracy, one_hot
 PyTorch (:mod:`nn.torch_bridge`, needs the optional torch extra)
     to_torch(model) -> torch.nn.Sequential (float64, same weights); from_torch(seq) -> MLP
@@ -43,7 +46,8 @@ Data (:mod:`nn.data`, :mod:`nn.mnist`)
     ~/.cache/backproplab/mnist)
 """
 
-from . import activations, data, diagnostics, init, losses, metrics, mnist, optim, training
+from . import (activations, data, diagnostics, history, init, losses, metrics, mnist, optim, progress,
+               training)
 from .activations import ELU, Activation, LeakyReLU, Maxout, get_activation
 from .data import circles, spirals, two_moons, xor
 from .divergence import DivergenceError
@@ -59,8 +63,9 @@ from .mnist import load_mnist, mnist_arrays, read_idx
 from .module import Module
 from .optim import SGD, Adam, AdamW, clip_grad_norm, clip_grad_value, grad_norm
 from .perceptron import Perceptron
+from .history import History
 from .torch_bridge import from_torch, to_torch
-from .training import Callback, History, TrainingState, evaluate, fit
+from .training import Callback, TrainingState, evaluate, fit
 
 __all__ = [
     "Module", "Neuron", "Layer", "MLP", "Perceptron",
@@ -73,6 +78,6 @@ __all__ = [
     "layer_speeds", "SpeedOfLearning", "gradient_histograms", "GradientHistograms",
     "to_torch", "from_torch",
     "xor", "two_moons", "circles", "spirals", "load_mnist", "mnist_arrays", "read_idx",
-    "activations", "data", "diagnostics", "init", "losses", "metrics", "mnist", "optim",
-    "training",
+    "activations", "data", "diagnostics", "history", "init", "losses", "metrics", "mnist", "optim",
+    "progress", "training",
 ]

@@ -15,8 +15,9 @@ The update itself is the optimizer's (SGD with momentum / weight decay, see
 
 After every epoch the average error E_avg = (1/N) Σₙ E(n) (seed 000 eq. 7.4) over the training set is
 evaluated with the current weights (``train_eval="end"``; ``"running"`` instead averages
-the losses seen during the epoch, cheaper, what Keras reports). ``History.loss[0]`` is
-E_avg before training, so ``History.loss[k]`` is the loss after k epochs.
+the losses seen during the epoch, cheaper, what Keras reports) and recorded in a Keras-like
+:class:`nn.History` (:mod:`nn.history`): ``history["loss"][k - 1]`` is the loss after k epochs,
+``history.initial["loss"]`` the loss before training. Progress: :mod:`nn.progress`.
 
 Stopping (seed 000 §6.3): after ``epochs`` epochs; when |E_avg(k) − E_avg(k−1)| < ``tol``;
 when E_avg ≤ ``target_loss``; or when a callback sets ``state.stop = True``.
@@ -40,8 +41,7 @@ from __future__ import annotations
 
 import math
 import numbers
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
@@ -51,44 +51,17 @@ from autodiff.params import store_of
 from .compiled_engine import CompiledEngine
 from .divergence import DivergenceGuard
 from .eager_engine import EagerEngine
+from .history import History
 from .losses import get_loss
 from .metrics import accuracy as accuracy_metric, one_hot
 from .model_graph import model_nin, model_nout
 from .optim import SGD, check_optimizer_args, clip_by_norm, clip_by_value
+from .progress import make_progress
 
 __all__ = ["fit", "History", "Callback", "TrainingState", "prepare_data", "evaluate", "make_engine", "MODES",
            "ENGINES"]
 
 MODES = ("sequential", "batch", "minibatch")
-
-
-@dataclass
-class History:
-    """Per-epoch records. Index k = after k epochs (index 0: before training).
-
-    ``loss``/``accuracy`` on the training set, ``val_loss``/``val_accuracy`` on the
-    validation data (empty lists without it); ``metrics`` holds any extra metric by name,
-    ``extra`` anything callbacks record; ``stopped`` says why training ended.
-    """
-
-    epoch: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    accuracy: list[Optional[float]] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_accuracy: list[Optional[float]] = field(default_factory=list)
-    metrics: dict[str, list] = field(default_factory=dict)
-    extra: dict[str, list] = field(default_factory=dict)
-    stopped: str = ""
-    steps: int = 0
-    engine: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                                              "metrics", "extra", "stopped", "steps", "engine")}
-
-    @property
-    def final_loss(self) -> float:
-        return self.loss[-1]
 
 
 @dataclass
@@ -261,30 +234,6 @@ def _adjust_gradient(store: Any, index: Any, weight_pos: Optional[np.ndarray], d
         grad[index] = g
 
 
-class _Progress:
-    def __init__(self, enabled: bool, epochs: int) -> None:
-        self.enabled, self.epochs = enabled, epochs
-
-    def update(self, epoch: int, history: History) -> None:
-        if not self.enabled:
-            return
-        width = 24
-        done = int(width * epoch / self.epochs)
-        acc = history.accuracy[-1] if history.accuracy else None
-        msg = f"\repoch {epoch}/{self.epochs} [{'#' * done}{'.' * (width - done)}] loss {history.loss[-1]:.6g}"
-        if acc is not None:
-            msg += f" acc {acc:.3f}"
-        if history.val_loss:
-            msg += f" val_loss {history.val_loss[-1]:.6g}"
-        sys.stderr.write(msg)
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
 def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         optimizer: Optional[Any] = None, lr: Optional[float] = None, momentum: float = 0.0,
         weight_decay: float = 0.0, mode: str = "minibatch", batch_size: Optional[int] = None,
@@ -377,7 +326,7 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     history = History(engine=getattr(eng, "name", type(eng).__name__))
     state = TrainingState(model, optimizer, eng, history, X, Y, loss_fn)
     rng = np.random.default_rng(seed)
-    progress_bar = _Progress(sys.stderr.isatty() if progress is None else bool(progress), epochs)
+    progress_bar = make_progress(progress, epochs)
 
     def record(epoch: int, running: Optional[float]) -> None:
         if running is None:
@@ -385,24 +334,24 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
             train_loss = float(np.mean(losses)) + penalty()
         else:
             train_loss, outputs = running + penalty(), None
-        history.epoch.append(epoch)
-        history.loss.append(train_loss)
+        logs: dict[str, Optional[float]] = {"loss": train_loss}
         if want_accuracy:
             if outputs is None:
                 _, outputs = eng.evaluate(X, Y)
-            history.accuracy.append(accuracy_metric(outputs, Y))
+            logs["accuracy"] = accuracy_metric(outputs, Y)
         for name, fn in metric_fns:
             if outputs is None:
                 _, outputs = eng.evaluate(X, Y)
-            history.metrics.setdefault(name, []).append(float(fn(outputs, Y)))
+            logs[name] = float(fn(outputs, Y))
         if validation is not None:
             vl, vo = eng.evaluate(Xv, Yv)
-            history.val_loss.append(float(np.mean(vl)) + penalty())
+            logs["val_loss"] = float(np.mean(vl)) + penalty()
             if want_accuracy:
-                history.val_accuracy.append(accuracy_metric(vo, Yv))
+                logs["val_accuracy"] = accuracy_metric(vo, Yv)
+        history.record(epoch, logs)
 
     record(0, None)
-    guard.reference(history.loss[0])
+    guard.reference(history.initial["loss"])
     for cb in cbs:
         cb.on_train_begin(state)
     history.stopped = "epochs"
@@ -438,11 +387,11 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
             history.extra.setdefault("divergence", []).append(guard.reason)
         elif target_loss is not None and history.loss[-1] <= target_loss:
             history.stopped = "target_loss"
-        elif tol is not None and abs(history.loss[-1] - history.loss[-2]) < tol:
+        elif tol is not None and abs(history.loss[-1] - history.previous("loss")) < tol:
             history.stopped = "tol"
         for cb in cbs:
             cb.on_epoch_end(state)
-        progress_bar.update(epoch, history)
+        progress_bar.update(epoch, {k: v[-1] for k, v in history.history.items()})
         if state.stop and history.stopped == "epochs":
             history.stopped = "callback"
         if history.stopped != "epochs" or state.stop:

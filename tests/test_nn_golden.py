@@ -63,9 +63,10 @@ def test_nielsen_single_neuron_cost_curve(name, engine):
     loss = {"quadratic": "half_sse", "cross_entropy": "binary_cross_entropy"}[run["cost"]]
     history = nn.fit(neuron, [[1.0]], [0.0], loss=loss, lr=run["eta"], mode="batch",
                      epochs=run["epochs"], metrics=(), engine=engine)
-    assert history.epoch == list(range(run["epochs"] + 1))
-    for epoch in ("0", "50", "100", "150", "200", "300"):
-        assert history.loss[int(epoch)] == pytest.approx(run["cost_at"][epoch], abs=1e-6), epoch
+    assert history.epoch == list(range(1, run["epochs"] + 1))
+    assert history.initial["loss"] == pytest.approx(run["cost_at"]["0"], abs=1e-6)
+    for epoch in ("50", "100", "150", "200", "300"):
+        assert history["loss"][int(epoch) - 1] == pytest.approx(run["cost_at"][epoch], abs=1e-6), epoch
     assert neuron.w[0].data == pytest.approx(run["final_w"], abs=1e-6)
     assert neuron.b.data == pytest.approx(run["final_b"], abs=1e-6)
 

@@ -84,7 +84,10 @@ def test_sequential_shuffle_follows_the_seed():
 def test_history_records_the_average_error_before_and_after_each_epoch():
     n = neuron()
     h = nn.fit(n, X3, D3, lr=ETA, mode="batch", epochs=3, validation=(X3[:2], D3[:2]), engine="eager")
-    assert h.epoch == [0, 1, 2, 3] and len(h.loss) == len(h.accuracy) == len(h.val_loss) == 4
+    assert h.epoch == [1, 2, 3] and len(h.loss) == len(h.accuracy) == len(h.val_loss) == 3 == len(h)
+    assert set(h.initial) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    ys0 = 1 / (1 + np.exp(-(X3 @ W0 + B0)))  # neuron()'s weights before training
+    assert h.initial["loss"] == pytest.approx(np.mean(0.5 * (D3 - ys0) ** 2))
     # E_avg = (1/N) Σ ½ e² with the weights at the end of the epoch
     out = n(X3[0])
     ys = np.array([n(x).data for x in X3])
@@ -98,6 +101,7 @@ def test_stopping_on_tol_and_on_target_loss():
     h = nn.fit(neuron(), X3, D3, lr=0.5, mode="batch", epochs=500, tol=1e-4, metrics=())
     assert h.stopped == "tol" and 3 < len(h.loss) < 501
     assert abs(h.loss[-1] - h.loss[-2]) < 1e-4 <= abs(h.loss[-2] - h.loss[-3])
+    assert len(h.loss) == len(h.epoch) == h.epoch[-1] == h.steps
     h = nn.fit(neuron(), X3, D3, lr=2.0, mode="batch", epochs=500, target_loss=0.03, metrics=())
     assert h.stopped == "target_loss" and h.loss[-1] <= 0.03 < h.loss[-2] and len(h.loss) > 3
 
@@ -118,7 +122,7 @@ def test_callbacks_see_every_epoch_and_can_stop():
 
     h = nn.fit(neuron(), X3, D3, lr=ETA, mode="sequential", epochs=10, callbacks=[cb, Batches()], metrics=())
     assert [e for e, _ in seen] == [1, 2] and h.stopped == "callback"
-    assert Batches.count == 6 and [l for _, l in seen] == h.loss[1:]
+    assert Batches.count == 6 and [l for _, l in seen] == h.loss
 
 
 def test_fit_with_an_optimizer_object_and_momentum():
@@ -161,7 +165,7 @@ def test_softmax_classifier_with_integer_labels():
     model = nn.MLP(2, [8, 3], activation="tanh", output_activation="softmax", seed=1)
     h = nn.fit(model, X, y, loss="categorical_cross_entropy", lr=0.5, momentum=0.9, batch_size=10,
                epochs=30, seed=1)
-    assert h.loss[-1] < 0.5 * h.loss[0] and h.accuracy[-1] > 0.8
+    assert h.loss[-1] < 0.5 * h.initial["loss"] and h.accuracy[-1] > 0.8
 
 
 def test_progress_bar_only_when_asked_or_on_a_tty(monkeypatch):
@@ -170,7 +174,7 @@ def test_progress_bar_only_when_asked_or_on_a_tty(monkeypatch):
     nn.fit(neuron(), X3, D3, epochs=2, metrics=())
     assert buf.getvalue() == ""  # StringIO is not a tty
     nn.fit(neuron(), X3, D3, epochs=2, metrics=(), progress=True)
-    assert "epoch 2/2" in buf.getvalue()
+    assert "2/2" in buf.getvalue()  # tqdm's bar, or the in-place line without tqdm (tests/test_nn_history.py)
 
 
 def test_static_graph_on_placeholders_for_a_compiled_backend():
@@ -237,4 +241,4 @@ def test_auto_engine_falls_back_to_eager_for_a_data_dependent_graph():
 
     h = nn.fit(neuron(), X3, D3, loss=branching_loss, lr=ETA, mode="batch", epochs=2, metrics=())
     assert h.engine == "eager"
-    assert h.loss[-1] < h.loss[0]
+    assert h.loss[-1] < h.initial["loss"]
