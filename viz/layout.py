@@ -138,7 +138,12 @@ class _Structure:
                 continue
             readers = self.succs[v]
             if len(readers) == 1:
-                if self.main.get(readers[0]) != v:
+                main = self.main.get(readers[0])
+                # an input beside other inputs stays on the left, in operand order
+                # (x₀, x₁, x₂); beside a computed operand it sits by the op (λ, y)
+                beside_inputs = (main is not None and self.is_leaf(main)
+                                 and not self._leaf_above(v))
+                if main != v and not beside_inputs:
                     self.anchor[v] = readers[0]
                 continue
             if not self._leaf_above(v):
