@@ -5,8 +5,12 @@ and :func:`compile`, which replays a graph vectorised over a batch.
 >>> w = Value(0.15, "w1", param=True)
 >>> loss = 0.5 * (0.01 - (w * 0.05 + 0.35).sigmoid()) ** 2
 >>> loss.backward()
+
+``autodiff.accelerated`` says whether the optional C core runs the eager engine's hot paths
+(``autodiff/engine.py``); ``BACKPROPLAB_PURE=1`` forces the pure-Python engine.
 """
 
+from . import engine  # first: when the C core is built, it takes over Value's hot paths
 from .compile import Tape
 from .compile import compile  # noqa: A004 - autodiff.compile(loss, inputs) -> Tape
 from .backprop import EdgeStep, NodeStep, backward, chain_rule, topological_order, zero_grad
@@ -14,6 +18,7 @@ from .gradcheck import GradcheckError, gradcheck, local_gradcheck
 from .ops import OPS, Op, register
 from .params import ParameterStore
 from .value import Value, apply, describe, dot, is_grad_enabled, maximum, no_grad, softmax
+from .engine import accelerated
 from .value import sum  # noqa: A004, F401 - autodiff.sum is the n-ary sum node
 
 __all__ = [
@@ -21,5 +26,5 @@ __all__ = [
     "dot", "maximum", "softmax",  # autodiff.sum is left out of * so as not to shadow the builtin
     "backward", "chain_rule", "topological_order", "zero_grad", "NodeStep", "EdgeStep",
     "no_grad", "is_grad_enabled", "gradcheck", "local_gradcheck", "GradcheckError",
-    "compile", "Tape", "ParameterStore",
+    "compile", "Tape", "ParameterStore", "accelerated",
 ]

@@ -23,6 +23,7 @@ from typing import Iterable, Iterator, Optional, Sequence, Union
 
 from operator import attrgetter
 
+from .engine import core
 from .value import Value, describe
 
 _inputs = attrgetter("inputs")
@@ -257,7 +258,19 @@ def chain_rule(root: Value, record: bool = False,
 
 
 def backward(root: Value) -> None:
-    """Plain backprop: consume :func:`chain_rule` without recording anything."""
+    """Plain backprop: consume :func:`chain_rule` without recording anything.
+
+    With the C core (:mod:`autodiff.engine`) the same pass runs in C when every node of the
+    graph is one it knows (else, having changed nothing, it leaves the pass to Python); when
+    that pass met a number that may be NaN or infinite, :func:`_check_gradients` decides, as
+    after the Python pass.
+    """
+    if core is not None:
+        handled = core.backward(root)
+        if handled is not NotImplemented:
+            if handled:
+                _check_gradients(topological_order(root, leaves=False))
+            return
     for _ in chain_rule(root):
         pass
 

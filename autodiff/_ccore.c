@@ -1,0 +1,1086 @@
+/* autodiff._ccore: the optional C core of the eager engine.
+ *
+ * It works on the very nodes the pure-Python engine builds (autodiff/value.py: a Value with
+ * __slots__; this file reads and writes those slots at the offsets Python gave them), and
+ * takes over only the hot paths:
+ *
+ *   - building a node for  + - * / ** (number exponent), unary -, exp log tanh sigmoid relu
+ *     leaky_relu elu sign step abs, autodiff.sum and autodiff.dot;
+ *   - plain backward(): the topological sort and the chain rule.
+ *
+ * Everything else goes through the Python code, which stays the reference: whenever an
+ * operand is not an exact Value or a plain int/float, a result is NaN or infinite, a domain
+ * error is possible (x / 0, log 0, 0 ** -1, ...), no_grad is active somewhere, a node has
+ * hooks, or a node was made by an op this file does not know, the call is handed to the
+ * Python function it replaces, with the same arguments, so every named error, every NaN
+ * check and every message is exactly the Python one.  Numbers are bitwise equal to Python's:
+ * the same IEEE operations in the same order (compiled with -ffp-contract=off, so no fused
+ * multiply-add), the same libm functions CPython's math module calls.
+ *
+ * Each forward and each local partial below cites the autodiff.ops.OPS entry it mirrors
+ * (autodiff/ops.py); tests/test_engine_ccore.py walks OPS and checks each op either runs here
+ * bitwise equal to Python or falls back.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* ------------------------------------------------------------------ the node layout */
+
+static PyTypeObject *ValueType = NULL;          /* autodiff.value.Value (exact type only) */
+static Py_ssize_t OFF_DATA, OFF_GRAD, OFF_LABEL, OFF_PARAM, OFF_OP, OFF_INPUTS, OFF_ATTR,
+    OFF_GROUP, OFF_HOOKS;
+#define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
+
+static PyObject *VALUE_GLOBALS = NULL;  /* autodiff.value's namespace: _ALL_RECORDING */
+static PyObject *STR_ALL_RECORDING = NULL, *STR_LEAF_HOOKS = NULL, *EMPTY_STR = NULL;
+static PyObject *ZERO = NULL;           /* the float 0.0 a new node's grad starts from */
+
+/* The ops this file implements, by code; OP_OBJ holds their OPS entries. */
+enum {
+    OP_DOT, OP_RELU, OP_MUL, OP_ADD, OP_SUM, OP_SUB, OP_TANH, OP_SIGMOID, OP_POW, OP_DIV,
+    OP_NEG, OP_EXP, OP_LOG, OP_LEAKY, OP_ELU, OP_SIGN, OP_STEP, OP_ABS, N_OPS
+};
+static const char *OP_NAMES[N_OPS] = {
+    "dot", "relu", "mul", "add", "sum", "sub", "tanh", "sigmoid", "pow", "div",
+    "neg", "exp", "log", "leaky_relu", "elu", "sign", "step", "abs"};
+static PyObject *OP_OBJ[N_OPS];
+
+/* The Python functions each fast path replaces (called unchanged on fallback). */
+enum {
+    PY_ADD, PY_RADD, PY_SUB, PY_RSUB, PY_MUL, PY_RMUL, PY_DIV, PY_RDIV, PY_POW, PY_NEG,
+    PY_EXP, PY_LOG, PY_TANH, PY_SIGMOID, PY_RELU, PY_LEAKY, PY_ELU, PY_SIGN, PY_STEP, PY_ABS,
+    PY_SUMFN, PY_DOTFN, N_PY
+};
+static const char *PY_NAMES[N_PY] = {
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+    "__rtruediv__", "__pow__", "__neg__", "exp", "log", "tanh", "sigmoid", "relu", "leaky_relu",
+    "elu", "sign", "step", "abs", "sum", "dot"};
+static PyObject *PY_FN[N_PY];
+
+static int installed = 0;
+
+/* ------------------------------------------------------------------ small helpers */
+
+/* The data of an exact Value holding a float; 0 if it is anything else. */
+static inline int value_data(PyObject *v, double *out)
+{
+    if (Py_TYPE(v) != ValueType)
+        return 0;
+    PyObject *f = SLOT(v, OFF_DATA);
+    if (f == NULL || !PyFloat_CheckExact(f))
+        return 0;
+    *out = PyFloat_AS_DOUBLE(f);
+    return 1;
+}
+
+/* A plain number as Python's _check_number reads it (exact float or exact int, never bool);
+ * 0 for anything else, or an int too large for a float (Python then names the error). */
+static inline int plain_number(PyObject *o, double *out)
+{
+    if (PyFloat_CheckExact(o)) {
+        *out = PyFloat_AS_DOUBLE(o);
+        return 1;
+    }
+    if (PyLong_CheckExact(o)) {
+        double d = PyLong_AsDouble(o);
+        if (d == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        *out = d;
+        return 1;
+    }
+    return 0;
+}
+
+/* True while no thread is inside no_grad (value.py's _ALL_RECORDING). */
+static inline int all_recording(void)
+{
+    PyObject *flag = PyDict_GetItemWithError(VALUE_GLOBALS, STR_ALL_RECORDING);
+    return flag == Py_True;
+}
+
+/* A new Value with every slot value.py's _node sets (data, grad 0.0, label "", param False,
+ * op, inputs, attr, group None, hooks None); steals `inputs`, borrows `op` and `attr`. */
+static PyObject *new_value(double data, PyObject *op, PyObject *inputs, PyObject *attr)
+{
+    PyObject *f = PyFloat_FromDouble(data);
+    if (f == NULL) {
+        Py_DECREF(inputs);
+        return NULL;
+    }
+    PyObject *v = ValueType->tp_alloc(ValueType, 0);
+    if (v == NULL) {
+        Py_DECREF(f);
+        Py_DECREF(inputs);
+        return NULL;
+    }
+    SLOT(v, OFF_DATA) = f;
+    SLOT(v, OFF_GRAD) = Py_NewRef(ZERO);
+    SLOT(v, OFF_LABEL) = Py_NewRef(EMPTY_STR);
+    SLOT(v, OFF_PARAM) = Py_NewRef(Py_False);
+    SLOT(v, OFF_OP) = Py_NewRef(op);
+    SLOT(v, OFF_INPUTS) = inputs;
+    SLOT(v, OFF_ATTR) = Py_NewRef(attr);
+    SLOT(v, OFF_GROUP) = Py_NewRef(Py_None);
+    SLOT(v, OFF_HOOKS) = Py_NewRef(Py_None);
+    return v;
+}
+
+/* A constant leaf for a number operand (value.py's _as_value). */
+static PyObject *constant(double d)
+{
+    return new_value(d, Py_None, PyTuple_New(0), Py_None);
+}
+
+/* An operand as a Value: an exact Value passes through, a number becomes a constant. */
+static PyObject *as_operand(PyObject *o, double d)
+{
+    if (Py_TYPE(o) == ValueType)
+        return Py_NewRef(o);
+    return constant(d);
+}
+
+static PyObject *fallback1(int which, PyObject *self)
+{
+    return PyObject_CallOneArg(PY_FN[which], self);
+}
+
+static PyObject *fallback2(int which, PyObject *self, PyObject *other)
+{
+    PyObject *args[2] = {self, other};
+    return PyObject_Vectorcall(PY_FN[which], args, 2, NULL);
+}
+
+/* CPython's float_pow (Objects/floatobject.c) for finite iv, iw: 1 and *out = iv ** iw where
+ * Python returns a finite float; 0 where Python raises, returns a complex number, or the
+ * result is not finite (the caller then lets Python decide). */
+#define DOUBLE_IS_ODD_INTEGER(x) (fmod(fabs(x), 2.0) == 1.0)
+static int py_float_pow(double iv, double iw, double *out)
+{
+    int negate = 0;
+    if (!isfinite(iv) || !isfinite(iw))
+        return 0;
+    if (iw == 0) {
+        *out = 1.0;
+        return 1;
+    }
+    if (iv == 0.0) {
+        if (iw < 0.0)
+            return 0;                                   /* ZeroDivisionError */
+        *out = DOUBLE_IS_ODD_INTEGER(iw) ? iv : 0.0;    /* the sign of -0.0 for odd iw */
+        return 1;
+    }
+    if (iv < 0.0) {
+        if (iw != floor(iw))
+            return 0;                                   /* complex in Python */
+        iv = -iv;
+        negate = DOUBLE_IS_ODD_INTEGER(iw);
+    }
+    if (iv == 1.0) {
+        *out = negate ? -1.0 : 1.0;
+        return 1;
+    }
+    errno = 0;
+    double ix = pow(iv, iw);
+    if (errno != 0 && !(errno == ERANGE && ix == 0.0))
+        return 0;                                       /* OverflowError / ValueError */
+    if (!isfinite(ix))
+        return 0;
+    *out = negate ? -ix : ix;
+    return 1;
+}
+
+/* ops.py _sigmoid: σ(x) = 1 / (1 + e^(−x)) for x ≥ 0, eˣ / (1 + eˣ) otherwise */
+static inline double sigmoid(double x)
+{
+    if (x >= 0.0)
+        return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+/* ------------------------------------------------------------------ node construction */
+
+/* OPS["add"|"sub"|"mul"|"div"].forward: a + b, a − b, a · b, a / b.  `which` is the Python
+ * method called on fallback; `swap` when self is the right operand (__radd__ and friends). */
+static PyObject *binary(int op, int which, int swap, PyObject *self, PyObject *other)
+{
+    double x, y, r;
+    PyObject *lhs = swap ? other : self, *rhs = swap ? self : other;
+    if (!value_data(self, swap ? &y : &x))
+        return fallback2(which, self, other);
+    if (Py_TYPE(other) == ValueType) {
+        if (swap || !value_data(other, swap ? &x : &y))
+            return fallback2(which, self, other);       /* __rop__ only ever gets numbers */
+    }
+    else if (!plain_number(other, swap ? &x : &y))
+        return fallback2(which, self, other);
+    switch (op) {
+    case OP_ADD: r = x + y; break;
+    case OP_SUB: r = x - y; break;
+    case OP_MUL: r = x * y; break;
+    default:
+        if (y == 0.0)
+            return fallback2(which, self, other);       /* Python names the division by zero */
+        r = x / y;
+    }
+    if (!isfinite(r) || !all_recording())
+        return fallback2(which, self, other);           /* NaN/inf checks; no_grad */
+    PyObject *a = as_operand(lhs, x);
+    if (a == NULL)
+        return NULL;
+    PyObject *b = as_operand(rhs, y);
+    if (b == NULL) {
+        Py_DECREF(a);
+        return NULL;
+    }
+    PyObject *inputs = PyTuple_New(2);
+    if (inputs == NULL) {
+        Py_DECREF(a);
+        Py_DECREF(b);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(inputs, 0, a);
+    PyTuple_SET_ITEM(inputs, 1, b);
+    return new_value(r, OP_OBJ[op], inputs, Py_None);
+}
+
+#define BINARY_METHOD(name, op, which, swap)                        \
+    static PyObject *name(PyObject *self, PyObject *other)          \
+    {                                                               \
+        return binary(op, which, swap, self, other);                \
+    }
+BINARY_METHOD(v_add, OP_ADD, PY_ADD, 0)
+BINARY_METHOD(v_radd, OP_ADD, PY_RADD, 1)
+BINARY_METHOD(v_sub, OP_SUB, PY_SUB, 0)
+BINARY_METHOD(v_rsub, OP_SUB, PY_RSUB, 1)
+BINARY_METHOD(v_mul, OP_MUL, PY_MUL, 0)
+BINARY_METHOD(v_rmul, OP_MUL, PY_RMUL, 1)
+BINARY_METHOD(v_div, OP_DIV, PY_DIV, 0)
+BINARY_METHOD(v_rdiv, OP_DIV, PY_RDIV, 1)
+
+/* The forward of a one-input op at x (attr: the op's constant); 0 when Python must decide. */
+static int unary_forward(int op, double x, double attr, double *r)
+{
+    switch (op) {
+    case OP_NEG: *r = -x; break;                                    /* OPS["neg"]: −a */
+    case OP_EXP: *r = exp(x); break;                                /* OPS["exp"]: eᵃ */
+    case OP_LOG:                                                    /* OPS["log"]: ln a */
+        if (!(x > 0.0))
+            return 0;
+        *r = log(x);
+        break;
+    case OP_TANH: *r = tanh(x); break;                              /* OPS["tanh"] */
+    case OP_SIGMOID: *r = sigmoid(x); break;                        /* OPS["sigmoid"] */
+    case OP_RELU: *r = x > 0.0 ? x : 0.0; break;                    /* OPS["relu"] */
+    case OP_LEAKY: *r = x > 0.0 ? x : attr * x; break;              /* OPS["leaky_relu"] */
+    case OP_ELU: *r = x > 0.0 ? x : attr * expm1(x); break;         /* OPS["elu"]: _elu */
+    case OP_SIGN: *r = x >= 0.0 ? 1.0 : -1.0; break;                /* OPS["sign"] */
+    case OP_STEP: *r = x > 0.0 ? 1.0 : 0.0; break;                  /* OPS["step"] */
+    case OP_ABS: *r = fabs(x); break;                               /* OPS["abs"] */
+    case OP_POW:                                                    /* OPS["pow"]: _real_pow */
+        if (!py_float_pow(x, attr, r))
+            return 0;
+        break;
+    default:
+        return 0;
+    }
+    return isfinite(*r);
+}
+
+/* A one-input node; attr_obj is the float stored as the node's attr (NULL: None). */
+static PyObject *unary(int op, PyObject *self, double attr, PyObject *attr_obj)
+{
+    double x, r;
+    if (!value_data(self, &x) || !unary_forward(op, x, attr, &r) || !all_recording())
+        return NULL;   /* caller falls back */
+    PyObject *inputs = PyTuple_New(1);
+    if (inputs == NULL)
+        return NULL;
+    PyTuple_SET_ITEM(inputs, 0, Py_NewRef(self));
+    return new_value(r, OP_OBJ[op], inputs, attr_obj ? attr_obj : Py_None);
+}
+
+#define UNARY_METHOD(name, op, which)                                           \
+    static PyObject *name(PyObject *self, PyObject *Py_UNUSED(ignored))         \
+    {                                                                           \
+        PyObject *r = unary(op, self, 0.0, NULL);                               \
+        if (r != NULL || PyErr_Occurred())                                      \
+            return r;                                                           \
+        return fallback1(which, self);                                          \
+    }
+UNARY_METHOD(v_neg, OP_NEG, PY_NEG)
+UNARY_METHOD(v_exp, OP_EXP, PY_EXP)
+UNARY_METHOD(v_log, OP_LOG, PY_LOG)
+UNARY_METHOD(v_tanh, OP_TANH, PY_TANH)
+UNARY_METHOD(v_sigmoid, OP_SIGMOID, PY_SIGMOID)
+UNARY_METHOD(v_relu, OP_RELU, PY_RELU)
+UNARY_METHOD(v_sign, OP_SIGN, PY_SIGN)
+UNARY_METHOD(v_step, OP_STEP, PY_STEP)
+UNARY_METHOD(v_abs, OP_ABS, PY_ABS)
+
+/* A one-input op with a number constant (** k, leaky_relu(slope), elu(alpha)). */
+static PyObject *unary_with_constant(int op, int which, PyObject *self, PyObject *k)
+{
+    double kd;
+    if (plain_number(k, &kd)) {
+        PyObject *attr = PyFloat_CheckExact(k) ? Py_NewRef(k) : PyFloat_FromDouble(kd);
+        if (attr == NULL)
+            return NULL;
+        PyObject *r = unary(op, self, kd, attr);
+        Py_DECREF(attr);
+        if (r != NULL || PyErr_Occurred())
+            return r;
+    }
+    return fallback2(which, self, k);
+}
+
+/* a ** k with a number k (a Value exponent is OPS["powv"], done in Python). */
+static PyObject *v_pow(PyObject *self, PyObject *other)
+{
+    if (Py_TYPE(other) == ValueType || (!PyFloat_CheckExact(other) && !PyLong_CheckExact(other)))
+        return fallback2(PY_POW, self, other);
+    return unary_with_constant(OP_POW, PY_POW, self, other);
+}
+
+static PyObject *FLOAT_001 = NULL, *FLOAT_1 = NULL;  /* leaky_relu's and elu's defaults */
+
+static PyObject *with_default(int op, int which, PyObject *dflt, PyObject *self,
+                              PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    if (kwnames == NULL && nargs <= 1)
+        return unary_with_constant(op, which, self, nargs ? args[0] : dflt);
+    /* keywords: Python parses them (and names a wrong one) */
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    PyObject *small[8];
+    if (nargs + nkw + 1 > 8) {
+        PyErr_SetString(PyExc_TypeError, "too many arguments");
+        return NULL;
+    }
+    small[0] = self;
+    for (Py_ssize_t i = 0; i < nargs + nkw; i++)
+        small[i + 1] = args[i];
+    return PyObject_Vectorcall(PY_FN[which], small, nargs + 1, kwnames);
+}
+
+static PyObject *v_leaky_relu(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
+                              PyObject *kwnames)
+{
+    return with_default(OP_LEAKY, PY_LEAKY, FLOAT_001, self, args, nargs, kwnames);
+}
+
+static PyObject *v_elu(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    return with_default(OP_ELU, PY_ELU, FLOAT_1, self, args, nargs, kwnames);
+}
+
+/* ---------------------------------------------------------------- n-ary: sum and dot */
+
+/* builtin sum() of floats, started from the int 0 (ops.py _dot_forward calls it): the first
+ * term is added to 0.0, the rest as the running interpreter's sum() adds them (plain adds up
+ * to 3.11, Neumaier's compensated summation from 3.12 on). */
+typedef struct { double s, c; } PySum;
+static inline void pysum_first(PySum *acc, double x) { acc->s = 0.0 + x; acc->c = 0.0; }
+static inline void pysum_add(PySum *acc, double x)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    double t = acc->s + x;
+    if (fabs(acc->s) >= fabs(x))
+        acc->c += (acc->s - t) + x;
+    else
+        acc->c += (x - t) + acc->s;
+    acc->s = t;
+#else
+    acc->s += x;
+#endif
+}
+static inline double pysum_result(PySum *acc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    if (acc->c && isfinite(acc->c))
+        return acc->s + acc->c;
+#endif
+    return acc->s;
+}
+
+/* Items of a list or tuple as an array (borrowed), or NULL for any other iterable. */
+static PyObject **items_of(PyObject *seq, Py_ssize_t *n)
+{
+    if (PyList_CheckExact(seq)) {
+        *n = PyList_GET_SIZE(seq);
+        return ((PyListObject *)seq)->ob_item;
+    }
+    if (PyTuple_CheckExact(seq)) {
+        *n = PyTuple_GET_SIZE(seq);
+        return ((PyTupleObject *)seq)->ob_item;
+    }
+    return NULL;
+}
+
+/* A new tuple holding (strong references to) the n items of a list or tuple, read after the
+ * tuple is allocated (an allocation can run a collection and finalizers, which could change a
+ * list); NULL with no error set when seq is no longer n long. */
+static PyObject *snapshot(PyObject *seq, Py_ssize_t n)
+{
+    PyObject *t = PyTuple_New(n);
+    Py_ssize_t now;
+    if (t == NULL)
+        return NULL;
+    PyObject **items = items_of(seq, &now);
+    if (now != n) {
+        Py_DECREF(t);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        PyTuple_SET_ITEM(t, i, Py_NewRef(items[i]));
+    return t;
+}
+
+/* Replace the number items of tuple t (which only this file has seen) by constant leaves. */
+static int numbers_to_constants(PyObject *t)
+{
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t); i++) {
+        PyObject *o = PyTuple_GET_ITEM(t, i);
+        double d;
+        if (Py_TYPE(o) != ValueType) {
+            plain_number(o, &d);
+            PyObject *v = constant(d);
+            if (v == NULL)
+                return -1;
+            PyTuple_SET_ITEM(t, i, v);
+            Py_DECREF(o);
+        }
+    }
+    return 0;
+}
+
+/* autodiff.sum(values): OPS["sum"].forward, _sum_forward: x₁ + x₂ + … left to right.
+ * Only for a list or tuple of exact Values and plain numbers. */
+static PyObject *c_sum(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    Py_ssize_t n;
+    PyObject *inputs = NULL;
+    if (nargs != 1 || kwnames != NULL || items_of(args[0], &n) == NULL || n == 0)
+        goto python;
+    if ((inputs = snapshot(args[0], n)) == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        goto python;
+    }
+    double r = 0.0, d;
+    int plain = 1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyTuple_GET_ITEM(inputs, i);
+        if (Py_TYPE(o) == ValueType) {
+            if (!value_data(o, &d))
+                goto python;
+        }
+        else if (plain_number(o, &d))
+            plain = 0;
+        else
+            goto python;
+        r = i == 0 ? d : r + d;
+    }
+    if (!isfinite(r) || !all_recording())
+        goto python;
+    if (!plain && numbers_to_constants(inputs) < 0) {
+        Py_DECREF(inputs);
+        return NULL;
+    }
+    return new_value(r, OP_OBJ[OP_SUM], inputs, Py_None);
+python:
+    Py_XDECREF(inputs);
+    return PyObject_Vectorcall(PY_FN[PY_SUMFN], args, nargs, kwnames);
+}
+
+/* autodiff.dot(weights, inputs, bias=None): OPS["dot"].forward, _dot_forward:
+ * sum(wᵢ·xᵢ) (+ b), inputs stored as (w₁..wₙ, x₁..xₙ[, b]), attr = bias is not None.
+ * Only for lists/tuples of exact Values and a Value, plain number or None bias. */
+static PyObject *c_dot(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
+{
+    Py_ssize_t n, nx;
+    PyObject *bias = Py_None, *inputs = NULL, *ws = NULL, *xs = NULL;
+    double bd = 0.0, w, x;
+    if (kwnames != NULL || nargs < 2 || nargs > 3)
+        goto python;
+    if (nargs == 3)
+        bias = args[2];
+    if (items_of(args[0], &n) == NULL || items_of(args[1], &nx) == NULL || n != nx || n == 0)
+        goto python;
+    if (bias != Py_None && Py_TYPE(bias) != ValueType && !plain_number(bias, &bd))
+        goto python;
+    Py_ssize_t m = 2 * n + (bias != Py_None);
+    if ((ws = snapshot(args[0], n)) == NULL || (xs = snapshot(args[1], n)) == NULL
+        || (inputs = PyTuple_New(m)) == NULL) {
+        if (PyErr_Occurred()) {
+            Py_XDECREF(ws);
+            Py_XDECREF(xs);
+            return NULL;
+        }
+        goto python;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {   /* move the references into inputs */
+        PyTuple_SET_ITEM(inputs, i, Py_NewRef(PyTuple_GET_ITEM(ws, i)));
+        PyTuple_SET_ITEM(inputs, n + i, Py_NewRef(PyTuple_GET_ITEM(xs, i)));
+    }
+    Py_CLEAR(ws);
+    Py_CLEAR(xs);
+    if (bias != Py_None)
+        PyTuple_SET_ITEM(inputs, 2 * n, Py_NewRef(bias));
+    PyObject **in = ((PyTupleObject *)inputs)->ob_item;
+    PySum acc;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!value_data(in[i], &w) || !value_data(in[n + i], &x))
+            goto python;
+        if (i == 0)
+            pysum_first(&acc, w * x);
+        else
+            pysum_add(&acc, w * x);
+    }
+    double r = pysum_result(&acc);
+    if (bias != Py_None) {
+        if (Py_TYPE(bias) == ValueType && !value_data(bias, &bd))
+            goto python;
+        r = r + bd;
+    }
+    if (!isfinite(r) || !all_recording())
+        goto python;
+    if (bias != Py_None && numbers_to_constants(inputs) < 0) {
+        Py_DECREF(inputs);
+        return NULL;
+    }
+    return new_value(r, OP_OBJ[OP_DOT], inputs, bias != Py_None ? Py_True : Py_False);
+python:
+    Py_XDECREF(ws);
+    Py_XDECREF(xs);
+    Py_XDECREF(inputs);
+    return PyObject_Vectorcall(PY_FN[PY_DOTFN], args, nargs, kwnames);
+}
+
+/* ------------------------------------------------------------------ backward */
+
+/* A set of node addresses (open addressing, linear probing). */
+typedef struct { PyObject **keys; size_t mask, used; } PtrSet;
+
+static int ptrset_init(PtrSet *s, size_t want)
+{
+    size_t cap = 64;
+    while (cap < 2 * want)
+        cap <<= 1;
+    s->keys = PyMem_Calloc(cap, sizeof(PyObject *));
+    s->mask = cap - 1;
+    s->used = 0;
+    return s->keys ? 0 : -1;
+}
+
+static inline size_t ptr_hash(PyObject *p)
+{
+    uint64_t h = (uint64_t)(uintptr_t)p >> 4;
+    h *= 0x9E3779B97F4A7C15ull;
+    return (size_t)(h ^ (h >> 32));
+}
+
+/* 1 if added, 0 if already there, -1 on memory error */
+static int ptrset_add(PtrSet *s, PyObject *p)
+{
+    if (2 * (s->used + 1) > s->mask + 1) {
+        size_t cap = 2 * (s->mask + 1);
+        PyObject **keys = PyMem_Calloc(cap, sizeof(PyObject *));
+        if (keys == NULL)
+            return -1;
+        for (size_t i = 0; i <= s->mask; i++) {
+            PyObject *k = s->keys[i];
+            if (k != NULL) {
+                size_t j = ptr_hash(k) & (cap - 1);
+                while (keys[j] != NULL)
+                    j = (j + 1) & (cap - 1);
+                keys[j] = k;
+            }
+        }
+        PyMem_Free(s->keys);
+        s->keys = keys;
+        s->mask = cap - 1;
+    }
+    size_t j = ptr_hash(p) & s->mask;
+    while (s->keys[j] != NULL) {
+        if (s->keys[j] == p)
+            return 0;
+        j = (j + 1) & s->mask;
+    }
+    s->keys[j] = p;
+    s->used++;
+    return 1;
+}
+
+/* A growable array of borrowed node pointers. */
+typedef struct { PyObject **item; Py_ssize_t *pos; Py_ssize_t len, cap; } NodeArray;
+
+static int nodes_push(NodeArray *a, PyObject *v, Py_ssize_t pos)
+{
+    if (a->len == a->cap) {
+        Py_ssize_t cap = a->cap ? 2 * a->cap : 256;
+        PyObject **item = PyMem_Realloc(a->item, cap * sizeof(PyObject *));
+        if (item == NULL)
+            return -1;
+        a->item = item;
+        if (a->pos != NULL || a->cap == 0) {
+            Py_ssize_t *p = PyMem_Realloc(a->pos, cap * sizeof(Py_ssize_t));
+            if (p == NULL)
+                return -1;
+            a->pos = p;
+        }
+        a->cap = cap;
+    }
+    a->item[a->len] = v;
+    a->pos[a->len] = pos;
+    a->len++;
+    return 0;
+}
+
+static int op_code(PyObject *op)
+{
+    for (int i = 0; i < N_OPS; i++)
+        if (OP_OBJ[i] == op)
+            return i;
+    return -1;
+}
+
+/* Can the chain rule run through op node v here?  It must be an exact Value made by an op of
+ * this file with the arity that op has, float data and attr, no hooks, and no local partial
+ * that would raise in Python (1/b with b = 0, 1/a for log at 0, a ** (k − 1) outside the
+ * reals or overflowing).  Its inputs are checked by the caller. */
+static int node_ok(PyObject *v)
+{
+    double x;
+    PyObject *g = SLOT(v, OFF_GRAD);   /* replaced before the pass: a float or int, no finalizer */
+    if (!value_data(v, &x) || SLOT(v, OFF_HOOKS) != Py_None || g == NULL
+        || !(PyFloat_CheckExact(g) || PyLong_CheckExact(g)))
+        return 0;
+    PyObject *op = SLOT(v, OFF_OP), *inputs = SLOT(v, OFF_INPUTS), *attr = SLOT(v, OFF_ATTR);
+    if (op == NULL || inputs == NULL || attr == NULL || !PyTuple_CheckExact(inputs))
+        return 0;
+    int code = op_code(op);
+    Py_ssize_t n = PyTuple_GET_SIZE(inputs);
+    switch (code) {
+    case OP_ADD: case OP_SUB: case OP_MUL:
+        return n == 2;
+    case OP_DIV:
+        return n == 2 && value_data(PyTuple_GET_ITEM(inputs, 1), &x) && x != 0.0;
+    case OP_NEG: case OP_EXP: case OP_TANH: case OP_SIGMOID: case OP_RELU: case OP_SIGN:
+    case OP_STEP: case OP_ABS:
+        return n == 1;
+    case OP_LOG:
+        return n == 1 && value_data(PyTuple_GET_ITEM(inputs, 0), &x) && x != 0.0;
+    case OP_LEAKY: case OP_ELU:
+        return n == 1 && PyFloat_CheckExact(attr);
+    case OP_POW: {
+        double a, k, d;
+        if (n != 1 || !PyFloat_CheckExact(attr) || !value_data(PyTuple_GET_ITEM(inputs, 0), &a))
+            return 0;
+        k = PyFloat_AS_DOUBLE(attr);
+        if (a == 0.0 && k < 1.0)
+            return 1;                                   /* _power_rule's limits */
+        return py_float_pow(a, k - 1.0, &d);
+    }
+    case OP_SUM:
+        return n >= 1;
+    case OP_DOT:
+        if (attr == Py_True)
+            return n >= 3 && n % 2 == 1;
+        return attr == Py_False && n >= 2 && n % 2 == 0;
+    default:
+        return 0;
+    }
+}
+
+/* A leaf the chain rule adds into: an exact Value with float data and a float (or int that
+ * converts, as Python's `int + float` does) gradient. */
+static int leaf_ok(PyObject *v)
+{
+    double x;
+    if (!value_data(v, &x))
+        return 0;
+    PyObject *g = SLOT(v, OFF_GRAD);
+    if (g == NULL)
+        return 0;
+    if (PyFloat_CheckExact(g))
+        return 1;
+    return plain_number(g, &x);
+}
+
+/* v.grad += product, in place when the float is this slot's alone. */
+static inline int add_grad(PyObject *v, double product)
+{
+    PyObject *g = SLOT(v, OFF_GRAD);
+    if (PyFloat_CheckExact(g) && Py_REFCNT(g) == 1) {
+        ((PyFloatObject *)g)->ob_fval += product;
+        return 0;
+    }
+    double old;
+    if (PyFloat_CheckExact(g))
+        old = PyFloat_AS_DOUBLE(g);
+    else if (!plain_number(g, &old))
+        return -1;   /* checked before the pass; cannot happen */
+    PyObject *f = PyFloat_FromDouble(old + product);
+    if (f == NULL)
+        return -1;
+    SLOT(v, OFF_GRAD) = f;
+    Py_DECREF(g);
+    return 0;
+}
+
+static inline double data_of(PyObject *v) { return PyFloat_AS_DOUBLE(SLOT(v, OFF_DATA)); }
+
+/* backward(root): the plain backward pass of backprop.chain_rule(root) (record=False, no leaf
+ * hooks), same order, same arithmetic.  Returns False when done; True when done but the pass
+ * produced a number that may be NaN or ±inf (Σ products² is not finite: a superset of the
+ * cases in which Python's bound is not finite and _check_gradients can raise), so Python must
+ * run _check_gradients; NotImplemented, having changed nothing, when Python must run the pass.
+ * No Python code can run during the pass: the only objects released are floats and ints. */
+static PyObject *c_backward(PyObject *mod, PyObject *root)
+{
+    PyObject *result = NULL;
+    PtrSet seen = {NULL, 0, 0};
+    NodeArray stack = {NULL, NULL, 0, 0}, order = {NULL, NULL, 0, 0};
+    int handled = 0;
+
+    if (!installed || Py_TYPE(root) != ValueType)
+        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *rin = SLOT(root, OFF_INPUTS);
+    if (rin == NULL || !PyTuple_CheckExact(rin) || PyTuple_GET_SIZE(rin) == 0
+        || SLOT(root, OFF_OP) == Py_None)
+        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *leaf_hooks = PyObject_GetAttr((PyObject *)ValueType, STR_LEAF_HOOKS);
+    if (leaf_hooks == NULL)
+        return NULL;
+    int hooked = !(PyLong_CheckExact(leaf_hooks) && PyLong_AsLong(leaf_hooks) == 0);
+    Py_DECREF(leaf_hooks);
+    if (hooked)
+        Py_RETURN_NOTIMPLEMENTED;
+
+    /* topological_order(root, leaves=False): iterative depth-first search over op nodes, each
+     * emitted after the op nodes it reads; leaves are checked, not listed. */
+    if (ptrset_init(&seen, 1024) < 0 || ptrset_add(&seen, root) < 0)
+        goto nomem;
+    order.pos = NULL;
+    if (!node_ok(root))
+        goto done;
+    if (nodes_push(&stack, root, 0) < 0)
+        goto nomem;
+    {
+        /* order needs no positions */
+        Py_ssize_t cap = 1024;
+        order.item = PyMem_Malloc(cap * sizeof(PyObject *));
+        if (order.item == NULL)
+            goto nomem;
+        order.cap = cap;
+    }
+    while (stack.len) {
+        PyObject *node = stack.item[stack.len - 1];
+        PyObject *inputs = SLOT(node, OFF_INPUTS);
+        Py_ssize_t n = PyTuple_GET_SIZE(inputs), i = stack.pos[stack.len - 1];
+        int pushed = 0;
+        for (; i < n; i++) {
+            PyObject *inp = PyTuple_GET_ITEM(inputs, i);
+            if (Py_TYPE(inp) != ValueType)
+                goto done;
+            PyObject *its = SLOT(inp, OFF_INPUTS);
+            if (its == NULL || !PyTuple_CheckExact(its))
+                goto done;
+            if (PyTuple_GET_SIZE(its) == 0) {          /* a leaf */
+                if (!leaf_ok(inp))
+                    goto done;
+                continue;
+            }
+            int added = ptrset_add(&seen, inp);
+            if (added < 0)
+                goto nomem;
+            if (!added)
+                continue;
+            if (!node_ok(inp))
+                goto done;
+            stack.pos[stack.len - 1] = i + 1;
+            if (nodes_push(&stack, inp, 0) < 0)
+                goto nomem;
+            pushed = 1;
+            break;
+        }
+        if (!pushed) {
+            stack.len--;
+            if (order.len == order.cap) {
+                PyObject **item = PyMem_Realloc(order.item, 2 * order.cap * sizeof(PyObject *));
+                if (item == NULL)
+                    goto nomem;
+                order.item = item;
+                order.cap *= 2;
+            }
+            order.item[order.len++] = node;
+        }
+    }
+
+    /* chain_rule: reset the op nodes' gradients, seed ∂l/∂l = 1, then for each node in
+     * reverse order and each input edge, ∂l/∂a += ∂l/∂u · ∂u/∂a. */
+    for (Py_ssize_t j = 0; j < order.len; j++) {
+        PyObject *f = PyFloat_FromDouble(0.0);
+        if (f == NULL)
+            goto nomem;
+        Py_SETREF(SLOT(order.item[j], OFF_GRAD), f);
+    }
+    ((PyFloatObject *)SLOT(root, OFF_GRAD))->ob_fval = 1.0;
+    handled = 1;
+    double bound = 0.0;   /* Σ products²: finite iff no product or sum can be NaN or ±inf */
+#define EDGE(inp, local) do {                                           \
+        double p_ = g * (local);                                        \
+        bound += p_ * p_;                                               \
+        if (add_grad((inp), p_) < 0) goto nomem;                        \
+    } while (0)
+    for (Py_ssize_t j = order.len - 1; j >= 0; j--) {
+        PyObject *node = order.item[j];
+        PyObject *inputs = SLOT(node, OFF_INPUTS);
+        PyObject **in = ((PyTupleObject *)inputs)->ob_item;
+        Py_ssize_t n = PyTuple_GET_SIZE(inputs);
+        double g = PyFloat_AS_DOUBLE(SLOT(node, OFF_GRAD));
+        double out = data_of(node);
+        PyObject *attr = SLOT(node, OFF_ATTR);
+        switch (op_code(SLOT(node, OFF_OP))) {
+        case OP_DOT: {       /* OPS["dot"].partials, _dot_partials: ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1 */
+            Py_ssize_t m = n / 2;
+            for (Py_ssize_t i = 0; i < m; i++)
+                EDGE(in[i], data_of(in[m + i]));
+            for (Py_ssize_t i = 0; i < m; i++)
+                EDGE(in[m + i], data_of(in[i]));
+            if (n % 2)
+                EDGE(in[n - 1], 1.0);
+            break;
+        }
+        case OP_SUM:         /* OPS["sum"].partials: ∂c/∂aᵢ = 1 */
+            for (Py_ssize_t i = 0; i < n; i++)
+                EDGE(in[i], 1.0);
+            break;
+        case OP_ADD:         /* OPS["add"].partials: (1, 1) */
+            EDGE(in[0], 1.0);
+            EDGE(in[1], 1.0);
+            break;
+        case OP_SUB:         /* OPS["sub"].partials: (1, −1) */
+            EDGE(in[0], 1.0);
+            EDGE(in[1], -1.0);
+            break;
+        case OP_MUL: {       /* OPS["mul"].partials: (b, a) */
+            double a = data_of(in[0]), b = data_of(in[1]);
+            EDGE(in[0], b);
+            EDGE(in[1], a);
+            break;
+        }
+        case OP_DIV: {       /* OPS["div"].partials: (1/b, −out/b) */
+            double b = data_of(in[1]);
+            EDGE(in[0], 1.0 / b);
+            EDGE(in[1], -out / b);
+            break;
+        }
+        case OP_NEG:  EDGE(in[0], -1.0); break;                       /* OPS["neg"]: −1 */
+        case OP_EXP:  EDGE(in[0], out); break;                        /* OPS["exp"]: eᵃ */
+        case OP_LOG:  EDGE(in[0], 1.0 / data_of(in[0])); break;       /* OPS["log"]: 1/a */
+        case OP_TANH: EDGE(in[0], 1.0 - out * out); break;            /* OPS["tanh"] */
+        case OP_SIGMOID: EDGE(in[0], out * (1.0 - out)); break;       /* OPS["sigmoid"] */
+        case OP_RELU: EDGE(in[0], data_of(in[0]) > 0.0 ? 1.0 : 0.0); break;  /* OPS["relu"] */
+        case OP_LEAKY:                                                /* OPS["leaky_relu"] */
+            EDGE(in[0], data_of(in[0]) > 0.0 ? 1.0 : PyFloat_AS_DOUBLE(attr));
+            break;
+        case OP_ELU:                                                  /* OPS["elu"] */
+            EDGE(in[0], data_of(in[0]) > 0.0 ? 1.0 : out + PyFloat_AS_DOUBLE(attr));
+            break;
+        case OP_SIGN: case OP_STEP: EDGE(in[0], 0.0); break;          /* OPS["sign"], ["step"]: 0 */
+        case OP_ABS: {                                                /* OPS["abs"]: sign a, 0 at 0 */
+            double a = data_of(in[0]);
+            EDGE(in[0], a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : 0.0));
+            break;
+        }
+        case OP_POW: {       /* OPS["pow"].partials, _power_rule: k·aᵏ⁻¹, limits at a = 0 */
+            double a = data_of(in[0]), k = PyFloat_AS_DOUBLE(attr), local;
+            if (a == 0.0 && k < 1.0)
+                local = k == 0.0 ? 0.0 : INFINITY;
+            else {
+                double pw = 0.0;
+                py_float_pow(a, k - 1.0, &pw);   /* checked by node_ok */
+                local = k * pw;
+            }
+            EDGE(in[0], local);
+            break;
+        }
+        default:
+            PyErr_SetString(PyExc_SystemError, "autodiff._ccore: unknown op in a checked graph");
+            goto error;
+        }
+    }
+#undef EDGE
+    result = Py_NewRef(isfinite(bound) ? Py_False : Py_True);
+    goto cleanup;
+
+nomem:
+    PyErr_NoMemory();
+error:
+    Py_CLEAR(result);
+    goto cleanup;
+done:   /* not for this file: Python runs the whole pass (nothing was changed) */
+    if (!handled)
+        result = Py_NewRef(Py_NotImplemented);
+cleanup:
+    PyMem_Free(seen.keys);
+    PyMem_Free(stack.item);
+    PyMem_Free(stack.pos);
+    PyMem_Free(order.item);
+    return result;
+}
+
+/* ------------------------------------------------------------------ installation */
+
+static PyMethodDef VALUE_METHODS[] = {
+    {"__add__", (PyCFunction)v_add, METH_O, NULL},
+    {"__radd__", (PyCFunction)v_radd, METH_O, NULL},
+    {"__sub__", (PyCFunction)v_sub, METH_O, NULL},
+    {"__rsub__", (PyCFunction)v_rsub, METH_O, NULL},
+    {"__mul__", (PyCFunction)v_mul, METH_O, NULL},
+    {"__rmul__", (PyCFunction)v_rmul, METH_O, NULL},
+    {"__truediv__", (PyCFunction)v_div, METH_O, NULL},
+    {"__rtruediv__", (PyCFunction)v_rdiv, METH_O, NULL},
+    {"__pow__", (PyCFunction)v_pow, METH_O, NULL},
+    {"__neg__", (PyCFunction)v_neg, METH_NOARGS, NULL},
+    {"exp", (PyCFunction)v_exp, METH_NOARGS, NULL},
+    {"log", (PyCFunction)v_log, METH_NOARGS, NULL},
+    {"tanh", (PyCFunction)v_tanh, METH_NOARGS, NULL},
+    {"sigmoid", (PyCFunction)v_sigmoid, METH_NOARGS, NULL},
+    {"relu", (PyCFunction)v_relu, METH_NOARGS, NULL},
+    {"leaky_relu", (PyCFunction)(void (*)(void))v_leaky_relu, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"elu", (PyCFunction)(void (*)(void))v_elu, METH_FASTCALL | METH_KEYWORDS, NULL},
+    {"sign", (PyCFunction)v_sign, METH_NOARGS, NULL},
+    {"step", (PyCFunction)v_step, METH_NOARGS, NULL},
+    {"abs", (PyCFunction)v_abs, METH_NOARGS, NULL},
+    {NULL, NULL, 0, NULL}};
+
+static Py_ssize_t slot_offset(PyObject *cls, const char *name)
+{
+    PyObject *d = PyDict_GetItemString(((PyTypeObject *)cls)->tp_dict, name);
+    if (d == NULL || !Py_IS_TYPE(d, &PyMemberDescr_Type)) {
+        PyErr_Format(PyExc_TypeError, "autodiff._ccore: Value.%s is not a __slots__ slot", name);
+        return -1;
+    }
+    PyMemberDef *m = ((PyMemberDescrObject *)d)->d_member;
+    if (m->type != T_OBJECT_EX) {
+        PyErr_Format(PyExc_TypeError, "autodiff._ccore: Value.%s is not an object slot", name);
+        return -1;
+    }
+    return m->offset;
+}
+
+/* install(Value, ops, value_globals, python) -> {name: method descriptor or function}
+ * ops: autodiff.ops.OPS; value_globals: autodiff.value's namespace; python: {name: the Python
+ * function each fast path falls back to}, names as in PY_NAMES. */
+static PyObject *c_install(PyObject *mod, PyObject *args)
+{
+    PyObject *cls, *ops, *globals, *python;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!", &PyType_Type, &cls, &PyDict_Type, &ops,
+                          &PyDict_Type, &globals, &PyDict_Type, &python))
+        return NULL;
+    if (installed) {
+        PyErr_SetString(PyExc_RuntimeError, "autodiff._ccore is already installed");
+        return NULL;
+    }
+    Py_ssize_t *offs[] = {&OFF_DATA, &OFF_GRAD, &OFF_LABEL, &OFF_PARAM, &OFF_OP, &OFF_INPUTS,
+                          &OFF_ATTR, &OFF_GROUP, &OFF_HOOKS};
+    const char *names[] = {"data", "grad", "label", "param", "_op", "inputs", "attr", "group",
+                           "_hooks"};
+    for (int i = 0; i < 9; i++)
+        if ((*offs[i] = slot_offset(cls, names[i])) < 0)
+            return NULL;
+    for (int i = 0; i < N_OPS; i++) {
+        PyObject *op = PyDict_GetItemString(ops, OP_NAMES[i]);
+        if (op == NULL)
+            return PyErr_Format(PyExc_KeyError, "autodiff._ccore: OPS has no %s", OP_NAMES[i]);
+        OP_OBJ[i] = Py_NewRef(op);
+    }
+    for (int i = 0; i < N_PY; i++) {
+        PyObject *fn = PyDict_GetItemString(python, PY_NAMES[i]);
+        if (fn == NULL || !PyCallable_Check(fn))
+            return PyErr_Format(PyExc_KeyError, "autodiff._ccore: no Python %s to fall back to",
+                                PY_NAMES[i]);
+        PY_FN[i] = Py_NewRef(fn);
+    }
+    ValueType = (PyTypeObject *)Py_NewRef(cls);
+    VALUE_GLOBALS = Py_NewRef(globals);
+    PyObject *out = PyDict_New();
+    if (out == NULL)
+        return NULL;
+    for (PyMethodDef *def = VALUE_METHODS; def->ml_name; def++) {
+        PyObject *descr = PyDescr_NewMethod(ValueType, def);
+        if (descr == NULL || PyDict_SetItemString(out, def->ml_name, descr) < 0) {
+            Py_XDECREF(descr);
+            Py_DECREF(out);
+            return NULL;
+        }
+        Py_DECREF(descr);
+    }
+    PyObject *fsum = PyObject_GetAttrString(mod, "sum"), *fdot = PyObject_GetAttrString(mod, "dot");
+    if (fsum == NULL || fdot == NULL || PyDict_SetItemString(out, "sum", fsum) < 0
+        || PyDict_SetItemString(out, "dot", fdot) < 0) {
+        Py_XDECREF(fsum);
+        Py_XDECREF(fdot);
+        Py_DECREF(out);
+        return NULL;
+    }
+    Py_DECREF(fsum);
+    Py_DECREF(fdot);
+    installed = 1;
+    return out;
+}
+
+static PyMethodDef MODULE_METHODS[] = {
+    {"install", c_install, METH_VARARGS,
+     "install(Value, OPS, value_globals, python) -> the fast paths, by name"},
+    {"backward", c_backward, METH_O,
+     "backward(root) -> False (done), True (done; run the careful check), NotImplemented (run Python)"},
+    {"sum", (PyCFunction)(void (*)(void))c_sum, METH_FASTCALL | METH_KEYWORDS,
+     "autodiff.sum(values), fast path"},
+    {"dot", (PyCFunction)(void (*)(void))c_dot, METH_FASTCALL | METH_KEYWORDS,
+     "autodiff.dot(weights, inputs, bias=None), fast path"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef MODULE = {
+    PyModuleDef_HEAD_INIT, "autodiff._ccore",
+    "The optional C core of autodiff's eager engine (see autodiff/engine.py).", -1,
+    MODULE_METHODS};
+
+PyMODINIT_FUNC PyInit__ccore(void)
+{
+    PyObject *m = PyModule_Create(&MODULE);
+    if (m == NULL)
+        return NULL;
+    STR_ALL_RECORDING = PyUnicode_InternFromString("_ALL_RECORDING");
+    STR_LEAF_HOOKS = PyUnicode_InternFromString("leaf_hooks");
+    EMPTY_STR = PyUnicode_FromString("");
+    ZERO = PyFloat_FromDouble(0.0);
+    FLOAT_001 = PyFloat_FromDouble(0.01);
+    FLOAT_1 = PyFloat_FromDouble(1.0);
+    if (!STR_ALL_RECORDING || !STR_LEAF_HOOKS || !EMPTY_STR || !ZERO || !FLOAT_001 || !FLOAT_1) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    PyObject *names = PyTuple_New(N_OPS);
+    if (names == NULL) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    for (int i = 0; i < N_OPS; i++)
+        PyTuple_SET_ITEM(names, i, PyUnicode_FromString(OP_NAMES[i]));
+    if (PyModule_AddObject(m, "OPS_IN_C", names) < 0) {
+        Py_DECREF(names);
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}
