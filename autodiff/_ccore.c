@@ -135,7 +135,8 @@ static PyObject *new_value(double data, PyObject *op, PyObject *inputs, PyObject
 /* A constant leaf for a number operand (value.py's _as_value). */
 static PyObject *constant(double d)
 {
-    return new_value(d, Py_None, PyTuple_New(0), Py_None);
+    PyObject *none = PyTuple_New(0);
+    return none ? new_value(d, Py_None, none, Py_None) : NULL;
 }
 
 /* An operand as a Value: an exact Value passes through, a number becomes a constant. */
@@ -429,7 +430,7 @@ static PyObject **items_of(PyObject *seq, Py_ssize_t *n)
 static PyObject *snapshot(PyObject *seq, Py_ssize_t n)
 {
     PyObject *t = PyTuple_New(n);
-    Py_ssize_t now;
+    Py_ssize_t now = -1;
     if (t == NULL)
         return NULL;
     PyObject **items = items_of(seq, &now);
@@ -447,7 +448,7 @@ static int numbers_to_constants(PyObject *t)
 {
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t); i++) {
         PyObject *o = PyTuple_GET_ITEM(t, i);
-        double d;
+        double d = 0.0;
         if (Py_TYPE(o) != ValueType) {
             plain_number(o, &d);
             PyObject *v = constant(d);
@@ -505,7 +506,7 @@ python:
 static PyObject *c_dot(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames)
 {
     Py_ssize_t n, nx;
-    PyObject *bias = Py_None, *inputs = NULL, *ws = NULL, *xs = NULL;
+    PyObject *bias = Py_None, *inputs = NULL;
     double bd = 0.0, w, x;
     if (kwnames != NULL || nargs < 2 || nargs > 3)
         goto python;
@@ -516,25 +517,20 @@ static PyObject *c_dot(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, P
     if (bias != Py_None && Py_TYPE(bias) != ValueType && !plain_number(bias, &bd))
         goto python;
     Py_ssize_t m = 2 * n + (bias != Py_None);
-    if ((ws = snapshot(args[0], n)) == NULL || (xs = snapshot(args[1], n)) == NULL
-        || (inputs = PyTuple_New(m)) == NULL) {
-        if (PyErr_Occurred()) {
-            Py_XDECREF(ws);
-            Py_XDECREF(xs);
-            return NULL;
-        }
+    if ((inputs = PyTuple_New(m)) == NULL)
+        return NULL;
+    /* read the items after the allocation (it can run finalizers that change a list) */
+    PyObject **wi = items_of(args[0], &nx), **xi = NULL;
+    if (nx != n || (xi = items_of(args[1], &nx)) == NULL || nx != n)
         goto python;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyTuple_SET_ITEM(inputs, i, Py_NewRef(wi[i]));
+        PyTuple_SET_ITEM(inputs, n + i, Py_NewRef(xi[i]));
     }
-    for (Py_ssize_t i = 0; i < n; i++) {   /* move the references into inputs */
-        PyTuple_SET_ITEM(inputs, i, Py_NewRef(PyTuple_GET_ITEM(ws, i)));
-        PyTuple_SET_ITEM(inputs, n + i, Py_NewRef(PyTuple_GET_ITEM(xs, i)));
-    }
-    Py_CLEAR(ws);
-    Py_CLEAR(xs);
     if (bias != Py_None)
         PyTuple_SET_ITEM(inputs, 2 * n, Py_NewRef(bias));
     PyObject **in = ((PyTupleObject *)inputs)->ob_item;
-    PySum acc;
+    PySum acc = {0.0, 0.0};
     for (Py_ssize_t i = 0; i < n; i++) {
         if (!value_data(in[i], &w) || !value_data(in[n + i], &x))
             goto python;
@@ -557,9 +553,7 @@ static PyObject *c_dot(PyObject *mod, PyObject *const *args, Py_ssize_t nargs, P
     }
     return new_value(r, OP_OBJ[OP_DOT], inputs, bias != Py_None ? Py_True : Py_False);
 python:
-    Py_XDECREF(ws);
-    Py_XDECREF(xs);
-    Py_XDECREF(inputs);
+    Py_XDECREF(inputs);   /* items not yet set are NULL, which tupledealloc skips */
     return PyObject_Vectorcall(PY_FN[PY_DOTFN], args, nargs, kwnames);
 }
 

@@ -1,8 +1,10 @@
 """W1 eager steps for instruction counting: ``valgrind --tool=callgrind python3 bench/callgrind_w1.py N``.
 
-Runs N steps of micrograd's demo (workload W1 of bench/bench_engine.py) on the eager engine;
-the difference of the counts for N = 5 and N = 1, divided by 4, is the cost of one step,
-free of start-up. ``--loop manual`` is bench_engine.py's step (Values updated in Python, parameters in
+Runs N steps of micrograd's demo (workload W1 of bench/bench_engine.py) on the eager engine
+(whichever engine autodiff selects: the C core, or pure Python under BACKPROPLAB_PURE=1), or
+with ``--engine micrograd`` / ``micrograd-nogc`` on micrograd 0.1.0 as shipped / with its garbage
+collector off for the whole run; the difference of the counts for N = 5 and N = 1, divided by 4,
+is the cost of one step, free of start-up. ``--loop manual`` is bench_engine.py's step (Values updated in Python, parameters in
 no store); ``--loop sgd`` the public loop with ``nn.SGD`` (parameters in a ParameterStore,
 opt.zero_grad / loss.backward / opt.step). Driven by bench/run_callgrind_w1.sh.
 """
@@ -25,9 +27,24 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("steps", type=int)
     p.add_argument("--loop", choices=("manual", "sgd"), default="manual")
+    p.add_argument("--engine", choices=("ours", "micrograd", "micrograd-nogc"), default="ours")
     args = p.parse_args()
     X, y = two_moons(100)
     X, y = X.tolist(), y.tolist()
+    if args.engine != "ours":
+        import gc
+        import random
+
+        from micrograd.nn import MLP as MicroMLP
+
+        from bench_engine import micrograd_step
+        random.seed(0)
+        theirs = MicroMLP(2, [16, 16, 1])
+        if args.engine == "micrograd-nogc":
+            gc.disable()
+        for _ in range(args.steps):
+            micrograd_step(theirs, X, y)
+        return
     model = our_model()
     if args.loop == "manual":
         for _ in range(args.steps):
