@@ -8,7 +8,12 @@ way in each library. Runs alternate in one process; medians are reported, with:
 * bytes per node (tracemalloc peak of building the loss graph / node count);
 * the 100,000-deep chain's forward+backward time per node.
 
-Run: ``python3 bench/bench_engine.py [--repeats 7]``. Needs ``pip install micrograd==0.1.0``.
+Every timed run starts after an untimed ``gc.collect()`` (a small process, no garbage carried
+from one round to the next). The engine is whichever autodiff selects (``autodiff.accelerated``:
+the C core; ``BACKPROPLAB_PURE=1``: pure Python); ``--both`` runs this script a second time
+under ``BACKPROPLAB_PURE=1`` and prints the two tables.
+
+Run: ``python3 bench/bench_engine.py [--repeats 7] [--both]``. Needs ``pip install micrograd==0.1.0``.
 """
 
 from __future__ import annotations
@@ -106,7 +111,14 @@ def bytes_per_node(build, count) -> float:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--both", action="store_true", help="also run under BACKPROPLAB_PURE=1")
     args = parser.parse_args(argv)
+    if args.both:
+        import os
+        import subprocess
+        env = {**os.environ, "BACKPROPLAB_PURE": "1"}
+        subprocess.run([sys.executable, __file__, "--repeats", str(args.repeats)], env=env, check=True)
+        print()
     from micrograd.nn import MLP as MicroMLP
     random.seed(0)
     X, y = two_moons()
@@ -123,10 +135,16 @@ def main(argv=None) -> dict:
             gc.enable()
             gc.collect()
 
+    def collected(fn) -> float:
+        gc.collect()
+        return timed(fn)
+
+    our_step(ours, X, y)  # warm up alike
+    micrograd_step(theirs, X, y)
     runs = {"ours": [], "micrograd": [], "micrograd, gc off": []}
     for _ in range(args.repeats):
-        runs["ours"].append(timed(lambda: our_step(ours, X, y)))
-        runs["micrograd"].append(timed(lambda: micrograd_step(theirs, X, y)))
+        runs["ours"].append(collected(lambda: our_step(ours, X, y)))
+        runs["micrograd"].append(collected(lambda: micrograd_step(theirs, X, y)))
         runs["micrograd, gc off"].append(micro_nogc())
     med = {k: statistics.median(v) for k, v in runs.items()}
 
@@ -150,6 +168,7 @@ def main(argv=None) -> dict:
     depth = 100_000
     chain = []
     for _ in range(3):
+        gc.collect()
         t = time.perf_counter()
         x = Value(0.5)
         v = x
@@ -167,8 +186,10 @@ def main(argv=None) -> dict:
         "ours_nodes": n_ours, "micrograd_nodes": n_micro,
         "chain_us_per_node": statistics.median(chain) * 1e6,
     }
+    engine = "C core" if autodiff.accelerated else f"pure Python ({autodiff.engine.reason})"
+    report["engine"] = engine
     print(f"W1: one SGD step of MLP(2,[16,16,1]), 100 moons points, hinge + L2; "
-          f"median of {args.repeats} alternating runs")
+          f"median of {args.repeats} alternating runs; backproplab's eager engine: {engine}")
     print("| engine | step | nodes | bytes/node | ours is faster by |")
     print("|---|---|---|---|---|")
     print(f"| backproplab (eager) | {med['ours']*1e3:.1f} ms | {n_ours} | {ours_bpn:.0f} | 1× |")

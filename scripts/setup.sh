@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up backproplab on a fresh Debian/Ubuntu machine: system packages, a virtual
 # environment in .venv, the package itself (editable). Sourced by demo.sh and test.sh.
-#   setup.sh demo   -> Graphviz `dot` and Latin Modern fonts, the package with matplotlib (plots)
+#   setup.sh demo   -> Graphviz `dot` and Latin Modern fonts, a C compiler and Python's headers
+#                      (the optional C core of the eager engine), the package with matplotlib
 #   setup.sh test   -> also rsvg-convert and Chromium (drawing/HTML tests), pytest,
 #                      hypothesis, matplotlib, tqdm, nbclient + ipykernel (the notebook test),
 #                      and the PyTorch oracle if a local torch 2.13.0 wheel exists
@@ -20,6 +21,14 @@ fi
 missing=()
 for cmd in "${need_cmds[@]}"; do command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd"); done
 if ! fc-list : family 2>/dev/null | grep -i "Latin Modern Roman" >/dev/null; then missing+=(fonts-lmodern); fi
+# The eager engine's optional C core (autodiff/_ccore.c) needs a C compiler and the headers of
+# the Python that builds it; without them the pure-Python engine runs (one line says so).
+py_for_build=python3
+[ -x .venv/bin/python ] && py_for_build=.venv/bin/python
+if ! command -v cc >/dev/null 2>&1; then missing+=(cc); need_pkgs+=(build-essential); fi
+if ! "$py_for_build" -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' 2>/dev/null; then
+  missing+=(Python.h); need_pkgs+=(python3-dev)
+fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

@@ -24,7 +24,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 IGNORE = shutil.ignore_patterns(".venv", ".git", "out", "build", "dist", "*.egg-info", "__pycache__",
-                                ".pytest_cache", ".hypothesis", "*.pyc")
+                                ".pytest_cache", ".hypothesis", "*.pyc", "*.so")
 
 
 def sh(args, cwd, timeout=600, check=True, unset=()):
@@ -91,6 +91,9 @@ def test_wheel_contents(dists):
                 "autodiff/py.typed", "nn/py.typed", "viz/py.typed", "backproplab/py.typed", "viz/assets/stepper.js"):
         assert rel in names, rel
     assert not any(n.startswith(("tests/", "examples/", "bench/")) for n in names)
+    # the eager engine's C core, compiled when a compiler is there (the set-up installs one)
+    assert any(n.startswith("autodiff/_ccore") and n.endswith((".so", ".pyd")) for n in names) is \
+        bool(shutil.which("cc") or shutil.which("gcc")), sorted(n for n in names if "_ccore" in n)
     meta = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(meta).decode()
     assert "License-Expression: MIT" in text and "Classifier: Intended Audience :: Education" in text
@@ -112,6 +115,8 @@ def test_wheel_installed_in_a_new_venv_works_outside_the_checkout(dists, tmp_pat
     where = sh([python, "-c", "import backproplab as bl, autodiff, nn, viz; "
                 "print(bl.__version__, autodiff.__file__, nn.__file__, viz.__file__, bl.nn is nn)"], work).stdout
     assert where.split()[0] == "0.1.0" and where.count(str(site)) == 3 and where.split()[-1] == "True", where
+    with_core = any("_ccore" in n for n in zipfile.ZipFile(wheel).namelist())
+    assert sh([python, "-c", "import autodiff; print(autodiff.accelerated)"], work).stdout.strip() == str(with_core)
     console = env_dir / "bin" / "backproplab"
     assert sh([console, "--version"], work).stdout.strip() == "backproplab 0.1.0"
     assert sh([python, "-m", "backproplab", "--version"], work).stdout.strip() == "backproplab 0.1.0"
@@ -133,3 +138,26 @@ def test_wheel_installed_in_a_new_venv_works_outside_the_checkout(dists, tmp_pat
     doctor = sh([console, "doctor"], work, check=False)
     assert doctor.returncode == 1 and "viz/__init__.py" in doctor.stdout
     assert "differ from backproplab's wheel" in doctor.stdout
+
+
+def test_without_a_compiler_the_build_notes_it_and_the_pure_engine_runs(tmp_path):
+    """CC=false stands for a machine with no working C compiler: the wheel still builds, one line
+    says the C core was not built, and autodiff runs on the pure-Python engine."""
+    tree = tmp_path / "tree"
+    shutil.copytree(REPO, tree, ignore=IGNORE)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["CC"] = "false"
+    code = f"from setuptools import build_meta as b; print(b.build_wheel({str(tmp_path)!r}))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    notes = [line for line in (proc.stdout + proc.stderr).splitlines() if line.startswith("backproplab: C core not built")]
+    assert len(notes) == 1, (proc.stdout + proc.stderr)[-3000:]
+    wheel = tmp_path / proc.stdout.strip().splitlines()[-1]
+    assert not any("_ccore" in n and not n.endswith(".c") for n in zipfile.ZipFile(wheel).namelist())
+    # -S and site-packages on PYTHONPATH: no .pth file runs, so this checkout's editable install
+    # (whose finder would map autodiff._ccore to the checkout's build) stays out of the way
+    env["PYTHONPATH"] = os.pathsep.join([str(tree), sysconfig.get_paths()["purelib"]])
+    out = subprocess.run([sys.executable, "-S", "-c", "import autodiff; print(autodiff.accelerated, autodiff.engine.reason)"],
+                         cwd=tree, capture_output=True, text=True, env=env, check=True).stdout
+    assert out.startswith("False the C extension autodiff._ccore is not built"), out
