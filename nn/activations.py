@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Callable, Sequence, Union
+from operator import methodcaller
+from typing import Callable, Optional, Sequence, Union
 
 import autodiff
 from autodiff import Value
@@ -38,26 +39,34 @@ SOFTMAX = "softmax"
 @dataclass(frozen=True)
 class Activation:
     """``name`` as shown to users, ``pieces`` linear pieces per neuron, ``fn`` building the
-    output node from the list of weighted-input nodes."""
+    output node from the list of weighted-input nodes; ``of_one``, when given, is the same
+    function of a one-piece neuron's single z (what :class:`nn.Neuron` calls, skipping the list)."""
 
     name: str
     fn: Callable[[Sequence[Value]], Value]
     pieces: int = 1
+    of_one: Optional[Callable[[Value], Value]] = None
 
     def __call__(self, zs: Sequence[Value]) -> Value:
         return self.fn(zs)
 
 
+def _method(name: str, method: str, *args: float) -> Activation:
+    """φ(z) = z.method(*args): one Value method (one node)."""
+    of_one = methodcaller(method, *args)
+    return Activation(name, lambda zs: of_one(zs[0]), of_one=of_one)
+
+
 def LeakyReLU(slope: float = 0.01) -> Activation:
     if not 0.0 <= slope < 1.0:
         raise ValueError(f"leaky_relu: the slope β must satisfy 0 ≤ β < 1, got {slope!r}")
-    return Activation(f"leaky_relu({slope:g})", lambda zs: zs[0].leaky_relu(slope))
+    return _method(f"leaky_relu({slope:g})", "leaky_relu", slope)
 
 
 def ELU(alpha: float = 1.0) -> Activation:
     if not alpha > 0.0:
         raise ValueError(f"elu: alpha must be > 0, got {alpha!r}")
-    return Activation(f"elu({alpha:g})", lambda zs: zs[0].elu(alpha))
+    return _method(f"elu({alpha:g})", "elu", alpha)
 
 
 def Maxout(k: int = 2) -> Activation:
@@ -67,13 +76,13 @@ def Maxout(k: int = 2) -> Activation:
 
 
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": Activation("sigmoid", lambda zs: zs[0].sigmoid()),
-    "tanh": Activation("tanh", lambda zs: zs[0].tanh()),
-    "relu": Activation("relu", lambda zs: zs[0].relu()),
+    "sigmoid": _method("sigmoid", "sigmoid"),
+    "tanh": _method("tanh", "tanh"),
+    "relu": _method("relu", "relu"),
     "leaky_relu": LeakyReLU(),
     "elu": ELU(),
-    "sign": Activation("sign", lambda zs: zs[0].sign()),
-    "step": Activation("step", lambda zs: zs[0].step()),
+    "sign": _method("sign", "sign"),
+    "step": _method("step", "step"),
     "linear": Activation("linear", lambda zs: zs[0]),
     "maxout": Maxout(2),
 }

@@ -187,7 +187,13 @@ class Neuron(Module):
         return zs
 
     def forward(self, xs: Sequence[Value]) -> Value:
-        out = self.activation(self.weighted_inputs(xs))
+        of_one = self.activation.of_one
+        if of_one is not None:  # one piece: z = w·x + b, y = φ(z), without the lists
+            z = autodiff.dot(self.pieces[0], xs, self.biases[0])
+            z.group = self.group
+            out = of_one(z)
+        else:
+            out = self.activation(self.weighted_inputs(xs))
         out.group = self.group
         return out
 

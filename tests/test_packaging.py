@@ -116,7 +116,8 @@ def test_wheel_installed_in_a_new_venv_works_outside_the_checkout(dists, tmp_pat
                 "print(bl.__version__, autodiff.__file__, nn.__file__, viz.__file__, bl.nn is nn)"], work).stdout
     assert where.split()[0] == "0.1.0" and where.count(str(site)) == 3 and where.split()[-1] == "True", where
     with_core = any("_ccore" in n for n in zipfile.ZipFile(wheel).namelist())
-    assert sh([python, "-c", "import autodiff; print(autodiff.accelerated)"], work).stdout.strip() == str(with_core)
+    assert sh([python, "-c", "import autodiff; print(autodiff.accelerated)"], work,
+              unset=("BACKPROPLAB_PURE",)).stdout.strip() == str(with_core)
     console = env_dir / "bin" / "backproplab"
     assert sh([console, "--version"], work).stdout.strip() == "backproplab 0.1.0"
     assert sh([python, "-m", "backproplab", "--version"], work).stdout.strip() == "backproplab 0.1.0"
@@ -145,7 +146,7 @@ def test_without_a_compiler_the_build_notes_it_and_the_pure_engine_runs(tmp_path
     says the C core was not built, and autodiff runs on the pure-Python engine."""
     tree = tmp_path / "tree"
     shutil.copytree(REPO, tree, ignore=IGNORE)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "BACKPROPLAB_PURE")}
     env["CC"] = "false"
     code = f"from setuptools import build_meta as b; print(b.build_wheel({str(tmp_path)!r}))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=tree, capture_output=True, text=True,
