@@ -39,6 +39,7 @@ static Py_ssize_t OFF_DATA, OFF_GRAD, OFF_LABEL, OFF_PARAM, OFF_OP, OFF_INPUTS, 
 static PyObject *VALUE_GLOBALS = NULL;  /* autodiff.value's namespace: _ALL_RECORDING */
 static PyObject *STR_ALL_RECORDING = NULL, *STR_LEAF_HOOKS = NULL, *EMPTY_STR = NULL;
 static PyObject *ZERO = NULL;           /* the float 0.0 a new node's grad starts from */
+static PyObject *ONE = NULL, *MINUS_ONE = NULL;
 
 /* The ops this file implements, by code; OP_OBJ holds their OPS entries. */
 enum {
@@ -106,10 +107,10 @@ static inline int all_recording(void)
 }
 
 /* A new Value with every slot value.py's _node sets (data, grad 0.0, label "", param False,
- * op, inputs, attr, group None, hooks None); steals `inputs`, borrows `op` and `attr`. */
-static PyObject *new_value(double data, PyObject *op, PyObject *inputs, PyObject *attr)
+ * op, inputs, attr, group None, hooks None); steals `f` (the data, a float) and `inputs`,
+ * borrows `op` and `attr`. */
+static PyObject *new_value_from(PyObject *f, PyObject *op, PyObject *inputs, PyObject *attr)
 {
-    PyObject *f = PyFloat_FromDouble(data);
     if (f == NULL) {
         Py_DECREF(inputs);
         return NULL;
@@ -130,6 +131,11 @@ static PyObject *new_value(double data, PyObject *op, PyObject *inputs, PyObject
     SLOT(v, OFF_GROUP) = Py_NewRef(Py_None);
     SLOT(v, OFF_HOOKS) = Py_NewRef(Py_None);
     return v;
+}
+
+static PyObject *new_value(double data, PyObject *op, PyObject *inputs, PyObject *attr)
+{
+    return new_value_from(PyFloat_FromDouble(data), op, inputs, attr);
 }
 
 /* A constant leaf for a number operand (value.py's _as_value). */
@@ -305,7 +311,17 @@ static PyObject *unary(int op, PyObject *self, double attr, PyObject *attr_obj)
     if (inputs == NULL)
         return NULL;
     PyTuple_SET_ITEM(inputs, 0, Py_NewRef(self));
-    return new_value(r, OP_OBJ[op], inputs, attr_obj ? attr_obj : Py_None);
+    /* Where the Python forward returns its input or a constant (relu, leaky_relu, elu for
+     * x > 0; relu, sign, step otherwise) the node shares that float, as in Python: no new
+     * float, so a node costs the same memory as the pure-Python engine's. */
+    PyObject *f;
+    if ((op == OP_RELU || op == OP_LEAKY || op == OP_ELU) && x > 0.0)
+        f = Py_NewRef(SLOT(self, OFF_DATA));
+    else if (op == OP_RELU || op == OP_STEP || op == OP_SIGN)
+        f = Py_NewRef(r == 0.0 ? ZERO : r == 1.0 ? ONE : MINUS_ONE);
+    else
+        f = PyFloat_FromDouble(r);
+    return new_value_from(f, OP_OBJ[op], inputs, attr_obj ? attr_obj : Py_None);
 }
 
 #define UNARY_METHOD(name, op, which)                                           \
@@ -1058,9 +1074,11 @@ PyMODINIT_FUNC PyInit__ccore(void)
     STR_LEAF_HOOKS = PyUnicode_InternFromString("leaf_hooks");
     EMPTY_STR = PyUnicode_FromString("");
     ZERO = PyFloat_FromDouble(0.0);
+    ONE = PyFloat_FromDouble(1.0);
+    MINUS_ONE = PyFloat_FromDouble(-1.0);
     FLOAT_001 = PyFloat_FromDouble(0.01);
     FLOAT_1 = PyFloat_FromDouble(1.0);
-    if (!STR_ALL_RECORDING || !STR_LEAF_HOOKS || !EMPTY_STR || !ZERO || !FLOAT_001 || !FLOAT_1) {
+    if (!STR_ALL_RECORDING || !STR_LEAF_HOOKS || !EMPTY_STR || !ZERO || !ONE || !MINUS_ONE || !FLOAT_001 || !FLOAT_1) {
         Py_DECREF(m);
         return NULL;
     }

@@ -150,7 +150,7 @@ def main(argv=None) -> dict:
 
     def our_graph():
         params = ours.parameters()
-        scores = [ours([Value(a), Value(b)])[0] for a, b in X]
+        scores = [ours([Value(a), Value(b)]) for a, b in X]
         losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
         return autodiff.sum(losses) * (1.0 / len(losses)) + 1e-4 * autodiff.sum([p * p for p in params])
 

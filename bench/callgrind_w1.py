@@ -28,7 +28,18 @@ def main() -> None:
     p.add_argument("steps", type=int)
     p.add_argument("--loop", choices=("manual", "sgd"), default="manual")
     p.add_argument("--engine", choices=("ours", "micrograd", "micrograd-nogc"), default="ours")
+    p.add_argument("--chain", type=int, default=0,
+                   help="instead of W1: N times, a CHAIN-deep chain v = tanh(0.999·v) and its backward")
     args = p.parse_args()
+    if args.chain:
+        for _ in range(args.steps):
+            x = Value(0.5)
+            v = x
+            for _ in range(args.chain):
+                v = (v * 0.999).tanh()
+            v.backward()
+            del v
+        return
     X, y = two_moons(100)
     X, y = X.tolist(), y.tolist()
     if args.engine != "ours":

@@ -12,7 +12,7 @@ count() {  # env engine loop steps -> total instructions
   local out; out=$(mktemp)
   (cd "$here" && env $1 OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 PYTHONPATH="$here" \
      valgrind --tool=callgrind --callgrind-out-file="$out" \
-     "$py" "$here/bench/callgrind_w1.py" "$4" --engine "$2" --loop "$3" >/dev/null 2>&1)
+     "$py" "$here/bench/callgrind_w1.py" "$4" --engine "$2" --loop $3 >/dev/null 2>&1)
   callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
   rm -f "$out"
 }
@@ -26,3 +26,6 @@ for round in $(seq "${REPEATS:-2}"); do
   echo "round $round: C core $c, C core with nn.SGD $s, pure Python $p, micrograd gc off $n, micrograd $m instructions per step"
   awk -v c="$c" -v p="$p" -v n="$n" -v m="$m" 'BEGIN { printf "  ratios: micrograd gc off / C core %.1fx, micrograd / C core %.1fx, pure / C core %.2fx, micrograd gc off / pure %.1fx\n", n/c, m/c, p/c, n/p }'
 done
+# The 100,000-deep chain (mul + tanh): instructions per node, forward + backward (C core, pure)
+chain() { local one many; one=$(count "$1" ours "manual --chain 100000" 1); many=$(count "$1" ours "manual --chain 100000" 3); echo $(( (many - one) / 2 / 200000 )); }
+echo "100,000-deep chain: C core $(chain BACKPROPLAB_PURE=0), pure Python $(chain BACKPROPLAB_PURE=1) instructions per node"
