@@ -227,6 +227,8 @@ def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str
                  and node.role != "const")
     lines_below = (show_value and (bool(node.note) or v is not None)) + show_grad
     size = {0: 28, 1: 26}.get(lines_below, 24)   # subscripts (0.65 size) stay above NUMBER_SIZE
+    if node.role == "const":
+        size = 22                                   # a number as a name: upright, smaller
     lines = [name_html(node.name, node.style, size)]
     if node.note and (show_value or numbers == "none"):
         lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(node.note)))
