@@ -161,6 +161,12 @@ def _check_gradients(order: list[Value]) -> None:
         locals_ = op.partials([v.data for v in node.inputs], node.data, node.attr)
         for i, (inp, local) in enumerate(zip(node.inputs, locals_)):
             product = grad * local
+            if local - local != 0.0 and local == local and grad != 0.0 or product != product:
+                if local - local != 0.0 and not _infinite_local_allowed(node):
+                    raise OverflowError(
+                        f"backward: the local derivative overflows to {local!r} at "
+                        f"{_where(node, i, inp, grad, local)} although the node's inputs are finite "
+                        "(rescale the inputs: a divisor or a log argument this small is subnormal)")
             if product != product:
                 raise FloatingPointError(
                     f"backward: a NaN gradient at {_where(node, i, inp, grad, local)}. {_STEPPER_HINT}")
