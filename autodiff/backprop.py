@@ -154,7 +154,7 @@ def _check_gradients(order: list[Value]) -> None:
             raise FloatingPointError(
                 f"backward: a NaN gradient at {describe(node)}: its contributions +inf and -inf "
                 f"cancel. {_STEPPER_HINT}")
-        if grad - grad != 0.0 and not infinite_source.get(id(node), node.grad != grad):
+        if grad - grad != 0.0 and not infinite_source.get(id(node)):
             raise OverflowError(
                 f"backward: the gradient at {describe(node)} overflows to {grad!r} from finite "
                 "contributions (lower the learning rate or rescale the inputs)")

@@ -180,15 +180,59 @@ def test_pytorch_agrees_or_really_is_non_finite(r):
             t.retain_grad()
     if root.requires_grad:
         root.backward()
-    values = [float(t) for t in backend.made] + [float(root)]
-    grads = [float(t.grad) if t.grad is not None else 0.0 for t in leaves]
-    inner = [float(t.grad) for t in backend.made if t.requires_grad and t.grad is not None]
+    values = [t.item() for t in backend.made] + [root.item()]
+    grads = [t.grad.item() if t.grad is not None else 0.0 for t in leaves]
+    inner = [t.grad.item() for t in backend.made if t.requires_grad and t.grad is not None]
     if e[0] == "raise":
         if "local derivative overflows" in e[2] and ("[op log," in e[2] or "[op div," in e[2]):
             return  # 1/x for a subnormal x: we raise where PyTorch computes grad/x (docs/errors.md)
         finite = all(math.isfinite(v) for v in values + grads + inner)
         assert not finite, f"we raised {e[1].__name__} ({e[2]}) but PyTorch's computation is finite"
         return
-    assert same(e[1], float(root), 1e-10), f"loss: ours {e[1]!r}, torch {float(root)!r}"
+    assert same(e[1], root.item(), 1e-10), f"loss: ours {e[1]!r}, torch {root.item()!r}"
     for i, (ours, theirs) in enumerate(zip(e[2], grads)):
         assert same(ours, theirs, 1e-10), f"grad of p{i}: ours {ours!r}, torch {theirs!r}"
+
+
+# ---------------------------------------------------------------- hostile labels, every format
+
+labels = st.text(st.characters(codec=None, exclude_categories=()), max_size=12) | st.sampled_from(
+    ["<script>alert(1)</script>", "]]>", "a\"b'c&d", "\u202eevil", "\x1b[2J", "x\ud800", "{}", "\\", "-->"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(names=st.lists(labels, min_size=2, max_size=2))
+def test_hostile_labels_through_every_output_format(names, tmp_path_factory):
+    """Value(label) accepts the label or refuses it with a ValueError naming it; a label set
+    afterwards (bypassing that check) is still drawn (SVG, PNG, DOT), written to the HTML page,
+    and printed by the stepper and the terminal stepper; the SVG stays well-formed XML."""
+    import io
+    import shutil
+    import xml.etree.ElementTree as ET
+
+    import viz
+    from viz.html_page import write_html
+    from viz.stepper import Stepper
+    from viz.terminal import run
+
+    for name in names:
+        try:
+            Value(1.0, name)
+        except ValueError as exc:
+            assert "Value(label)" in str(exc)
+    w, x = Value(0.5, "w", param=True), Value(2.0, "x")
+    w.label, x.label = names
+    loss = (w * x).tanh()
+    loss.backward()
+    out = tmp_path_factory.mktemp("labels")
+    drawing = viz.draw(loss, view="backward")
+    drawing.save(out / "g.dot")
+    steps = [str(step) for step in Stepper(loss)]
+    assert steps
+    run(Stepper(loss), io.StringIO("next\nlist\n"), io.StringIO())
+    if shutil.which("dot") is None:
+        return
+    ET.fromstring(drawing.svg())  # well-formed
+    assert drawing.png()[:4] == b"\x89PNG"
+    page = write_html(loss, out / "p.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page.split("<script", 1)[0]
