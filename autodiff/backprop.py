@@ -244,8 +244,9 @@ def chain_rule(root: Value, record: bool = False,
         except (ArithmeticError, ValueError) as exc:
             raise type(exc)(f"backward through {describe(node)}: {exc}") from None
         if not record:
-            # bound ≥ Σ (grad·|locals|)²: finite iff no product or sum of this pass can have
-            # overflowed or be NaN (then no check is needed); else _check_gradients decides.
+            # bound = Σ (grad·‖locals‖)². When it is finite, every product is below √bound and
+            # every sum of this pass below √(nodes·bound) (Cauchy–Schwarz): nothing overflowed
+            # or is NaN, and no check is needed. Otherwise _check_gradients decides.
             scale = grad * _hypot(*locals_)
             bound += scale * scale
             for inp, local in zip(inputs, locals_):
