@@ -333,6 +333,14 @@ def test_an_engine_error_mid_step_becomes_a_divergence():
     assert DivergenceGuard(0.1).check(1.0, 1, 1) is False
 
 
+def test_the_terminal_stepper_mentions_a_nan_at_the_end(tmp_path, capsys):
+    script = tmp_path / "cmds.txt"
+    script.write_text("continue\n", encoding="utf-8")
+    assert main(["step", "(x*y)**0.5", "--set", "x=2,y=0", "--script", str(script)]) == 0
+    out = capsys.readouterr().out
+    assert "note: a gradient is not finite" in out and "∂l/∂x = NaN" in out
+
+
 def test_cli_power_overflow_and_bad_digits(capsys):
     assert main(["step", "x**99999999", "--set", "x=2"]) == 2
     err = capsys.readouterr().err
