@@ -214,7 +214,9 @@ class Tape:
         if reduction == "mean":
             gtheta *= 1.0 / self.batch_size
         self._backward_done = True
-        if not math.isfinite(float(gtheta.sum())):
+        with np.errstate(invalid="ignore", over="ignore"):  # +inf + −inf: the check below says
+            finite = math.isfinite(float(gtheta.sum()))
+        if not finite:
             self._check_gradients()
         if accumulate:
             for p, g in zip(self.params, gtheta.tolist()):
