@@ -322,12 +322,17 @@ def test_a_diverging_fit_names_epoch_step_and_lr():
 def test_an_engine_error_mid_step_becomes_a_divergence():
     from nn.divergence import DivergenceGuard
     guard = DivergenceGuard(0.5)
+    with pytest.raises(OverflowError):  # before any update: the initial state is at fault, not lr
+        with guard.watch(1, 1):
+            Value(1e308, "z") * 10
+    guard.check(1.0, 1, 1)
     with pytest.raises(nn.DivergenceError, match="epoch 3, step 7 .lr = 0.5.: OverflowError: mul") as info:
         with guard.watch(3, 7):
             Value(1e308, "z") * 10
     assert isinstance(info.value.__cause__, OverflowError)
     stop = DivergenceGuard(0.5, on_divergence="stop")
-    with stop.watch(1, 1):
+    stop.check(1.0, 1, 1)
+    with stop.watch(1, 2):
         raise FloatingPointError("NaN gradient")
     assert stop.diverged and "NaN gradient" in stop.reason
     assert DivergenceGuard(0.1).check(1.0, 1, 1) is False
