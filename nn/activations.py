@@ -47,6 +47,16 @@ class Activation:
     def __call__(self, zs: Sequence[Value]) -> Value:
         return self.fn(zs)
 
+    def __reduce__(self) -> tuple:
+        """Built-in activations pickle (and copy) by name; their functions are lambdas."""
+        builtin = ACTIVATIONS.get(self.name)
+        m = _PARAM.match(self.name)
+        factory = _FACTORIES.get(m.group(1), (None,))[0] if m else None
+        if (builtin is not None and builtin.fn is self.fn) or \
+                (factory is not None and self.fn.__qualname__.startswith(factory.__name__ + ".")):
+            return (get_activation, (self.name,))
+        return (Activation, (self.name, self.fn, self.pieces))
+
 
 def LeakyReLU(slope: float = 0.01) -> Activation:
     if not 0.0 <= slope < 1.0:

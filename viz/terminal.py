@@ -80,6 +80,14 @@ class _Session:
             self.show(step)
         if self.s.at_end:
             self.say("end of the backward pass: every gradient is computed")
+            self.note_nonfinite()
+
+    def note_nonfinite(self) -> None:
+        """At the end, never leave a NaN or an infinite gradient unmentioned."""
+        explanation = self.s.explain_nonfinite()
+        if explanation:
+            self.say("note: a gradient is not finite (a NaN makes plain backward() raise):")
+            self.say("        " + explanation.replace("\n", "\n        "))
 
     def do_back(self, args: list[str]) -> None:
         self.s.goto(max(0, self.s.position - self.count(args)))
@@ -92,6 +100,7 @@ class _Session:
         step = self.s.continue_()
         if step is None:
             self.say(f"no breakpoint triggered; end of the backward pass ({len(self.s)} steps)")
+            self.note_nonfinite()
         else:
             self.show(step)
 
