@@ -263,7 +263,7 @@ def test_a_model_pickles_and_copies():
     same = copy.deepcopy(model)
     x = [0.3, -0.2]
     for other in (twin, same):
-        assert other(x)[0].data == model(x)[0].data
+        assert other(x).data == model(x).data          # one output: a Value (issue 10)
         assert [p.data for p in other.parameters()] == [p.data for p in model.parameters()]
     softmax = nn.MLP(2, [3, 2], activation="leaky_relu(0.2)", output_activation="softmax", seed=0)
     assert [v.data for v in pickle.loads(pickle.dumps(softmax))(x)] == [v.data for v in softmax(x)]
@@ -299,7 +299,7 @@ def test_a_forced_huge_drawing_times_out_with_a_named_error(monkeypatch):
     from viz import render
     if shutil.which("dot") is None:
         pytest.skip("needs Graphviz's dot")
-    monkeypatch.setattr(render, "DOT_TIMEOUT", 0.05)
+    monkeypatch.setattr(render, "RENDER_TIMEOUT", 0.05)
     x, root = _chain(2000)
     with pytest.raises(render.GraphTooLarge, match="did not finish.*coarser detail"):
         viz.draw(root, max_nodes=10_000).svg()
