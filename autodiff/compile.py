@@ -47,10 +47,11 @@ numpy calls, forward plus backward, however narrow it is; eager costs a few µs 
 *per sample*. On a width-1 chain h ← tanh(w·h + b) (3 levels per layer, depths 3 to 300)
 the tape loses at B = 1 (0.2–0.6× eager's speed), roughly breaks even to wins 3× at B = 10,
 and wins 17–38× at B = 100: compile deep narrow graphs only to run batches of more than a
-few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) SGD step runs at
-0.6–0.8× PyTorch's time at B = 1–10 and 0.9–1.5× at B = 100 (bench/bench_mnist_step.py);
-micrograd's demo step runs ~2,400–2,700× faster than micrograd 0.1.0. Compiling itself
-costs ~0.1–0.3 ms per node.
+few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) training step through
+the public loop (forward, ``nn.SGD.zero_grad``, backward, ``step``) runs at 0.7–1.3× PyTorch's
+time at B = 1–1000 (bench/bench_mnist_step.py); micrograd's demo step runs ≥ 4,000× faster
+than micrograd 0.1.0. Compiling itself costs ~13–16 µs per node, from 1k to 100k nodes
+(bench/bench_compile_cost.py).
 
 Errors. A batch of the wrong width raises ``ValueError`` giving the expected width, a complex
 batch ``TypeError``. The tape raises exactly where the eager engine would: when a value or a

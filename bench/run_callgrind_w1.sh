@@ -8,7 +8,9 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 py="${PYTHON:-$here/.venv/bin/python}"
 count() {  # tree loop steps -> total instructions
   local out; out=$(mktemp)
-  (cd "$1" && PYTHONHASHSEED=0 PYTHONPATH="$1" valgrind --tool=callgrind --callgrind-out-file="$out" \
+  # setarch -R: no address randomisation, so id()-keyed sets and dicts (the topological
+  # sort's) probe the same way every run and the counts repeat
+  (cd "$1" && PYTHONHASHSEED=0 PYTHONPATH="$1" setarch "$(uname -m)" -R valgrind --tool=callgrind --callgrind-out-file="$out" \
      "$py" "$1/bench/callgrind_w1.py" "$3" --loop "$2" >/dev/null 2>&1)
   callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
   rm -f "$out"
