@@ -395,3 +395,42 @@ def test_formulas_use_drawn_names_parentheses_and_the_instantiated_rule():
     assert sq.steps[0].local_formula == "∂u₁/∂x = 3 · x² = 12"
     assert Stepper(Value(1.5, "a") * Value(-2.0, "b")).steps[0].formula == \
         "∂u₁/∂a += ∂u₁/∂u₁ · ∂u₁/∂a = 1 · (−2) = −2"
+
+
+def test_why_limit_is_validated_and_paths_are_lazy():
+    E, n = nptel()
+    s = Stepper(E)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="at least 1"):
+            s.why("x1", limit=bad)
+    for bad in (1.5, True, "3"):
+        with pytest.raises(TypeError, match="integer"):
+            s.why("x1", limit=bad)
+    w = s.why("x1", limit=1)
+    assert w.count == 2 and len(w.paths) == 1 and w.truncated and "the first 1 listed" in w.text
+    # a ladder of 40 diamonds has 2**40 paths: counted exactly, listed lazily
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(40):
+        y = (y * 1.01) + (y * 0.99)
+    ladder = Stepper(y, wrt=x)
+    w = ladder.why("x", limit=3)
+    assert w.count == 2 ** 40 and len(w.paths) == 3 and w.truncated
+    assert w.total == pytest.approx(2.0 ** 40, rel=1e-9) and w.total == pytest.approx(w.grad, rel=1e-12)
+    first = next(ladder.paths("x"))
+    assert len(first.nodes) == 2 * 40 + 1 and first.nodes[-1] is x  # (add, mul) per rung, then x
+
+
+def test_why_on_a_50000_deep_chain():
+    """The path count and sum are one pass over the graph and the one path is built
+    once (not by copying a growing tuple), so a 50,000-deep chain answers at once
+    (timed in bench/bench_why.py, not here)."""
+    x = Value(0.3, "x", param=True)
+    y = x
+    for _ in range(50_000):
+        y = y * 0.99999
+    s = Stepper(y)
+    w = s.why("x")
+    assert w.count == 1 and len(w.paths[0].nodes) == 50_001
+    assert w.total == pytest.approx(0.99999 ** 50_000, rel=1e-9) and w.grad == pytest.approx(w.total, rel=1e-12)
+    assert "(49991 more)" in w.text and len(w.text) < 1000
