@@ -120,7 +120,7 @@ def html_page(loss_or_stepper: Union[Value, Stepper], title: Optional[str] = Non
         stepper = Stepper(loss_or_stepper, detail=detail, wrt=wrt, constants=constants)
     loss = stepper.loss
     title = title if title is not None else f"backward pass of {stepper.names[loss]}"
-    draw_options.setdefault("wrt", list(stepper.wrt))
+    draw_options.setdefault("wrt", list(stepper.traced))
     svg = draw(loss, view="backward", grads_known=[], **draw_options).svg()
     svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: inline SVG in HTML
     size = _UNKNOWN_SIZE.search(svg)

@@ -213,9 +213,12 @@ class Stepper:
         self.index = {id(v): i for i, v in enumerate(self.order)}
         self.names = drawn_names(loss, unicode=unicode)
         self.wrt = self._resolve_wrt(wrt)
-        self.on_path = self._depends_on(self.wrt)
-        self.breakpoints: list[Breakpoint] = []
         self.constants = constants
+        # what the steps follow (and the drawing marks): wrt, plus the constants if shown
+        self.traced = self.wrt + (tuple(v for v in self.order if _is_constant(v) and v is not loss)
+                                  if constants else ())
+        self.on_path = self._depends_on(self.traced)
+        self.breakpoints: list[Breakpoint] = []
         self.locals: dict[tuple[int, int], float] = {}   # (node index, operand) -> ∂node/∂operand
         saved = [v.grad for v in self.order]
         try:
@@ -255,7 +258,7 @@ class Stepper:
         """Whether the step along ``input → node`` is shown (see the class doc)."""
         if id(input) not in self.on_path:
             return False
-        return self.constants or not _is_constant(input)
+        return self.constants or not _is_constant(input) or any(input is w for w in self.wrt)
 
     # ---------------------------------------------------------------- recording
     def _record(self) -> list[Step]:
@@ -667,7 +670,7 @@ class Stepper:
             highlight_edges = (step.edge_id + "_back", f"r{step.node_index}_back")
             options.setdefault("edge_labels", {step.edge_id + "_back": f"× {self.fmt(step.local)}"})
         known = [v for v in self.order if self.known(v)]
-        options.setdefault("wrt", list(self.wrt))
+        options.setdefault("wrt", list(self.traced))
         saved = [v.grad for v in self.order]
         try:
             for v, g in zip(self.order, self.grads):
