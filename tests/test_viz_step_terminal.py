@@ -146,3 +146,46 @@ def test_enter_repeats_the_last_command_at_a_terminal():
     s2 = Stepper(loss)
     drive(s2, "step\n\n\n")  # in a script a blank line is just blank
     assert s2.position == 1
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal (POSIX)")
+def test_real_terminal_has_readline_history_and_enter_repeats():
+    """At a real (pseudo-)terminal: ↑ recalls the last command through readline
+    instead of being read as the text '\\x1b[A', and an empty line repeats it."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = os.openpty()
+    env = dict(os.environ, TERM="xterm", INPUTRC="/dev/null")
+    proc = subprocess.Popen([sys.executable, "-m", "viz", "step", "sigmoid(w*x + b)", "--set", "x=0.5,w=-1,b=0.1",
+                             "--param", "w,b"], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    output = b""
+
+    def read_until(marker: bytes, timeout: float = 60.0) -> None:
+        nonlocal output
+        end = time.monotonic() + timeout
+        while marker not in output and time.monotonic() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    output += os.read(master, 4096)
+                except OSError:
+                    break
+
+    try:
+        read_until(b"(backprop) ")
+        for keys, marker in ((b"s\r", b"[1/4]"), (b"\x1b[A\r", b"[2/4]"), (b"\r", b"[3/4]")):
+            os.write(master, keys)
+            read_until(marker)
+        os.write(master, b"q\r")
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    text = output.decode("utf-8", "replace")
+    assert "[1/4]" in text and "[2/4]" in text and "[3/4]" in text, text
+    assert "unknown command" not in text
