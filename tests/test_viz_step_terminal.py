@@ -165,7 +165,7 @@ def test_real_terminal_has_readline_history_and_enter_repeats():
     os.close(slave)
     output = b""
 
-    def read_until(marker: bytes, timeout: float = 60.0) -> None:
+    def read_until(marker: bytes, timeout: float = 20.0) -> None:
         nonlocal output
         end = time.monotonic() + timeout
         while marker not in output and time.monotonic() < end:
