@@ -46,6 +46,7 @@ from typing import Callable, Iterable, Iterator, Optional, Union
 import autodiff
 from autodiff import Value
 
+from .levels import GroupStep
 from .naming import format_number, plain
 from .stepformula import drawn_names, factor, local_derivative
 
@@ -180,8 +181,10 @@ class Stepper:
     shown, exactly the edges the backward drawing marks. ``constants=True`` also shows
     the steps into unlabelled constants (the 0.5 of ½e², the 1 of 1 − a). Steps left
     out are still applied, each together with the next step shown.
-    ``detail``: only ``"scalar"`` steps are implemented (one step per scalar edge);
-    ``"neuron"`` and ``"layer"`` raise ``NotImplementedError`` naming the level.
+    ``detail``: ``"scalar"`` (one :class:`Step` per scalar edge), or ``"neuron"`` /
+    ``"layer"``: one :class:`viz.levels.GroupStep` per edge of the collapsed drawing,
+    written as the vector chain rule with shapes, with the drawing's names
+    (``max_nodes`` limits that drawing as in :func:`viz.render.draw`).
     ``digits`` sets the significant digits of the formulas; ``unicode`` (default)
     writes names as the drawings do, ``u₁`` and ``w₅`` (a label ``w5``), ``inₒ`` (a
     label ``in_o``); ``unicode=False`` writes ``u1`` and the labels as given. Either
@@ -195,15 +198,12 @@ class Stepper:
 
     def __init__(self, loss: Value, *, detail: str = "scalar",
                  wrt: Union[None, Value, Iterable[Value]] = None, digits: int = 4,
-                 unicode: bool = True, accumulate: bool = False, constants: bool = False) -> None:
+                 unicode: bool = True, accumulate: bool = False, constants: bool = False,
+                 max_nodes: Optional[int] = None) -> None:
         if not isinstance(loss, Value):
             raise TypeError(f"Stepper needs the loss Value, got {type(loss).__name__}: {loss!r}")
         if detail not in ("scalar", "neuron", "layer"):
             raise ValueError(f"detail must be 'scalar', 'neuron' or 'layer', got {detail!r}")
-        if detail != "scalar":
-            raise NotImplementedError(
-                f"Stepper(detail={detail!r}): steps at the {detail} level are not implemented yet; "
-                "use detail='scalar' (the drawing can still be collapsed with viz.draw(..., detail=...))")
         if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17:
             raise ValueError(f"digits must be an integer from 1 to 17, got {digits!r}")
         self.loss = loss
@@ -225,15 +225,28 @@ class Stepper:
             if not accumulate:
                 for v in self.order:
                     v.grad = 0.0
-            self.steps: list[Step] = self._record()
-            self.final = [v.grad for v in self.order]
+            self.scalar_steps: list[Step] = self._record(every_edge=detail != "scalar")
+            final = [v.grad for v in self.order]
         finally:
             for v, g in zip(self.order, saved):
                 v.grad = g
-        self.initial = list(self.final)
-        for step in reversed(self.steps):
-            for idx, old, _ in reversed(step.changes):
-                self.initial[idx] = old
+        self.initial = self._initial(final, self.scalar_steps)
+        self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
+        self.loss_name = self.names[loss]   # as the drawing names the loss
+        if detail == "scalar":
+            self.steps: list = self.scalar_steps
+            self.final = final
+        else:
+            from .levels import group_steps
+            from .render import DEFAULT_MAX_NODES, draw
+            self.graph = draw(loss, view="backward", detail=detail, wrt=list(self.traced),
+                              max_nodes=max_nodes or DEFAULT_MAX_NODES).graph
+            self.steps = group_steps(self.graph, self.scalar_steps, self.index, loss, self.initial, self.fmt)
+            self.loss_name = next(n.name for n in self.graph.nodes if n.id == self.graph.where[id(loss)])
+            self.final = list(self.initial)
+            for step in self.steps:
+                for idx, _, new in step.changes:
+                    self.final[idx] = new
         self.grads = list(self.final)       # this stepper's gradients at ``position``
         self.position = len(self.steps)
         self._reached, self._completed = self._touches()
@@ -260,8 +273,16 @@ class Stepper:
             return False
         return self.constants or not _is_constant(input) or any(input is w for w in self.wrt)
 
+    @staticmethod
+    def _initial(final: list[float], steps: list) -> list[float]:
+        initial = list(final)
+        for step in reversed(steps):
+            for idx, old, _ in reversed(step.changes):
+                initial[idx] = old
+        return initial
+
     # ---------------------------------------------------------------- recording
-    def _record(self) -> list[Step]:
+    def _record(self, every_edge: bool = False) -> list[Step]:
         order, index = self.order, self.index
         rev_pos = {id(v): len(order) - 1 - i for i, v in enumerate(order)}
         hooked_leaves = sorted(((rev_pos[id(v)], i) for i, v in enumerate(order) if v.is_leaf and v._hooks))
@@ -290,7 +311,7 @@ class Stepper:
                 self.locals[(i, edge.index)] = edge.local
                 pending.append((j, edge.grad_before, edge.grad_after))
                 latest[j] = edge.grad_after
-                if not self.shows(edge.node, edge.input):
+                if not every_edge and not self.shows(edge.node, edge.input):
                     continue  # applied with the next step shown
                 raw.append([edge, hooked_from, pending])
                 hooked_from, pending = None, []
@@ -348,7 +369,7 @@ class Stepper:
 
     def __repr__(self) -> str:
         step = self.current
-        where = step.formula if step else f"at the start: ∂{self.names[self.loss]}/∂{self.names[self.loss]} = 1"
+        where = step.formula if step else f"at the start: ∂{self.loss_name}/∂{self.loss_name} = 1"
         return f"<Stepper {self.position}/{len(self.steps)} ({self.detail}): {where}>"
 
     def _repr_html_(self) -> str:
@@ -438,6 +459,29 @@ class Stepper:
             raise KeyError(f"no node named {name!r}; the nodes are: {shown}")
         raise KeyError(f"{len(hits)} nodes are named {name!r}; label them differently")
 
+    def change_text(self, step) -> str:
+        """What a step changes, in words: ``∂l/∂a: 0 → 0.1288`` (a group step: how many
+        of the drawn node's entries are complete)."""
+        l = self.loss_name
+        if isinstance(step, GroupStep):
+            targets = [self.index[id(v)] for v in step.inputs]
+            if not targets:
+                return f"∂{l}/∂{step.tail_name} = ∂{l}/∂{step.result_name} (no scalar node: nothing to store)"
+            at = step.index + 1
+            done = sum(1 for j in targets if self._completed[j] <= at)
+            if len(targets) == 1:
+                j = targets[0]
+                before = next((old for idx, old, _ in step.changes if idx == j), self.initial[j])
+                after = next((new for idx, _, new in reversed(step.changes) if idx == j), before)
+                return f"∂{l}/∂{step.tail_name}: {self.fmt(before)} → {self.fmt(after)}"
+            return (f"∂{l}/∂{step.tail_name}: {done} of {len(targets)} entries complete "
+                    f"({len(step.members)} scalar steps)")
+        text = f"∂{l}/∂{self.names[step.input]}: {self.fmt(step.grad_before)} → {self.fmt(step.grad_after)}"
+        if step.hooked_from is not None:
+            text += (f"   (a hook replaced ∂{l}/∂{self.names[step.node]} = "
+                     f"{self.fmt(step.hooked_from)} by {self.fmt(step.upstream)})")
+        return text
+
     def describe(self, node: Union[str, Value]) -> str:
         """One line about a node at the current position: name, op, value, gradient."""
         v = self.lookup(node)
@@ -452,10 +496,10 @@ class Stepper:
         ``fnmatch`` pattern such as ``"w*"``, or a compiled regular expression,
         searched), or for which ``spec(step)`` is true when it is a callable."""
         if isinstance(spec, str):
-            test = lambda s: any(fnmatch.fnmatchcase(n, spec) for n in self._names_of(s.input))
+            test = lambda s: any(fnmatch.fnmatchcase(n, spec) for n in self._step_names(s))
             description = description or f"name matches {spec!r}"
         elif isinstance(spec, re.Pattern):
-            test = lambda s: any(spec.search(n) for n in self._names_of(s.input))
+            test = lambda s: any(spec.search(n) for n in self._step_names(s))
             description = description or f"name matches /{spec.pattern}/"
         elif callable(spec):
             test = spec
@@ -469,7 +513,8 @@ class Stepper:
     def break_on_nonfinite(self) -> Breakpoint:
         """Stop where the upstream gradient, local derivative, product or new gradient is
         NaN or infinite."""
-        test = lambda s: not all(map(math.isfinite, (s.upstream, s.local, s.product, s.grad_after)))
+        test = lambda s: any(not all(map(math.isfinite, (p.upstream, p.local, p.product, p.grad_after)))
+                             for p in _parts(s))
         bp = Breakpoint("a non-finite value (NaN or ±inf)", test)
         self.breakpoints.append(bp)
         return bp
@@ -479,9 +524,16 @@ class Stepper:
         vanishing gradient)."""
         if not eps > 0:
             raise ValueError(f"break_on_small needs eps > 0, got {eps!r}")
-        bp = Breakpoint(f"|gradient| < {eps:g}", lambda s: abs(s.grad_after) < eps)
+        bp = Breakpoint(f"|gradient| < {eps:g}", lambda s: any(abs(p.grad_after) < eps for p in _parts(s)))
         self.breakpoints.append(bp)
         return bp
+
+    def _step_names(self, step) -> tuple[str, ...]:
+        """The names a breakpoint pattern is matched against: the input's (a group
+        step: the drawn circle's and those of the scalar nodes it stands for)."""
+        if isinstance(step, GroupStep):
+            return (step.tail_name, plain(step.tail_name)) + tuple(n for v in step.inputs for n in self._names_of(v))
+        return self._names_of(step.input)
 
     def _names_of(self, v: Value) -> tuple[str, ...]:
         """The names a user may type for ``v``: as displayed, with ASCII digits, its label."""
@@ -508,6 +560,9 @@ class Stepper:
         step = step or self.current
         if step is None:
             raise ValueError("no current step to check: step forward first")
+        if isinstance(step, GroupStep):
+            raise ValueError(f"check works on one scalar step; step {step.index + 1} groups "
+                             f"{len(step.members)} of them (check each of step.members, or use detail='scalar')")
         _, rule, numeric = autodiff.local_gradcheck(step.node, eps)[step.operand]
         ok = abs(rule - numeric) <= atol + rtol * abs(numeric) and rule == step.local
         u, a = self.names[step.node], self.names[step.input]
@@ -619,6 +674,7 @@ class Stepper:
     def nonfinite_trace(self) -> list[Step]:
         """The chain of steps that carried a finite gradient into the first NaN.
 
+        Scalar steps (at the neuron and layer levels, those of the whole pass).
         Start at the first step whose product or new gradient is NaN (or, if none is,
         ±inf) and walk back through the steps that made each upstream gradient
         non-finite, until a step whose upstream gradient is finite: there a finite
@@ -626,13 +682,14 @@ class Stepper:
         in backward order (the finite end first); empty if all gradients are finite."""
         def bad(s: Step) -> bool:
             return not (math.isfinite(s.product) and math.isfinite(s.grad_after))
-        first = next((s for s in self.steps if math.isnan(s.product) or math.isnan(s.grad_after)), None)
-        first = first or next((s for s in self.steps if bad(s)), None)
+        steps = self.scalar_steps
+        first = next((s for s in steps if math.isnan(s.product) or math.isnan(s.grad_after)), None)
+        first = first or next((s for s in steps if bad(s)), None)
         if first is None:
             return []
         chain = [first]
         while not math.isfinite(chain[0].upstream):
-            cause = next((s for s in self.steps[:chain[0].index]
+            cause = next((s for s in steps[:chain[0].index]
                           if s.input is chain[0].node and bad(s)), None)
             if cause is None:  # made non-finite by a hook, or the loss itself
                 break
@@ -663,8 +720,12 @@ class Stepper:
         shown as this stepper has them and left as they were."""
         from .render import draw
         step = self.current
+        if self.detail != "scalar":
+            options.setdefault("detail", self.detail)
         if step is None:
             highlight_nodes, highlight_edges = (self.loss,), ()
+        elif isinstance(step, GroupStep):
+            highlight_nodes, highlight_edges = (step.tail, step.head, step.result), step.twins
         else:
             highlight_nodes = (step.node, step.input, f"op{step.node_index}")
             highlight_edges = (step.edge_id + "_back", f"r{step.node_index}_back")
@@ -686,8 +747,7 @@ class Stepper:
         (a slide frame)."""
         drawing = self.draw(**options)
         step = self.current
-        lines = [step.formula, step.local_formula] if step else [
-            f"∂{self.names[self.loss]}/∂{self.names[self.loss]} = 1"]
+        lines = [step.formula, step.local_formula] if step else [f"∂{self.loss_name}/∂{self.loss_name} = 1"]
         caption = "<BR/>".join(html.escape(line) for line in lines if line)
         drawing.digraph.attr(label=f'<<FONT FACE="Latin Modern Math," POINT-SIZE="16">{caption}</FONT>>',
                              labelloc="b", labeljust="c")
@@ -710,6 +770,11 @@ class Stepper:
         finally:
             self.goto(keep)
         return paths
+
+
+def _parts(step) -> list[Step]:
+    """The scalar steps a step applies (itself, or a group step's members)."""
+    return list(step.members) if isinstance(step, GroupStep) else [step]
 
 
 def step_through(loss: Value, **options) -> Stepper:

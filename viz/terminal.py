@@ -74,16 +74,11 @@ class _Session:
     def show(self, step: Optional[Step]) -> None:
         s = self.s
         if step is None:
-            self.say(f"[0/{len(s)}] at the start: ∂{s.names[s.loss]}/∂{s.names[s.loss]} = 1, "
+            self.say(f"[0/{len(s)}] at the start: ∂{s.loss_name}/∂{s.loss_name} = 1, "
                      "nothing propagated yet")
             return
         self.say(f"[{step.index + 1}/{len(s)}] {step.formula}")
-        name = s.names[step.input]
-        line = f"        ∂{s.names[s.loss]}/∂{name}: {s.fmt(step.grad_before)} → {s.fmt(step.grad_after)}"
-        if step.hooked_from is not None:
-            line += (f"   (a hook replaced ∂{s.names[s.loss]}/∂{s.names[step.node]} = "
-                     f"{s.fmt(step.hooked_from)} by {s.fmt(step.upstream)})")
-        self.say(line)
+        self.say(f"        {s.change_text(step)}")
         for bp in s.hits(step):
             self.say(f"        breakpoint: {bp.description}")
 
@@ -236,7 +231,7 @@ def run(stepper: Stepper, stdin: Optional[TextIO] = None, stdout: Optional[TextI
     interactive = hasattr(stdin, "isatty") and stdin.isatty()
     session = _Session(stepper, stdout)
     failed = False
-    session.say(f"backward pass of {stepper.names[stepper.loss]}: {len(stepper)} chain-rule steps "
+    session.say(f"backward pass of {stepper.loss_name}: {len(stepper)} chain-rule steps "
                 "(help for commands)")
     read = _line_reader(stdin, stdout, interactive, prompt)
     last = ""
