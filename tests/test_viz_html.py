@@ -48,6 +48,7 @@ class _Dom(HTMLParser):
         self.svg_texts: dict[str, list[str]] = {}
         self.attrs: dict[str, dict] = {}
         self.tags: list[str] = []
+        self.source = html
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
@@ -361,3 +362,59 @@ def test_formula_panel_shows_the_instantiated_local_derivative(nptel_page, tmp_p
     negative = next(s for s in stepper.steps if s.upstream < 0)
     dom, _ = probe(path, f"step={negative.index + 1}", tmp_path)
     assert f"= ({stepper.fmt(negative.upstream)}) · " in dom.text["bpl-formula"]
+
+
+def circle_names(dom: _Dom, ids) -> set[str]:
+    """The names drawn in the circles ``ids``: their SVG text items larger than the
+    value, shape ([3]) and gradient lines (11 pt), subscripts joined, as ASCII."""
+    names = set()
+    for i in ids:
+        group = re.search(rf'<g id="{re.escape(i)}" class="node[^"]*">(.*?)</g>', dom.source, re.S)
+        texts = re.findall(r'<text[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>', group[1]) if group else []
+        names.add("".join(html_unescape(t) for size, t in texts if float(size) > 11.5).replace("_", "").replace(",", ""))
+    return names
+
+
+def html_unescape(text: str) -> str:
+    import html
+    return html.unescape(text)
+
+
+@pytest.fixture(scope="module", params=["scalar", "neuron", "layer"])
+def mlp_page(request, tmp_path_factory):
+    import nn
+    from viz.html_page import write_html
+    model = nn.MLP(2, [3, 1], activation="sigmoid", output_activation="sigmoid", seed=0)
+    loss = nn.binary_cross_entropy(model([Value(0.5, "x.0"), Value(-1.0, "x.1")])[0], 1.0)
+    stepper = Stepper(loss, detail=request.param)
+    path = write_html(stepper, tmp_path_factory.mktemp("html") / f"mlp-{request.param}.html")
+    return path, stepper
+
+
+@needs_dot
+@needs_chromium
+def test_every_level_in_the_browser(mlp_page, tmp_path):
+    """At each level: every highlighted id of every step exists in the SVG, no "?"
+    remains after the last step, every name in the formulas is drawn, and at the layer
+    level the whole graph fits the window at open with readable numbers."""
+    from viz.html_page import page_data
+    path, stepper = mlp_page
+    data = page_data(stepper)
+    dom, p = probe(path, f"step={len(stepper)}", tmp_path)
+    assert p["missing"] == [] and p["unknown"] == 0 and p["position"] == len(stepper)
+    assert not any(t[-1:] == ["?"] for t in dom.svg_texts.values())
+    drawn = circle_names(dom, [n["id"] for n in data["nodes"]])
+    for st in stepper.steps:
+        for name in formula_names(st.formula) | formula_names(st.local_formula):
+            name = name.rstrip("ᵢⱼ").translate(_ASCII).replace(",", "")
+            assert name in drawn, (name, st.formula, sorted(drawn))
+    assert dom.text["bpl-formula"] == stepper.steps[-1].formula
+    for k in (1, len(stepper) // 2):  # the steps' ids are highlighted on the way
+        d, _ = probe(path, f"step={k}", tmp_path)
+        for i in data["steps"][k - 1]["highlight"]:
+            assert "bpl-cur" in d.attrs[i]["class"], (k, i)
+    if stepper.detail == "layer":
+        _, p0 = probe(path, "", tmp_path)
+        gl, gt, gr, gb = p0["graph"]
+        sl, st_, sr, sb = p0["svg"]
+        assert gl <= sl and gt <= st_ and sr <= gr and sb <= gb and p0["numberPx"] >= 9, p0

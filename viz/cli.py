@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="step only along the paths to these variables (default: the parameters, "
                              "or every variable if there are none)")
     p_step.add_argument("--detail", choices=("scalar", "neuron", "layer"), default="scalar",
-                        help="level of the steps (only scalar is implemented)")
+                        help="one step per scalar edge, or per edge of the neuron- or layer-level drawing")
     p_step.add_argument("--constants", action="store_true",
                         help="also show the steps into plain numbers such as the 0.5 of 0.5*e**2")
     p_step.add_argument("--hide-constants", action="store_false", dest="constants",

@@ -42,6 +42,7 @@ from typing import Iterable, Optional, Union
 
 from autodiff import Value
 
+from .levels import GroupStep
 from .stepper import Stepper
 
 __all__ = ["html_page", "write_html", "page_data", "notebook_html"]
@@ -55,50 +56,81 @@ def _json_for_script(data: object) -> str:
     return re.sub("[<>&\u2028\u2029]", lambda m: _JSON_ESCAPES[m.group()], text)
 
 
+def _number(x: float) -> float:
+    """A gradient as a JSON number (JSON has no NaN or ±inf: those count as 0 in ‖·‖)."""
+    return x if math.isfinite(x) else 0.0
+
+
 def _full(x: float) -> str:
     return repr(x) if math.isfinite(x) else str(x)
 
 
-def page_data(stepper: Stepper, title: str = "", number_pt: float = 11.0) -> dict:
-    """The JSON the page's script reads: nodes, steps, and the non-finite trace.
+def _drawn_circles(stepper: Stepper) -> list[tuple[str, str, list[int]]]:
+    """(SVG id, name, topological indices of the scalar nodes it shows) per drawn circle."""
+    if stepper.graph is None:
+        return [(f"n{i}", stepper.names[v], [i]) for i, v in enumerate(stepper.order)]
+    return [(n.id, n.name, [stepper.index[id(m)] for m in n.members])
+            for n in stepper.graph.nodes if n.kind != "op"]
 
-    Per step: its formula and instantiated local derivative, the drawn ids to
-    highlight, and the red twins it reaches (shown from that step on). Numbers travel
-    as text (formatted with the stepper's digits, and in full for tooltips), since
-    JSON has no NaN or infinity. ``number_pt``: the size of the drawing's number lines."""
+
+def page_data(stepper: Stepper, title: str = "", number_pt: float = 11.0) -> dict:
+    """The JSON the page's script reads: drawn circles, scalar gradients, steps, and
+    the non-finite trace.
+
+    ``nodes``: one per drawn circle (its SVG id, name, the scalar nodes it shows, when
+    its gradient is first touched and complete); ``scalars``: each scalar node's
+    gradient at position 0. Per step: its formula and instantiated local derivative,
+    the drawn ids to highlight, the red twins it reaches (shown from that step on) and
+    the scalar gradients it changes. Numbers travel as text (formatted with the
+    stepper's digits, and in full for tooltips), since JSON has no NaN or infinity.
+    ``number_pt``: the size of the drawing's number lines."""
     s, f, names = stepper, stepper.fmt, stepper.names
-    loss = names[s.loss]
+    loss = s.loss_name
     nodes = []
-    for i, v in enumerate(s.order):
-        kind = v.op or ("param" if v.param else "leaf")
-        nodes.append({"id": f"n{i}", "name": names[v], "kind": kind, "data": f(v.data), "dataFull": _full(v.data),
-                      "grad0": f(s.initial[i]), "grad0Full": _full(s.initial[i]),
-                      "reached": s.reached_at(v), "completed": s.completed_at(v)})
+    for svg_id, name, members in _drawn_circles(s):
+        vs = [s.order[i] for i in members]
+        nodes.append({"id": svg_id, "name": name, "members": members,
+                      "dataFull": _full(vs[0].data) if len(vs) == 1 else f"[{len(vs)}]",
+                      "reached": min((s.reached_at(v) for v in vs), default=len(s) + 1),
+                      "completed": max((s.completed_at(v) for v in vs), default=0)})
+    scalars = [{"grad0": f(g), "grad0Full": _full(g), "grad0Value": _number(g)} for g in s.initial]
     steps = []
     for st in s.steps:
         hook = None
-        if st.hooked_from is not None:
-            hook = (f"a hook replaced ∂{loss}/∂{names[st.node]} = {f(st.hooked_from)} "
-                    f"by {f(st.upstream)}")
-        i = st.node_index
+        if isinstance(st, GroupStep):
+            highlight, twins, detail = list(st.highlight), list(st.twins), s.change_text(st)
+        else:
+            i = st.node_index
+            highlight = [f"n{i}", f"op{i}", f"n{st.input_index}", st.edge_id + "_back", f"r{i}_back"]
+            twins = [f"r{i}_back", st.edge_id + "_back"]
+            detail = f"∂{loss}/∂{names[st.input]}: {f(st.grad_before)} → {f(st.grad_after)}"
+            if st.hooked_from is not None:
+                hook = (f"a hook replaced ∂{loss}/∂{names[st.node]} = {f(st.hooked_from)} "
+                        f"by {f(st.upstream)}")
         steps.append({
-            "i": i, "j": st.input_index, "k": st.operand, "edge": st.edge_id,
-            "formula": st.formula, "local": st.local_formula, "input": names[st.input], "node": names[st.node],
-            "highlight": [f"n{i}", f"op{i}", f"n{st.input_index}", st.edge_id + "_back", f"r{i}_back"],
-            "twins": [f"r{i}_back", st.edge_id + "_back"],
-            "before": f(st.grad_before), "after": f(st.grad_after), "hook": hook,
-            "changes": [[idx, f(old), f(new), _full(old), _full(new)] for idx, old, new in st.changes],
+            "edge": st.edge_id, "formula": st.formula, "local": st.local_formula, "detail": detail,
+            "highlight": highlight, "twins": twins, "hook": hook,
+            "changes": [[idx, f(old), f(new), _full(old), _full(new), _number(new), _number(old)]
+                        for idx, old, new in st.changes],
         })
     trace = s.nonfinite_trace()
     nan = None
     if trace:
         ids: list[str] = []
-        for st in trace:
-            ids += [f"n{st.node_index}", f"op{st.node_index}", f"r{st.node_index}", f"r{st.node_index}_back",
-                    f"n{st.input_index}", st.edge_id, st.edge_id + "_back"]
-        nan = {"from": trace[-1].index + 1, "ids": ids, "text": s.explain_nonfinite(),
-               "steps": [st.index for st in trace]}
-    return {"title": title, "loss": loss, "nodes": nodes, "steps": steps, "nan": nan, "numberPt": number_pt}
+        if s.graph is None:
+            for st in trace:
+                ids += [f"n{st.node_index}", f"op{st.node_index}", f"r{st.node_index}", f"r{st.node_index}_back",
+                        f"n{st.input_index}", st.edge_id, st.edge_id + "_back"]
+            where = trace[-1].index + 1
+            marked = [st.index for st in trace]
+        else:  # the group step that applies the last scalar step of the trace
+            where = next((g.index + 1 for g in s.steps if trace[-1] in g.members), len(s))
+            marked = [where - 1]
+        nan = {"from": where, "ids": ids, "text": s.explain_nonfinite(), "steps": marked}
+    loss_id = f"n{s.index[id(s.loss)]}" if s.graph is None else s.graph.where[id(s.loss)]
+    return {"title": title, "loss": loss, "lossId": loss_id, "nodes": nodes, "scalars": scalars,
+            "scalarsCompleted": [s.completed_at(v) for v in s.order], "steps": steps, "nan": nan,
+            "numberPt": number_pt, "detail": s.detail}
 
 
 _UNKNOWN_SIZE = re.compile(r'font-size="([\d.]+)"[^>]*>\?</text>')
@@ -119,8 +151,9 @@ def html_page(loss_or_stepper: Union[Value, Stepper], title: Optional[str] = Non
     else:
         stepper = Stepper(loss_or_stepper, detail=detail, wrt=wrt, constants=constants)
     loss = stepper.loss
-    title = title if title is not None else f"backward pass of {stepper.names[loss]}"
+    title = title if title is not None else f"backward pass of {stepper.loss_name}"
     draw_options.setdefault("wrt", list(stepper.traced))
+    draw_options.setdefault("detail", stepper.detail)
     svg = draw(loss, view="backward", grads_known=[], **draw_options).svg()
     svg = svg[svg.index("<svg"):]  # drop the XML prolog and DOCTYPE: inline SVG in HTML
     size = _UNKNOWN_SIZE.search(svg)
@@ -128,7 +161,7 @@ def html_page(loss_or_stepper: Union[Value, Stepper], title: Optional[str] = Non
     template = (_ASSETS / "stepper.html").read_text(encoding="utf-8")
     parts = {
         "TITLE": html.escape(title),
-        "LOSS": html.escape(stepper.names[loss]),
+        "LOSS": html.escape(stepper.loss_name),
         "COUNT": str(len(stepper)),
         "CSS": (_ASSETS / "stepper.css").read_text(encoding="utf-8"),
         "SVG": svg,

@@ -50,8 +50,8 @@ class GroupStep:
 
     ``members``: the scalar steps it applies (in the scalar pass's order); ``changes``:
     ``(topological index, old grad, new grad)`` as they happen when this step is applied
-    after the steps before it; ``highlight``/``twins``: drawn ids (circles, square,
-    red twins) of this step."""
+    after the steps before it; ``highlight``: drawn ids (result circle, square, input
+    circle, red twins); ``twins``: the red twins this step reaches."""
 
     index: int
     edge_id: str
@@ -183,7 +183,7 @@ def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], lo
         steps.append(GroupStep(k, e.id, e.tail, e.head, result, escape_control(tail.name),
                                escape_control(nodes[result].name) if result in nodes else "",
                                formula, local, tuple(members), tuple(changes),
-                               (e.tail, e.head, result, *twins), tuple(twins), tuple(tail.members)))
+                               (result, e.head, e.tail, *twins), tuple(twins), tuple(tail.members)))
     return steps
 
 

@@ -9,11 +9,14 @@
   var slider = el("bpl-slider"), backBtn = el("bpl-back"), nextBtn = el("bpl-next");
   var playBtn = el("bpl-play"), speedSel = el("bpl-speed");
   var pos = 0;
-  var grad = nodes.map(function (n) { return n.grad0; });
-  var gradFull = nodes.map(function (n) { return n.grad0Full; });
+  // gradients of the scalar nodes (text, full text, number); a drawn circle shows one
+  // (its only member) or, for a vector or matrix, ‖·‖ of its members once complete
+  var grad = data.scalars.map(function (g) { return g.grad0; });
+  var gradFull = data.scalars.map(function (g) { return g.grad0Full; });
+  var gradValue = data.scalars.map(function (g) { return g.grad0Value; });
 
-  // The gradient line of each drawn value node: the text drawn as "?" (every gradient
-  // is unknown in the embedded drawing). Re-centre it, since values are wider than "?".
+  // The gradient line of each drawn circle: the text drawn as "?" (every gradient is
+  // unknown in the embedded drawing). Re-centre it, since values are wider than "?".
   var gradText = nodes.map(function (n) {
     var g = el(n.id);
     if (!g) return null;
@@ -28,6 +31,16 @@
     var g = el(n.id);
     return g ? g.querySelector("a") : null;
   });
+  function shown(n) {  // [short text, full text] of a drawn circle's gradient
+    if (n.members.length === 1) return [grad[n.members[0]], gradFull[n.members[0]]];
+    var sq = 0, done = 0;
+    n.members.forEach(function (m) { sq += gradValue[m] * gradValue[m]; });
+    n.members.forEach(function (m) { if (data.scalarsCompleted[m] <= pos) done++; });
+    if (done < n.members.length) return [done + "/" + n.members.length, done + " of " + n.members.length + " entries complete"];
+    var norm = Math.sqrt(sq);
+    var text = norm === 0 ? "0" : norm.toPrecision(4).replace(/\.?0+$/, "").replace(/\.?0+e/, "e").replace("-", "−");
+    return ["‖·‖ " + text, "‖∂" + data.loss + "/∂" + n.name + "‖ = " + norm];
+  }
 
   // Red twins appear as the steps reach their edge: the first position showing each.
   var twinFrom = {};
@@ -74,7 +87,7 @@
   }
   function follow() {  // keep the current node in view
     var s = pos > 0 ? steps[pos - 1] : null;
-    var target = el(s ? nodes[s.j].id : nodes[nodes.length - 1].id);
+    var target = el(s ? s.highlight[2] : data.lossId);
     if (!target || !target.getBoundingClientRect) return;
     var box = graph.getBoundingClientRect(), r = target.getBoundingClientRect();
     if (r.left < box.left + 10 || r.right > box.right - 10 || r.top < box.top + 10 || r.bottom > box.bottom - 10) {
@@ -86,7 +99,7 @@
     fit();
     if (NUMBER_PX * view.s < READABLE_PX) {
       zoomAt(READABLE_PX / (NUMBER_PX * view.s), graph.clientWidth / 2, graph.clientHeight / 2);
-      centreOn(el(nodes[nodes.length - 1].id));
+      centreOn(el(data.lossId));
     }
   }
   el("bpl-zoomin").addEventListener("click", function () { zoomAt(1.25, graph.clientWidth / 2, graph.clientHeight / 2); });
@@ -130,9 +143,14 @@
   function apply(k, forward) {
     var ch = steps[k].changes;
     if (forward) {
-      for (var a = 0; a < ch.length; a++) { grad[ch[a][0]] = ch[a][2]; gradFull[ch[a][0]] = ch[a][4]; }
+      for (var a = 0; a < ch.length; a++) {
+        grad[ch[a][0]] = ch[a][2]; gradFull[ch[a][0]] = ch[a][4]; gradValue[ch[a][0]] = ch[a][5];
+      }
     } else {
-      for (var b = ch.length - 1; b >= 0; b--) { grad[ch[b][0]] = ch[b][1]; gradFull[ch[b][0]] = ch[b][3]; }
+      for (var b = ch.length - 1; b >= 0; b--) {
+        grad[ch[b][0]] = ch[b][1]; gradFull[ch[b][0]] = ch[b][3];
+        gradValue[ch[b][0]] = ch[b][6];
+      }
     }
   }
 
@@ -150,7 +168,7 @@
     if (s) {
       el("bpl-formula").textContent = s.formula;
       el("bpl-local").textContent = s.local;
-      el("bpl-detail").textContent = "∂" + data.loss + "/∂" + s.input + ": " + s.before + " → " + s.after;
+      el("bpl-detail").textContent = s.detail;
     } else {
       el("bpl-formula").textContent = "∂" + data.loss + "/∂" + data.loss + " = 1";
       el("bpl-local").textContent = "";
@@ -164,15 +182,16 @@
     nodes.forEach(function (n, i) {
       var t = gradText[i];
       var known = pos >= n.reached;
+      var g = known ? shown(n) : ["?", "?"];
       if (t) {
-        t.textContent = known ? grad[i] : "?";
+        t.textContent = g[0];
         t.setAttribute("fill", known ? "#ff0303" : "#999999");
         t.classList.toggle("bpl-partial", known && pos < n.completed);
       }
       var a = tooltip[i];
       if (a && a.hasAttributeNS(XLINK, "title")) {
         a.setAttributeNS(XLINK, "title", n.name + " = " + n.dataFull + "; ∂" + data.loss + "/∂" + n.name +
-                         " = " + (known ? gradFull[i] + (pos < n.completed ? " (partial)" : "") : "?"));
+                         " = " + (known ? g[1] + (pos < n.completed ? " (partial)" : "") : "?"));
       }
     });
     Object.keys(twinFrom).forEach(function (id) {
