@@ -179,11 +179,14 @@ def test_cli_step_frames_writes_one_valid_svg_per_step(tmp_path, capsys):
     assert "wrote 8 frames" in capsys.readouterr().out
     files = sorted(out.glob("*.svg"))
     assert [f.name for f in files] == [f"step-{k:03d}.svg" for k in range(8)]  # the start + 7 steps
+    twins = []
     for k, f in enumerate(files):
         root = ET.parse(f).getroot()  # well-formed SVG
         assert root.tag == f"{SVG}svg"
+        twins.append(sum(1 for g in root.iter(f"{SVG}g") if g.get("class") == "edge backward"))
         texts = "".join(t.text or "" for t in root.iter(f"{SVG}text"))
         assert ("∂l/∂l = 1" if k == 0 else "+= ∂l/∂") in texts  # the formula as caption
         if k:
             strokes = {e.get("stroke") for e in root.iter() if e.tag in (f"{SVG}ellipse", f"{SVG}polygon")}
             assert HIGHLIGHT in strokes
+    assert twins[0] == 0 and twins == sorted(twins) and twins[-1] > twins[1]  # red twins appear step by step

@@ -753,11 +753,23 @@ class Stepper:
                              labelloc="b", labeljust="c")
         return drawing
 
+    def frame_svg(self, **options) -> str:
+        """The SVG text of :meth:`frame`, with only the red twins the steps so far have
+        reached (a twin appears when its step does, as on the page)."""
+        svg = self.frame(**options).svg()
+        reached = {t for st in self.steps[:self.position] for t in _twins(st)}
+        later = {t for st in self.steps for t in _twins(st)} - reached
+        if later:
+            pattern = re.compile(r'<!-- [^>]*? -->\n<g id="(%s)" class="edge backward">.*?</g>\n'
+                                 % "|".join(map(re.escape, sorted(later))), re.S)
+            svg = pattern.sub("", svg)
+        return svg
+
     def export_frames(self, directory: Union[str, FilePath], **options) -> list[FilePath]:
         """Write one slide-style SVG per step into ``directory`` (created if needed):
-        ``step-001.svg`` … with that step applied, its edge highlighted and its
-        formula as the caption (``step-000.svg`` is the start). Returns the paths,
-        leaves the position unchanged."""
+        ``step-001.svg`` … with that step applied, its edge highlighted, the red twins
+        reached so far, and its formula as the caption (``step-000.svg`` is the start).
+        Returns the paths; leaves the position unchanged."""
         out = FilePath(directory)
         out.mkdir(parents=True, exist_ok=True)
         width = max(3, len(str(len(self.steps))))
@@ -766,10 +778,19 @@ class Stepper:
         try:
             for k in range(len(self.steps) + 1):
                 self.goto(k)
-                paths.append(self.frame(**options).save(out / f"step-{k:0{width}d}.svg"))
+                path = out / f"step-{k:0{width}d}.svg"
+                path.write_text(self.frame_svg(**options), encoding="utf-8")
+                paths.append(path)
         finally:
             self.goto(keep)
         return paths
+
+
+def _twins(step) -> list[str]:
+    """The drawn ids of the red twins a step reaches (its edge's, and its op's result edge)."""
+    if isinstance(step, GroupStep):
+        return list(step.twins)
+    return [step.edge_id + "_back", f"r{step.node_index}_back"]
 
 
 def _parts(step) -> list[Step]:
