@@ -149,7 +149,8 @@ def html_page(loss_or_stepper: Union[Value, Stepper], title: Optional[str] = Non
     if isinstance(loss_or_stepper, Stepper):
         stepper = loss_or_stepper
     else:
-        stepper = Stepper(loss_or_stepper, detail=detail, wrt=wrt, constants=constants)
+        stepper = Stepper(loss_or_stepper, detail=detail, wrt=wrt, constants=constants,
+                          max_nodes=draw_options.get("max_nodes"))
     loss = stepper.loss
     title = title if title is not None else f"backward pass of {stepper.loss_name}"
     draw_options.setdefault("wrt", list(stepper.traced))

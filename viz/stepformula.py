@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 import autodiff
 from autodiff import Value
 
-from .naming import compact_label, display_names, format_number, subscript
+from .naming import compact_label, display_names, subscript
 
 __all__ = ["drawn_names", "escape_control", "factor", "local_derivative"]
 

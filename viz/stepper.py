@@ -7,7 +7,9 @@ input edge a → u, applies (seed 003, the annotated computational graph)
 
 :class:`Stepper` turns that walk into an ordered list of :class:`Step` objects, one
 per input edge, in exactly the order of :func:`autodiff.chain_rule` with
-``record=True``: that generator IS the backward implementation (``backward()``
+``record=True`` (at ``detail="neuron"``/``"layer"``: one :class:`viz.levels.GroupStep`
+per edge of the collapsed drawing, each applying the scalar steps it stands for):
+that generator IS the backward implementation (``backward()``
 consumes the same code with ``record=False``), so the debugger never recomputes a
 gradient itself. Hooks registered with :meth:`Value.register_hook` run inside
 ``chain_rule`` while the Stepper records, so a hook that replaces a gradient changes
