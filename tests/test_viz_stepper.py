@@ -434,3 +434,11 @@ def test_why_on_a_50000_deep_chain():
     assert w.count == 1 and len(w.paths[0].nodes) == 50_001
     assert w.total == pytest.approx(0.99999 ** 50_000, rel=1e-9) and w.grad == pytest.approx(w.total, rel=1e-12)
     assert "(49991 more)" in w.text and len(w.text) < 1000
+
+
+def test_node_and_edge_steps_have_short_reprs():
+    x = Value(2.0, "x")
+    node_steps = list(autodiff.chain_rule((x * 3.0).tanh(), record=True))
+    assert repr(node_steps[0]) == "<NodeStep tanh: ∂l/∂node = 1, 1 edge(s)>"
+    edge = node_steps[1].edges[0]
+    assert repr(edge) == f"<EdgeStep 'x' → mul (operand 0): grad 0 + {edge.upstream:.6g} · 3 = {edge.grad_after:.6g}>"
