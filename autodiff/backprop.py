@@ -16,6 +16,7 @@ code.
 
 from __future__ import annotations
 
+import math
 import numbers
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional, Sequence, Union
@@ -25,6 +26,7 @@ from operator import attrgetter
 from .value import Value, describe
 
 _inputs = attrgetter("inputs")
+_hypot = math.hypot
 
 __all__ = ["topological_order", "chain_rule", "backward", "zero_grad", "NodeStep", "EdgeStep"]
 
@@ -116,16 +118,90 @@ def _run_hooks(node: Value, grad: float) -> float:
             if isinstance(replaced, bool) or not isinstance(replaced, numbers.Real):
                 raise TypeError(
                     f"a hook on {describe(node)} returned {replaced!r}; it must return a number or None")
+            if not math.isfinite(replaced):
+                raise FloatingPointError(
+                    f"a hook on {describe(node)} returned {replaced!r} for the gradient {grad!r}; "
+                    "a hook must return a finite number (or None to keep the gradient)")
             grad = float(replaced)
     return grad
 
 
-def _nan_gradient(node: Value, grad: float, locals_: Sequence[float]) -> FloatingPointError:
-    inputs = ", ".join(f"{describe(v)}: local {d!r}" for v, d in zip(node.inputs, locals_))
-    return FloatingPointError(
-        f"backward: a NaN gradient at {describe(node)} (∂l/∂node = {grad!r}; inputs {inputs}). "
-        "Step through it with viz.Stepper(loss) (break_on_nonfinite, explain_nonfinite) to see where "
-        "it comes from.")
+def _where(node: Value, i: int, inp: Value, grad: float, local: float) -> str:
+    return (f"{describe(node)} → input {i} {describe(inp)}: ∂l/∂node · ∂node/∂input = "
+            f"{grad!r} · {local!r}")
+
+
+_STEPPER_HINT = ("Step through it with viz.Stepper(loss) (break_on_nonfinite, explain_nonfinite) "
+                 "to see where it comes from.")
+
+
+def _infinite_local_allowed(node: Value) -> bool:
+    """An infinite local derivative is a limit (d(aᵏ)/da at a = 0, k < 1) or comes from an
+    infinite operand the user gave; any other one overflowed from finite numbers."""
+    if node._op.name in ("pow", "powv") and node.inputs[0].data == 0.0:
+        return True
+    return any(v.data - v.data != 0.0 for v in node.inputs)
+
+
+def _check_gradients(order: list[Value]) -> None:
+    """Called once per backward, only when the cheap bound of the pass is not finite: walk
+    the pass again and raise at the first gradient that is wrong, in backward order.
+
+    * ``FloatingPointError``: a NaN gradient, from 0 · ∞, from a NaN operand, or from
+      contributions +∞ and −∞ that meet in one node;
+    * ``OverflowError``: a gradient that overflows to ±∞ from finite numbers (the forward
+      pass raises for the same overflow).
+
+    An infinity made by an infinite local derivative at a singular point (d√x/dx at 0) or
+    by an infinite operand is a limit and passes, as in PyTorch; so does everything it
+    propagates to, unless it meets a 0 or −∞.
+    """
+    infinite_source: dict[int, bool] = {}  # id -> some contribution was ±∞ (a limit)
+    leaves: dict[int, tuple[Value, float]] = {}  # id -> (leaf, sum of this pass's contributions)
+    for node in reversed(order):
+        op = node._op
+        if op is None:
+            continue
+        grad = node.grad
+        if grad != grad:
+            raise FloatingPointError(
+                f"backward: a NaN gradient at {describe(node)}: its contributions +inf and -inf "
+                f"cancel. {_STEPPER_HINT}")
+        if grad - grad != 0.0 and not infinite_source.get(id(node), node.grad != grad):
+            raise OverflowError(
+                f"backward: the gradient at {describe(node)} overflows to {grad!r} from finite "
+                "contributions (lower the learning rate or rescale the inputs)")
+        locals_ = op.partials([v.data for v in node.inputs], node.data, node.attr)
+        for i, (inp, local) in enumerate(zip(node.inputs, locals_)):
+            product = grad * local
+            if product != product:
+                raise FloatingPointError(
+                    f"backward: a NaN gradient at {_where(node, i, inp, grad, local)}. {_STEPPER_HINT}")
+            infinite = product - product != 0.0
+            if infinite and local - local != 0.0 and not _infinite_local_allowed(node):
+                raise OverflowError(
+                    f"backward: the local derivative overflows to {local!r} at "
+                    f"{_where(node, i, inp, grad, local)} although the node's inputs are finite "
+                    "(lower the learning rate or rescale the inputs)")
+            if infinite and grad - grad == 0.0 and local - local == 0.0:
+                raise OverflowError(
+                    f"backward: the gradient overflows to {product!r} at {_where(node, i, inp, grad, local)} "
+                    "(both factors are finite; lower the learning rate or rescale the inputs)")
+            key = id(inp)
+            if infinite:
+                infinite_source[key] = True
+            if inp._op is None:
+                _, total = leaves.get(key, (inp, 0.0))
+                leaves[key] = (inp, total + product)
+    for key, (leaf, total) in leaves.items():
+        if total != total:
+            raise FloatingPointError(
+                f"backward: a NaN gradient at {describe(leaf)}: its contributions +inf and -inf cancel. "
+                f"{_STEPPER_HINT}")
+        if total - total != 0.0 and not infinite_source.get(key):
+            raise OverflowError(
+                f"backward: the gradient of {describe(leaf)} overflows to {total!r} from finite "
+                "contributions (lower the learning rate or rescale the inputs)")
 
 
 def chain_rule(root: Value, record: bool = False,
@@ -137,8 +213,10 @@ def chain_rule(root: Value, record: bool = False,
     :meth:`Value.register_hook` see each node's full gradient when the walk reaches it.
     Pass a precomputed ``order`` (from :func:`topological_order`) to reuse it.
 
-    Without ``record``, a NaN gradient contribution raises ``FloatingPointError``
-    naming the node; with ``record`` the steps carry it, so the
+    Without ``record``, a NaN gradient raises ``FloatingPointError`` and a gradient that
+    overflows from finite numbers raises ``OverflowError``, naming the node (see
+    :func:`_check_gradients`; the check costs one multiply-add per node, and the careful walk
+    runs only when that bound is not finite); with ``record`` the steps carry the NaN, so the
     debugger can show where it comes from.
     """
     if order is None:
@@ -154,6 +232,7 @@ def chain_rule(root: Value, record: bool = False,
     else:
         root.grad += 1.0
 
+    bound = 0.0
     for node in reversed(order):
         op = node._op
         if op is None:
@@ -172,12 +251,10 @@ def chain_rule(root: Value, record: bool = False,
         except (ArithmeticError, ValueError) as exc:
             raise type(exc)(f"backward through {describe(node)}: {exc}") from None
         if not record:
-            # Plain backward never leaves a silent NaN: grad·Σ locals is NaN when any
-            # contribution of this node is (0·∞ included). ±∞ passes: it is a limit
-            # (d√x/dx at 0), and the next node's 0·∞ or ∞ − ∞ is caught in its turn.
-            check = grad * sum(locals_)
-            if check != check:
-                raise _nan_gradient(node, grad, locals_)
+            # bound ≥ Σ (grad·|locals|)²: finite iff no product or sum of this pass can have
+            # overflowed or be NaN (then no check is needed); else _check_gradients decides.
+            scale = grad * _hypot(*locals_)
+            bound += scale * scale
             for inp, local in zip(inputs, locals_):
                 inp.grad += grad * local
             continue
@@ -188,6 +265,8 @@ def chain_rule(root: Value, record: bool = False,
             inp.grad = before + product
             step.edges.append(EdgeStep(node, inp, i, grad, float(local), product, before, inp.grad))
         yield step
+    if bound - bound != 0.0:  # NaN or ±inf somewhere in this pass
+        _check_gradients(order)
 
 
 def backward(root: Value) -> None:

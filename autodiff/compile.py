@@ -47,12 +47,16 @@ few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) SGD step r
 micrograd's demo step runs ~2,400–2,700× faster than micrograd 0.1.0. Compiling itself
 costs ~0.1–0.3 ms per node.
 
-Errors. A batch of the wrong width raises ``ValueError`` giving the expected width; a
-non-finite value produced by an op (log of a non-positive number, division by zero,
-overflow, NaN) raises naming the node and the sample, as the eager engine does at
-construction. A NaN parameter gradient raises ``FloatingPointError`` naming the parameter
-and the first node (in backward order) with a NaN gradient, as eager ``backward()`` does;
-nothing is then added to ``.grad``. Infinite gradients pass, as in the eager engine.
+Errors. A batch of the wrong width raises ``ValueError`` giving the expected width, a complex
+batch ``TypeError``. The tape raises exactly where the eager engine would: when a value or a
+parameter gradient is not finite, the samples concerned are rebuilt as eager graphs
+(:meth:`Tape._replay`, only on that rare path) and the eager checks decide — a NaN made from
+non-NaN operands, an overflow from finite ones, a NaN gradient (0·∞, ∞−∞) or one that
+overflows from finite numbers raise, naming the node and the sample; NaN or ±inf that comes
+from the inputs, and infinite limits such as d√x/dx at 0, pass as in eager. On top of that,
+the tape raises when the sum over the batch itself overflows or makes a NaN. Nothing is then
+added to ``.grad``. The tape computes no gradient for inputs and constants, so a NaN that
+only an input's or a constant's gradient would hold raises in eager ``backward()`` only.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ import numpy as np
 from .backprop import topological_order
 from .compile_kernels import (DotKernel, Elementwise, MatmulBlock, MaxKernel, SoftmaxKernel,
                               SumKernel, as_index)
-from .value import Value, describe
+from .value import Value, apply, describe
 
 __all__ = ["compile", "Tape"]
 
@@ -143,6 +147,9 @@ class Tape:
         ``sync=True`` first re-reads parameters and constants from their Values.
         A 1-D batch of length n_inputs is one sample.
         """
+        if np.iscomplexobj(batch):
+            raise TypeError("tape.forward: the batch holds complex numbers; the engine computes with "
+                            "real numbers only (pass the real part explicitly if that is what you mean)")
         X = np.ascontiguousarray(batch, dtype=np.float64)
         n_in = len(self.inputs)
         if X.ndim == 1 and X.shape[0] == n_in:
@@ -207,8 +214,8 @@ class Tape:
         if reduction == "mean":
             gtheta *= 1.0 / self.batch_size
         self._backward_done = True
-        if math.isnan(float(gtheta.sum())) and np.isnan(gtheta).any():
-            self._raise_nan_gradient()
+        if not math.isfinite(float(gtheta.sum())):
+            self._check_gradients()
         if accumulate:
             for p, g in zip(self.params, gtheta.tolist()):
                 p.grad += g
@@ -321,42 +328,85 @@ class Tape:
         self.batch_size = B
         self._forward_done = self._backward_done = False
 
-    def _raise_nan_gradient(self) -> None:
-        """As eager backward: a NaN gradient is an error naming where it appears."""
-        p = self.params[int(np.flatnonzero(np.isnan(self.param_grad))[0])]
-        first = ""
-        for k in self._var_backward + self._inv_backward:  # backward order
-            rows = np.arange(self._n_rows)[k.out]
-            bad = np.isnan(self._G[rows]).any(axis=1)
-            if bad.any():
-                first = f"; the first NaN (in backward order) is ∂C/∂ at {describe(k.nodes[int(np.argmax(bad))])}"
-                break
-        raise FloatingPointError(f"tape.backward: a NaN gradient for {describe(p)}{first}. Step through one "
-                                 "sample with the eager engine (viz.Stepper) to see where it comes from.")
+    def _replay(self, b: int) -> dict[int, Value]:
+        """Sample ``b`` of the last batch rebuilt as an eager graph (id of a tape node → its
+        copy): the eager engine's own checks then decide what is an error, so the tape
+        raises exactly when eager construction or ``backward()`` would."""
+        copies: dict[int, Value] = {}
+        X, theta = self._X, self.param_data
+        for v in self._order:
+            key = id(v)
+            if v._op is None:
+                if key in self._input_pos:
+                    data = X[b, self._input_pos[key]]
+                elif key in self._theta_pos:
+                    data = theta[self._theta_pos[key]]
+                else:
+                    data = v.data
+                c = Value(float(data), v.label, param=v.param)
+            else:
+                c = apply(v._op, tuple(copies[id(a)] for a in v.inputs), v.attr)
+                c.label = v.label
+            copies[key] = c
+        return copies
+
+    def _replay_or_raise(self, b: int, what: str) -> dict[int, Value]:
+        try:
+            return self._replay(b)
+        except (ArithmeticError, ValueError) as exc:
+            raise type(exc)(f"{exc} (tape.{what}: sample {b} of the batch)") from None
+
+    def _columns_not_finite(self, A: np.ndarray) -> list[int]:
+        bad = ~np.isfinite(A).all(axis=0)
+        if self._invariant:  # rows run once per batch hold their values in column 0
+            bad[0] = True
+        return [int(b) for b in np.flatnonzero(bad)]
 
     def _raise_non_finite(self) -> None:
-        """Find the first node whose value is not finite although its inputs are, and raise;
-        return if every value is finite (the caller's check sum only overflowed)."""
+        """A value is NaN or ±inf: raise as the eager engine would for that sample (a NaN made
+        from non-NaN operands, an infinity from finite ones), or return when every non-finite
+        value comes from a NaN or infinite input, as eager lets it through."""
         V = self._V
-        for k in self._kernels:
-            rows = np.arange(self._n_rows)[k.out]
-            bad = ~np.isfinite(V[rows])
-            if not bad.any():
-                continue
-            i, b = (int(t) for t in np.argwhere(bad)[0])
-            node = k.nodes[i]
-            vals = [float(self._value(a)[b]) for a in node.inputs]
-            operands = ", ".join(f"{describe(a)} = {x!r}" for a, x in zip(node.inputs, vals))
-            out = float(V[rows[i], b])
-            name = node.op
-            if name == "log" and not vals[0] > 0:
-                raise ValueError(f"log: the input must be > 0 in sample {b}: {operands} ({describe(node)})")
-            if name == "div" and vals[1] == 0:
-                raise ZeroDivisionError(f"div: division by zero in sample {b}: {operands} ({describe(node)})")
-            if name in ("pow", "powv") and vals[0] == 0:
-                raise ZeroDivisionError(f"pow: 0 raised to a negative power in sample {b}: {operands}")
-            kind = ValueError if out != out else OverflowError
-            raise kind(f"{name}: the result is {out!r} in sample {b} for {operands} ({describe(node)})")
+        for b in self._columns_not_finite(V[self._op_rows]):
+            copies = self._replay_or_raise(b, "forward")
+            for k in self._kernels:  # the tape's rounding may overflow where eager's does not
+                rows = np.arange(self._n_rows)[k.out]
+                col = 0 if id(k.nodes[0]) in self._invariant else b
+                for node, r in zip(k.nodes, rows):
+                    got = float(V[r, col])
+                    if not math.isfinite(got) and math.isfinite(copies[id(node)].data):
+                        kind = ValueError if got != got else OverflowError
+                        raise kind(f"{node.op}: the result is {got!r} in sample {b} for {describe(node)} "
+                                   f"(the eager engine gets {copies[id(node)].data!r}; the tape's rounding "
+                                   "overflowed)")
+
+    def _check_gradients(self) -> None:
+        """A parameter gradient is NaN or ±inf: replay each sample whose gradients are not all
+        finite eagerly and raise what eager ``backward()`` raises there (naming the node);
+        otherwise raise when the sum over the batch itself made the NaN or the overflow.
+        An infinity that eager accepts (a limit such as d√x/dx at 0) passes."""
+        from .backprop import backward
+        root_key = id(self.root)
+        infinite: set[int] = set()
+        for b in self._columns_not_finite(self._G):
+            copies = self._replay_or_raise(b, "backward")
+            try:
+                backward(copies[root_key])
+            except (ArithmeticError, ValueError) as exc:
+                nan = [p for p in self.params if copies[id(p)].grad != copies[id(p)].grad]
+                which = f"a NaN gradient for {describe(nan[0])}: " if nan else ""
+                raise type(exc)(f"tape.backward: {which}{exc} (sample {b} of the batch)") from None
+            infinite.update(id(p) for p in self.params if not math.isfinite(copies[id(p)].grad))
+        for p, g in zip(self.params, self.param_grad.tolist()):
+            if g != g:
+                raise FloatingPointError(
+                    f"tape.backward: a NaN gradient for {describe(p)}: its per-sample gradients are "
+                    "+inf and -inf, and they cancel in the sum over the batch")
+            if not math.isfinite(g) and id(p) not in infinite:
+                raise OverflowError(
+                    f"tape.backward: the gradient of {describe(p)} overflows to {g!r} when summed over "
+                    f"the batch of {self.batch_size} (each sample's is finite); lower the learning rate "
+                    "or use reduction='mean'")
 
 
 class _Planner:
@@ -368,6 +418,7 @@ class _Planner:
     def build(self) -> None:
         t = self.t
         order = topological_order(t.root)
+        t._order = order  # appended to below; Tape._replay rebuilds a sample from it
         known = {id(v) for v in order}
         for extra in t.outputs:  # appended after their inputs: still a topological order
             for v in topological_order(extra):
@@ -490,7 +541,7 @@ class _Planner:
         self.direct = direct
         # parameter rows: those variant nodes read are filled on every column ("full"); those
         # only batch-invariant nodes read, on column 0 only
-        variant_reads = set()
+        variant_reads = {id(v) for v in [t.root, *t.outputs] if v._op is None}  # returned per sample
         for v in ops:
             if id(v) in variant:
                 n = len(v.inputs) // 2

@@ -25,6 +25,7 @@ and ``attr`` (the op's constant attribute: exponent, slope, ...).
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from dataclasses import dataclass
@@ -257,8 +258,14 @@ register(Op(
 
 # ------------------------------------------------------------------- n-ary ops
 
+def _sum_forward(*xs: float, attr: Any = None) -> float:
+    """x₁ + x₂ + … + xₙ added left to right, as PyTorch and the compiled tape add them (an
+    exact ``math.fsum`` would make eager and compiled disagree on e.g. 1e16 + 1 − 1e16)."""
+    return functools.reduce(operator.add, xs)
+
+
 register(Op(
-    "sum", None, lambda *xs, attr=None: math.fsum(xs),
+    "sum", None, _sum_forward,
     lambda xs, out, attr: (1.0,) * len(xs),
     "add", "c = Σᵢ aᵢ;  ∂c/∂aᵢ = 1",
 ))
@@ -283,14 +290,26 @@ register(Op(
 ))
 
 
+def _max_forward(*xs: float, attr: Any = None) -> float:
+    """maxᵢ xᵢ, NaN if any xᵢ is NaN (as PyTorch's max; Python's ``max`` answers 1 for
+    ``max(1, nan)`` but NaN for ``max(nan, 1)``)."""
+    m = max(xs)
+    if m == m:
+        for x in xs:
+            if x != x:
+                return x
+    return m
+
+
 def _max_partials(xs: Sequence[float], out: float, attr: Any) -> Sequence[float]:
-    k = xs.index(out)  # the first maximal input receives the whole gradient
+    # the first maximal input (the first NaN, if the max is NaN) receives the whole gradient
+    k = xs.index(out) if out == out else next(i for i, x in enumerate(xs) if x != x)
     return tuple(1.0 if i == k else 0.0 for i in range(len(xs)))
 
 
 register(Op(
-    "max", None, lambda *xs, attr=None: max(xs), _max_partials,
-    "max", "c = maxᵢ aᵢ;  ∂c/∂aᵢ = 1 for the (first) largest aᵢ, else 0",
+    "max", None, _max_forward, _max_partials,
+    "max", "c = maxᵢ aᵢ (NaN if any aᵢ is);  ∂c/∂aᵢ = 1 for the (first) largest aᵢ, else 0",
 ))
 
 

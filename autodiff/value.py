@@ -14,6 +14,8 @@ names the op and the operands.
 from __future__ import annotations
 
 import numbers
+import threading
+import unicodedata
 from itertools import repeat
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -23,12 +25,28 @@ from .ops import OPS, Op
 __all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number"]
 
 Number = Union[int, float]
-_GRAD_ENABLED = True
+
+# Grad mode is per thread, as in PyTorch: a thread inside ``no_grad`` does not stop other
+# threads from recording. The hot path (:func:`_node`) reads one module global,
+# ``_ALL_RECORDING``, which is True while no thread at all is inside ``no_grad``; only
+# otherwise does it ask this thread's own depth of nested ``no_grad`` blocks.
+_thread_state = threading.local()
+_mode_lock = threading.Lock()
+_no_grad_depth_total = 0  # sum over threads of their no_grad nesting depth
+_ALL_RECORDING = True
 
 
 def is_grad_enabled() -> bool:
-    """Whether new operations are being recorded into graphs."""
-    return _GRAD_ENABLED
+    """Whether new operations are being recorded into graphs, in this thread."""
+    return _ALL_RECORDING or not getattr(_thread_state, "depth", 0)
+
+
+def _enter_no_grad(step: int) -> None:
+    global _no_grad_depth_total, _ALL_RECORDING
+    with _mode_lock:
+        _thread_state.depth = getattr(_thread_state, "depth", 0) + step
+        _no_grad_depth_total += step
+        _ALL_RECORDING = _no_grad_depth_total == 0
 
 
 @contextmanager
@@ -36,15 +54,14 @@ def no_grad() -> Iterator[None]:
     """A context in which operations compute values but record no graph.
 
     Results made inside are leaves (``op == ""``, no inputs), exactly like constants.
-    Not thread-safe: the switch is global to the process, as in micrograd.
+    The switch is per thread (as PyTorch's grad mode): other threads keep recording, and
+    a new thread starts with recording on.
     """
-    global _GRAD_ENABLED
-    previous = _GRAD_ENABLED
-    _GRAD_ENABLED = False
+    _enter_no_grad(1)
     try:
         yield
     finally:
-        _GRAD_ENABLED = previous
+        _enter_no_grad(-1)
 
 
 def _check_number(data: Any, argument: str) -> float:
@@ -55,6 +72,19 @@ def _check_number(data: Any, argument: str) -> float:
         return float(data)
     except OverflowError:
         raise OverflowError(f"{argument} is too large for a float: {data!r}") from None
+
+
+def _check_label(label: str) -> None:
+    """Refuse what no output can show: control characters (they break SVG and terminals)
+    and lone surrogates (not encodable as UTF-8). Other non-printable characters pass."""
+    for i, ch in enumerate(label):
+        kind = unicodedata.category(ch)
+        if kind == "Cc":
+            raise ValueError(f"Value(label) {label!r} holds the control character U+{ord(ch):04X} at "
+                             f"index {i}; labels are drawn and printed: use printable text")
+        if kind == "Cs":
+            raise ValueError(f"Value(label) {label!r} holds a lone surrogate U+{ord(ch):04X} at index {i}, "
+                             "which is not valid text (it cannot be written as UTF-8)")
 
 
 class Value:
@@ -82,6 +112,8 @@ class Value:
         self.data = _check_number(data, "Value(data)")
         if not isinstance(label, str):
             raise TypeError(f"Value(label) must be a str, got {type(label).__name__}: {label!r}")
+        if not label.isprintable():
+            _check_label(label)
         self.grad = 0.0
         self.label = label
         self.param = bool(param)
@@ -180,6 +212,51 @@ class Value:
     def __rpow__(self, other: Number) -> Value:
         return _binary(_POWV, _as_value(other), self)
 
+    # ------------------------------------------------------- copy and pickle
+    # A node is saved as plain fields with its op BY NAME (ops hold functions that cannot be
+    # pickled) and its operands as Values, so shared nodes stay shared. Without care, pickle
+    # would recurse once per level of the graph (a RecursionError near depth 300); so a node
+    # with op inputs first lists its ancestors in topological order (see _Ancestors): each of
+    # them is then saved when its own operands are already saved, and no recursion is deep.
+    # Hooks are functions of the session and are not copied (a warning says so).
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        if self._hooks:
+            _warn_hooks_dropped(self)
+        prefix = None
+        if not getattr(_pickle_state, "depth", 0) and any(v.inputs for v in self.inputs):
+            from .backprop import topological_order
+            prefix = _Ancestors(topological_order(self, leaves=False)[:-1])
+        return (_blank_value, (), (prefix, self.data, self.grad, self.label, self.param, self.op,
+                                   self.inputs, self.attr, self.group))
+
+    def __setstate__(self, state: tuple) -> None:
+        _, self.data, self.grad, self.label, self.param, name, self.inputs, self.attr, self.group = state
+        self._hooks = None
+        self._op = None
+        if name:
+            if name not in OPS:
+                raise ValueError(f"loading a Value made by op {name!r}, which is not in autodiff.OPS: "
+                                 "register the op (autodiff.register) before unpickling")
+            self._op = OPS[name]
+
+    def __copy__(self) -> Value:
+        """A new node with the same fields and the same operands (shared, not copied)."""
+        return _copy_fields(self, self.inputs)
+
+    def __deepcopy__(self, memo: dict) -> Value:
+        """A copy of the whole graph below this node, shared nodes kept shared (iterative:
+        any depth works)."""
+        from .backprop import topological_order
+        for v in topological_order(self):
+            if id(v) not in memo:
+                memo[id(v)] = _copy_fields(v, tuple(memo[id(a)] for a in v.inputs))
+        return memo[id(self)]
+
+    def __bool__(self) -> bool:
+        """``data != 0``, as ``bool()`` of a PyTorch scalar tensor (NaN is true)."""
+        return self.data != 0.0
+
     # Comparisons are on purpose not defined (the contract leaves them out; use .data), so
     # Values hash and compare by identity, with CPython's C-level default hash.
 
@@ -219,6 +296,42 @@ class Value:
 
 
 Operand = Union[Value, Number]
+
+_pickle_state = threading.local()  # depth > 0 while pickle saves an _Ancestors list
+
+
+class _Ancestors(list):
+    """The ancestors of a node being pickled, in topological order. While pickle saves them,
+    nodes are saved without an ancestor list of their own (their operands come earlier)."""
+
+    def __reduce_ex__(self, protocol: Any) -> tuple:
+        return (list, (), None, _shallow_items(self))
+
+
+def _shallow_items(nodes: list) -> Iterator[Value]:
+    _pickle_state.depth = getattr(_pickle_state, "depth", 0) + 1
+    try:
+        yield from nodes
+    finally:
+        _pickle_state.depth -= 1
+
+
+def _blank_value() -> Value:
+    return _new(Value)
+
+
+def _warn_hooks_dropped(v: Value) -> None:
+    import warnings
+    warnings.warn(f"copying {describe(v)}: its hooks (register_hook) are not copied", stacklevel=3)
+
+
+def _copy_fields(v: Value, inputs: tuple) -> Value:
+    if v._hooks:
+        _warn_hooks_dropped(v)
+    c = _new(Value)
+    c.data, c.grad, c.label, c.param = v.data, v.grad, v.label, v.param
+    c._op, c.inputs, c.attr, c.group, c._hooks = v._op, inputs, v.attr, v.group, None
+    return c
 
 _ADD, _SUB, _MUL, _DIV, _NEG = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["neg"]
 _POW, _POWV, _EXP, _LOG = OPS["pow"], OPS["powv"], OPS["exp"], OPS["log"]
@@ -279,8 +392,11 @@ def _forward_failed(op: Op, inputs: Sequence[Value], attr: Any, exc: Exception) 
     error = _domain_error(op, inputs, attr)
     if error is None:
         operands = ", ".join(describe(v) for v in inputs)
-        kind = OverflowError if isinstance(exc, OverflowError) else type(exc)
-        error = kind(f"{op.name}: {exc} for {operands}")
+        if isinstance(exc, OverflowError):  # Python says "(34, 'Numerical result out of range')"
+            error = OverflowError(f"{op.name}: the result is too large for a float (it overflows) "
+                                  f"for {operands}")
+        else:
+            error = type(exc)(f"{op.name}: {exc} for {operands}")
     return error
 
 
@@ -309,7 +425,7 @@ def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any) -> Value:
     v.param = False
     v.group = None
     v._hooks = None
-    if _GRAD_ENABLED:
+    if _ALL_RECORDING or not getattr(_thread_state, "depth", 0):
         v._op, v.inputs, v.attr = op, inputs, attr
     else:
         v._op, v.inputs, v.attr = None, (), None

@@ -41,6 +41,7 @@ Data (:mod:`nn.data`, :mod:`nn.mnist`)
 from . import activations, data, diagnostics, engines, fastpath, init, losses, metrics, mnist, optim, training
 from .activations import ELU, Activation, LeakyReLU, Maxout, get_activation
 from .data import circles, spirals, two_moons, xor
+from .divergence import DivergenceError
 from .diagnostics import GradientHistograms, SpeedOfLearning, gradient_histograms, layer_speeds
 from .engines import EagerEngine, build_static_graph, register_engine
 from .compiled_engine import CompiledEngine
@@ -62,7 +63,7 @@ __all__ = [
     "half_sse", "mse", "binary_cross_entropy", "softmax_cross_entropy", "categorical_cross_entropy",
     "hinge", "l2_penalty",
     "SGD", "clip_grad_value", "clip_grad_norm", "grad_norm",
-    "fit", "evaluate", "History", "Callback", "TrainingState",
+    "fit", "evaluate", "History", "Callback", "TrainingState", "DivergenceError",
     "EagerEngine", "CompiledEngine", "build_static_graph", "register_engine", "accuracy", "one_hot",
     "layer_speeds", "SpeedOfLearning", "gradient_histograms", "GradientHistograms",
     "xor", "two_moons", "circles", "spirals", "load_mnist", "mnist_arrays", "read_idx",

@@ -19,8 +19,9 @@ def _count(n, name: str, minimum: int = 2) -> int:
 
 
 def _noise(noise, name: str) -> float:
-    if noise < 0:
-        raise ValueError(f"{name}: noise must be ≥ 0, got {noise!r}")
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"{name}: noise must be a finite number ≥ 0, got {noise!r}")
     return float(noise)
 
 
@@ -76,6 +77,9 @@ def spirals(n: int = 100, classes: int = 2, turns: float = 1.0, noise: float = 0
     noise = _noise(noise, "spirals")
     if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
         raise ValueError(f"spirals: classes must be an int ≥ 2, got {classes!r}")
+    if isinstance(turns, bool) or not isinstance(turns, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(turns):
+        raise ValueError(f"spirals: turns must be a finite number, got {turns!r}")
     gen = make_rng(rng, seed, "spirals(rng)")
     counts = [n // classes + (1 if k < n % classes else 0) for k in range(classes)]
     Xs, ys = [], []

@@ -24,6 +24,7 @@ import os
 import shutil
 import tempfile
 import urllib.request
+import zlib
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
@@ -66,8 +67,9 @@ def _raw_bytes(path: Path) -> bytes:
     if data[:2] == b"\x1f\x8b":
         try:
             return gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise ValueError(f"{path}: not a valid gzip file ({exc})") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ValueError(f"{path}: not a valid gzip file ({exc}); the file is corrupt or was "
+                             "cut short: delete it and fetch it again") from None
     return data
 
 
@@ -154,6 +156,7 @@ def download_mnist(cache_dir: Optional[PathLike] = None, mirrors: Sequence[str] 
                 break
             except Exception as exc:  # network errors, bad checksums: try the next mirror
                 errors.append(f"{url}: {exc}")
+            finally:  # also on Ctrl-C: a partial download never stays behind
                 if os.path.exists(tmp):
                     os.unlink(tmp)
         else:
@@ -185,7 +188,17 @@ def load_mnist(directory: Optional[PathLike] = None, split: str = "train", *, do
         path = _locate(found, base)
         if path is None:
             raise FileNotFoundError(f"MNIST: no {base} (or {', '.join(_candidates(base)[1:])}) in {found}")
-        arrays.append(read_idx(path, None if sums is False else sums.get(base)))
+        expected = None if sums is False else sums.get(base)
+        try:
+            arrays.append(read_idx(path, expected))
+        except ValueError as exc:  # a corrupt gzip stream, a bad checksum, a truncated file
+            cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+            if not (download and path.parent.resolve() == cache.resolve()):
+                raise type(exc)(f"MNIST: {exc}. Delete {path} and fetch it again "
+                                 f"(load_mnist(download=True) downloads into {cache})") from None
+            path.unlink()  # our own cache: fetch a fresh copy
+            download_mnist(cache, mirrors, None if sums is False else sums)
+            arrays.append(read_idx(_locate(cache, base) or path, expected))
     images, labels = arrays
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"MNIST {split}: images {images.shape} and labels {labels.shape} do not match")
@@ -198,7 +211,15 @@ def mnist_arrays(directory: Optional[PathLike] = None, split: str = "train", n: 
 
     ``scale`` = 1/256 matches Nielsen's ``mnist.pkl.gz`` (pixel k stored as k/256).
     """
+    for name, number, minimum in (("n", n, 1), ("start", start, 0)):
+        if number is None and name == "n":
+            continue
+        if isinstance(number, bool) or not isinstance(number, (int, np.integer)) or number < minimum:
+            raise ValueError(f"mnist_arrays({name}) must be an int ≥ {minimum}, got {number!r}")
     images, labels = load_mnist(directory, split, **kwargs)
+    if start >= len(images):
+        raise ValueError(f"mnist_arrays(start={start}) is past the end of the {split} split "
+                         f"({len(images)} images)")
     stop = None if n is None else start + n
     X = images[start:stop].reshape(-1, images.shape[1] * images.shape[2]).astype(float) * scale
     return X, labels[start:stop].astype(int)

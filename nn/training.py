@@ -38,6 +38,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from .divergence import DivergenceGuard
 from .engines import make_engine, model_nin, model_nout
 from .fastpath import ArrayLoop
 from .losses import get_loss
@@ -140,6 +141,9 @@ def prepare_data(model: Any, X: Any, Y: Any, where: str = "fit") -> tuple[np.nda
     (turned one-hot).
     """
     nin, nout = model_nin(model), model_nout(model)
+    for name, data in (("X", X), ("Y", Y)):
+        if np.iscomplexobj(data):
+            raise TypeError(f"{where}: {name} holds complex numbers; the engine computes with real numbers only")
     try:
         X = np.asarray(X, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -240,7 +244,7 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         metrics: Sequence[Union[str, Callable]] = ("accuracy",),
         callbacks: Any = None, progress: Optional[bool] = None, engine: Any = "auto",
         clip_value: Optional[float] = None, clip_norm: Optional[float] = None, l2: float = 0.0,
-        reduction: str = "mean", train_eval: str = "end") -> History:
+        reduction: str = "mean", train_eval: str = "end", on_divergence: str = "raise") -> History:
     """Train ``model`` on (X, Y); returns a :class:`History`. See the module docstring.
 
     ``optimizer`` defaults to ``SGD(model.parameters(), lr, momentum, weight_decay)``
@@ -251,6 +255,11 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     ``f(outputs (N,K), targets (N,K)) -> float``. ``l2`` is Nielsen's λ: adds
     (λ/2N) Σ w² to the reported loss and (λ/N) w to weight gradients.
     All arguments are checked before the first update.
+
+    Divergence (:mod:`nn.divergence`): a NaN/±inf loss, a loss 10⁶ times its starting scale,
+    or a numerical error of the engine during a step raises :class:`nn.DivergenceError`
+    naming the epoch, the step and the learning rate (``on_divergence="raise"``), or ends
+    training with ``history.stopped = "diverged"`` (``on_divergence="stop"``).
     """
     # ---------------------------------------------------------------- validation
     X, Y = prepare_data(model, X, Y, "fit")
@@ -301,6 +310,7 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
             raise ValueError(f"fit(metrics): unknown metric {m!r}; use 'accuracy' or a function")
     want_accuracy = "accuracy" in (metrics or ())
     cbs = _as_callbacks(callbacks)
+    guard = DivergenceGuard(lr if optimizer is None else getattr(optimizer, "lr", None), on_divergence)
     eng = make_engine(engine, model, loss_fn)
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
@@ -340,6 +350,7 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
                 history.val_accuracy.append(accuracy_metric(vo, Yv))
 
     record(0, None)
+    guard.reference(history.loss[0])
     for cb in cbs:
         cb.on_train_begin(state)
     scale = 1.0 / B if reduction == "mean" else 1.0
@@ -353,32 +364,42 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         for start in range(0, N, B):
             idx = order[start:start + B]
             batch_scale = 1.0 / len(idx) if reduction == "mean" else scale
-            if fast is not None:
-                state.batch_loss = fast.batch(X[idx], Y[idx], batch_scale, l2 / N, clip_value, clip_norm)
-                total += state.batch_loss
-                state.step += 1
-                continue
-            optimizer.zero_grad()
-            state.batch_loss = eng.loss_and_grad(X[idx], Y[idx], batch_scale)
+            with guard.watch(epoch, state.step + 1):  # divergence detection: nn/divergence.py
+                if fast is not None:
+                    state.batch_loss = fast.batch(X[idx], Y[idx], batch_scale, l2 / N, clip_value, clip_norm)
+                else:
+                    optimizer.zero_grad()
+                    state.batch_loss = eng.loss_and_grad(X[idx], Y[idx], batch_scale)
+                    if l2:
+                        decay = l2 / N
+                        for w in weights:
+                            w.grad += decay * w.data
+                    if clip_value is not None:
+                        clip_grad_value(params, clip_value)
+                    if clip_norm is not None:
+                        clip_grad_norm(params, clip_norm)
+                    optimizer.step()
+                guard.check(state.batch_loss, epoch, state.step + 1)
+            if guard.diverged:  # on_divergence="stop"
+                break
             total += state.batch_loss
-            if l2:
-                decay = l2 / N
-                for w in weights:
-                    w.grad += decay * w.data
-            if clip_value is not None:
-                clip_grad_value(params, clip_value)
-            if clip_norm is not None:
-                clip_grad_norm(params, clip_norm)
-            optimizer.step()
             state.step += 1
-            for cb in cbs:
-                cb.on_batch_end(state)
+            if fast is None:
+                for cb in cbs:
+                    cb.on_batch_end(state)
         if fast is not None:
             fast.end_epoch()
-        history.steps = state.step
-        record(epoch, total / N if train_eval == "running" else None)
-        if not math.isfinite(history.loss[-1]):
+        if guard.diverged:
+            history.steps = state.step
             history.stopped = "diverged"
+            history.extra.setdefault("divergence", []).append(guard.reason)
+            break
+        history.steps = state.step
+        with guard.watch(epoch, state.step):
+            record(epoch, total / N if train_eval == "running" else None)
+        if guard.diverged or guard.check(history.loss[-1], epoch, state.step):
+            history.stopped = "diverged"
+            history.extra.setdefault("divergence", []).append(guard.reason)
         elif target_loss is not None and history.loss[-1] <= target_loss:
             history.stopped = "target_loss"
         elif tol is not None and abs(history.loss[-1] - history.loss[-2]) < tol:

@@ -365,13 +365,18 @@ def test_formula_panel_shows_the_instantiated_local_derivative(nptel_page, tmp_p
 
 
 def circle_names(dom: _Dom, ids) -> set[str]:
-    """The names drawn in the circles ``ids``: their SVG text items larger than the
-    value, shape ([3]) and gradient lines (11 pt), subscripts joined, as ASCII."""
+    """The names drawn in the circles ``ids``: their SVG text items before the value,
+    shape (3×2) and gradient lines (the trailing items in the group's smallest size),
+    subscripts joined, as ASCII without underscores and commas."""
     names = set()
     for i in ids:
         group = re.search(rf'<g id="{re.escape(i)}" class="node[^"]*">(.*?)</g>', dom.source, re.S)
         texts = re.findall(r'<text[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>', group[1]) if group else []
-        names.add("".join(html_unescape(t) for size, t in texts if float(size) > 11.5).replace("_", "").replace(",", ""))
+        smallest = min((float(size) for size, _ in texts), default=0.0)
+        while len(texts) > 1 and float(texts[-1][0]) == smallest and float(texts[0][0]) > smallest:
+            texts.pop()
+        name = "".join(html_unescape(t) for _, t in texts)
+        names.add(name.translate(_ASCII).replace("_", "").replace(",", ""))
     return names
 
 

@@ -30,8 +30,13 @@ def test_one_step_per_drawn_edge_on_a_path_and_exact_gradients(detail):
     s = Stepper(loss, detail=detail)
     assert s.graph is not None and all(isinstance(st, GroupStep) for st in s.steps)
     nodes = {n.id: n for n in s.graph.nodes}
-    on_path_inputs = [e.id for e in s.graph.edges if e.on_path and nodes[e.head].kind == "op"]
-    assert sorted(st.edge_id for st in s.steps) == sorted(on_path_inputs)   # exactly the red edges
+    # exactly the red edges into squares (a square feeding a square, matmul → add(b), holds
+    # no value: its twin appears with the first step into the matmul)
+    on_path_inputs = [e.id for e in s.graph.edges
+                      if e.on_path and nodes[e.head].kind == "op" and nodes[e.tail].kind != "op"]
+    assert sorted(st.edge_id for st in s.steps) == sorted(on_path_inputs)
+    twins = {t for st in s.steps for t in st.twins}
+    assert twins == {e.id + "_back" for e in s.graph.edges if e.on_path}
     assert len({st.edge_id for st in s.steps}) == len(s.steps)
     # every scalar step is applied exactly once, so the end equals backward (up to rounding)
     applied = [m for st in s.steps for m in st.members]
@@ -56,11 +61,15 @@ def test_layer_steps_are_the_vector_chain_rule_with_shapes():
     names = {n.name for n in s.graph.nodes}
     assert {"W₁", "W₂", "b₁", "b₂", "x"} <= names
     w1 = by_tail["W₁"]
-    assert re.fullmatch(r"∂u₆/∂W₁ = ∂u₆/∂u₁ · xᵀ    \[3×2\] = \[3\] · \[2\]ᵀ", w1.formula), w1.formula
+    loss_name = s.loss_name
+    w1_node = next(n for n in s.graph.nodes if n.name == "W₁")
+    assert w1_node.note == "2×3"   # the drawing's shape: inputs × units, W ∈ ℝᵖˣᵠ
+    assert w1.formula == f"∂{loss_name}/∂W₁ = x · (∂{loss_name}/∂u₁)ᵀ    [2×3] = [2] · [3]ᵀ", w1.formula
     assert sum(1 for m in w1.members if m.input.param) == 6    # one scalar step per entry of W₁
     assert {id(m.input) for m in w1.members if m.input.param} == {id(v) for v in w1.inputs}
     sig = next(st for st in s.steps if "⊙" in st.formula)
-    assert re.fullmatch(r"∂u₆/∂u(\d|[₀-₉])+ = ∂u₆/∂u[₀-₉]+ ⊙ σ′\(u[₀-₉]+\)    \[3\] = \[3\] ⊙ \[3\]", sig.formula)
+    assert re.fullmatch(rf"∂{loss_name}/∂u[₀-₉]+ = ∂{loss_name}/∂u[₀-₉]+ ⊙ σ′\(u[₀-₉]+\)    \[3\] = \[3\] ⊙ \[3\]",
+                        sig.formula), sig.formula
     # W₁'s entries fill in at its own step: unknown before, complete after
     s.goto(w1.index)
     assert not any(s.complete(v) for v in w1.inputs)
@@ -72,7 +81,7 @@ def test_layer_steps_are_the_vector_chain_rule_with_shapes():
     x = [v for v in s.order if v.label.startswith("x.")]
     assert "x" in {st.tail_name for st in Stepper(loss, detail="layer", wrt=x).steps}
     s.goto(0)
-    assert repr(s) == f"<Stepper 0/{len(s)} (layer): at the start: ∂u₆/∂u₆ = 1>"
+    assert repr(s) == f"<Stepper 0/{len(s)} (layer): at the start: ∂{loss_name}/∂{loss_name} = 1>"
     with pytest.raises(ValueError, match="one scalar step"):
         s.goto(1) and s.check()
 

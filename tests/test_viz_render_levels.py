@@ -47,14 +47,19 @@ def mlp(nin: int, sizes: list[int], bias: bool = True, seed: int = 0):
 
 
 def describe_edges(d: viz.Drawing, red_only: bool = False) -> set[tuple[str, str]]:
-    """Edges as (tail, head) names; a square is named '→' + the name of its result circle."""
+    """Edges as (tail, head) names; a square is named 'label→' + the name of the circle
+    its result reaches (through squares that feed squares directly, as matmul → add)."""
     nodes = {n.id: n for n in d.graph.nodes}
-    result = {e.tail: nodes[e.head].name for e in d.graph.edges
-              if nodes[e.tail].kind == "op" and nodes[e.head].kind != "op"}
+    nxt = {e.tail: e.head for e in d.graph.edges if nodes[e.tail].kind == "op"}
 
     def name(nid: str) -> str:
         n = nodes[nid]
-        return "→" + result[nid] if n.kind == "op" else n.name
+        if n.kind != "op":
+            return n.name
+        head = nxt[nid]
+        while nodes[head].kind == "op":
+            head = nxt[head]
+        return n.name + "→" + nodes[head].name
     return {(name(e.tail), name(e.head)) for e in d.graph.edges if e.on_path or not red_only}
 
 
@@ -97,11 +102,13 @@ def test_layer_level_draws_the_mlp_as_the_slides_do():
     loss, params = mlp(3, [4, 2])
     d = viz.draw(loss, view="backward", detail="layer", wrt=params[0])
     names = describe_edges(d)
-    # x → matmul(W₁) → u₁ → add(b₁) → u₂ → σ(·) → u₃ → matmul(W₂) → …
-    chain = [("x", "→u₁"), ("W₁", "→u₁"), ("→u₁", "u₁"), ("u₁", "→u₂"), ("b₁", "→u₂"),
-             ("u₂", "→u₃"), ("u₃", "→u₄"), ("W₂", "→u₄"), ("u₄", "→u₅"), ("b₂", "→u₅"),
-             ("u₅", "→u₆")]
+    # x → matmul(W₁) → add(b₁) → u₁ → σ(·) → u₂ → matmul(W₂) → add(b₂) → u₃ …  (layer.png:
+    # no circle between matmul and add, the engine's dot adds the bias itself)
+    chain = [("x", "matmul→u₁"), ("W₁", "matmul→u₁"), ("matmul→u₁", "add→u₁"),
+             ("b₁", "add→u₁"), ("add→u₁", "u₁"), ("u₁", "σ(·)→u₂"), ("u₂", "matmul→u₃"),
+             ("W₂", "matmul→u₃"), ("b₂", "add→u₃")]
     assert set(chain) <= names
+    assert not [n for n in d.graph.nodes if n.kind != "op" and not n.members]
     labels = {n.name: n for n in d.graph.nodes}
     x = labels["x"]
     assert len(x.members) == 3 and x.style == "bold" and x.role == "input"
@@ -111,7 +118,7 @@ def test_layer_level_draws_the_mlp_as_the_slides_do():
     assert op_names.count("matmul") == 2 and op_names.count("σ(·)") == 2
     # red twins toward layer-0 params reach W₁ and b₁, never x, W₂ or b₂
     red = describe_edges(d, red_only=True)
-    assert ("W₁", "→u₁") in red and ("b₁", "→u₂") in red
+    assert ("W₁", "matmul→u₁") in red and ("b₁", "add→u₁") in red
     assert not {e for e in red if e[0] in ("x", "W₂", "b₂")}
 
 
@@ -182,21 +189,21 @@ def test_slides_network_layer_level_matches_backprop_png():
     edges = describe_edges(fwd)
     # the wiring of backprop.png, with the slides' own numbering
     assert edges == {
-        ("x", "→u₁"), ("W₁", "→u₁"), ("→u₁", "u₁"), ("u₁", "→u₂"), ("→u₂", "u₂"),
-        ("u₂", "→u₃"), ("W₂", "→u₃"), ("→u₃", "u₃"), ("u₃", "→ŷ"), ("→ŷ", "ŷ"),
-        ("ŷ", "→u₄"), ("y", "→u₄"), ("→u₄", "u₄"), ("W₁", "→u₅"), ("→u₅", "u₅"),
-        ("W₂", "→u₆"), ("→u₆", "u₆"), ("u₅", "→u₇"), ("u₆", "→u₇"), ("→u₇", "u₇"),
-        ("u₇", "→u₈"), ("λ", "→u₈"), ("→u₈", "u₈"), ("u₄", "→l"), ("u₈", "→l"), ("→l", "l")}
+        ("x", "matmul→u₁"), ("W₁", "matmul→u₁"), ("matmul→u₁", "u₁"), ("u₁", "σ(·)→u₂"), ("σ(·)→u₂", "u₂"),
+        ("u₂", "matmul→u₃"), ("W₂", "matmul→u₃"), ("matmul→u₃", "u₃"), ("u₃", "σ(·)→ŷ"), ("σ(·)→ŷ", "ŷ"),
+        ("ŷ", "cross_ent→u₄"), ("y", "cross_ent→u₄"), ("cross_ent→u₄", "u₄"), ("W₁", "‖·‖₂→u₅"), ("‖·‖₂→u₅", "u₅"),
+        ("W₂", "‖·‖₂→u₆"), ("‖·‖₂→u₆", "u₆"), ("u₅", "add→u₇"), ("u₆", "add→u₇"), ("add→u₇", "u₇"),
+        ("u₇", "mul→u₈"), ("λ", "mul→u₈"), ("mul→u₈", "u₈"), ("u₄", "add→l"), ("u₈", "add→l"), ("add→l", "l")}
     anchors = {n.name: n.anchor for n in fwd.graph.nodes if n.anchor}
     nodes = {n.id: n for n in fwd.graph.nodes}
     assert {k: nodes[v].name for k, v in anchors.items()} == {"W₁": "matmul", "W₂": "matmul", "λ": "mul"}
     # backprop2.png: red twins toward W₁ on exactly these edges
     back = viz.draw(loss, view="backward", wrt=w1, detail="layer", above=[lam])
     assert describe_edges(back, red_only=True) == {
-        ("W₁", "→u₁"), ("→u₁", "u₁"), ("u₁", "→u₂"), ("→u₂", "u₂"), ("u₂", "→u₃"),
-        ("→u₃", "u₃"), ("u₃", "→ŷ"), ("→ŷ", "ŷ"), ("ŷ", "→u₄"), ("→u₄", "u₄"),
-        ("W₁", "→u₅"), ("→u₅", "u₅"), ("u₅", "→u₇"), ("→u₇", "u₇"), ("u₇", "→u₈"),
-        ("→u₈", "u₈"), ("u₄", "→l"), ("u₈", "→l"), ("→l", "l")}
+        ("W₁", "matmul→u₁"), ("matmul→u₁", "u₁"), ("u₁", "σ(·)→u₂"), ("σ(·)→u₂", "u₂"), ("u₂", "matmul→u₃"),
+        ("matmul→u₃", "u₃"), ("u₃", "σ(·)→ŷ"), ("σ(·)→ŷ", "ŷ"), ("ŷ", "cross_ent→u₄"), ("cross_ent→u₄", "u₄"),
+        ("W₁", "‖·‖₂→u₅"), ("‖·‖₂→u₅", "u₅"), ("u₅", "add→u₇"), ("add→u₇", "u₇"), ("u₇", "mul→u₈"),
+        ("mul→u₈", "u₈"), ("u₄", "add→l"), ("u₈", "add→l"), ("add→l", "l")}
 
 
 def test_slides_network_scalar_level_red_edges_are_the_paths_to_w1():

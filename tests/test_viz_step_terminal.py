@@ -124,7 +124,9 @@ def test_help_lists_every_command_with_its_short_forms():
 
 
 def test_control_characters_in_labels_are_shown_escaped():
-    x = Value(0.5, "x\x1b]0;pwned\x07\x1b[2J")
+    """Value() refuses control characters, but a label set later can hold them."""
+    x = Value(0.5, "x")
+    x.label = "x\x1b]0;pwned\x07\x1b[2J"
     w = Value(2.0, "w\u202e", param=True)
     s = Stepper(w * x, wrt=[w, x])
     rc, out = drive(s, "step 2\nlist\nprint w\u202e\nwhy w\u202e\nbogus\x1b[A\n")

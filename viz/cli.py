@@ -16,6 +16,7 @@ the output failed (e.g. Graphviz is not installed).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Optional, Sequence
 
@@ -43,7 +44,20 @@ def _assignments(items: Sequence[str]) -> dict[str, float]:
                 values[name] = float(number)
             except ValueError:
                 raise UsageError(f"--set {part!r}: {number.strip()!r} is not a number") from None
+            if not math.isfinite(values[name]):
+                raise UsageError(f"--set {part!r}: the value must be a finite number, got {number.strip()}")
     return values
+
+
+def _digits(text: str) -> int:
+    """--digits: significant digits, an int from 1 to 17 (float64 holds 17)."""
+    try:
+        digits = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer; give 1 to 17") from None
+    if not 1 <= digits <= 17:
+        raise argparse.ArgumentTypeError(f"{digits} is out of range; give 1 to 17 significant digits")
+    return digits
 
 
 def _names(items: Sequence[str]) -> list[str]:
@@ -99,11 +113,8 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def cmd_step(args: argparse.Namespace) -> int:
     from .stepper import Stepper
     loss = _build(args)
-    try:
-        stepper = Stepper(loss, detail=args.detail, wrt=_wrt(loss, _names(args.wrt)), digits=args.digits,
-                          constants=args.constants)
-    except NotImplementedError as exc:
-        raise UsageError(str(exc)) from None
+    stepper = Stepper(loss, detail=args.detail, wrt=_wrt(loss, _names(args.wrt)), digits=args.digits,
+                      constants=args.constants)
     if args.frames:
         paths = stepper.export_frames(args.frames)
         print(f"wrote {len(paths)} frames to {args.frames} ({paths[0].name} … {paths[-1].name})")
@@ -149,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_step.add_argument("--frames", metavar="DIR",
                         help="write one slide-style SVG per step into DIR (current edge highlighted, "
                              "the formula as caption)")
-    p_step.add_argument("--digits", type=int, default=4, help="significant digits in formulas (4)")
+    p_step.add_argument("--digits", type=_digits, default=4, help="significant digits in formulas (4)")
     p_step.add_argument("--wrt", action="append", default=[], metavar="NAME",
                         help="step only along the paths to these variables (default: the parameters, "
                              "or every variable if there are none)")

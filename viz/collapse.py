@@ -79,7 +79,10 @@ def _block_key(v: Value, detail: str) -> Optional[tuple]:
         return None
     if str(v.group[0]).startswith("op:"):
         return tuple(v.group)
-    return tuple(v.group[:2] if detail == "neuron" else v.group[:1])
+    if detail == "neuron":
+        return tuple(v.group[:2])
+    # a standalone nn.Layer groups its neurons ("neurons.<j>",): one layer all the same
+    return ("layer",) if str(v.group[0]).startswith("neurons.") else tuple(v.group[:1])
 
 
 def _index_of(part: str) -> Optional[int]:
@@ -153,13 +156,18 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str)
     for (home, role), params in param_groups.items():
         n = len(params)
         if role in ("W", "b"):
-            name = role if detail == "layer" else role.lower()
+            readers = {id(c) for p in params for c, _ in uses[id(p)] if key[id(c)] == home}
+            units = len(readers)               # neurons (dot nodes) reading this block
+            matrix = detail == "layer" and (units > 1 or _is_layer(home))
+            name = role if matrix and role == "W" else role.lower()
             idx = [i for i in map(_index_of, home) if i is not None]
             if idx and not str(home[0]).startswith("op:"):
                 name += subscript(",".join(map(str, idx)))
+            # a matrix shows its shape p×q (inputs × units, W ∈ ℝᵖˣᵠ as in the lecture)
+            note = (f"{n // units}×{units}" if matrix and role == "W" and n % units == 0
+                    else f"[{n}]" if n > 1 else "")
             b.node(DNode(b.new_id(), "param", name, tuple(params), "param",
-                         style="bold" if n > 1 or name[0].isupper() else "italic",
-                         note=f"[{n}]" if n > 1 else ""))
+                         style="bold" if n > 1 or name[0].isupper() else "italic", note=note))
         else:
             for p in params:
                 b.node(DNode(f"n{index[id(p)]}", "param", "", (p,), "param"))
@@ -179,7 +187,7 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str)
             label = _composition(members)
             _single_square(b, label, members, square_of, root, all_outputs=False)
         else:
-            _layer(b, members, square_of, head, root)
+            _layer(b, members, square_of, head, root, matrix=_is_layer(blk))
 
     # -- edges between drawn nodes, from the scalar edges
     for v in order:
@@ -244,9 +252,15 @@ def _single_square(b: _Builder, label: str, members: list[Value], square_of: dic
                  note=f"[{len(outs)}]" if len(outs) > 1 else ""))
 
 
+def _is_layer(block: tuple) -> bool:
+    """A block of an MLP layer or a standalone nn.Layer (not a lone neuron)."""
+    return block == ("layer",) or str(block[0]).startswith("layers.")
+
+
 def _layer(b: _Builder, members: list[Value], square_of: dict[int, str],
-           head: dict[tuple[int, int], str], root: Value) -> None:
-    """Stages by (depth inside the layer, op): ``matmul(W)``, ``add(b)``, ``σ(·)``, …"""
+           head: dict[tuple[int, int], str], root: Value, matrix: bool) -> None:
+    """Stages by (depth inside the layer, op): ``matmul(W)``, ``add(b)``, ``σ(·)``, …;
+    a lone neuron (``matrix=False`` and one unit) is ``dot(w)`` (logistic-neuron.png)."""
     inside = {id(m) for m in members}
     depth: dict[int, int] = {}
     stages: dict[tuple[int, str], list[Value]] = {}
@@ -256,17 +270,17 @@ def _layer(b: _Builder, members: list[Value], square_of: dict[int, str],
         stages.setdefault((d, v.op), []).append(v)
     for (_, op), vs in sorted(stages.items()):
         n = len(vs)
-        label = "matmul" if op == "dot" else autodiff.OPS[op].label
+        # a layer of one neuron is w·x (logistic-neuron.png), of several W x
+        label = ("matmul" if n > 1 or matrix else "dot") if op == "dot" else autodiff.OPS[op].label
         square = b.node(DNode(b.new_id(), "op", label, tuple(vs), "op"))
         for v in vs:
             square_of[id(v)] = square.id
         if op == "dot" and any(v.attr for v in vs):
-            # matmul, its result circle, then add(b): each op's result is its own circle
-            mid = b.node(DNode(b.new_id(), "value", "", (), "result", note=f"[{n}]" if n > 1 else ""))
+            # matmul straight into add(b), as layer.png draws it: the engine's dot node
+            # adds the bias itself, so there is no value between the two to show
             add = b.node(DNode(b.new_id(), "op", "add", tuple(vs), "op"))
             on = any(id(v) in b.dep for v in vs)
-            b.edge(square.id, mid.id, on)
-            b.edge(mid.id, add.id, on)
+            b.edge(square.id, add.id, on)
             for v in vs:
                 square_of[id(v)] = add.id
                 for k in range(2 * _half(v)):     # weights and inputs into matmul, b into add

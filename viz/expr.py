@@ -156,7 +156,14 @@ class _Evaluator:
         if isinstance(node, ast.Constant):
             if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
                 raise self.refuse(node, "only numbers are allowed as literals")
-            return float(node.value)
+            try:
+                number = float(node.value)
+            except OverflowError:
+                number = math.inf
+            if not math.isfinite(number):
+                raise self.refuse(node, "the number is too large for a float (it would be inf); "
+                                  "the largest is about 1.8e308")
+            return number
         if isinstance(node, ast.Name):
             if node.id in FUNCTIONS:
                 raise self.refuse(node, f"{node.id} is a function; call it as {node.id}(...)")
@@ -200,6 +207,24 @@ class _Evaluator:
 
 
 def _arith(op: type, a: Num, b: Num) -> Num:
+    """``a op b``; between two plain numbers (constant folding) a NaN or ±inf result is refused,
+    as the engine refuses one made from finite operands."""
+    if isinstance(a, float) and isinstance(b, float):
+        try:
+            result = _arith_values(op, a, b)
+        except OverflowError:
+            result = math.inf
+        except ZeroDivisionError:
+            raise ValueError(f"division by zero: {a!r} / {b!r}") from None
+        if isinstance(result, complex) or not math.isfinite(result):
+            symbol = _BINOPS[op]
+            what = "NaN" if isinstance(result, float) and result != result else "not a finite real number"
+            raise ValueError(f"{a!r} {symbol} {b!r} is {what}")
+        return result
+    return _arith_values(op, a, b)
+
+
+def _arith_values(op: type, a: Num, b: Num) -> Num:
     if op is ast.Add:
         return a + b
     if op is ast.Sub:
@@ -208,9 +233,4 @@ def _arith(op: type, a: Num, b: Num) -> Num:
         return a * b
     if op is ast.Div:
         return a / b
-    if isinstance(a, float) and isinstance(b, float):
-        result = a ** b  # folded constants: refuse what the engine would refuse
-        if isinstance(result, complex) or not math.isfinite(result):
-            raise ValueError(f"{a!r} ** {b!r} has no finite real value")
-        return result
     return a ** b

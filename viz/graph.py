@@ -26,8 +26,13 @@ from autodiff import Value
 
 from .naming import compact_label, display_names, forward_order
 
-__all__ = ["DNode", "DEdge", "DGraph", "scalar_graph", "depends_on", "count_scalar_nodes",
+__all__ = ["GraphTooLarge", "DNode", "DEdge", "DGraph", "scalar_graph", "depends_on", "count_scalar_nodes",
            "choose_anchors"]
+
+
+class GraphTooLarge(ValueError):
+    """The graph has more drawn nodes than the limit for the chosen level of detail,
+    or laying it out or rendering it took longer than allowed."""
 
 
 @dataclass

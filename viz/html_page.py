@@ -187,5 +187,6 @@ def write_html(loss_or_stepper: Union[Value, Stepper], path: Union[str, Path],
                title: Optional[str] = None, **options) -> Path:
     """Write :func:`html_page` to ``path`` (UTF-8) and return the path."""
     path = Path(path)
-    path.write_text(html_page(loss_or_stepper, title, **options), encoding="utf-8")
+    # errors="replace": a lone surrogate set with v.label = ... is written as "?", not a crash
+    path.write_text(html_page(loss_or_stepper, title, **options), encoding="utf-8", errors="replace")
     return path

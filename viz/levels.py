@@ -9,7 +9,8 @@ T → S (S a square, R the circle S produces), written as the vector chain rule
 
 specialised to what the square does (seed 003, and the lecture's MLP backward pass):
 
-* ``matmul`` with a matrix T = W:  ∂l/∂W = ∂l/∂R · xᵀ;   with the vector T = x: ∂l/∂x = Wᵀ · ∂l/∂R;
+* ``matmul`` (R = Wᵀx, W ∈ ℝᵖˣᵠ: inputs × units, the drawing's p×q) with the matrix
+  T = W:  ∂l/∂W = x · (∂l/∂R)ᵀ;   with the vector T = x: ∂l/∂x = W · ∂l/∂R;
 * ``add`` (a bias, or the vector it is added to):   ∂l/∂T = ∂l/∂R;
 * an elementwise activation f (σ(·), tanh, relu, …):  ∂l/∂T = ∂l/∂R ⊙ f′(T);
 
@@ -21,7 +22,10 @@ square, or into a hidden constant) are applied with the first step of their squa
 
 The steps come in the drawing's backward order: squares in reverse topological order
 of the drawn graph (the loss side first), each square's input edges in drawing order;
-only edges on a path from the loss to ``wrt`` (the ones drawn with red twins).
+only edges on a path from the loss to ``wrt`` (the ones drawn with red twins). An edge
+from a square into a square (matmul → add(b)) holds no value of its own and is no
+step: R is then the circle after the squares (u = Wᵀx + b), and that edge's red twin
+appears with the first step into the matmul.
 Contributions are applied as increments, so the gradients at the end equal the scalar
 pass's up to the order of floating-point additions (hooks that replace a gradient are
 only exact at ``detail="scalar"``).
@@ -30,6 +34,7 @@ only exact at ``detail="scalar"``).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -76,10 +81,13 @@ class GroupStep:
 
 
 def _shape(node: DNode, rows: int = 0) -> str:
+    """A drawn node's shape: the drawing's own p×q for a matrix, else [n]."""
+    if re.fullmatch(r"\d+×\d+", node.note or ""):
+        return f"[{node.note}]"
     n = len(node.members)
     if node.kind == "param" and rows >= 1 and n % rows == 0 and n > rows:
-        return f"[{rows}×{n // rows}]"
-    return f"[{n}]" if n != 1 else "[1]"
+        return f"[{n // rows}×{rows}]"
+    return f"[{n}]"
 
 
 def _backward_square_order(g: DGraph) -> list[str]:
@@ -109,12 +117,23 @@ def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], lo
     position 0 (by topological index)."""
     nodes = {n.id: n for n in graph.nodes}
     loss_name = escape_control(nodes[graph.where[id(loss)]].name) if id(loss) in graph.where else "l"
-    result_of: dict[str, str] = {}
-    result_edge: dict[str, str] = {}
+    out_of: dict[str, list[DEdge]] = {}
     for e in graph.edges:
-        if nodes[e.tail].kind == "op" and nodes[e.head].kind != "op":
-            result_of.setdefault(e.tail, e.head)
-            result_edge.setdefault(e.tail, e.id)
+        if nodes[e.tail].kind == "op":
+            out_of.setdefault(e.tail, []).append(e)
+    result_edge = {sq: edges[0].id for sq, edges in out_of.items()}   # the twin a square's first step reveals
+
+    def result_circle(square: str, seen: tuple = ()) -> str:
+        """The circle a square's value reaches: its own, or (matmul → add(b) → u) the one
+        after the squares it feeds directly."""
+        for e in out_of.get(square, []):
+            if nodes[e.head].kind != "op":
+                return e.head
+        for e in out_of.get(square, []):
+            if e.head not in seen:
+                return result_circle(e.head, seen + (square,))
+        return square
+    result_of = {sq: result_circle(sq) for sq in out_of}
     edge_of: dict[tuple[int, int, int], DEdge] = {}
     square_of_op: dict[int, str] = {}
     for n in graph.nodes:
@@ -146,7 +165,9 @@ def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], lo
     for square in _backward_square_order(graph):
         pending += per_square.pop(square, [])
         for e in into.get(square, []):
-            if not e.on_path:
+            if not e.on_path or nodes[e.tail].kind == "op":
+                # off the paths to wrt; or square → square (matmul → add(b)): no value of
+                # its own, its twin appears with the first step into the tail square
                 pending += per_edge.pop(e.id, [])
                 continue
             plan.append((e, pending + per_edge.pop(e.id, [])))
@@ -213,14 +234,14 @@ def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, members:
         return formula, local
     rows = len({id(st.node) for st in shown}) or 1
     shape_t, shape_r = _shape(tail, rows), f"[{n_r}]"
-    if op == "matmul" and tail.kind == "param":
+    if op == "matmul" and tail.kind == "param":   # r = Wᵀx with W ∈ ℝᵖˣᵠ (inputs × units)
         x = escape_control(other)
-        formula = f"∂{l}/∂{t} = ∂{l}/∂{r} · {x}ᵀ    {shape_t} = {shape_r} · [{n_t // max(rows, 1)}]ᵀ"
-        local = f"∂{r}ᵢ/∂{t}ᵢⱼ = {x}ⱼ (the matmul's input)"
+        formula = f"∂{l}/∂{t} = {x} · (∂{l}/∂{r})ᵀ    {shape_t} = [{n_t // max(n_r, 1)}] · {shape_r}ᵀ"
+        local = f"∂{r}ⱼ/∂{t}ᵢⱼ = {x}ᵢ (the matmul's input)"
     elif op == "matmul":
         w = escape_control(other)
-        formula = f"∂{l}/∂{t} = {w}ᵀ · ∂{l}/∂{r}    [{n_t}] = [{n_r}×{n_t}]ᵀ · {shape_r}"
-        local = f"∂{r}/∂{t} = {w} (the matmul's matrix)"
+        formula = f"∂{l}/∂{t} = {w} · ∂{l}/∂{r}    [{n_t}] = [{n_t}×{n_r}] · {shape_r}"
+        local = f"∂{r}/∂{t} = {w}ᵀ (the matmul's matrix)"
     elif tail.kind == "param" and (op == "dot" or op.endswith("(dot)")):   # a neuron's weights
         f = op[:-len("(dot)")] if op != "dot" else ""
         x = escape_control(other)

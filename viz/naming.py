@@ -1,6 +1,9 @@
 """Names of the nodes of a drawn graph, as the slides write them (seed 003).
 
-* a node the user labelled keeps its label;
+* a node the user labelled keeps its label, written short where that stays unique
+  (``x.0`` → x₀; an ``nn`` parameter ``layers.0.neurons.1.w.2`` → W₁[1,2]; a
+  dotted label → its last name and indices); two labels that would shorten alike
+  keep their full form;
 * unlabelled op results are u₁, u₂, … numbered in forward order, i.e. the order in
   which Python evaluated the expression (a depth-first walk that visits operands
   first-operand-first, so ``a + b`` numbers all of ``a`` before ``b``); numbers a user
@@ -12,13 +15,15 @@
 from __future__ import annotations
 
 import math
-from typing import Iterable
+import re
+from typing import Iterable, Optional
 
 from autodiff import Value
 
 __all__ = ["display_names", "forward_order", "subscript", "plain", "format_number", "short_label",
            "compact_label"]
 
+ZERO_BELOW = 1e-12        # |x| below this is drawn as 0
 _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 _UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 
@@ -39,7 +44,9 @@ def format_number(x: float, digits: int = 4) -> str:
         return "NaN"
     if math.isinf(x):
         return "∞" if x > 0 else "−∞"
-    text = f"{x + 0.0:.{digits}g}" if x != 0 else "0"
+    # zero up to rounding (0.1 + 0.2 − 0.3 = 5.6e−17) is drawn as 0; the tooltip and
+    # the stepper keep the exact float
+    text = f"{x + 0.0:.{digits}g}" if abs(x) >= ZERO_BELOW else "0"
     if "e" in text:
         mantissa, exponent = text.split("e")
         text = f"{mantissa}e{int(exponent)}"
@@ -87,9 +94,11 @@ def display_names(root: Value, unicode: bool = True) -> dict[Value, str]:
     u_names = _numbered("u", taken)
     theta_names = _numbered("θ", taken)
     names: dict[Value, str] = {}
+    compact = _compact_unique([v.label for v in order if v.label])
     for v in order:
         if v.label:
-            names[v] = v.label
+            short = compact[v.label]
+            names[v] = short if unicode else plain(short)
             continue
         if not v.is_leaf:
             name = next(u_names)
@@ -100,6 +109,35 @@ def display_names(root: Value, unicode: bool = True) -> dict[Value, str]:
             continue
         names[v] = name[0] + subscript(name[1:]) if unicode else name
     return names
+
+
+def _compact_unique(labels: list[str]) -> dict[str, str]:
+    """Each label's short form (:func:`compact_label`) where no other label shares it;
+    the label itself where two would (a drawing never shows two circles called w₀)."""
+    short = {label: compact_label(label) for label in dict.fromkeys(labels)}
+    count: dict[str, int] = {}
+    for s in short.values():
+        count[s] = count.get(s, 0) + 1
+    return {label: s if count[s] == 1 else label for label, s in short.items()}
+
+
+_NN_PARAM = re.compile(r"^(?:(?:layers\.(?P<layer>\d+)\.)?neurons\.(?P<unit>\d+)\.)"
+                       r"(?P<kind>[wb])(?:\.(?P<idx>\d+(?:\.\d+)*))?$")
+
+
+def nn_param_name(label: str) -> Optional[str]:
+    """The name of an ``nn`` parameter as a matrix entry: ``layers.0.neurons.1.w.2`` →
+    ``W₁[1,2]`` (layer 1, the weight from input 2 into unit 1: row = unit, as in
+    PyTorch's ``weight[out, in]``), ``layers.0.neurons.1.b`` → ``b₁[1]``; a standalone
+    layer's ``neurons.1.w.2`` → ``W[1,2]``. None for other labels."""
+    m = _NN_PARAM.match(label)
+    if not m:
+        return None
+    base = "W" if m["kind"] == "w" else "b"
+    if m["layer"] is not None:
+        base += subscript(str(int(m["layer"]) + 1))
+    idx = [m["unit"]] + (m["idx"].split(".") if m["idx"] else [])
+    return f"{base}[{','.join(idx)}]"
 
 
 def short_label(label: str) -> str:
@@ -117,6 +155,9 @@ def compact_label(label: str) -> str:
     ``w.2.3`` → ``w₂,₃``. Other labels are returned unchanged."""
     if not label[:1].isalpha():
         return label
+    entry = nn_param_name(label)
+    if entry is not None:
+        return entry
     short = short_label(label)
     parts = short.split(".")
     if len(parts) > 1 and all(p.isdigit() for p in parts[1:]) and parts[0]:

@@ -18,6 +18,7 @@ labels, so a label such as ``<script>`` is drawn as text, never interpreted.
 from __future__ import annotations
 
 import html
+import math
 import re
 import shutil
 import subprocess
@@ -31,21 +32,23 @@ import autodiff
 from autodiff import Value
 
 from . import style as S
-from .graph import DGraph, DNode, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
+from .graph import DGraph, DNode, GraphTooLarge, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
+from .layout import Layout, slide_layout
 from .naming import display_names, format_number
+from .text_safety import dot_safe
 
 __all__ = ["draw", "Drawing", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
 
 LEVELS = ("scalar", "neuron", "layer")
 DEFAULT_MAX_NODES = 400
+NUMBER_SIZE = 14              # pt = px at 100 %: values and gradients stay readable
+RENDER_TIMEOUT = 60.0          # seconds Graphviz may take before GraphTooLarge
+NUMBERS = ("none", "values", "grads", "both")
+LAYOUTS = ("slides", "dot")
 _COARSER = {"scalar": "neuron", "neuron": "layer"}
 INSTALL_HINT = ("the Graphviz program `dot` was not found on PATH; install Graphviz "
                 "(Debian/Ubuntu: `apt-get install graphviz`, macOS: `brew install graphviz`, "
                 "conda: `conda install graphviz`). The DOT text is still available as `.source`.")
-
-
-class GraphTooLarge(ValueError):
-    """The graph has more drawn nodes than the limit for the chosen level of detail."""
 
 
 class GraphvizNotFound(RuntimeError):
@@ -137,27 +140,42 @@ class Drawing:
     maps ``id(scalar node)`` to the id of the circle that shows it.
     """
 
-    def __init__(self, digraph: graphviz.Digraph, graph: DGraph) -> None:
+    def __init__(self, digraph: graphviz.Digraph, graph: DGraph,
+                 layout: Optional[Layout] = None) -> None:
         self.digraph = digraph
         self.graph = graph
+        self.layout = layout          # the slides' layout (None with layout="dot")
         self._svg: Optional[str] = None
 
     @property
     def source(self) -> str:
-        return self.digraph.source
+        """The DOT text; control characters and lone surrogates in labels become U+FFFD."""
+        return dot_safe(self.digraph.source)
 
     def node_id(self, v: Value) -> str:
         """The DOT/SVG id of the circle that shows scalar node ``v``."""
         return self.graph.where[id(v)]
 
     def _run_dot(self, fmt: str) -> bytes:
-        exe = shutil.which("dot")
+        program = "dot" if self.layout is None else "neato"
+        exe = shutil.which(program)
         if exe is None:
             raise GraphvizNotFound(INSTALL_HINT)
-        proc = subprocess.run([exe, f"-T{fmt}"], input=self.source.encode("utf-8"),
-                              capture_output=True, timeout=120)
+        # our own layout: neato -n2 draws every node and edge where it is pinned
+        args = [exe, f"-T{fmt}"] + ([] if self.layout is None else ["-n2"])
+        timeout = RENDER_TIMEOUT
+        try:
+            proc = subprocess.run(args, input=self.source.encode("utf-8"),
+                                  capture_output=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise GraphTooLarge(
+                f"{program} -T{fmt} did not finish within {timeout:g} s on "
+                f"{len(self.graph.nodes)} drawn nodes; draw with a coarser detail ('neuron' "
+                "or 'layer'), draw a sub-expression, or save the DOT source (.dot) and run "
+                "Graphviz on it yourself") from None
         if proc.returncode != 0:
-            raise RuntimeError(f"dot -T{fmt} failed: {proc.stderr.decode(errors='replace')[:500]}")
+            raise RuntimeError(f"{program} -T{fmt} failed: "
+                               f"{proc.stderr.decode(errors='replace')[:500]}")
         return proc.stdout
 
     def svg(self) -> str:
@@ -200,19 +218,27 @@ class Drawing:
         return text if shutil.which("dot") else f"{text} ({INSTALL_HINT})"
 
 
-def _value_label(node: DNode, view: str, known: Optional[set[int]], big: bool) -> str:
-    lines = [name_html(node.name, node.style, 26 if big else 22)]
+def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str) -> str:
+    """Name on the first line; the value (black) and ∂l/∂node (red) below it, as
+    ``numbers`` asks ("none" is the slides' own look: no numbers at all)."""
     v = node.scalar
-    if node.note:
-        lines.append(_font(S.ROMAN, 11, html.escape(node.note)))
-    elif v is not None and node.role != "const":
-        lines.append(_font(S.ROMAN, 11, html.escape(format_number(v.data))))
-    if view == "backward" and node.members and node.role != "const":
+    show_value = numbers in ("values", "both") and node.role != "const"
+    show_grad = (numbers in ("grads", "both") and view == "backward" and bool(node.members)
+                 and node.role != "const")
+    lines_below = (show_value and (bool(node.note) or v is not None)) + show_grad
+    size = {0: 28, 1: 26}.get(lines_below, 24)   # subscripts (0.65 size) stay above NUMBER_SIZE
+    lines = [name_html(node.name, node.style, size)]
+    if node.note and (show_value or numbers == "none"):
+        lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(node.note)))
+    elif show_value and v is not None:
+        lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(format_number(v.data))))
+    if show_grad:
         if known is None or all(id(m) in known for m in node.members):
             if v is not None:
-                lines.append(_font(S.ROMAN, 11, html.escape(format_number(v.grad)), S.BACKWARD))
+                lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(format_number(v.grad)),
+                                   S.BACKWARD))
         else:
-            lines.append(_font(S.ROMAN, 11, "?", S.UNKNOWN))
+            lines.append(_font(S.ROMAN, NUMBER_SIZE, "?", S.UNKNOWN))
     return "<" + "<BR/>".join(lines) + ">"
 
 
@@ -240,13 +266,21 @@ def _tooltip(node: DNode, view: str, root_name: str) -> str:
 def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
                highlight_nodes: Iterable[str] = (), highlight_edges: Iterable[str] = (),
                edge_labels: Optional[Mapping[str, str]] = None, root_name: str = "l",
-               name: str = "backproplab") -> graphviz.Digraph:
-    """DOT for a drawn graph (see :func:`draw` for the arguments)."""
+               name: str = "backproplab", numbers: str = "both",
+               layout: Optional[Layout] = None) -> graphviz.Digraph:
+    """DOT for a drawn graph (see :func:`draw` for the arguments).
+
+    With ``layout`` (the slides' layout, :mod:`viz.layout`) every node and edge gets a
+    pinned ``pos`` for ``neato -n2``; without it ``dot`` lays the graph out."""
     hl_nodes, hl_edges = set(highlight_nodes), set(highlight_edges)
     edge_labels = dict(edge_labels or {})
     dot = graphviz.Digraph(name)
-    dot.attr(rankdir="LR", splines="line", bgcolor=S.WHITE, nodesep="0.45", ranksep="0.45",
-             pad="0.2", outputorder="edgesfirst")
+    if layout is None:
+        dot.attr(rankdir="LR", splines="line", bgcolor=S.WHITE, nodesep="0.45",
+                 ranksep="0.45", pad="0.2", outputorder="edgesfirst")
+    else:
+        dot.attr(bgcolor=S.WHITE, pad="0.2", outputorder="edgesfirst", splines="true",
+                 bb=f"0,0,{layout.width:.2f},{layout.height:.2f}")
     dot.attr("node", fixedsize="true", width=str(S.NODE_SIZE), height=str(S.NODE_SIZE),
              penwidth=str(S.PENWIDTH), style="filled", fontcolor=S.BLACK)
     dot.attr("edge", penwidth=str(S.PENWIDTH), arrowsize=str(S.ARROWSIZE), arrowhead="normal",
@@ -260,16 +294,92 @@ def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
             fill, stroke = ((S.PARAM_FILL, S.PARAM_STROKE) if node.kind == "param"
                             else (S.WHITE, S.BLACK))
             attrs = dict(shape="circle", fillcolor=fill, color=stroke,
-                         label=_value_label(node, view, known, big=view == "forward"))
+                         label=_value_label(node, view, known, numbers))
             if node.anchor:
                 anchored.setdefault(node.anchor, []).append(node.id)
         if node.id in hl_nodes:
             attrs.update(color=S.HIGHLIGHT, penwidth="6")
+        if layout is not None:
+            x, y = layout.pos[node.id]
+            attrs["pos"] = f"{x:.2f},{layout.height - y:.2f}!"
         dot.node(node.id, id=node.id, tooltip=graphviz.escape(_tooltip(node, view, root_name)),
                  **{"class": _classes(node, view, known)}, **attrs)
-    # A square that reads nothing but an anchored leaf (the ‖W₁‖₂ of a penalty) goes in
-    # the same column, above the leaf, as in backprop.png: Graphviz puts the tail of a
-    # flat edge first (on top), so that edge is written reversed, with dir=back.
+    reversed_edges = _rank_leaves_with_dot(dot, g, anchored) if layout is None else set()
+    for e in g.edges:
+        flip = (e.tail, e.head) in reversed_edges
+        tail, head = (e.head, e.tail) if flip else (e.tail, e.head)
+        attrs = {"class": "forward"}
+        if flip:
+            attrs["dir"] = "back"
+        if layout is not None:
+            attrs["pos"] = _spline(layout.routes[e.id], layout.height, arrow_at_end=True)
+        if e.id in hl_edges:
+            attrs.update(color=S.HIGHLIGHT, penwidth="5")
+        if e.id in edge_labels:
+            attrs["label"] = "<" + _font(S.ROMAN, 10, html.escape(str(edge_labels[e.id]))) + ">"
+            if layout is not None:
+                attrs["lp"] = _label_pos(layout.routes[e.id], layout.height, 14)
+        dot.edge(tail, head, id=e.id, **attrs)
+        if view == "backward" and e.on_path:
+            back = e.id + "_back"
+            battrs = {"class": "backward", "color": S.BACKWARD,
+                      "dir": "forward" if flip else "back", "constraint": "false"}
+            if layout is not None:
+                battrs["pos"] = _spline(layout.twins[e.id], layout.height, arrow_at_end=False)
+            if back in hl_edges:
+                battrs["penwidth"] = "5"
+            if back in edge_labels:
+                battrs["label"] = "<" + _font(S.ROMAN, 10, html.escape(str(edge_labels[back])),
+                                              S.BACKWARD) + ">"
+                if layout is not None:
+                    battrs["lp"] = _label_pos(layout.twins[e.id], layout.height, -14)
+            dot.edge(tail, head, id=back, **battrs)
+    return dot
+
+
+ARROW_LENGTH = 10 * S.ARROWSIZE      # Graphviz: 10 pt per unit of arrowsize
+ARROW_GAP = 1.5                      # the tip stops at the outer edge of a 3 px outline
+
+
+def _spline(points: list[tuple[float, float]], height: float, arrow_at_end: bool) -> str:
+    """A polyline as Graphviz's edge ``pos``: straight cubic pieces, the arrowhead's
+    tip as ``e,`` (at the head) or ``s,`` (at the tail, for a red twin)."""
+    pts = [tuple(p) for p in points]
+    if arrow_at_end:
+        (ax, ay), (bx, by) = pts[-2], pts[-1]
+    else:
+        (ax, ay), (bx, by) = pts[1], pts[0]
+    length = math.hypot(bx - ax, by - ay) or 1.0
+    ux, uy = (bx - ax) / length, (by - ay) / length
+    tip = (bx - ux * ARROW_GAP, by - uy * ARROW_GAP)
+    base = (tip[0] - ux * ARROW_LENGTH, tip[1] - uy * ARROW_LENGTH)
+    if arrow_at_end:
+        pts[-1] = base
+    else:
+        pts[0] = base
+    cubic = [pts[0]]
+    for a, b in zip(pts, pts[1:]):
+        cubic += [(a[0] + (b[0] - a[0]) / 3, a[1] + (b[1] - a[1]) / 3),
+                  (a[0] + 2 * (b[0] - a[0]) / 3, a[1] + 2 * (b[1] - a[1]) / 3), b]
+    flip = lambda p: f"{p[0]:.2f},{height - p[1]:.2f}"  # noqa: E731  (Graphviz: y up)
+    head = ("e," if arrow_at_end else "s,") + flip(tip)
+    return head + " " + " ".join(flip(p) for p in cubic)
+
+
+def _label_pos(points: list[tuple[float, float]], height: float, dy: float) -> str:
+    """Where an edge label goes: above (dy > 0) or below the middle of its longest segment."""
+    a, b = max(zip(points, points[1:]), key=lambda ab: math.dist(*ab))
+    return f"{(a[0] + b[0]) / 2:.2f},{height - (a[1] + b[1]) / 2 + dy:.2f}"
+
+
+def _rank_leaves_with_dot(dot: graphviz.Digraph, g: DGraph,
+                          anchored: dict[str, list[str]]) -> set[tuple[str, str]]:
+    """``layout="dot"``: a parameter above its op by a ``rank=same`` subgraph.
+
+    A square that reads nothing but an anchored leaf (the ‖W₁‖₂ of a penalty) goes in
+    the same column, above the leaf, as in backprop.png: Graphviz puts the tail of a
+    flat edge first (on top), so that edge is written reversed, with dir=back.
+    Returns the edges to write reversed."""
     indegree: dict[str, int] = {}
     for e in g.edges:
         indegree[e.head] = indegree.get(e.head, 0) + 1
@@ -280,7 +390,6 @@ def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
         if (e.tail in leaf_of and e.tail not in over and e.head != leaf_of[e.tail]
                 and kinds[e.head] == "op" and indegree[e.head] == 1 and e.head not in anchored):
             over[e.tail] = e.head
-    reversed_edges = {(leaf, square) for leaf, square in over.items()}
     for op_id, leaves in anchored.items():
         with dot.subgraph() as s:
             s.attr(rank="same")
@@ -289,28 +398,7 @@ def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
                     s.node(over[leaf])
                 s.node(leaf)
             s.node(op_id)
-    for e in g.edges:
-        flip = (e.tail, e.head) in reversed_edges
-        tail, head = (e.head, e.tail) if flip else (e.tail, e.head)
-        attrs = {"class": "forward"}
-        if flip:
-            attrs["dir"] = "back"
-        if e.id in hl_edges:
-            attrs.update(color=S.HIGHLIGHT, penwidth="5")
-        if e.id in edge_labels:
-            attrs["label"] = "<" + _font(S.ROMAN, 10, html.escape(str(edge_labels[e.id]))) + ">"
-        dot.edge(tail, head, id=e.id, **attrs)
-        if view == "backward" and e.on_path:
-            back = e.id + "_back"
-            battrs = {"class": "backward", "color": S.BACKWARD,
-                      "dir": "forward" if flip else "back", "constraint": "false"}
-            if back in hl_edges:
-                battrs["penwidth"] = "5"
-            if back in edge_labels:
-                battrs["label"] = "<" + _font(S.ROMAN, 10, html.escape(str(edge_labels[back])),
-                                              S.BACKWARD) + ">"
-            dot.edge(tail, head, id=back, **battrs)
-    return dot
+    return {(leaf, square) for leaf, square in over.items()}
 
 
 def _resolve_nodes(items: Iterable[Union[str, Value]], g: DGraph) -> set[str]:
@@ -333,6 +421,10 @@ def _resolve_edges(items: Iterable, order: list[Value]) -> set[str]:
             if index is None:
                 index = {id(v): i for i, v in enumerate(order)}
             a, v, k = item
+            for end in (a, v):
+                if not isinstance(end, Value) or id(end) not in index:
+                    what = autodiff.describe(end) if isinstance(end, Value) else repr(end)
+                    raise ValueError(f"highlight_edges: {what} in the edge {item!r} is not in the drawn graph")
             out.add(f"e{index[id(a)]}_{index[id(v)]}_{k}")
         else:
             out.add(str(item))
@@ -344,7 +436,8 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
          highlight_edges: Iterable = (), edge_labels: Optional[Mapping[str, str]] = None,
          grads_known: Optional[Iterable[Value]] = None,
          max_nodes: int = DEFAULT_MAX_NODES, expand_dot: bool = False,
-         above: Iterable[Value] = ()) -> Drawing:
+         above: Iterable[Value] = (), numbers: Optional[str] = None,
+         layout: str = "slides") -> Drawing:
     """Draw ``root``'s graph in the slides' style.
 
     view: "forward" (names and values) or "backward" (plus gradients in red and red
@@ -359,8 +452,12 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         grey (a gradient equal to 0 shows "0" in red). Default: all known.
     max_nodes: refuse (GraphTooLarge, before any layout) a drawing with more nodes.
     expand_dot: draw each ``dot`` node as × squares into one ``add`` (perceptron figure).
-    above: more leaves to draw above the op that reads them (parameters and constants
-        always are), e.g. the λ of a penalty λ·(…).
+    above: with ``layout="dot"``, more leaves to draw above the op that reads them
+        (parameters and constants always are), e.g. the λ of a penalty λ·(…).
+    numbers: "none" (the slides' exact look: no numbers), "values", "grads" or "both";
+        default "values" for the forward view, "both" for the backward view.
+    layout: "slides" (our own layout, :mod:`viz.layout`: the slides' geometry, pinned
+        and rendered by ``neato -n2``) or "dot" (Graphviz decides).
     """
     if view not in ("forward", "backward"):
         raise ValueError(f"view must be 'forward' or 'backward', got {view!r}")
@@ -368,6 +465,12 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         raise ValueError(f"detail must be one of {LEVELS}, got {detail!r}")
     if not isinstance(root, Value):
         raise TypeError(f"draw(root) needs a Value, got {type(root).__name__}")
+    if numbers is None:
+        numbers = "values" if view == "forward" else "both"
+    if numbers not in NUMBERS:
+        raise ValueError(f"numbers must be one of {NUMBERS}, got {numbers!r}")
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     order = autodiff.topological_order(root)
     # refuse at once, before any layout: the scalar count is exact; at the coarse
     # levels every ungrouped op and every block still draws a square and a circle
@@ -391,12 +494,14 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
     _check_size(len(g.nodes), max_nodes, detail, order)
     choose_anchors(g, above)
     known = None if grads_known is None else {id(v) for v in grads_known}
+    placed = slide_layout(g) if layout == "slides" else None
     root_name = display_names(root)[root] if len(order) <= 100_000 else "l"
     digraph = to_digraph(g, view, known=known,
                          highlight_nodes=_resolve_nodes(highlight_nodes, g),
                          highlight_edges=_resolve_edges(highlight_edges, order),
-                         edge_labels=edge_labels, root_name=root_name)
-    return Drawing(digraph, g)
+                         edge_labels=edge_labels, root_name=root_name, numbers=numbers,
+                         layout=placed)
+    return Drawing(digraph, g, placed)
 
 
 def _check_size(count: int, max_nodes: int, detail: str, order: list[Value]) -> None:

@@ -30,12 +30,12 @@ _TEX = re.compile(r"^([^\W_][^_\s]{0,7})_([^_\s]{1,8})$")                      #
 
 
 def escape_control(text: str) -> str:
-    """Control and format characters (ESC, BEL, newline, bidi overrides, …) written as
-    ``\\x1b`` / ``\\u202e`` escapes; everything else unchanged."""
+    """Control and format characters (ESC, BEL, newline, bidi overrides, …) and lone
+    surrogates written as ``\\x1b`` / ``\\u202e`` escapes; everything else unchanged."""
     def esc(ch: str) -> str:
         code = ord(ch)
         return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-    return "".join(esc(c) if unicodedata.category(c) in ("Cc", "Cf") else c for c in text)
+    return "".join(esc(c) if unicodedata.category(c) in ("Cc", "Cf", "Cs") else c for c in text)
 
 
 def _subscripted(name: str) -> str:
