@@ -94,12 +94,19 @@
       centreOn(target);
     }
   }
+  function clampView() {  // no empty margin where the graph is larger than the box
+    var W = graph.clientWidth, H = graph.clientHeight, w = natW * view.s, h = natH * view.s;
+    view.x = w <= W ? (W - w) / 2 : Math.min(0, Math.max(W - w, view.x));
+    view.y = h <= H ? (H - h) / 2 : Math.min(0, Math.max(H - h, view.y));
+    applyView();
+  }
   function openView() {
     // the whole graph when its numbers are readable there; else readable, at the loss
     fit();
     if (NUMBER_PX * view.s < READABLE_PX) {
       zoomAt(READABLE_PX / (NUMBER_PX * view.s), graph.clientWidth / 2, graph.clientHeight / 2);
       centreOn(el(data.lossId));
+      clampView();
     }
   }
   el("bpl-zoomin").addEventListener("click", function () { zoomAt(1.25, graph.clientWidth / 2, graph.clientHeight / 2); });
