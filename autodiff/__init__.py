@@ -12,6 +12,7 @@ from .compile import compile  # noqa: A004 - autodiff.compile(loss, inputs) -> T
 from .backprop import EdgeStep, NodeStep, backward, chain_rule, topological_order, zero_grad
 from .gradcheck import GradcheckError, gradcheck, local_gradcheck
 from .ops import OPS, Op, register
+from .params import ParameterStore
 from .value import Value, apply, describe, dot, is_grad_enabled, maximum, no_grad, softmax
 from .value import sum  # noqa: A004, F401 - autodiff.sum is the n-ary sum node
 
@@ -20,5 +21,5 @@ __all__ = [
     "dot", "maximum", "softmax",  # autodiff.sum is left out of * so as not to shadow the builtin
     "backward", "chain_rule", "topological_order", "zero_grad", "NodeStep", "EdgeStep",
     "no_grad", "is_grad_enabled", "gradcheck", "local_gradcheck", "GradcheckError",
-    "compile", "Tape",
+    "compile", "Tape", "ParameterStore",
 ]

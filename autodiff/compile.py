@@ -14,11 +14,16 @@ gradient (1/m) Σ_x ∇C_x of the lectures' SGD — and ``"sum"`` gives ∂/∂�
 gradients equal the eager engine's, run sample by sample, to rounding (tested to 1e-12).
 
 Leaves. Listed ``inputs`` take the columns of the batch, in order. Leaves with
-``param=True`` are the parameters: the tape keeps their values in one array
-``tape.param_data``, gathered from ``Value.data`` at every :meth:`Tape.forward` (one pass;
-pass ``sync=False`` to skip it in a training loop that updates ``param_data`` itself and
-calls :meth:`Tape.write_params` at the end). Every other leaf is a **constant**: its
-``data`` is read at compile time and again by :meth:`Tape.sync` (i.e. at every forward with
+``param=True`` are the parameters. They live in one :class:`autodiff.ParameterStore`
+(``tape.store``; compiling binds parameters that are in none yet, in the tape's own
+layout): the tape reads θ from the store's vector and :meth:`Tape.backward` adds its
+gradient into the store's ``grad``, with no pass over the Values, and every parameter's
+``.data`` / ``.grad`` shows those numbers. ``tape.param_data`` is the θ the tape computes
+with: a view of the store's vector when the tape's layout is a run of the store (always,
+when the tape made the store), else a copy gathered at every ``forward(sync=True)``
+(pass ``sync=False`` in a loop that updates ``param_data`` itself, and call
+:meth:`Tape.write_params` at the end). Every other leaf is a **constant**: its ``data`` is
+read at compile time and again by :meth:`Tape.sync` (i.e. at every forward with
 ``sync=True``); it gets no gradient.
 
 How it runs (DESIGN.md, lessons 4–5). The graph is traced once (:func:`plan`) into integer
@@ -61,6 +66,7 @@ only an input's or a constant's gradient would hold raises in eager ``backward()
 
 from __future__ import annotations
 
+import gc
 import math
 from collections import defaultdict
 from operator import attrgetter
@@ -69,6 +75,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from .backprop import topological_order
+from .params import ParameterStore, store_of
 from .compile_kernels import (DotKernel, Elementwise, MatmulBlock, MaxKernel, SoftmaxKernel,
                               SumKernel, as_index)
 from .value import Value, apply, describe
@@ -112,16 +119,30 @@ class Tape:
     """A traced graph: ``forward(batch)``, ``backward(reduction)``, node inspection.
 
     Public attributes: ``inputs`` (list of Values), ``params`` (list of Values, in the
-    order of ``param_data``), ``param_data`` (ndarray (P,), the parameter values the tape
-    computes with), ``param_grad`` (ndarray (P,), the reduced gradient of the last
-    :meth:`backward`), ``batch_size`` (B of the last forward).
+    order of ``param_data``), ``store`` (the :class:`ParameterStore` holding them),
+    ``param_data`` (ndarray (P,), the parameter values the tape computes with),
+    ``param_grad`` (ndarray (P,), the reduced gradient of the last :meth:`backward`),
+    ``batch_size`` (B of the last forward).
     """
 
     def __init__(self, root: Value, inputs: list[Value], outputs: Optional[list[Value]] = None) -> None:
         self.root, self.inputs, self.outputs = root, inputs, outputs or []
         self._input_pos = {id(v): i for i, v in enumerate(inputs)}
-        _Planner(self).build()
-        self.param_data = np.zeros(len(self.params))
+        collecting = gc.isenabled()
+        gc.disable()  # planning allocates O(nodes) small objects that live on: collector passes
+        try:          # over them made compiling superlinear (25 µs/node at 100k vs 15 at 1k)
+            _Planner(self).build()
+        finally:
+            if collecting:
+                gc.enable()
+        if self.params:
+            self.store, self._store_index = store_of(self.params, "compile")
+        else:
+            self.store, self._store_index = ParameterStore([]), slice(0, 0)
+        if isinstance(self._store_index, slice):  # θ is a view: nothing to gather or write back
+            self.param_data = self.store.data[self._store_index]
+        else:
+            self.param_data = np.zeros(len(self.params))
         self.param_grad = np.zeros(len(self.params))
         self.batch_size = 0
         self._V = self._G = None
@@ -130,16 +151,21 @@ class Tape:
 
     # ------------------------------------------------------------------ running
     def sync(self) -> None:
-        """Re-read parameter values and constants from their Values' ``data``."""
-        self.param_data[:] = np.fromiter(map(_get_data, self.params), float, len(self.params))
+        """Re-read parameter values (from the store) and constants (from their Values' ``data``)."""
+        self.store.vector_current()
+        if not isinstance(self._store_index, slice):
+            np.take(self.store.data, self._store_index, out=self.param_data)
         self._const_data = np.fromiter(map(_get_data, self._consts), float, len(self._consts))
         if self._V is not None:
             self._V[self._const_rows] = self._const_data[:, None]
 
     def write_params(self) -> None:
-        """Store ``param_data`` into the parameters' ``Value.data``."""
-        for p, x in zip(self.params, self.param_data.tolist()):
-            p.data = x
+        """Make ``param_data`` (changed in place by the caller) what the parameters hold."""
+        if isinstance(self._store_index, slice):  # a view: the store's vector already holds it
+            self.store.vector_current(read_values=False)
+        else:
+            self.store.vector_current()
+            self.store.data[self._store_index] = self.param_data
 
     def forward(self, batch: Any, *, sync: bool = True) -> np.ndarray:
         """Evaluate the graph for each row of ``batch`` (shape (B, n_inputs)); return C_b, (B,).
@@ -188,8 +214,9 @@ class Tape:
         """Backprop the last forward's losses; return ∂(reduced loss)/∂θ as ``param_grad``.
 
         ``reduction``: ``"mean"`` (1/B Σ_b C_b) or ``"sum"``. With ``accumulate=True`` the
-        gradient is also *added* into each parameter's ``Value.grad`` (as eager
-        ``backward()`` accumulates into leaves); ``False`` leaves the Values alone.
+        gradient is also *added* into the store's ``grad`` (what each parameter's
+        ``.grad`` shows; as eager ``backward()`` accumulates into leaves); ``False`` leaves
+        it alone.
         """
         if reduction not in ("mean", "sum"):
             raise ValueError(f"tape.backward(reduction): 'mean' or 'sum', got {reduction!r}")
@@ -217,8 +244,7 @@ class Tape:
         if not math.isfinite(float(gtheta.sum())):
             self._check_gradients()
         if accumulate:
-            for p, g in zip(self.params, gtheta.tolist()):
-                p.grad += g
+            self.store.grad[self._store_index] += gtheta
         return gtheta
 
     # --------------------------------------------------------------- inspection
@@ -593,7 +619,7 @@ class _Planner:
         # backward zeroes: variant op rows, frontier rows and full parameter rows on every
         # column; parameters read only by invariant nodes, constants and invariant op rows on
         # column 0 (input rows take contributions no one reads)
-        first_var = min((np.arange(len(row))[k.out][0] for k in t._var_kernels), default=len(row))
+        first_var = min((_first_row(k.out) for k in t._var_kernels), default=len(row))
         t._zero = [(slice(int(first_var), len(row)), slice(None))]
         t._zero += [(rows, slice(None)) for rows, _, cols in t._prow if cols == slice(None)]
         if frontier:
@@ -669,6 +695,11 @@ class _Planner:
         slots = [[row[id(a_s[i])] for a_s in ins] for i in range(arity)]
         grad_slots = [any(id(a_s[i]) in needs for a_s in ins) for i in range(arity)]
         return Elementwise(op, nodes[0].attr, nodes, out, slots, grad_slots)
+
+
+def _first_row(index: Any) -> int:
+    """The first row of a kernel's output index (a slice or an intp array)."""
+    return index.start if isinstance(index, slice) else int(index[0])
 
 
 def _attr_key(attr: Any) -> Any:

@@ -101,7 +101,9 @@ class Value:
     collapse drawings; ``None`` otherwise).
     """
 
-    __slots__ = ("data", "grad", "label", "param", "_op", "inputs", "attr", "group", "_hooks")
+    # ``_binding``: a parameter's ParameterStore and position (autodiff.params); never set
+    # on other nodes, so building a node costs nothing more.
+    __slots__ = ("data", "grad", "label", "param", "_op", "inputs", "attr", "group", "_hooks", "_binding")
 
     # How many hooks were ever put on leaves and not removed. Backward skips leaves (most
     # edges of a network end in one) unless this is non-zero. A count, not references, so

@@ -51,7 +51,7 @@ def our_model(seed: int = 0) -> "nn.MLP":
 
 def our_step(model, X, y) -> float:
     params = model.parameters()
-    scores = [model([Value(a), Value(b)])[0] for a, b in X]
+    scores = [model([Value(a), Value(b)]) for a, b in X]
     losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
     loss = autodiff.sum(losses) * (1.0 / len(losses)) + 1e-4 * autodiff.sum([p * p for p in params])
     for p in params:

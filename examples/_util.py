@@ -1,9 +1,13 @@
-"""Shared plumbing for the example scripts: import path, command line, output directory.
+"""Shared plumbing for the example scripts: import path, command line, output directory, figures.
 
 Every example is a script with ``main(argv=None) -> dict``. Run from a checkout without installing
 (``python3 examples/xor.py``): importing this module puts the repository root on ``sys.path`` so
 ``autodiff`` and ``nn`` import. Common options: ``--out DIR`` (default ``./out/<example>``),
-``--quick`` (small sizes, for the smoke tests), ``--no-figures``.
+``--quick`` (small sizes, for the smoke tests), ``--no-figures``, ``--format png|svg|pdf``.
+
+Figures are drawn with matplotlib's object API (:func:`new_figure`, :func:`save_figure`; no
+pyplot, so no global state and no display needed), with mathtext labels such as ``$\\eta$``.
+Without matplotlib an example stops with the install command (or runs with ``--no-figures``).
 """
 
 from __future__ import annotations
@@ -23,19 +27,24 @@ if str(ROOT) not in sys.path:
 
 def parse_args(name: str, doc: str, argv: Optional[Sequence[str]],
                extra: Optional[Callable[[argparse.ArgumentParser], None]] = None,
-               figures: bool = True) -> argparse.Namespace:
+               figures: bool = True, matplotlib: bool = True) -> argparse.Namespace:
     """Parse the common options plus any an example adds through ``extra(parser)``.
 
     Sets ``args.out`` to a created directory unless ``--no-figures`` was given or the example
     writes no figures by default (``figures=False``); then ``args.out`` is ``None`` (and
-    ``args.out_dir`` keeps the requested path).
+    ``args.out_dir`` keeps the requested path). ``matplotlib=False``: the example writes other
+    files (graphs, pages), so matplotlib is not required.
     """
-    parser = argparse.ArgumentParser(prog=f"examples/{name}.py", description=doc.split("\n\n")[0],
+    installed = __name__.startswith("backproplab.")  # imported by `backproplab examples run`
+    prog = f"backproplab examples run {name}" if installed else f"examples/{name}.py"
+    parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("out") / name,
                         help=f"directory for figures (default: ./out/{name})")
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke tests)")
     parser.add_argument("--no-figures", action="store_true", help="write no files")
+    parser.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
+                        help="figure file format (default png)")
     if extra is not None:
         extra(parser)
     args = parser.parse_args(list(argv) if argv is not None else None)
@@ -43,8 +52,70 @@ def parse_args(name: str, doc: str, argv: Optional[Sequence[str]],
     if args.no_figures or not figures:
         args.out = None
     else:
+        if matplotlib:
+            _matplotlib()
         args.out.mkdir(parents=True, exist_ok=True)
     return args
+
+
+PLOTS_HINT = ("the example figures need matplotlib: pip install 'backproplab[plots]' "
+              "(or pip install matplotlib), or run with --no-figures")
+
+
+def _matplotlib():
+    try:
+        import matplotlib
+    except ImportError:
+        raise SystemExit(PLOTS_HINT) from None
+    return matplotlib
+
+
+def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.6, height: float = 3.4, title: str = ""):
+    """A matplotlib ``Figure`` with a grid of Axes (returned flat, row by row), constrained layout."""
+    _matplotlib()
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width * ncols, height * nrows + (0.4 if title else 0)), layout="constrained")
+    axes = list(fig.subplots(nrows, ncols, squeeze=False).ravel())
+    if title:
+        fig.suptitle(title, fontsize=13)
+    for ax in axes:
+        ax.grid(True, alpha=0.25)
+    return fig, axes
+
+
+def save_figure(fig, args: argparse.Namespace, stem: str, dpi: int = 110) -> str:
+    """Write ``fig`` as ``<args.out>/<stem>.<args.format>``, print and return the path."""
+    path = args.out / f"{stem}.{args.format}"
+    fig.savefig(path, dpi=dpi)
+    print(f"wrote {path}")
+    return str(path)
+
+
+def probability_panel(ax, P, extent: tuple, points=(), classes=(), title: str = "") -> None:
+    """Class-1 probabilities ``P`` (row 0 = top, covering ``extent`` = (xmin, xmax, ymin, ymax))
+    in blue (0) to red (1), the decision boundary P = 0.5 in black, and scatter ``points``
+    (an (n, 2) array) coloured by ``classes`` (0/1)."""
+    import numpy as np
+    ax.imshow(P, extent=extent, origin="upper", cmap="RdBu_r", vmin=0.0, vmax=1.0, alpha=0.55,
+              interpolation="bilinear", aspect="auto")
+    n, m = np.shape(P)
+    xs = np.linspace(extent[0], extent[1], m)
+    ys = np.linspace(extent[3], extent[2], n)
+    if np.nanmin(P) < 0.5 < np.nanmax(P):
+        ax.contour(xs, ys, P, levels=[0.5], colors="black", linewidths=1.2)
+    points = np.asarray(points, dtype=float).reshape(-1, 2)
+    if len(points):
+        c = np.asarray(classes, dtype=float)
+        ax.scatter(points[:, 0], points[:, 1], c=c, cmap="RdBu_r", vmin=-0.2, vmax=1.2,
+                   s=36 if len(points) < 50 else 14, edgecolors="black", linewidths=0.6)
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(5))
+    ax.yaxis.set_major_locator(MaxNLocator(5))
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    ax.grid(False)
+    if title:
+        ax.set_title(title, fontsize=10)
 
 
 def table(rows: Sequence[Sequence[object]], header: Sequence[str], floatfmt: str = ".6f") -> str:

@@ -19,7 +19,7 @@ run time) to see the 200-unit surfaces grow islands. Runs on the compiled engine
 (``--engine eager``) is far slower.
 
 Run: ``python3 examples/decision_surfaces.py [--epochs 400 --points 100 --widths 5 20 200]``;
-writes ``decision_surfaces.svg`` (the 3 × 4 grid) and one PNG per panel.
+writes ``decision_surfaces.png`` (the 3 × 4 grid) and one figure per panel.
 """
 
 from __future__ import annotations
@@ -30,9 +30,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 try:
-    from . import _plot, _util
+    from . import _util
 except ImportError:  # run as a script
-    import _plot
     import _util
 
 import nn
@@ -75,13 +74,10 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     points = args.points or (40 if q else 100)
     epochs = args.epochs if args.epochs is not None else (5 if q else 400)
     res = args.grid or (24 if q else 80)
-    if args.engine == "auto" and "compiled" not in nn.engines.ENGINES:
-        print("note: no compiled engine registered; the eager engine is far slower (use --quick or "
-              "fewer --epochs)")
     X, y = nn.two_moons(points, noise=args.noise, seed=args.data_seed)
     G = grid(res)
 
-    results, panels, t0 = [], [], time.perf_counter()
+    results, surfaces, t0 = [], [], time.perf_counter()
     for H in widths:
         for run in range(1, runs + 1):
             model = nn.MLP(2, [H, 1], activation="tanh", output_activation="sigmoid", init=args.init,
@@ -94,13 +90,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             results.append({"hidden": H, "run": run, "final_loss": hist.loss[-1],
                             "train_accuracy": hist.accuracy[-1], "boundary_cells": boundary_complexity(P),
                             "engine": hist.engine})
-            img = _plot.probability_image(P)
-            pts = [(a, b, "#d62728" if t else "#1f77b4") for (a, b), t in zip(X, y)]
-            title = f"H = {H}, run {run}: acc {100 * hist.accuracy[-1]:.0f} %"
-            panels.append(_plot.image_panel(img, title=title, extent=EXTENT, points=pts, size=220))
-            if args.out is not None:
-                big = np.kron(img, np.ones((3, 3, 1), np.uint8))  # 3x nearest-neighbour upscale
-                _plot.write_png(args.out / f"surface_h{H}_run{run}.png", _plot.stamp_points(big, pts, EXTENT))
+            surfaces.append((f"$H = {H}$, run {run}: accuracy {100 * hist.accuracy[-1]:.0f} %", P))
     seconds = time.perf_counter() - t0
 
     print(f"Two moons, {points} points (noise {args.noise}); MLP(2, [H, 1]) tanh/sigmoid, init "
@@ -121,12 +111,17 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     figures = []
     if args.out is not None:
-        path = _plot.save_figure(args.out / "decision_surfaces.svg", panels, cols=runs,
-                                 title="One hidden layer: rows H = " + ", ".join(map(str, widths))
-                                 + f"; columns: {runs} runs from different initial weights")
-        figures.append(str(path))
-        figures += [str(args.out / f"surface_h{r['hidden']}_run{r['run']}.png") for r in results]
-        print(f"wrote {path} and {len(results)} PNG panels")
+        fig, axes = _util.new_figure(runs, len(widths), width=3.0, height=2.9, title=(
+            "One hidden layer: rows $H$ = " + ", ".join(map(str, widths))
+            + f" tanh units; columns: {runs} runs from different initial weights"))
+        for ax, (title, P) in zip(axes, surfaces):
+            _util.probability_panel(ax, P, EXTENT, X, y, title=title)
+        figures.append(_util.save_figure(fig, args, "decision_surfaces"))
+        for r, (title, P) in zip(results, surfaces):
+            fig, (ax,) = _util.new_figure(1, width=4.2, height=4.0)
+            _util.probability_panel(ax, P, EXTENT, X, y, title=title)
+            ax.set(xlabel=r"$x_1$", ylabel=r"$x_2$")
+            figures.append(_util.save_figure(fig, args, f"surface_h{r['hidden']}_run{r['run']}"))
     return {"widths": widths, "runs": runs, "epochs": epochs, "points": points, "results": results,
             "summary": summary, "seconds": seconds, "figures": figures}
 

@@ -9,34 +9,34 @@
 3. A self-contained HTML page that steps through the backward pass one chain-rule
    application at a time (open it in any browser; no network needed).
 
-Run: ``bash scripts/demo.sh`` (sets everything up), or ``python3 examples/demo.py --out DIR``.
+Run: ``bash scripts/demo.sh`` (sets everything up), ``backproplab demo [--out DIR]`` from an installed
+package, or ``python3 examples/demo.py --out DIR``. (``--quick`` is accepted; the demo is small.)
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+try:
+    from . import _util, nptel_worked_example
+except ImportError:  # run as a script
+    import _util
+    import nptel_worked_example
 
-import nptel_worked_example  # noqa: E402
-
-import viz  # noqa: E402
-from viz.html_page import write_html  # noqa: E402
-from viz.stepper import Stepper  # noqa: E402
+import viz
+from viz.html_page import write_html
+from viz.stepper import Stepper
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
-    parser = argparse.ArgumentParser(description="backproplab's main demo (the NPTEL worked example)")
-    parser.add_argument("--out", default="out/demo", help="directory for the SVG and HTML files")
-    args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
+    args = _util.parse_args("demo", __doc__, argv, matplotlib=False)
     report = nptel_worked_example.main([])
+    if args.out is None:  # --no-figures: the table only
+        report["files"] = {}
+        return report
+    out = Path(args.out)
+
     network = nptel_worked_example.build_network()
     network.loss.backward()
 

@@ -10,7 +10,7 @@ they diverge. The derivative used by every step comes from ``Value.backward()`` 
 against the formula −2b(a − bx).
 
 Run: ``python3 examples/gradient_descent_1d.py [--a 2 --b 1.5 --start 0 --steps 25]``.
-Writes ``gd_1d.svg`` (iterates x_n, J(x_n) on a log axis, and the iterates on the parabola).
+Writes ``gd_1d.png`` (iterates x_n, J(x_n) on a log axis, and the iterates on the parabola).
 """
 
 from __future__ import annotations
@@ -19,9 +19,8 @@ import math
 from typing import Optional, Sequence
 
 try:
-    from . import _plot, _util
+    from . import _util
 except ImportError:  # run as a script
-    import _plot
     import _util
 
 from autodiff import Value
@@ -97,31 +96,32 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if args.out is not None:
         x_opt = a / b
         shown = min(steps, 20)
-        series = [{"x": list(range(shown + 1)), "y": r["xs"][:shown + 1], "marker": True,
-                   "label": f"eta={r['eta']:.3g}"} for r in runs]
         span = max(4 * abs(args.start - x_opt), 1.0)
-        p1 = _plot.line_chart(series, title="iterates x_n", xlabel="step n", ylabel="x_n",
-                              ylim=(x_opt - span, x_opt + span), hlines=[(x_opt, "x0 = a/b")])
-        series = [{"x": list(range(len(r["Js"]))), "y": [max(J, 1e-30) for J in r["Js"]],
-                   "label": f"eta={r['eta']:.3g}"} for r in runs]
-        p2 = _plot.line_chart(series, title="cost J(x_n)", xlabel="step n", ylabel="J (log)",
-                              logy=True, ylim=(1e-16, 1e6))
         lo, hi = x_opt - span, x_opt + span
+        fig, (ax1, ax2, ax3) = _util.new_figure(
+            3, title=rf"Gradient descent on $J(x) = ({a:g} - {b:g}x)^2$, threshold $1/b^2 = {thr:.4g}$")
+        for i, r in enumerate(runs):
+            label = rf"$\eta = {r['eta'] / thr:g}/b^2$"
+            ax1.plot(range(shown + 1), r["xs"][:shown + 1], marker="o", markersize=3, color=f"C{i}", label=label)
+            ax2.plot(range(len(r["Js"])), [max(J, 1e-30) for J in r["Js"]], color=f"C{i}", label=label)
+        ax1.axhline(x_opt, color="0.4", linestyle="--", linewidth=1, label=r"$x_0 = a/b$")
+        ax1.set(title=r"iterates $x_n$", xlabel=r"step $n$", ylabel=r"$x_n$", ylim=(lo, hi))
+        ax2.set(title=r"cost $J(x_n)$", xlabel=r"step $n$", ylabel=r"$J(x_n)$", yscale="log", ylim=(1e-16, 1e6))
         grid = [lo + (hi - lo) * k / 200 for k in range(201)]
-        parab = [{"x": grid, "y": [(a - b * x) ** 2 for x in grid], "color": "#999", "label": "J(x)"}]
-        for i, r in enumerate(runs[1::2]):
+        ax3.plot(grid, [(a - b * x) ** 2 for x in grid], color="0.6", label=r"$J(x)$")
+        for i, r in list(enumerate(runs))[1::2]:
             pts = [(x, (a - b * x) ** 2) for x in r["xs"][:10] if lo <= x <= hi]
-            parab.append({"x": [p[0] for p in pts], "y": [p[1] for p in pts], "marker": True,
-                          "color": _plot.PALETTE[1 + 2 * i], "label": f"eta={r['eta']:.3g}",
-                          "width": 1})
-        p3 = _plot.line_chart(parab, title="first iterates on J(x)", xlabel="x", ylabel="J(x)",
-                              xlim=(lo, hi), ylim=(0, (a - b * lo) ** 2), vlines=[(x_opt, "x0")],
-                              legend="upper left" if b > 0 else "upper right")
-        path = _plot.save_figure(args.out / "gd_1d.svg", [p1, p2, p3], cols=3,
-                                 title=f"Gradient descent on J(x) = ({a:g} - {b:g}x)^2, "
-                                       f"threshold 1/b^2 = {thr:.4g}")
-        figures.append(str(path))
-        print(f"wrote {path}")
+            ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", markersize=4, linewidth=1,
+                     color=f"C{i}", label=rf"$\eta = {r['eta'] / thr:g}/b^2$")
+        ax3.axvline(x_opt, color="0.4", linestyle="--", linewidth=1)
+        ax3.set(title=r"first iterates on $J(x)$", xlabel=r"$x$", ylabel=r"$J(x)$", xlim=(lo, hi),
+                ylim=(0, (a - b * lo) ** 2))
+        from matplotlib.ticker import MaxNLocator
+        for ax in (ax1, ax2):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        fig.legend(*ax1.get_legend_handles_labels(), loc="outside lower center", ncol=len(runs) + 1, frameon=False)
+        ax3.legend(fontsize=8, loc="upper center")
+        figures.append(_util.save_figure(fig, args, "gd_1d"))
     return {"a": a, "b": b, "x_opt": a / b, "eta_threshold": thr, "steps": steps,
             "runs": [{k: v for k, v in r.items() if k not in ("xs", "Js")} for r in runs],
             "trajectories": {r["eta"]: r["xs"] for r in runs},

@@ -18,7 +18,7 @@ The book's cross-entropy animations (its paper.js widget, η = 0.005) use δ = 1
 fall much faster than true gradient descent at η = 0.005, so correct code does *not* reproduce
 those pictures.
 
-Run: ``python3 examples/learning_slowdown.py [--epochs 300]``; writes ``learning_slowdown.svg``.
+Run: ``python3 examples/learning_slowdown.py [--epochs 300]``; writes ``learning_slowdown.png``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ import math
 from typing import Callable, Optional, Sequence
 
 try:
-    from . import _plot, _util
+    from . import _util
 except ImportError:  # run as a script
-    import _plot
     import _util
 
 import nn
@@ -147,25 +146,28 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     figures = []
     if args.out is not None:
         ep = list(range(epochs + 1))
-        panels = []
+        fig, axes = _util.new_figure(2, 3, height=3.0, title=(
+            rf"Learning slowdown: one sigmoid neuron $a = \sigma(wx + b)$, $x = 1 \to y = 0$, $\eta = {args.eta:g}$"
+            "\n" r"quadratic $C = \frac{1}{2}(a - y)^2$ vs cross-entropy $C = -[y \ln a + (1 - y)\ln(1 - a)]$"))
+        names = {"quadratic": "quadratic cost", "cross_entropy": "cross-entropy cost"}
+        k = 0
         for start in STARTS:
-            for kind, color in (("quadratic", _plot.PALETTE[0]), ("cross_entropy", _plot.PALETTE[1])):
-                r = runs[(start, kind, args.eta)]
-                panels.append(_plot.line_chart(
-                    [{"x": ep, "y": r["costs"], "color": color}],
-                    title=f"{kind.replace('_', '-')} cost, start (w, b) = {STARTS[start]}",
-                    xlabel="epoch", ylabel="cost",
-                    width=440, height=300))
+            for i, kind in enumerate(("quadratic", "cross_entropy")):
+                ax = axes[k]
+                k += 1
+                ax.plot(ep, runs[(start, kind, args.eta)]["costs"], color=f"C{i}")
+                ax.set(title=f"{names[kind]}, start $(w, b) = {STARTS[start]}$", xlabel="epoch", ylabel="cost $C$")
+                ax.title.set_fontsize(9.5)
         for start in STARTS:
-            panels.append(_plot.line_chart(
-                [{"x": ep, "y": runs[(start, "cross_entropy", 0.005)]["costs"], "label": "true gradient"},
-                 {"x": ep, "y": widget[start], "label": "book widget: 1/(1-a)", "dash": "6 4"}],
-                title=f"cross-entropy, eta = 0.005, start {STARTS[start]}", xlabel="epoch",
-                ylabel="cost", width=440, height=300))
-        path = _plot.save_figure(args.out / "learning_slowdown.svg", panels, cols=2,
-                                 title=f"Learning slowdown, one sigmoid neuron, x=1 -> y=0, eta={args.eta:g}")
-        figures.append(str(path))
-        print(f"wrote {path}")
+            ax = axes[k]
+            k += 1
+            ax.plot(ep, runs[(start, "cross_entropy", 0.005)]["costs"], label=r"true gradient $\delta = a - y$")
+            ax.plot(ep, widget[start], linestyle="--", label=r"book widget $\delta = 1/(1 - a)$")
+            ax.set(title=rf"cross-entropy, $\eta = 0.005$, start $(w, b) = {STARTS[start]}$", xlabel="epoch",
+                   ylabel="cost $C$")
+            ax.title.set_fontsize(9.5)
+            ax.legend(fontsize=8, loc="lower left")
+        figures.append(_util.save_figure(fig, args, "learning_slowdown"))
     return {"epochs": epochs, "eta": args.eta,
             "runs": {f"{s}_{k}_eta{e:g}": {"cost_at": {ep_: r["costs"][ep_] for ep_ in check},
                                            "final_output": r["outputs"][-1], "w": r["w"], "b": r["b"]}

@@ -34,15 +34,14 @@ from typing import Optional, Sequence
 import numpy as np
 
 try:
-    import _plot
-    from _util import ROOT, parse_args, table
-except ImportError:  # imported as examples.mnist_experiments
-    from examples import _plot
-    from examples._util import ROOT, parse_args, table
+    from . import _util
+except ImportError:  # run as a script, or loaded from its file
+    import _util
+ROOT, parse_args, table = _util.ROOT, _util.parse_args, _util.table
 
 import autodiff
 import nn
-from nn.engines import build_static_graph
+from nn.model_graph import build_static_graph
 
 ARCHS = ("784-30-10", "784-30-30-10", "784-30-30-30-10", "784-30-30-30-30-10")
 GOLDEN = ROOT / "tests" / "data" / "golden.json"
@@ -274,45 +273,59 @@ def depth_vs_accuracy(archs, seeds, data, epochs, golden, torch_timing: bool, sp
 
 
 # ----------------------------------------------------------------------------- figures
-def draw_figures(results: dict, out: Path) -> list[str]:
-    """SVG figures of whatever parts ``results`` holds; returns the paths written."""
-    panels, colors = [], _plot.PALETTE
+def draw_figures(results: dict, args) -> list[str]:
+    """The figure of whatever parts ``results`` holds (matplotlib); returns the paths written."""
     sol = results.get("speed_of_learning", {})
-    if sol:
-        series = [{"x": list(range(1, len(d["mean"]) + 1)), "y": d["mean"], "label": key, "marker": True,
-                   "color": colors[i % len(colors)]} for i, (key, d) in enumerate(sol.items())]
-        panels.append(_plot.line_chart(series, title="speed of learning at init (mean over seeds)",
-                                       xlabel="hidden layer l", ylabel="‖∂C/∂b^l‖", logy=True,
-                                       legend="lower right"))
     fixes_ = results.get("fixes", {})
-    if fixes_:
-        series = [{"x": list(range(1, len(d["mean"]) + 1)), "y": d["mean"], "label": name, "marker": True,
-                   "color": colors[i % len(colors)], "dash": "5 3" if "clip" in name else None}
-                  for i, (name, d) in enumerate(fixes_.items())]
-        panels.append(_plot.line_chart(series, title="fixes: ‖∂C/∂b^l‖ at init, deepest network",
-                                       xlabel="hidden layer l", ylabel="‖∂C/∂b^l‖", logy=True,
-                                       ylim=(1e-6, 10.0), legend="lower right"))
     dva = results.get("depth_vs_accuracy", {})
+    during = None
     if dva:
-        series = [{"x": list(range(1, len(d["runs"][0]["val_acc"]) + 1)), "y": d["runs"][0]["val_acc"],
-                   "label": key, "color": colors[i % len(colors)]} for i, (key, d) in enumerate(dva.items())]
-        panels.append(_plot.line_chart(series, title=f"validation accuracy (seed {results['seeds'][0]})",
-                                       xlabel="epoch", ylabel="%", ylim=(90.0, 98.0),
-                                       legend="lower right"))
         key, d = list(dva.items())[-1]
         sp = np.array(d["runs"][0].get("speeds_per_epoch") or [])
         init = (sol.get(key, {}).get("speeds") or [None])[0]
         if sp.size and init is not None:
-            sp = np.vstack([init, sp])
-            series = [{"x": list(range(len(sp))), "y": sp[:, l].tolist(), "label": f"layer {l + 1}",
-                       "color": colors[l % len(colors)]} for l in range(sp.shape[1])]
-            panels.append(_plot.line_chart(series, title=f"speed of learning during training, {key}",
-                                           xlabel="epoch", ylabel="‖∂C/∂b^l‖", logy=True))
+            during = (key, np.vstack([init, sp]))
+    panels = [p for p, present in (("sol", sol), ("fixes", fixes_), ("dva", dva), ("during", during)) if present]
     if not panels:
         return []
-    path = _plot.save_figure(Path(out) / "mnist_experiments.svg", panels, cols=2,
-                             title="MNIST on the compiled path: vanishing gradients and depth")
-    return [str(path)]
+    cols = min(2, len(panels))
+    fig, axes = _util.new_figure(cols, (len(panels) + 1) // 2, width=5.2, height=3.7,
+                                 title="MNIST on the compiled path: vanishing gradients and depth")
+    speed = r"$\|\partial C/\partial b^l\|$"
+    from matplotlib.ticker import MaxNLocator
+    for ax, panel in zip(axes, panels):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if panel == "sol":
+            for key, d in sol.items():
+                ax.plot(range(1, len(d["mean"]) + 1), d["mean"], marker="o", label=key)
+            ax.set(title="speed of learning at initialisation (mean over seeds)", xlabel=r"hidden layer $l$",
+                   ylabel=speed, yscale="log")
+        elif panel == "fixes":
+            for name, d in fixes_.items():
+                ax.plot(range(1, len(d["mean"]) + 1), d["mean"], marker="o", label=name,
+                        linestyle="--" if "clip" in name else "-")
+            ax.set(title=f"fixes: {speed} at initialisation, deepest network", xlabel=r"hidden layer $l$",
+                   ylabel=speed, yscale="log")
+        elif panel == "dva":
+            for key, d in dva.items():
+                acc = d["runs"][0]["val_acc"]
+                ax.plot(range(1, len(acc) + 1), acc, marker="o" if len(acc) < 3 else None, label=key)
+                if len(acc) < 10:
+                    ax.set_xticks(range(1, len(acc) + 1))
+            ax.set(title=f"validation accuracy (seed {results['seeds'][0]})", xlabel="epoch", ylabel="accuracy (%)")
+        else:
+            key, sp = during
+            for layer in range(sp.shape[1]):
+                ax.plot(range(len(sp)), sp[:, layer], label=f"layer {layer + 1}")
+            ax.set(title=f"speed of learning during training, {key}", xlabel="epoch", ylabel=speed, yscale="log")
+        ax.title.set_fontsize(10)
+        if panel == "fixes":
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        else:
+            ax.legend(fontsize=7, loc="best")
+    for ax in axes[len(panels):]:
+        ax.set_axis_off()
+    return [_util.save_figure(fig, args, "mnist_experiments")]
 
 
 # -------------------------------------------------------------------------------- main
@@ -331,8 +344,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args("mnist_experiments", __doc__, argv, extra)
     if args.replot is not None:
         results = json.loads(args.replot.read_text())
-        results["figures"] = draw_figures(results, args.out or Path("."))
-        print("\n".join(f"wrote {f}" for f in results["figures"]))
+        if args.out is None:
+            args.out = Path(".")
+        results["figures"] = draw_figures(results, args)
         return results
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     archs = [parse_arch(a) for a in args.archs.split(",") if a.strip()]
@@ -363,8 +377,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     results["wall_seconds"] = time.perf_counter() - t0
     print(f"\ntotal wall time {results['wall_seconds']:.1f} s")
     if args.out is not None:
-        results["figures"] = draw_figures(results, args.out)
-        print("\n".join(f"wrote {f}" for f in results["figures"]))
+        results["figures"] = draw_figures(results, args)
         path = Path(args.out) / "results.json"
         path.write_text(json.dumps(results, indent=1))
         print(f"wrote {path}")

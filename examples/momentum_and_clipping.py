@@ -15,7 +15,7 @@
    with N(0, 1) weights, trained with η = 0.05, overflows in its first epoch without clipping; with
    ``clip_value=1`` the same run trains.
 
-Run: ``python3 examples/momentum_and_clipping.py``; writes ``momentum_and_clipping.svg``.
+Run: ``python3 examples/momentum_and_clipping.py``; writes ``momentum_and_clipping.png``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 try:
-    from . import _plot, _util
+    from . import _util
 except ImportError:  # run as a script
-    import _plot
     import _util
 
 import nn
@@ -113,17 +112,17 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         seen: list[float] = []
 
         def record(state: nn.TrainingState) -> None:
-            seen[:] = state.history.loss
+            seen[:] = [state.history.initial["loss"], *state.history.loss]  # the loss after 0, 1, ... epochs
 
         try:
             h = nn.fit(model, X, y, loss="half_sse", lr=0.05, mode="minibatch", batch_size=20,
                        epochs=epochs, clip_value=clip, seed=args.seed, progress=False, callbacks=[record])
-            clip_runs[clip] = {"diverged": False, "loss": h.loss, "accuracy": h.accuracy[-1], "error": "",
-                               "epoch": len(h.loss) - 1}
+            clip_runs[clip] = {"diverged": False, "loss": [h.initial["loss"], *h.loss], "accuracy": h.accuracy[-1],
+                               "error": "", "epoch": len(h)}
         except ArithmeticError as exc:  # the engine refuses to go on with an overflowing value
             clip_runs[clip] = {"diverged": True, "loss": list(seen), "accuracy": None,
                                "error": f"{type(exc).__name__}: {str(exc).split(' for node')[0][:80]}",
-                               "epoch": len(seen)}
+                               "epoch": max(len(seen) - 1, 0)}
     print(f"\n3. Clipping: deep ReLU net, N(0,1) weights, half-SSE, eta = 0.05, {epochs} epochs of "
           "mini-batch SGD")
     for clip, r in clip_runs.items():
@@ -137,32 +136,46 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     figures = []
     if args.out is not None:
         shown = 80
-        p1 = _plot.line_chart(
-            [{"x": [p[0] for p in r["path"][:shown]], "y": [p[1] for p in r["path"][:shown]],
-              "label": f"alpha = {r['alpha']:g}", "marker": True, "width": 1} for r in runs],
-            title=f"first {shown} steps in (w1, w2)", xlabel="w1", ylabel="w2", legend="lower right",
-            width=420, height=340)
-        p2 = _plot.line_chart([{"x": list(range(len(r["energies"]))), "y": r["energies"],
-                                "label": f"alpha = {r['alpha']:g}"} for r in runs],
-                              title="E(w) per step", xlabel="step", ylabel="E (log)", logy=True,
-                              width=420, height=340)
+        fig, axes = _util.new_figure(2, 2, width=5.0, height=3.6,
+                                     title="Momentum, vanishing/exploding gradients and their fixes, clipping")
+        ax1, ax2, ax3, ax4 = axes
+        for r in runs:
+            label = rf"$\alpha = {r['alpha']:g}$"
+            ax1.plot([p[0] for p in r["path"][:shown]], [p[1] for p in r["path"][:shown]], marker="o",
+                     markersize=2.5, linewidth=1, label=label)
+            ax2.plot(range(len(r["energies"])), r["energies"], label=label)
+        ax1.set(title=rf"first {shown} steps in $(w_1, w_2)$", xlabel=r"$w_1$", ylabel=r"$w_2$")
+        ax1.legend(fontsize=8)
+        ax2.set(title=r"$E(\mathbf{w})$ per step, $\Delta w(n) = \alpha \Delta w(n-1) - \eta \partial E/\partial w$",
+                xlabel="step", ylabel=r"$E$", yscale="log")
+        ax2.title.set_fontsize(9.5)
+        ax2.legend(fontsize=8)
         layers = list(range(1, 7))
-        p3 = _plot.line_chart([{"x": layers, "y": v, "label": k, "marker": True,
-                                "dash": "" if "sigmoid" not in k else "6 3"} for k, v in speeds.items()],
-                              title="||dC/db^l|| at initialisation", xlabel="hidden layer l",
-                              ylabel="speed of learning (log)", logy=True, legend="lower right",
-                              ylim=(1e-7, 1e2), width=420, height=340)
-        panels = [p1, p2, p3]
+        for k, v in speeds.items():
+            ax3.plot(layers, v, marker="o", markersize=3, linestyle="--" if "sigmoid" in k else "-", label=k)
+        ax3.set(title=r"speed of learning $\|\partial C/\partial b^l\|$ at initialisation", xlabel=r"hidden layer $l$",
+                ylabel=r"$\|\partial C/\partial b^l\|$", yscale="log", ylim=(1e-7, 1e2))
+        ax3.legend(fontsize=7, loc="lower right", ncol=2)
         ok = clip_runs.get(1.0)
         if ok and not ok["diverged"]:
-            panels.append(_plot.line_chart(
-                [{"x": list(range(len(ok["loss"]))), "y": ok["loss"], "label": "clip_value = 1"}],
-                title="deep ReLU, N(0,1) init: loss with clipping", xlabel="epoch", ylabel="loss (log)",
-                logy=True, width=420, height=340))
-        path = _plot.save_figure(args.out / "momentum_and_clipping.svg", panels, cols=2,
-                                 title="Momentum, vanishing/exploding gradients and their fixes, clipping")
-        figures.append(str(path))
-        print(f"wrote {path}")
+            ax4.plot(range(len(ok["loss"])), ok["loss"], label=r"clipped to $[-1, 1]$")
+            bad = clip_runs.get(None)
+            if bad and len(bad["loss"]) > 1:
+                label = f"no clipping (diverged in epoch {bad['epoch'] + 1})" if bad["diverged"] else "no clipping"
+                ax4.plot(range(len(bad["loss"])), bad["loss"], marker="x", color="C3", label=label)
+            elif bad and bad["diverged"]:
+                ax4.text(0.97, 0.80, f"without clipping: diverged in epoch {bad['epoch'] + 1}\n"
+                         f"({bad['error'].split(':')[0]})", transform=ax4.transAxes, ha="right", va="top",
+                         fontsize=8, color="C3")
+            ax4.set(title=r"deep ReLU net, $\mathcal{N}(0, 1)$ init: loss with clipping", xlabel="epoch",
+                    ylabel="loss", yscale="log")
+            ax4.legend(fontsize=8)
+        else:
+            ax4.set_axis_off()
+        from matplotlib.ticker import MaxNLocator
+        for ax in (ax3, ax4):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        figures.append(_util.save_figure(fig, args, "momentum_and_clipping"))
     return {"momentum": [{k: v for k, v in r.items() if k not in ("path", "energies")} for r in runs],
             "speeds": speeds, "clipping": {("none" if k is None else f"value_{k:g}"): v
                                            for k, v in clip_runs.items()},

@@ -13,7 +13,7 @@ they are not, and the rule cycles forever.
 This example uses ``nn.Perceptron``: the AND and OR gates and a 2-D two-blob data set (separable
 by construction: points closer than a margin to the line x₁ + x₂ = 1 are dropped) converge; XOR does not.
 
-Run: ``python3 examples/perceptron.py [--points 100 --lr 0.1 --seed 4]``; writes ``perceptron.svg``.
+Run: ``python3 examples/perceptron.py [--points 100 --lr 0.1 --seed 4]``; writes ``perceptron.png``.
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 try:
-    from . import _plot, _util
+    from . import _util
 except ImportError:  # run as a script
-    import _plot
     import _util
 
 import nn
@@ -95,32 +94,34 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     figures = []
     if args.out is not None:
         lo, hi = float(X.min()) - 0.5, float(X.max()) + 0.5
-        pts = [{"x": X[d == c, 0], "y": X[d == c, 1], "line": False, "marker": True,
-                "color": col, "label": f"class {c}"} for c, col in ((0, "#1f77b4"), (1, "#d62728"))]
+        fig, (ax1, ax2) = _util.new_figure(2, width=4.8, height=4.2, title="The perceptron rule converges on "
+                                           "separable data, cycles on XOR")
+        for c, col in ((0, "C0"), (1, "C3")):
+            ax1.scatter(X[d == c, 0], X[d == c, 1], s=14, color=col, label=f"class {c}")
 
-        def line(w, b, label, color, dash=""):
+        def line(w, b, label, **style):
             if abs(w[1]) < 1e-12:
-                return {"x": [-b / w[0]] * 2, "y": [lo, hi], "label": label, "color": color, "dash": dash}
-            xs = [lo, hi]
-            return {"x": xs, "y": [-(w[0] * x + b) / w[1] for x in xs], "label": label, "color": color,
-                    "dash": dash}
+                ax1.plot([-b / w[0]] * 2, [lo, hi], label=label, **style)
+            else:
+                ax1.plot([lo, hi], [-(w[0] * x + b) / w[1] for x in (lo, hi)], label=label, **style)
 
-        lines = [line(*res["lines"][e], f"after epoch {e}", "#999", "4 3")
-                 for e in snaps if e in res["lines"]]
-        lines.append(line(res["weights"], res["bias"], f"final (epoch {res['epochs']})", "#000"))
-        p1 = _plot.line_chart(pts + lines, title="perceptron boundary w.x + b = 0", xlabel="x1",
-                              ylabel="x2", xlim=(lo, hi), ylim=(lo, hi), legend="upper left",
-                              width=420, height=400)
-        p2 = _plot.line_chart(
-            [{"x": list(range(1, res["epochs"] + 1)), "y": res["mistakes"], "label": "blobs", "marker": True},
-             {"x": list(range(1, gates["XOR"]["epochs"] + 1)), "y": gates["XOR"]["mistakes"],
-              "label": "XOR (not separable)", "marker": True}],
-            title="mistakes per epoch", xlabel="epoch", ylabel="misclassified samples",
-            xlim=(1, max(10, min(40, res["epochs"] + 5))), width=420, height=400)
-        path = _plot.save_figure(args.out / "perceptron.svg", [p1, p2], cols=2,
-                                 title="The perceptron rule converges on separable data, cycles on XOR")
-        figures.append(str(path))
-        print(f"wrote {path}")
+        for e in snaps:
+            if e in res["lines"]:
+                line(*res["lines"][e], f"after epoch {e}", color="0.6", linestyle="--", linewidth=1)
+        line(res["weights"], res["bias"], f"final (epoch {res['epochs']})", color="black")
+        ax1.set(title=r"boundary $\mathbf{w} \cdot \mathbf{x} + b = 0$", xlabel=r"$x_1$", ylabel=r"$x_2$",
+                xlim=(lo, hi), ylim=(lo, hi))
+        ax1.legend(fontsize=8, loc="lower right")
+        ax2.plot(range(1, res["epochs"] + 1), res["mistakes"], marker="o", label="blobs")
+        ax2.plot(range(1, gates["XOR"]["epochs"] + 1), gates["XOR"]["mistakes"], marker="s",
+                 label="XOR (not separable)")
+        ax2.set(title="mistakes per epoch", xlabel="epoch", ylabel="misclassified samples",
+                xlim=(0.5, max(10, min(40, res["epochs"] + 5))))
+        from matplotlib.ticker import MaxNLocator
+        ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
+        ax2.legend(fontsize=8)
+        figures.append(_util.save_figure(fig, args, "perceptron"))
     return {"gates": {g: {k: v for k, v in r.items() if k != "lines"} for g, r in gates.items()},
             "blobs": {k: v for k, v in res.items() if k != "lines"}, "points": n, "figures": figures}
 

@@ -16,7 +16,7 @@ This example builds the chain on Value nodes for many random weights (w ~ N(0, 1
 takes ∂ŷ/∂w1 from ``backward()``, checks it against the product formula, and checks the bound.
 
 Run: ``python3 examples/sigmoid_chain.py [--samples 1000 --max-depth 10 --seed 0]``;
-writes ``sigmoid_chain.svg``.
+writes ``sigmoid_chain.png``.
 """
 
 from __future__ import annotations
@@ -27,9 +27,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 try:
-    from . import _plot, _util
+    from . import _util
 except ImportError:  # run as a script
-    import _plot
     import _util
 
 from autodiff import Value
@@ -123,29 +122,27 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     figures = []
     if args.out is not None:
         d = depths
-        p1 = _plot.line_chart([
-            {"x": d, "y": [s["max_ratio"] for s in stats["sigmoid"]], "label": "sigmoid: max ratio",
-             "marker": True},
-            {"x": d, "y": [s["median_ratio"] for s in stats["sigmoid"]],
-             "label": "sigmoid: median ratio", "marker": True, "dash": "6 4"},
-            {"x": d, "y": [0.25 ** L for L in d], "label": "bound (1/4)^L", "color": "#000",
-             "dash": "2 3"},
-            {"x": d, "y": [r["max_ratio"] if r["fraction_active"] > 0 else None for r in stats["relu"]],
-             "label": "ReLU: active chains", "marker": True}],
-            title="|dy/dw1| / |x w2...wL| = product of phi'(u)", xlabel="depth L (activations)",
-            ylabel="ratio (log)", logy=True, legend="lower left", width=520, height=360)
-        p2 = _plot.line_chart([
-            {"x": d, "y": [s["median_abs_grad"] for s in stats["sigmoid"]], "label": "sigmoid",
-             "marker": True},
-            {"x": d, "y": [r["median_abs_grad_active"] if r["fraction_active"] > 0 else None
-                          for r in stats["relu"]],
-             "label": "ReLU (active chains)", "marker": True}],
-            title="median |dy/dw1| over random weights", xlabel="depth L (activations)",
-            ylabel="|dy/dw1| (log)", logy=True, legend="lower left", width=520, height=360)
-        path = _plot.save_figure(args.out / "sigmoid_chain.svg", [p1, p2], cols=2,
-                                 title="One neuron per layer: sigmoid factors <= 1/4, ReLU factors 0 or 1")
-        figures.append(str(path))
-        print(f"wrote {path}")
+        fig, (ax1, ax2) = _util.new_figure(2, width=5.4, height=3.8, title=r"One neuron per layer: sigmoid "
+                                           r"factors $\sigma'(u) \leq 1/4$, ReLU factors 0 or 1")
+        active = [r for r in stats["relu"] if r["fraction_active"] > 0]
+        ax1.plot(d, [s["max_ratio"] for s in stats["sigmoid"]], marker="o", label="sigmoid: max ratio")
+        ax1.plot(d, [s["median_ratio"] for s in stats["sigmoid"]], marker="o", linestyle="--",
+                 label="sigmoid: median ratio")
+        ax1.plot(d, [0.25 ** L for L in d], color="black", linestyle=":", label=r"bound $(1/4)^L$")
+        ax1.plot([r["depth"] for r in active], [r["max_ratio"] for r in active], marker="s",
+                 color="C3", label="ReLU: active chains")
+        ax1.set(title=r"$|\partial \hat y/\partial w_1| \,/\, |x w_2 \cdots w_L| = \prod \varphi'(u_k)$",
+                xlabel=r"depth $L$ (activations)", ylabel="ratio", yscale="log")
+        ax2.plot(d, [s["median_abs_grad"] for s in stats["sigmoid"]], marker="o", label="sigmoid")
+        ax2.plot([r["depth"] for r in active], [r["median_abs_grad_active"] for r in active], marker="s",
+                 color="C3", label="ReLU (active chains)")
+        ax2.set(title=r"median $|\partial \hat y/\partial w_1|$ over random weights",
+                xlabel=r"depth $L$ (activations)", ylabel=r"$|\partial \hat y/\partial w_1|$", yscale="log")
+        from matplotlib.ticker import MaxNLocator
+        for ax in (ax1, ax2):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.legend(fontsize=8, loc="lower left")
+        figures.append(_util.save_figure(fig, args, "sigmoid_chain"))
     return {"samples": samples, "depths": depths, "stats": stats, "bound_violations": int(violations),
             "max_rel_formula_error": max_formula_err, "figures": figures}
 

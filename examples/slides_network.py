@@ -11,25 +11,29 @@ drawing collapses them into ``matmul``), cross_ent(y, ŷ) = −(y log ŷ + (1 �
 and ‖W‖₂ = (Σ w²)^½ marked as composite ops (group ``("op:cross_ent",)``), so the layer
 level draws them as the single squares of the slides.
 
-Writes, into --out (default ./out/slides):
+Writes, into --out (default ./out/slides_network):
     forward_layer.svg    -- compare with backprop.png  (annotated forward graph)
     backward_W1_layer.svg -- compare with backprop2.png (backward pass toward W₁)
     forward_scalar.svg, backward_W1_scalar.svg -- the same graph, every scalar node
 and a .png next to each when ``rsvg-convert`` (or Graphviz) can make one.
 
 Run: python3 examples/slides_network.py [--out DIR] [--p 3] [--q 2] [--seed 0]
+(``--quick`` is accepted; the network is small.)
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+try:
+    from . import _util
+except ImportError:  # run as a script, or loaded from its file
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import _util
 
 import autodiff  # noqa: E402
 from autodiff import Value  # noqa: E402
@@ -91,19 +95,17 @@ def _png(svg: Path, drawing) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default="out/slides", help="output directory (default: out/slides)")
-    ap.add_argument("--p", type=int, default=3, help="input size p (default 3)")
-    ap.add_argument("--q", type=int, default=2, help="hidden units q (default 2)")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-
+    args = _util.parse_args("slides_network", __doc__, argv, lambda ap: (
+        ap.add_argument("--p", type=int, default=3, help="input size p (default 3)"),
+        ap.add_argument("--q", type=int, default=2, help="hidden units q (default 2)"),
+        ap.add_argument("--seed", type=int, default=0)), matplotlib=False)
     loss, w1, w2, lam = build(args.p, args.q, args.seed)
     loss.backward()
     print(f"l = {loss.data:.6f};  ∂l/∂W₁[0,0] = {w1[0].grad:.6f}")
-    written = []
+    written: list[Path] = []
+    if args.out is None:  # --no-figures
+        return 0
+    out = Path(args.out)
     for detail, limit in (("layer", 400), ("scalar", 400)):
         for view, wrt, stem in (("forward", None, "forward"), ("backward", w1, "backward_W1")):
             d = draw(loss, view=view, wrt=wrt, detail=detail, above=[lam], max_nodes=limit)

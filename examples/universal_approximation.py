@@ -19,7 +19,7 @@ mode with momentum, half-SSE on random points of [lo, hi]) starting from the con
 lowers their error further -- sign units cannot be trained this way (their derivative is 0).
 
 Run: ``python3 examples/universal_approximation.py [--widths 1 2 4 8 16 32 64 --seed 3]``;
-writes ``universal_approximation.svg``.
+writes ``universal_approximation.png``.
 """
 
 from __future__ import annotations
@@ -29,9 +29,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 try:
-    from . import _plot, _util
+    from . import _util
 except ImportError:  # run as a script
-    import _plot
     import _util
 
 import nn
@@ -121,31 +120,30 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     figures = []
     if args.out is not None:
-        truth = {"x": xs, "y": target(xs), "color": "#000", "label": "f(x)", "width": 2.5}
         shown = [q for q in widths if q in (2, 8, 32)] or widths[:3]
-        sign_series = [truth] + [{"x": xs, "y": fits[q]["sign"], "label": f"q = {q}",
-                                  "color": _plot.PALETTE[i + 1]} for i, q in enumerate(shown)]
-        sig_series = [truth] + [{"x": xs, "y": fits[q]["sigmoid"], "label": f"q = {q}",
-                                 "color": _plot.PALETTE[i + 1]} for i, q in enumerate(shown)]
-        sig_series += [{"x": xs, "y": fits[q]["sigmoid_trained"], "label": f"q = {q}, trained",
-                        "color": _plot.PALETTE[i + 1], "dash": "5 3"}
-                       for i, q in enumerate(shown) if fits[q]["sigmoid_trained"] is not None]
-        panels = [_plot.line_chart(sign_series, title="sign units (staircase)", xlabel="x",
-                                   ylabel="F(x)", legend="upper left", width=440, height=320),
-                  _plot.line_chart(sig_series, title="sigmoid units", xlabel="x", ylabel="F(x)",
-                                   legend="upper left", width=440, height=320)]
-        err = [{"x": widths, "y": [r[f"{k}_rms_error"] for r in results], "label": label, "marker": True}
-               for k, label in (("sign", "sign"), ("sigmoid", "sigmoid"),
-                                ("sigmoid_trained", "sigmoid, trained"))
-               if any(r[f"{k}_rms_error"] is not None for r in results)]
-        panels.append(_plot.line_chart(err, title="RMS error |f - F| vs width", xlabel="hidden units q",
-                                       ylabel="RMS error", logx=True, logy=True, legend="lower left",
-                                       width=440, height=320))
-        path = _plot.save_figure(args.out / "universal_approximation.svg", panels, cols=3,
-                                 title="One hidden layer approximates a smooth 1-D function better "
-                                       "as units are added")
-        figures.append(str(path))
-        print(f"wrote {path}")
+        fig, (ax1, ax2, ax3) = _util.new_figure(3, width=4.4, height=3.6, title=(
+            r"One hidden layer approximates a smooth 1-D function better as units are added: "
+            r"$F(x) = \sum_{i=1}^{q} v_i\, \varphi(w_i x + b_i)$"))
+        for ax, unit, title in ((ax1, "sign", "sign units (staircase)"), (ax2, "sigmoid", "sigmoid units")):
+            ax.plot(xs, target(xs), color="black", linewidth=2.5, label=r"$f(x)$")
+            for i, q in enumerate(shown):
+                ax.plot(xs, fits[q][unit], color=f"C{i}", label=f"$q = {q}$")
+                if unit == "sigmoid" and fits[q]["sigmoid_trained"] is not None:
+                    ax.plot(xs, fits[q]["sigmoid_trained"], color=f"C{i}", linestyle="--",
+                            label=f"$q = {q}$, trained")
+            ax.set(title=title, xlabel=r"$x$", ylabel=r"$F(x)$")
+            ax.legend(fontsize=8, loc="best")
+        for k, label, marker in (("sign", "sign", "o"), ("sigmoid", "sigmoid", "s"),
+                                 ("sigmoid_trained", "sigmoid, trained", "^")):
+            pts = [(r["width"], r[f"{k}_rms_error"]) for r in results if r[f"{k}_rms_error"] is not None]
+            if pts:
+                ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, label=label)
+        ax3.set(title=r"RMS error $|f - F|$ vs width", xlabel=r"hidden units $q$", ylabel="RMS error",
+                xscale="log", yscale="log")
+        ax3.set_xticks(widths, [str(q) for q in widths])
+        ax3.minorticks_off()
+        ax3.legend(fontsize=8, loc="lower left")
+        figures.append(_util.save_figure(fig, args, "universal_approximation"))
     return {"widths": widths, "results": results, "sign_error_slope": slope, "train_epochs": epochs,
             "figures": figures}
 

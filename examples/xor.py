@@ -13,7 +13,7 @@ Part 2 -- learned: ``nn.MLP(2, [4, 1], activation="tanh", output_activation="sig
 backpropagation (``nn.fit``, sequential mode, binary cross-entropy) until every one of the four
 inputs is classified correctly.
 
-Run: ``python3 examples/xor.py [--hidden 4 --seed 2]``; writes ``xor.svg`` (training curve and the
+Run: ``python3 examples/xor.py [--hidden 4 --seed 2]``; writes ``xor.png`` (training curve and the
 trained network's output over the input plane).
 """
 
@@ -24,9 +24,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 try:
-    from . import _plot, _util
+    from . import _util
 except ImportError:  # run as a script
-    import _plot
     import _util
 
 import nn
@@ -48,7 +47,7 @@ def truth_table(model: nn.MLP, inputs: Sequence[tuple[float, float]]) -> list[di
     rows = []
     for x1, x2 in inputs:
         hidden = model.layers[0]([x1, x2])
-        (y,) = model.layers[1].forward(hidden)
+        y = model.layers[1].forward(hidden)  # one output: a Value
         rows.append({"x1": x1, "x2": x2,
                      "net_h1": hidden[0].inputs[0].data, "net_h2": hidden[1].inputs[0].data,
                      "h1": hidden[0].data, "h2": hidden[1].data,
@@ -62,11 +61,10 @@ def is_xor(rows: list[dict]) -> bool:
 
 
 def surface(model: nn.MLP, lo: float = -0.5, hi: float = 1.5, n: int = 101) -> np.ndarray:
-    """The model's output over a grid, as an RGB image (blue = 0, red = 1, row 0 = top)."""
+    """The model's output over an n × n grid of the input plane (row 0 = top)."""
     g = np.linspace(lo, hi, n)
     XX, YY = np.meshgrid(g, g[::-1])
-    P = model.predict(np.column_stack([XX.ravel(), YY.ravel()]))[:, 0].reshape(n, n)
-    return _plot.probability_image(P)
+    return model.predict(np.column_stack([XX.ravel(), YY.ravel()]))[:, 0].reshape(n, n)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> dict:
@@ -111,23 +109,23 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
           f"lr={args.lr}, seed {args.seed}")
     print(_util.table([[int(a), int(b), float(o), int(o > 0.5), int(t)] for (a, b), o, t in zip(X, out, Y)],
                       ["x1", "x2", "output", "class", "XOR"], ".4f"))
-    print(f"accuracy {100 * acc:.0f} % after {len(hist.loss) - 1} epochs (loss {hist.loss[-1]:.4f}; "
+    print(f"accuracy {100 * acc:.0f} % after {len(hist)} epochs (loss {hist.loss[-1]:.4f}; "
           f"stopped: {hist.stopped or 'max epochs'})")
 
     figures = []
     if args.out is not None:
-        p1 = _plot.line_chart([{"x": list(range(len(hist.loss))), "y": hist.loss}],
-                              title="training loss (binary cross-entropy)", xlabel="epoch",
-                              ylabel="mean loss (log)", logy=True, width=420, height=300)
-        pts = [(a, b, "#d62728" if t else "#1f77b4") for (a, b), t in zip(X, Y)]
-        p2 = _plot.image_panel(surface(model), title="trained output (red = 1, blue = 0)",
-                               extent=(-0.5, 1.5, -0.5, 1.5), points=pts, size=260)
-        path = _plot.save_figure(args.out / "xor.svg", [p1, p2], cols=2, title="XOR learned by backprop")
-        figures.append(str(path))
-        print(f"wrote {path}")
-    return {"hand_built": tables, "trained": {"accuracy": acc, "epochs": len(hist.loss) - 1,
-                                              "final_loss": hist.loss[-1], "outputs": out.tolist(),
-                                              "loss_curve": hist.loss, "stopped": hist.stopped},
+        fig, (ax1, ax2) = _util.new_figure(2, title="XOR learned by backpropagation")
+        ax1.plot([0, *hist.epoch], [hist.initial["loss"], *hist["loss"]], color="C0")
+        ax1.set(title="training loss (binary cross-entropy)", xlabel="epoch", ylabel=r"mean loss $E_{\mathrm{avg}}$",
+                yscale="log")
+        _util.probability_panel(ax2, surface(model), (-0.5, 1.5, -0.5, 1.5), X, Y,
+                                title=r"trained output $\hat y(x_1, x_2)$ (red = 1, blue = 0)")
+        ax2.set(xlabel=r"$x_1$", ylabel=r"$x_2$")
+        figures.append(_util.save_figure(fig, args, "xor"))
+    return {"hand_built": tables, "trained": {"accuracy": acc, "epochs": len(hist),
+                                              "final_loss": hist.final_loss, "outputs": out.tolist(),
+                                              "loss_curve": [hist.initial["loss"], *hist["loss"]],
+                                              "stopped": hist.stopped},
             "figures": figures}
 
 

@@ -1,16 +1,12 @@
-"""A training engine on the compiled path, in the shape ``nn.fit`` asks for (nn/engines.py).
+"""The compiled training engine: one traced graph replayed over each batch.
 
 ``CompiledEngine(model, loss_fn)`` builds one sample's graph on placeholder leaves with
-:func:`nn.engines.build_static_graph`, compiles it once with :func:`autodiff.compile`, and
-then answers
-
-* ``loss_and_grad(X, Y, scale)``: Σ_b E_b for the batch, and adds scale · Σ_b ∂E_b/∂θ into
-  every parameter's ``.grad`` — exactly what the eager engine's per-sample
-  ``(E_b · scale).backward()`` adds;
-* ``evaluate(X, Y)``: per-sample losses (N,) and outputs (N, n_out), in chunks.
-
-Parameters are re-read from ``Value.data`` at every call, so any optimizer that updates
-Values works unchanged.
+:func:`nn.model_graph.build_static_graph`, compiles it once with :func:`autodiff.compile`
+and answers the engine questions of :mod:`nn.eager_engine` for whole batches at once:
+``loss_and_grad`` runs the tape forward and backward (the tape reads θ from the
+parameters' :class:`autodiff.ParameterStore` and adds its gradient there, with no pass
+over the Values); ``evaluate`` streams the data through the tape in chunks of
+:data:`EVAL_CHUNK` samples.
 
 Static shape. The compiled tape replays one graph for every sample, which is only right
 when the graph does not depend on the data (no Python branching on ``.data``, no data
@@ -26,38 +22,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autodiff import Value, topological_order
 from autodiff import compile as compile_graph
 
-from .engines import build_static_graph
+from .model_graph import build_static_graph, graph_signature
 
-__all__ = ["CompiledEngine", "graph_signature"]
+__all__ = ["CompiledEngine", "EVAL_CHUNK"]
 
-EVAL_CHUNK = 2000
-
-
-def graph_signature(root: Value, leaves: list[Value]) -> list[tuple]:
-    """The structure of ``root``'s graph: per node in topological order its op, attr and
-    operand positions; leaves by role (placeholder index, parameter identity, constant value)."""
-    order = topological_order(root)
-    pos = {id(v): i for i, v in enumerate(order)}
-    placeholder = {id(v): i for i, v in enumerate(leaves)}
-    sig = []
-    for v in order:
-        if v._op is not None:
-            sig.append((v._op.name, repr(v.attr), tuple(pos[id(a)] for a in v.inputs)))
-        elif id(v) in placeholder:
-            sig.append(("input", placeholder[id(v)]))
-        elif v.param:
-            sig.append(("param", id(v)))
-        else:
-            sig.append(("const", v.data))
-    return sig
+EVAL_CHUNK = 1000
 
 
 class CompiledEngine:
-    """``nn.fit``'s engine interface on a :class:`autodiff.Tape`. ``build_graph`` is
-    replaceable for models that need their own placeholder graph."""
+    """The engine interface on an :class:`autodiff.Tape`. ``build_graph`` is replaceable
+    for models that need their own placeholder graph."""
 
     name = "compiled"
 
@@ -78,22 +54,16 @@ class CompiledEngine:
     def _batch(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         return np.hstack([np.asarray(X, float).reshape(len(X), -1), np.asarray(Y, float).reshape(len(Y), -1)])
 
-    def loss_and_grad(self, X: np.ndarray, Y: np.ndarray, scale: float) -> float:
-        tape = self.tape
-        losses = tape.forward(self._batch(X, Y))
-        g = tape.backward("sum", accumulate=False)
-        if scale != 1.0:
-            g = g * scale
-        for p, d in zip(tape.params, g.tolist()):
-            p.grad += d
+    def loss_and_grad(self, X: np.ndarray, Y: np.ndarray, reduction: str = "mean") -> float:
+        losses = self.tape.forward(self._batch(X, Y))
+        self.tape.backward(reduction)
         return float(losses.sum())
 
     def evaluate(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        batch = self._batch(X, Y)
         tape, outs = self.tape, self.graph.outputs
-        tape.sync()
         losses, outputs = [], []
-        for start in range(0, len(batch), EVAL_CHUNK):
-            losses.append(tape.forward(batch[start:start + EVAL_CHUNK], sync=False))
+        for start in range(0, len(X), EVAL_CHUNK):
+            stop = start + EVAL_CHUNK
+            losses.append(tape.forward(self._batch(X[start:stop], Y[start:stop])))
             outputs.append(tape.values_of(outs))
-        return np.concatenate(losses), np.concatenate(outputs).reshape(len(batch), -1)
+        return np.concatenate(losses), np.concatenate(outputs).reshape(len(X), -1)

@@ -12,9 +12,8 @@ from typing import Any, Callable, Optional, Union
 
 import numpy as np
 
-from .engines import make_engine
 from .losses import get_loss
-from .training import Callback, TrainingState, prepare_data
+from .training import Callback, TrainingState, make_engine, prepare_data
 
 __all__ = ["layer_speeds", "layer_gradients", "gradient_histograms", "SpeedOfLearning", "GradientHistograms"]
 
@@ -50,7 +49,7 @@ def layer_speeds(model: Any, X: Any = None, Y: Any = None, loss: Union[str, Call
         Xa, Ya = prepare_data(model, X, Y, "layer_speeds")
         saved = [p.grad for p in params]
         model.zero_grad()
-        make_engine(engine, model, get_loss(loss)).loss_and_grad(Xa, Ya, 1.0 / len(Xa))
+        make_engine(engine, model, get_loss(loss)).loss_and_grad(Xa, Ya, "mean")
     try:
         speeds = [float(np.linalg.norm(g["b"])) for g in layer_gradients(model)]
     finally:

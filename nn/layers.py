@@ -192,6 +192,7 @@ class Neuron(Module):
         return out
 
     def __call__(self, x: Any) -> Value:
+        self.prepare_eager()
         return self.forward(as_inputs(x, self.nin, "Neuron"))
 
     def __repr__(self) -> str:
@@ -210,8 +211,15 @@ def _rows(weights: Any, k: int, nin: int, argument: str) -> list[list[Any]]:
     return rows
 
 
+def _one_or_list(outs: list[Value]) -> Union[Value, list[Value]]:
+    """A module's outputs as users get them: the Value itself for one output (as micrograd
+    and the lectures write ``y = model(x)``), else the list."""
+    return outs[0] if len(outs) == 1 else outs
+
+
 class Layer(Module):
-    """``nout`` neurons reading the same ``nin`` inputs; returns a list of ``nout`` Values.
+    """``nout`` neurons reading the same ``nin`` inputs; returns a list of ``nout`` Values
+    (the Value itself when ``nout == 1``; :meth:`outputs` always gives the list).
 
     ``Layer(nin, nout, activation="sigmoid", *, init="xavier_uniform", bias=True,
     weights=None, biases=None, bias_init="zeros", rng=None, seed=None, name=None)``
@@ -274,7 +282,8 @@ class Layer(Module):
     def _children(self):
         return [(f"neurons.{j}", n) for j, n in enumerate(self.neurons)]
 
-    def forward(self, xs: Sequence[Value]) -> list[Value]:
+    def outputs(self, xs: Sequence[Value]) -> list[Value]:
+        """The ``nout`` output Values on input Values ``xs``, always as a list."""
         if self.activation != SOFTMAX:
             return [n.forward(xs) for n in self.neurons]
         zs = [n.weighted_inputs(xs)[0] for n in self.neurons]
@@ -283,7 +292,12 @@ class Layer(Module):
             s.group = n.group
         return outs
 
-    def __call__(self, x: Any) -> list[Value]:
+    def forward(self, xs: Sequence[Value]) -> Union[Value, list[Value]]:
+        """The outputs on input Values: a list, or the Value itself when ``nout == 1``."""
+        return _one_or_list(self.outputs(xs))
+
+    def __call__(self, x: Any) -> Union[Value, list[Value]]:
+        self.prepare_eager()
         return self.forward(as_inputs(x, self.nin, "Layer"))
 
     @property
@@ -333,8 +347,10 @@ class MLP(Module):
     """A multilayer perceptron: ``MLP(nin, [n_1, ..., n_L], activation=..., output_activation=...)``.
 
     Hidden layers use ``activation``; the last layer uses ``output_activation`` (default:
-    the same as ``activation``; ``"softmax"`` allowed). ``model(x)`` returns the list of
-    the ``n_L`` output Values.
+    the same as ``activation``; ``"softmax"`` allowed). ``activation`` may instead be a list
+    with one activation per layer, the last one the output's (then leave
+    ``output_activation`` out). ``model(x)`` returns the list of the ``n_L`` output
+    Values, or the Value itself when ``n_L == 1``.
 
     ``init`` is an initialiser name for every layer (see :mod:`nn.init`) or one of the
     whole-network modes ``"network2"`` / ``"network2_large"`` (Nielsen's draw order, needs
@@ -352,9 +368,20 @@ class MLP(Module):
         sizes = [_check_count(s, f"MLP(sizes[{i}])") for i, s in enumerate(sizes)]
         self.sizes = [self.nin] + sizes
         L = len(sizes)
-        hidden = get_activation(activation, "MLP(activation)", allow_softmax=False)
-        out_act = hidden if output_activation is None else get_activation(
-            output_activation, "MLP(output_activation)", allow_softmax=True)
+        if isinstance(activation, (list, tuple)):
+            if len(activation) != L:
+                raise ValueError(f"MLP(activation): a list needs one activation per layer ({L}), "
+                                 f"got {len(activation)}")
+            if output_activation is not None:
+                raise ValueError("MLP: activation is a list with one entry per layer (the last is the "
+                                 "output's); do not also pass output_activation")
+            acts = [get_activation(a, f"MLP(activation[{i}])", allow_softmax=i == L - 1)
+                    for i, a in enumerate(activation)]
+        else:
+            hidden = get_activation(activation, "MLP(activation)", allow_softmax=False)
+            out_act = hidden if output_activation is None else get_activation(
+                output_activation, "MLP(output_activation)", allow_softmax=True)
+            acts = [hidden] * (L - 1) + [out_act]
         for argument, given in (("weights", weights), ("biases", biases)):
             if given is not None and len(given) != L:
                 raise ValueError(f"MLP({argument}): expected one entry per layer ({L}), got {len(given)}")
@@ -364,7 +391,7 @@ class MLP(Module):
                 raise ValueError(f"MLP: init={init!r} draws every weight; do not also pass weights=/biases=")
             if rng is not None and seed is not None:
                 raise ValueError("MLP: give either rng= or seed=, not both")
-            if any(getattr(a, "pieces", 1) != 1 for a in (hidden, out_act)):
+            if any(getattr(a, "pieces", 1) != 1 for a in acts):
                 raise ValueError(f"MLP: init={init!r} does not support maxout layers")
             weights, biases = network2_arrays(self.sizes, seed if seed is not None else rng, init)
             if not bias:
@@ -374,7 +401,7 @@ class MLP(Module):
             gen = make_rng(rng, seed, "MLP(rng)")
 
         self.layers = [
-            Layer(self.sizes[i], self.sizes[i + 1], out_act if i == L - 1 else hidden, init=init,
+            Layer(self.sizes[i], self.sizes[i + 1], acts[i], init=init,
                   bias=bias, bias_init=bias_init, rng=gen,
                   weights=None if weights is None else weights[i],
                   biases=None if biases is None else biases[i], _path=(f"layers.{i}",))
@@ -387,12 +414,18 @@ class MLP(Module):
     def _children(self):
         return [(f"layers.{i}", layer) for i, layer in enumerate(self.layers)]
 
-    def forward(self, xs: Sequence[Value]) -> list[Value]:
+    def outputs(self, xs: Sequence[Value]) -> list[Value]:
+        """The ``nout`` output Values on input Values ``xs``, always as a list."""
         for layer in self.layers:
-            xs = layer.forward(xs)
+            xs = layer.outputs(xs)
         return list(xs)
 
-    def __call__(self, x: Any) -> list[Value]:
+    def forward(self, xs: Sequence[Value]) -> Union[Value, list[Value]]:
+        """The outputs on input Values: a list, or the Value itself when ``nout == 1``."""
+        return _one_or_list(self.outputs(xs))
+
+    def __call__(self, x: Any) -> Union[Value, list[Value]]:
+        self.prepare_eager()
         return self.forward(as_inputs(x, self.nin, "MLP"))
 
     def predict(self, X: Any) -> np.ndarray:
@@ -400,7 +433,8 @@ class MLP(Module):
         X = np.asarray(X, dtype=float)
         if X.ndim == 1:
             X = X[None, :]
-        return np.array([[v.data for v in self(row)] for row in X])
+        self.prepare_eager()
+        return np.array([[v.data for v in self.outputs(as_inputs(row, self.nin, "MLP.predict"))] for row in X])
 
     def get_weights(self) -> list[tuple[np.ndarray, Optional[np.ndarray]]]:
         """``[(W_l, b_l), ...]`` per layer, W_l of shape (n_{l+1}, n_l)."""

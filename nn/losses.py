@@ -30,7 +30,10 @@ Numerical stability (never log 0):
 
 from __future__ import annotations
 
+import numbers
 from typing import Callable, Sequence, Union
+
+import numpy as np
 
 import autodiff
 from autodiff import Value
@@ -47,9 +50,14 @@ LossFn = Callable[[Sequence[Value], Sequence[Target]], Value]
 def _pair(outputs, targets, name: str) -> tuple[list, list]:
     if isinstance(outputs, Value):
         outputs = [outputs]
-    if isinstance(targets, (Value, int, float)):
-        targets = [targets]
-    outputs, targets = list(outputs), list(targets)
+    if isinstance(targets, (Value, numbers.Real)) or (isinstance(targets, np.ndarray) and targets.ndim == 0):
+        targets = [targets]  # one target for one output: a number (numpy's too) or a Value
+    outputs = list(outputs)
+    try:
+        targets = list(targets)
+    except TypeError:
+        raise TypeError(f"{name}: targets must be a number, a Value or a sequence of them, got "
+                        f"{type(targets).__name__}: {targets!r}") from None
     if len(outputs) != len(targets):
         raise ValueError(f"{name}: {len(outputs)} outputs but {len(targets)} targets; they must match")
     if not outputs:

@@ -14,6 +14,7 @@ from typing import Iterator, Mapping, Sequence, Union
 import numpy as np
 
 from autodiff import Value
+from autodiff.params import parameter_store
 
 __all__ = ["Module"]
 
@@ -52,6 +53,19 @@ class Module:
         """Set ``grad = 0`` on every parameter (gradients accumulate across backward calls)."""
         for v in self.parameters():
             v.grad = 0.0
+
+    def prepare_eager(self) -> None:
+        """Before building an eager graph: if the parameters live in a
+        :class:`autodiff.ParameterStore`, have it hand the current numbers to the Values'
+        own fields, where the eager engine reads them fastest (autodiff/params.py). Costs a
+        pass over the parameters only after an array update; otherwise one check."""
+        probe = self.__dict__.get("_probe")
+        if probe is None:
+            params = self.parameters()
+            probe = self._probe = params[0] if params else False
+        store = parameter_store(probe) if probe else None
+        if store is not None:
+            store.values_current()
 
     # ------------------------------------------------------------ state export
     def state_dict(self) -> dict[str, float]:

@@ -1,31 +1,54 @@
-"""Stochastic gradient descent with momentum and weight decay; gradient clipping.
+"""Optimizers on the flat parameter vector: SGD (momentum, weight decay), Adam, AdamW;
+gradient clipping.
+
+Every optimizer works on the :class:`autodiff.ParameterStore` that holds its parameters
+(θ, shape (P,), and its gradient g): ``step()`` is a few numpy operations on those arrays,
+whatever the model's size, and every parameter Value shows the new numbers at once. The
+same ``step()`` serves ``nn.fit`` and a user's own loop, eager or compiled — there is one
+implementation of each update.
 
 SGD (seed 000 §6, "learning rate parameter η", generalised delta rule with momentum):
 
-    g(n)  = ∂E/∂w + λ_wd · w                      (weight decay λ_wd, 0 by default)
-    Δw(n) = α Δw(n−1) − η g(n),   0 ≤ α < 1        (α = 0: plain gradient descent)
-    w     ← w + Δw(n)
+    d(n)  = g(n) + λ_wd · θ                       (weight decay λ_wd, 0 by default)
+    Δθ(n) = α Δθ(n−1) − η d(n),   0 ≤ α < 1        (α = 0: plain gradient descent)
+    θ     ← θ + Δθ(n)
 
-Clipping (seed 002 §9.3.3), applied to ``.grad`` before the step:
+(equal to ``torch.optim.SGD(lr=η, momentum=α, weight_decay=λ_wd)``: its buffer b(n) = −Δθ(n)/η).
 
-* by value: every gradient is limited to [−g, g];
-* by global norm: if ‖∇‖₂ > c over all parameters, every gradient is scaled by c/‖∇‖₂.
+Adam (Kingma & Ba 2015, as ``torch.optim.Adam``), step t = 1, 2, …:
+
+    d = g + λ_wd θ;  m ← β₁m + (1−β₁)d;  v ← β₂v + (1−β₂)d²
+    θ ← θ − (η / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε)
+
+AdamW (Loshchilov & Hutter 2019, as ``torch.optim.AdamW``): the same with d = g and the
+decay applied to θ directly first, θ ← θ (1 − η λ_wd).
+
+Clipping (seed 002 §9.3.3), applied to the gradient in place before an update:
+
+* by value: every gradient is limited to [−c, c];
+* by global norm: if ‖g‖₂ > C over all parameters, every gradient is scaled by C/‖g‖₂.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
+
+import numpy as np
 
 from autodiff import Value
+from autodiff.params import ParameterStore, store_of
 
-__all__ = ["SGD", "clip_grad_value", "clip_grad_norm", "grad_norm"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_value", "clip_grad_norm", "grad_norm",
+           "clip_by_value", "clip_by_norm"]
 
 
-def _params(params: Iterable[Value], where: str) -> list[Value]:
+def _params(params: Any, where: str) -> list[Value]:
     if hasattr(params, "parameters") and callable(params.parameters):
         params = params.parameters()
+    if isinstance(params, Value):
+        params = [params]
     out, seen = [], set()
     for p in params:
         if not isinstance(p, Value):
@@ -38,82 +61,216 @@ def _params(params: Iterable[Value], where: str) -> list[Value]:
     return out
 
 
-def _positive(x, name: str, allow_zero: bool = False) -> float:
+def _positive(x: Any, name: str, allow_zero: bool = False) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real) or math.isnan(x) or \
             (x < 0 if allow_zero else x <= 0) or math.isinf(x):
         raise ValueError(f"{name} must be a finite number {'≥' if allow_zero else '>'} 0, got {x!r}")
     return float(x)
 
 
-class SGD:
-    """``SGD(params, lr, momentum=0.0, weight_decay=0.0)``; see the module docstring.
+def _fraction(x: Any, name: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0.0 <= x < 1.0:
+        raise ValueError(f"{name} must satisfy 0 ≤ value < 1, got {x!r}")
+    return float(x)
 
-    ``step()`` applies one update from the current ``.grad`` values; ``zero_grad()`` clears
-    them. ``velocity`` holds Δw(n−1) per parameter (by position in ``params``).
+
+# ------------------------------------------------------------------ clipping on arrays
+
+def clip_by_value(g: np.ndarray, clip: float) -> int:
+    """g ← clip(g, −c, c) in place; returns how many entries were clipped."""
+    n = int(np.count_nonzero(np.abs(g) > clip))
+    if n:
+        np.clip(g, -clip, clip, out=g)
+    return n
+
+
+def clip_by_norm(g: np.ndarray, max_norm: float) -> float:
+    """g ← g · C/‖g‖₂ in place when ‖g‖₂ > C; returns ‖g‖₂ before clipping."""
+    norm = math.sqrt(float(np.dot(g, g)))
+    if norm > max_norm:
+        g *= max_norm / norm
+    return norm
+
+
+class Optimizer:
+    """Base class: holds the parameters' store and an index of them into its vector.
+
+    ``params``: a model, or Values (``model.parameters()``); they must all live in one
+    store (parameters in no store get one). Subclasses implement :meth:`_update` on the
+    arrays. ``clip_value`` / ``clip_norm`` clip the gradient before every update.
     """
 
-    def __init__(self, params: Iterable[Value], lr: float = 0.1, momentum: float = 0.0,
-                 weight_decay: float = 0.0) -> None:
-        self.params = _params(params, "SGD(params)")
-        self.lr = _positive(lr, "SGD(lr) (the learning rate η)")
-        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD(momentum) α must satisfy 0 ≤ α < 1 (seed 000), got {momentum!r}")
-        self.momentum = float(momentum)
-        self.weight_decay = _positive(weight_decay, "SGD(weight_decay)", allow_zero=True)
-        self.velocity = [0.0] * len(self.params)
+    def __init__(self, params: Any, lr: float, clip_value: Optional[float], clip_norm: Optional[float],
+                 where: str) -> None:
+        self.params = _params(params, f"{where}(params)")
+        self.store, self.index = store_of(self.params, f"{where}(params)", ordered=False)
+        self.lr = _positive(lr, f"{where}(lr) (the learning rate η)")
+        self.clip_value = None if clip_value is None else _positive(clip_value, f"{where}(clip_value)")
+        self.clip_norm = None if clip_norm is None else _positive(clip_norm, f"{where}(clip_norm)")
+
+    def _state(self) -> np.ndarray:
+        return np.zeros(len(self.params))
+
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        data, grad = self.store.data, self.store.grad
+        return data[self.index], grad[self.index]  # views for a slice, copies for an index array
+
+    def clip(self, value: Optional[float] = None, norm: Optional[float] = None) -> Optional[float]:
+        """Clip the gradients in place, by value then by global norm; returns ‖g‖ before the
+        norm clip (``None`` without one)."""
+        if value is None and norm is None:
+            return None
+        grad = self.store.grad
+        g = grad[self.index]
+        if value is not None:
+            clip_by_value(g, value)
+        out = None if norm is None else clip_by_norm(g, norm)
+        if not isinstance(self.index, slice):
+            grad[self.index] = g
+        return out
 
     def step(self) -> None:
-        lr, alpha, wd, vel = self.lr, self.momentum, self.weight_decay, self.velocity
-        for i, p in enumerate(self.params):
-            g = p.grad + wd * p.data if wd else p.grad
-            dw = alpha * vel[i] - lr * g if alpha else -lr * g
-            vel[i] = dw
-            p.data += dw
+        """One update of θ from the current gradient (after the optimizer's own clipping)."""
+        self.clip(self.clip_value, self.clip_norm)
+        theta, g = self._arrays()
+        self._update(theta, g)
+        if not isinstance(self.index, slice):
+            self.store.data[self.index] = theta
+
+    def _update(self, theta: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
 
     def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = 0.0
+        """g ← 0 for this optimizer's parameters."""
+        self.store.zero_grad(self.index)
+
+
+class SGD(Optimizer):
+    """``SGD(params, lr, momentum=0.0, weight_decay=0.0, *, clip_value=None, clip_norm=None)``;
+    see the module docstring. ``velocity`` is Δθ(n−1), an array aligned with
+    ``store.data[index]`` (the store's order when the parameters are all of it)."""
+
+    def __init__(self, params: Any, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0, *,
+                 clip_value: Optional[float] = None, clip_norm: Optional[float] = None) -> None:
+        super().__init__(params, lr, clip_value, clip_norm, "SGD")
+        self.momentum = _momentum(momentum, "SGD(momentum)")
+        self.weight_decay = _positive(weight_decay, "SGD(weight_decay)", allow_zero=True)
+        self.velocity = self._state()
+
+    def _update(self, theta: np.ndarray, g: np.ndarray) -> None:
+        d = g + self.weight_decay * theta if self.weight_decay else g
+        if self.momentum:
+            self.velocity *= self.momentum
+            self.velocity -= self.lr * d
+        else:
+            np.multiply(d, -self.lr, out=self.velocity)
+        theta += self.velocity
 
     def reset(self) -> None:
-        """Forget the momentum history Δw(n−1)."""
-        self.velocity = [0.0] * len(self.params)
+        """Forget the momentum history Δθ(n−1)."""
+        self.velocity = self._state()
 
     def __repr__(self) -> str:
         return f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay})"
 
 
+class Adam(Optimizer):
+    """``Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
+    clip_value=None, clip_norm=None)``, as ``torch.optim.Adam``; see the module docstring.
+    State: ``m``, ``v`` (arrays aligned with ``store.data[index]``) and the step count ``t``."""
+
+    decoupled = False
+
+    def __init__(self, params: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: Optional[float] = None, *,
+                 clip_value: Optional[float] = None, clip_norm: Optional[float] = None) -> None:
+        name = type(self).__name__
+        super().__init__(params, lr, clip_value, clip_norm, name)
+        try:
+            b1, b2 = betas
+        except (TypeError, ValueError):
+            raise ValueError(f"{name}(betas) must be a pair (β₁, β₂), got {betas!r}") from None
+        self.betas = (_fraction(b1, f"{name}(betas[0]) β₁"), _fraction(b2, f"{name}(betas[1]) β₂"))
+        self.eps = _positive(eps, f"{name}(eps)")
+        if weight_decay is None:
+            weight_decay = 0.01 if self.decoupled else 0.0  # torch's defaults
+        self.weight_decay = _positive(weight_decay, f"{name}(weight_decay)", allow_zero=True)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the moment estimates and the step count."""
+        self.m, self.v, self.t = self._state(), self._state(), 0
+
+    def _update(self, theta: np.ndarray, g: np.ndarray) -> None:
+        (b1, b2), lr, wd = self.betas, self.lr, self.weight_decay
+        self.t += 1
+        if wd and self.decoupled:
+            theta *= 1.0 - lr * wd
+        elif wd:
+            g = g + wd * theta
+        self.m *= b1
+        self.m += (1.0 - b1) * g
+        self.v *= b2
+        self.v += (1.0 - b2) * (g * g)
+        step_size = lr / (1.0 - b1 ** self.t)
+        denom = np.sqrt(self.v)
+        denom /= math.sqrt(1.0 - b2 ** self.t)
+        denom += self.eps
+        theta -= step_size * (self.m / denom)
+
+    def __repr__(self) -> str:
+        return (f"{type(self).__name__}(lr={self.lr}, betas={self.betas}, eps={self.eps}, "
+                f"weight_decay={self.weight_decay})")
+
+
+class AdamW(Adam):
+    """``AdamW(params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01, ...)``:
+    Adam with decoupled weight decay θ ← θ(1 − ηλ_wd), as ``torch.optim.AdamW``."""
+
+    decoupled = True
+
+
+def _momentum(momentum: Any, name: str) -> float:
+    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0.0 <= momentum < 1.0:
+        raise ValueError(f"{name} α must satisfy 0 ≤ α < 1 (seed 000), got {momentum!r}")
+    return float(momentum)
+
+
+# -------------------------------------------------------- clipping on parameters
+
+def _grads(params: Iterable[Value], where: str) -> tuple[ParameterStore, Any, np.ndarray]:
+    store, index = store_of(_params(params, where), where, ordered=False)
+    return store, index, store.grad[index]
+
+
 def grad_norm(params: Iterable[Value]) -> float:
     """‖∇‖₂ = √(Σ grad²) over ``params``."""
-    return math.sqrt(math.fsum(p.grad * p.grad for p in _params(params, "grad_norm")))
+    _, _, g = _grads(params, "grad_norm")
+    return math.sqrt(float(np.dot(g, g)))
 
 
 def clip_grad_value(params: Iterable[Value], clip: float) -> int:
     """Limit every ``.grad`` to [−clip, clip]; returns how many were clipped."""
-    g = _positive(clip, "clip_grad_value(clip)")
-    n = 0
-    for p in _params(params, "clip_grad_value"):
-        if p.grad > g:
-            p.grad, n = g, n + 1
-        elif p.grad < -g:
-            p.grad, n = -g, n + 1
+    c = _positive(clip, "clip_grad_value(clip)")
+    store, index, g = _grads(params, "clip_grad_value")
+    n = clip_by_value(g, c)
+    if not isinstance(index, slice):
+        store.grad[index] = g
     return n
 
 
 def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     """Scale all gradients by max_norm/‖∇‖ when ‖∇‖ > max_norm; returns ‖∇‖ before clipping."""
     c = _positive(max_norm, "clip_grad_norm(max_norm)")
-    ps = _params(params, "clip_grad_norm")
-    norm = grad_norm(ps)
-    if norm > c:
-        scale = c / norm
-        for p in ps:
-            p.grad *= scale
+    store, index, g = _grads(params, "clip_grad_norm")
+    norm = clip_by_norm(g, c)
+    if not isinstance(index, slice):
+        store.grad[index] = g
     return norm
 
 
 def check_optimizer_args(lr: Optional[float], momentum: float, weight_decay: float) -> None:
     """Raise the same errors SGD would, without building one (used by fit to validate early)."""
     _positive(lr, "lr (the learning rate η)")
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0.0 <= momentum < 1.0:
-        raise ValueError(f"momentum α must satisfy 0 ≤ α < 1 (seed 000), got {momentum!r}")
+    _momentum(momentum, "momentum")
     _positive(weight_decay, "weight_decay", allow_zero=True)

@@ -15,70 +15,53 @@ The update itself is the optimizer's (SGD with momentum / weight decay, see
 
 After every epoch the average error E_avg = (1/N) Σₙ E(n) (seed 000 eq. 7.4) over the training set is
 evaluated with the current weights (``train_eval="end"``; ``"running"`` instead averages
-the losses seen during the epoch, cheaper, what Keras reports). ``History.loss[0]`` is
-E_avg before training, so ``History.loss[k]`` is the loss after k epochs.
+the losses seen during the epoch, cheaper, what Keras reports) and recorded in a Keras-like
+:class:`nn.History` (:mod:`nn.history`): ``history["loss"][k - 1]`` is the loss after k epochs,
+``history.initial["loss"]`` the loss before training. Progress: :mod:`nn.progress`.
 
 Stopping (seed 000 §6.3): after ``epochs`` epochs; when |E_avg(k) − E_avg(k−1)| < ``tol``;
 when E_avg ≤ ``target_loss``; or when a callback sets ``state.stop = True``.
 
-The per-batch "loss and gradients" computation is delegated to an engine
-(:mod:`nn.engines`): ``engine="eager"`` builds Value graphs sample by sample,
-``"compiled"`` (when registered) replays one traced graph over the batch, ``"auto"``
-picks compiled when available. On the compiled path with :class:`nn.SGD` the updates run
-on flat numpy arrays (:mod:`nn.fastpath`) and Values are synchronised once per epoch.
+One loop serves every engine and optimizer. Per batch:
+
+    optimizer.zero_grad()
+    loss = engine.loss_and_grad(X_batch, Y_batch, reduction)   # adds ∂E/∂θ into the store
+    g ← g + (λ/N)·w on weights (fit(l2=λ));  clip g (fit(clip_value=, clip_norm=))
+    optimizer.step()
+
+The engine computes the batch loss and adds its gradient into the parameters'
+:class:`autodiff.ParameterStore`: ``engine="eager"`` (:mod:`nn.eager_engine`) builds Value
+graphs sample by sample, ``"compiled"`` (:mod:`nn.compiled_engine`) replays one traced
+graph over the batch, ``"auto"`` uses compiled unless the model's graph depends on the
+data. The optimizer (:mod:`nn.optim`) updates the store's vector; both paths run the same
+update code, so they follow the same trajectory (to rounding).
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from autodiff.params import store_of
+
+from .compiled_engine import CompiledEngine
 from .divergence import DivergenceGuard
-from .engines import make_engine, model_nin, model_nout
-from .fastpath import ArrayLoop
+from .eager_engine import EagerEngine
+from .history import History
 from .losses import get_loss
 from .metrics import accuracy as accuracy_metric, one_hot
-from .optim import SGD, check_optimizer_args, clip_grad_norm, clip_grad_value
+from .model_graph import model_nin, model_nout
+from .optim import SGD, check_optimizer_args, clip_by_norm, clip_by_value
+from .progress import make_progress
 
-__all__ = ["fit", "History", "Callback", "TrainingState", "prepare_data", "evaluate", "MODES"]
+__all__ = ["fit", "History", "Callback", "TrainingState", "prepare_data", "evaluate", "make_engine", "MODES",
+           "ENGINES"]
 
 MODES = ("sequential", "batch", "minibatch")
-
-
-@dataclass
-class History:
-    """Per-epoch records. Index k = after k epochs (index 0: before training).
-
-    ``loss``/``accuracy`` on the training set, ``val_loss``/``val_accuracy`` on the
-    validation data (empty lists without it); ``metrics`` holds any extra metric by name,
-    ``extra`` anything callbacks record; ``stopped`` says why training ended.
-    """
-
-    epoch: list[int] = field(default_factory=list)
-    loss: list[float] = field(default_factory=list)
-    accuracy: list[Optional[float]] = field(default_factory=list)
-    val_loss: list[float] = field(default_factory=list)
-    val_accuracy: list[Optional[float]] = field(default_factory=list)
-    metrics: dict[str, list] = field(default_factory=dict)
-    extra: dict[str, list] = field(default_factory=dict)
-    stopped: str = ""
-    steps: int = 0
-    engine: str = ""
-    array_loop: bool = False  # True when the updates ran on flat arrays (nn.fastpath)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy",
-                                              "metrics", "extra", "stopped", "steps", "engine",
-                                              "array_loop")}
-
-    @property
-    def final_loss(self) -> float:
-        return self.loss[-1]
 
 
 @dataclass
@@ -202,6 +185,28 @@ def _check_number(x: Any, name: str, *, minimum: float = 0.0, strict: bool = Tru
     return float(x)
 
 
+ENGINES = ("eager", "compiled")
+
+
+def make_engine(engine: Any, model: Any, loss_fn: Callable) -> Any:
+    """Resolve ``fit(engine=...)``: ``"auto"``, ``"eager"``, ``"compiled"``, or an object with
+    ``loss_and_grad`` and ``evaluate`` (see :mod:`nn.eager_engine`)."""
+    if not isinstance(engine, str):
+        if hasattr(engine, "loss_and_grad") and hasattr(engine, "evaluate"):
+            return engine
+        raise TypeError(f"fit(engine): expected 'auto', one of {list(ENGINES)} or an engine object, got {engine!r}")
+    if engine == "auto":
+        try:
+            return CompiledEngine(model, loss_fn)
+        except NotImplementedError:  # the graph depends on the data: only eager is right
+            return EagerEngine(model, loss_fn)
+    if engine == "compiled":
+        return CompiledEngine(model, loss_fn)
+    if engine == "eager":
+        return EagerEngine(model, loss_fn)
+    raise ValueError(f"fit(engine): unknown engine {engine!r}; choose 'auto' or one of {list(ENGINES)}")
+
+
 def evaluate(model: Any, X: Any, Y: Any, loss: Union[str, Callable] = "half_sse",
              engine: Any = "auto") -> dict[str, Any]:
     """E_avg, accuracy and outputs of ``model`` on (X, Y), without training."""
@@ -211,28 +216,22 @@ def evaluate(model: Any, X: Any, Y: Any, loss: Union[str, Callable] = "half_sse"
     return {"loss": float(np.mean(losses)), "accuracy": accuracy_metric(outputs, Y), "outputs": outputs}
 
 
-class _Progress:
-    def __init__(self, enabled: bool, epochs: int) -> None:
-        self.enabled, self.epochs = enabled, epochs
-
-    def update(self, epoch: int, history: History) -> None:
-        if not self.enabled:
-            return
-        width = 24
-        done = int(width * epoch / self.epochs)
-        acc = history.accuracy[-1] if history.accuracy else None
-        msg = f"\repoch {epoch}/{self.epochs} [{'#' * done}{'.' * (width - done)}] loss {history.loss[-1]:.6g}"
-        if acc is not None:
-            msg += f" acc {acc:.3f}"
-        if history.val_loss:
-            msg += f" val_loss {history.val_loss[-1]:.6g}"
-        sys.stderr.write(msg)
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+def _adjust_gradient(store: Any, index: Any, weight_pos: Optional[np.ndarray], decay: float,
+                     clip_value: Optional[float], clip_norm: Optional[float]) -> None:
+    """fit's own gradient rules, on the store's vector: g ← g + (λ/N)·w on weights (L2),
+    then clipping by value and by global norm over the model's parameters."""
+    grad = store.grad
+    if decay:
+        grad[weight_pos] += decay * store.data[weight_pos]
+    if clip_value is None and clip_norm is None:
+        return
+    g = grad[index]
+    if clip_value is not None:
+        clip_by_value(g, clip_value)
+    if clip_norm is not None:
+        clip_by_norm(g, clip_norm)
+    if not isinstance(index, slice):
+        grad[index] = g
 
 
 def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
@@ -314,18 +313,20 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     eng = make_engine(engine, model, loss_fn)
     if optimizer is None:
         optimizer = SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    params = list(getattr(optimizer, "params", None) or model.parameters())
-    weights = _weight_params(model) if l2 else []
-    penalty = (lambda: l2 / (2.0 * N) * math.fsum(w.data * w.data for w in weights)) if l2 else (lambda: 0.0)
+    store, param_index = store_of(model.parameters(), "fit(model)", ordered=False)
+    weight_pos = store.positions(_weight_params(model)) if l2 else None
 
-    fast = ArrayLoop.maybe(eng, optimizer, _weight_params(model), cbs)
+    def penalty() -> float:  # (λ/2N) Σ w², Nielsen's L2 term of the reported loss
+        if not l2:
+            return 0.0
+        w = store.data[weight_pos]
+        return l2 / (2.0 * N) * float(np.dot(w, w))
 
     # ------------------------------------------------------------------ training
     history = History(engine=getattr(eng, "name", type(eng).__name__))
-    history.array_loop = fast is not None
     state = TrainingState(model, optimizer, eng, history, X, Y, loss_fn)
     rng = np.random.default_rng(seed)
-    progress_bar = _Progress(sys.stderr.isatty() if progress is None else bool(progress), epochs)
+    progress_bar = make_progress(progress, epochs)
 
     def record(epoch: int, running: Optional[float]) -> None:
         if running is None:
@@ -333,62 +334,46 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
             train_loss = float(np.mean(losses)) + penalty()
         else:
             train_loss, outputs = running + penalty(), None
-        history.epoch.append(epoch)
-        history.loss.append(train_loss)
+        logs: dict[str, Optional[float]] = {"loss": train_loss}
         if want_accuracy:
             if outputs is None:
                 _, outputs = eng.evaluate(X, Y)
-            history.accuracy.append(accuracy_metric(outputs, Y))
+            logs["accuracy"] = accuracy_metric(outputs, Y)
         for name, fn in metric_fns:
             if outputs is None:
                 _, outputs = eng.evaluate(X, Y)
-            history.metrics.setdefault(name, []).append(float(fn(outputs, Y)))
+            logs[name] = float(fn(outputs, Y))
         if validation is not None:
             vl, vo = eng.evaluate(Xv, Yv)
-            history.val_loss.append(float(np.mean(vl)) + penalty())
+            logs["val_loss"] = float(np.mean(vl)) + penalty()
             if want_accuracy:
-                history.val_accuracy.append(accuracy_metric(vo, Yv))
+                logs["val_accuracy"] = accuracy_metric(vo, Yv)
+        history.record(epoch, logs)
 
     record(0, None)
-    guard.reference(history.loss[0])
+    guard.reference(history.initial["loss"])
     for cb in cbs:
         cb.on_train_begin(state)
-    scale = 1.0 / B if reduction == "mean" else 1.0
     history.stopped = "epochs"
     for epoch in range(1, epochs + 1):
         state.epoch = epoch
         order = rng.permutation(N) if shuffle and mode != "batch" else np.arange(N)
         total = 0.0
-        if fast is not None:
-            fast.begin_epoch()
         for start in range(0, N, B):
             idx = order[start:start + B]
-            batch_scale = 1.0 / len(idx) if reduction == "mean" else scale
             with guard.watch(epoch, state.step + 1):  # divergence detection: nn/divergence.py
-                if fast is not None:
-                    state.batch_loss = fast.batch(X[idx], Y[idx], batch_scale, l2 / N, clip_value, clip_norm)
-                else:
-                    optimizer.zero_grad()
-                    state.batch_loss = eng.loss_and_grad(X[idx], Y[idx], batch_scale)
-                    if l2:
-                        decay = l2 / N
-                        for w in weights:
-                            w.grad += decay * w.data
-                    if clip_value is not None:
-                        clip_grad_value(params, clip_value)
-                    if clip_norm is not None:
-                        clip_grad_norm(params, clip_norm)
-                    optimizer.step()
+                optimizer.zero_grad()
+                state.batch_loss = eng.loss_and_grad(X[idx], Y[idx], reduction)
+                if l2 or clip_value is not None or clip_norm is not None:
+                    _adjust_gradient(store, param_index, weight_pos, l2 / N, clip_value, clip_norm)
+                optimizer.step()
                 guard.check(state.batch_loss, epoch, state.step + 1)
             if guard.diverged:  # on_divergence="stop"
                 break
             total += state.batch_loss
             state.step += 1
-            if fast is None:
-                for cb in cbs:
-                    cb.on_batch_end(state)
-        if fast is not None:
-            fast.end_epoch()
+            for cb in cbs:
+                cb.on_batch_end(state)
         if guard.diverged:
             history.steps = state.step
             history.stopped = "diverged"
@@ -402,11 +387,11 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
             history.extra.setdefault("divergence", []).append(guard.reason)
         elif target_loss is not None and history.loss[-1] <= target_loss:
             history.stopped = "target_loss"
-        elif tol is not None and abs(history.loss[-1] - history.loss[-2]) < tol:
+        elif tol is not None and abs(history.loss[-1] - history.previous("loss")) < tol:
             history.stopped = "tol"
         for cb in cbs:
             cb.on_epoch_end(state)
-        progress_bar.update(epoch, history)
+        progress_bar.update(epoch, {k: v[-1] for k, v in history.history.items()})
         if state.stop and history.stopped == "epochs":
             history.stopped = "callback"
         if history.stopped != "epochs" or state.stop:

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh demo
-exec .venv/bin/python examples/demo.py "$@"
+exec .venv/bin/backproplab demo "$@"

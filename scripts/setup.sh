@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Set up backproplab on a fresh Debian/Ubuntu machine: system packages, a virtual
 # environment in .venv, the package itself (editable). Sourced by demo.sh and test.sh.
-#   setup.sh demo   -> Graphviz `dot` and Latin Modern fonts, the package
+#   setup.sh demo   -> Graphviz `dot` and Latin Modern fonts, the package with matplotlib (plots)
 #   setup.sh test   -> also rsvg-convert and Chromium (drawing/HTML tests), pytest,
-#                      hypothesis, and the PyTorch oracle if a local torch 2.13.0 wheel exists
+#                      hypothesis, matplotlib, tqdm, nbclient + ipykernel (the notebook test),
+#                      and the PyTorch oracle if a local torch 2.13.0 wheel exists
 set -euo pipefail
 purpose="${1:-demo}"
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,5 +55,5 @@ if [ "$purpose" = test ]; then
     fi
   fi
 else
-  "$py" -m pip install -q -e .
+  "$py" -m pip install -q -e ".[plots]"
 fi

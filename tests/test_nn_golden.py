@@ -28,7 +28,7 @@ def test_nptel_forward_and_every_gradient():
     E = nn.half_sse(out, [0.01])
     E.backward()
     assert E.data == pytest.approx(NPTEL["values"]["E"], abs=1e-12)
-    assert out[0].data == pytest.approx(NPTEL["values"]["out_o"], abs=1e-12)
+    assert out.data == pytest.approx(NPTEL["values"]["out_o"], abs=1e-12)
     hidden = model.layers[0].neurons
     w = [hidden[0].w[0], hidden[0].w[1], hidden[1].w[0], hidden[1].w[1],
          model.layers[1].neurons[0].w[0], model.layers[1].neurons[0].w[1]]
@@ -55,7 +55,7 @@ def test_nptel_sgd_step_through_fit():
     assert model.layers[1].neurons[0].b.data == pytest.approx(step["b2"], abs=1e-9)
 
 
-@pytest.mark.parametrize("engine", sorted(nn.engines.ENGINES))
+@pytest.mark.parametrize("engine", sorted(nn.training.ENGINES))
 @pytest.mark.parametrize("name", sorted(NIELSEN))
 def test_nielsen_single_neuron_cost_curve(name, engine):
     run = NIELSEN[name]
@@ -63,9 +63,10 @@ def test_nielsen_single_neuron_cost_curve(name, engine):
     loss = {"quadratic": "half_sse", "cross_entropy": "binary_cross_entropy"}[run["cost"]]
     history = nn.fit(neuron, [[1.0]], [0.0], loss=loss, lr=run["eta"], mode="batch",
                      epochs=run["epochs"], metrics=(), engine=engine)
-    assert history.epoch == list(range(run["epochs"] + 1))
-    for epoch in ("0", "50", "100", "150", "200", "300"):
-        assert history.loss[int(epoch)] == pytest.approx(run["cost_at"][epoch], abs=1e-6), epoch
+    assert history.epoch == list(range(1, run["epochs"] + 1))
+    assert history.initial["loss"] == pytest.approx(run["cost_at"]["0"], abs=1e-6)
+    for epoch in ("50", "100", "150", "200", "300"):
+        assert history["loss"][int(epoch) - 1] == pytest.approx(run["cost_at"][epoch], abs=1e-6), epoch
     assert neuron.w[0].data == pytest.approx(run["final_w"], abs=1e-6)
     assert neuron.b.data == pytest.approx(run["final_b"], abs=1e-6)
 
@@ -81,7 +82,7 @@ def test_xor_sign_network_truth_table():
     for row in XOR["truth_table_inputs01_sign_units"]:
         xs = [Value(float(row["x1"])), Value(float(row["x2"]))]
         hidden = model.layers[0].forward(xs)
-        y = model.layers[1].forward(hidden)[0]
+        y = model.layers[1].forward(hidden)  # one output: a Value
         assert [h.data for h in hidden] == [row["h1"], row["h2"]]
         assert y.data == row["y"]
 
@@ -94,7 +95,7 @@ def test_xor_configurations_matching_engine_conventions(config):
     model = xor_net("sign" if "sign" in config else "step")
     outputs = []
     for row in entry["truth_table"]:
-        out = model([row["x1"], row["x2"]])[0]
+        out = model([row["x1"], row["x2"]])
         assert out.inputs[0].data == pytest.approx(row["net_out"])
         outputs.append(out.data)
     assert outputs == [row["y"] for row in entry["truth_table"]]

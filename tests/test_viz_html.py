@@ -390,7 +390,7 @@ def mlp_page(request, tmp_path_factory):
     import nn
     from viz.html_page import write_html
     model = nn.MLP(2, [3, 1], activation="sigmoid", output_activation="sigmoid", seed=0)
-    loss = nn.binary_cross_entropy(model([Value(0.5, "x.0"), Value(-1.0, "x.1")])[0], 1.0)
+    loss = nn.binary_cross_entropy(model([Value(0.5, "x.0"), Value(-1.0, "x.1")]), 1.0)
     stepper = Stepper(loss, detail=request.param)
     path = write_html(stepper, tmp_path_factory.mktemp("html") / f"mlp-{request.param}.html")
     return path, stepper

@@ -19,7 +19,7 @@ needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `do
 def mlp_loss():
     model = nn.MLP(2, [3, 1], activation="sigmoid", output_activation="sigmoid", seed=0)
     x = [Value(0.5, "x.0"), Value(-1.0, "x.1")]
-    return nn.binary_cross_entropy(model(x)[0], 1.0), model
+    return nn.binary_cross_entropy(model(x), 1.0), model
 
 
 @pytest.mark.parametrize("detail", ["neuron", "layer"])

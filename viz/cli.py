@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import difflib
 import sys
 from typing import Optional, Sequence
 
@@ -25,11 +26,17 @@ from autodiff import Value
 
 from .expr import ExprError, parse_expr
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "add_commands", "parse", "run", "did_you_mean"]
 
 
 class UsageError(Exception):
     """Bad command-line input; reported with exit status 2."""
+
+
+def did_you_mean(word: str, choices: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` (difflib), or ``""``."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _assignments(items: Sequence[str]) -> dict[str, float]:
@@ -40,6 +47,9 @@ def _assignments(items: Sequence[str]) -> dict[str, float]:
             name = name.strip()
             if not eq or not name.isidentifier():
                 raise UsageError(f"--set {part!r}: write NAME=NUMBER, e.g. --set x=0.5")
+            if name in values:
+                raise UsageError(f"--set {name} is given twice ({name}={values[name]:g} and {part}); "
+                                 f"give each name one value")
             try:
                 values[name] = float(number)
             except ValueError:
@@ -87,7 +97,8 @@ def _wrt(loss: Value, names: list[str]) -> Optional[list[Value]]:
         by_name = {v.label: v for v in leaves}
         missing = [n for n in names if n not in by_name]
         if missing:
-            raise UsageError(f"--wrt {', '.join(missing)}: no such variable in the expression "
+            raise UsageError(f"--wrt {', '.join(missing)}: no such variable in the expression"
+                             f"{did_you_mean(missing[0], sorted(by_name))} "
                              f"(variables: {', '.join(sorted(by_name))})")
         return [by_name[n] for n in names]
     return None if any(v.param for v in leaves) else leaves
@@ -131,12 +142,8 @@ def cmd_step(args: argparse.Namespace) -> int:
     return run(stepper, sys.stdin, sys.stdout)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="backproplab",
-        description="Draw a scalar expression's computational graph as the lecture slides do, "
-                    "or step through its backward pass.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def add_commands(sub: "argparse._SubParsersAction") -> dict[str, argparse.ArgumentParser]:
+    """Add the ``draw`` and ``step`` subcommands to ``sub``; returns them by name."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("expr", help='the expression, e.g. "sigmoid(w*x + b)" (one starting with - '
                         'needs a leading space: " -x*w")')
@@ -171,12 +178,38 @@ def build_parser() -> argparse.ArgumentParser:
     p_step.add_argument("--hide-constants", action="store_false", dest="constants",
                         help="leave those steps out (the default)")
     p_step.set_defaults(run=cmd_step)
-    return parser
+    return {"draw": p_draw, "step": p_step}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _parser_and_commands() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    parser = argparse.ArgumentParser(
+        prog="backproplab",
+        description="Draw a scalar expression's computational graph as the lecture slides do, "
+                    "or step through its backward pass.")
+    return parser, add_commands(parser.add_subparsers(dest="command", required=True))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return _parser_and_commands()[0]
+
+
+def parse(parser: argparse.ArgumentParser, commands: dict[str, argparse.ArgumentParser],
+          argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """``parser.parse_args`` with a "did you mean" for a mistyped subcommand (one of
+    ``commands``) and the subcommand's own usage, not the top-level one, for its unknown options."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and not argv[0].startswith("-") and argv[0] not in commands:
+        parser.error(f"unknown command {argv[0]!r}{did_you_mean(argv[0], list(commands))}; "
+                     f"choose from {', '.join(commands)}")
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        commands.get(getattr(args, "command", None) or "", parser).error(
+            f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed command; errors are one line on stderr and an exit status (see module doc)."""
     try:
         return args.run(args)
     except UsageError as exc:
@@ -185,6 +218,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (ValueError, OSError, RuntimeError, ArithmeticError) as exc:
         print(f"backproplab {args.command}: error: {exc}", file=sys.stderr)
         return 1
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    parser, commands = _parser_and_commands()
+    return run(parse(parser, commands, argv))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ builds nodes.
 from __future__ import annotations
 
 import ast
+import difflib
 import math
 from typing import Callable, Iterable, Mapping, Union
 
@@ -62,6 +63,11 @@ _ALLOWED = (ast.Constant, ast.Name, ast.UnaryOp, ast.BinOp, ast.Call, ast.List, 
 _HELP = f"use numbers, names, + - * / ** and the functions {', '.join(FUNCTIONS)}"
 
 
+def _did_you_mean(name: str) -> str:
+    close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.6) if name else []
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
 def _value(x: Num) -> Value:
     return x if isinstance(x, Value) else Value(x)
 
@@ -88,8 +94,9 @@ def _parse(source: str) -> ast.expr:
         raise ExprError("the expression is nested too deeply") from None
     for node in ast.walk(tree):  # breadth first: the outermost offending construct is named
         if isinstance(node, ast.Call) and not (isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS):
-            raise ExprError(f"refused {_quote(source, node)}: only these functions can be called: "
-                            f"{', '.join(FUNCTIONS)}")
+            called = node.func.id if isinstance(node.func, ast.Name) else ""
+            raise ExprError(f"refused {_quote(source, node)}: {_did_you_mean(called)}only these functions "
+                            f"can be called: {', '.join(FUNCTIONS)}")
         bad_op = isinstance(node, (ast.BinOp, ast.UnaryOp)) and not isinstance(node.op, _ALLOWED)
         if bad_op or not isinstance(node, _ALLOWED):
             what = f"the operator {type(node.op).__name__}" if bad_op else type(node).__name__

@@ -79,7 +79,7 @@ class Layout:
 class _Structure:
     """Predecessors in operand order, successors, heights, anchors and stacks."""
 
-    def __init__(self, g: DGraph) -> None:
+    def __init__(self, g: DGraph, stack_results: bool = True) -> None:
         self.nodes = {n.id: n for n in g.nodes}
         self.order = [n.id for n in g.nodes]
         self.preds: dict[str, list[str]] = {n: [] for n in self.order}
@@ -97,8 +97,11 @@ class _Structure:
         self.root = (outputs or sinks or self.order)[-1]
         self.anchor: dict[str, str] = {}           # leaf -> the op it sits beside
         self.stacked: dict[str, str] = {}          # op -> the leaf it sits on (‖W‖ over W)
+        self.stack_result: dict[str, str] = {}     # result -> the stacked op it sits on
         self.main: dict[str, Optional[str]] = {}
         self._choose_main_and_anchors()
+        if stack_results:
+            self._stack_results()
 
     def _topological(self) -> list[str]:
         indeg = {v: len(set(self.preds[v])) for v in self.order}
@@ -146,6 +149,22 @@ class _Structure:
                 self.anchor[v] = others[0]
                 self.stacked[only_me[0]] = v
 
+    def _stack_results(self) -> None:
+        """Above leaves side by side, a stacked op's result goes on top of it too (the
+        w² of a weight penalty at the scalar level): a column w → w² → u each."""
+        count: dict[str, int] = {}
+        for op in self.anchor.values():
+            count[op] = count.get(op, 0) + 1
+        for op, leaf in self.stacked.items():
+            outs = self.succs[op]
+            if (count[self.anchor[leaf]] > 1 and len(outs) == 1
+                    and self.nodes[outs[0]].kind != "op" and self.preds[outs[0]] == [op]):
+                self.stack_result[outs[0]] = op
+
+    def placed_with_leaf(self, v: str) -> bool:
+        """Anchored leaves, stacked ops and their stacked results are placed with the op."""
+        return v in self.anchor or v in self.stacked or v in self.stack_result
+
     def rechoose_main(self, col: dict[str, int]) -> None:
         """Once columns are known, an op's main operand is the one drawn furthest right
         (the longest drawn path: a stacked penalty op shifts its chain right)."""
@@ -178,6 +197,8 @@ def _columns(s: _Structure) -> dict[str, int]:
                 c = col[s.anchor[v]]
             elif v in s.stacked:
                 c = col[s.stacked[v]]
+            elif v in s.stack_result:
+                c = col[s.stack_result[v]]
             elif not s.preds[v]:
                 c = min((col[r] for r in s.succs[v]), default=1) - 1
             else:
@@ -204,8 +225,8 @@ class _Grid:
         return not for_node or cell not in self.edge_cells
 
 
-def _rows(s: _Structure, col: dict[str, int],
-          side_first: int = -1) -> tuple[dict[str, int], dict[str, int]]:
+def _rows(s: _Structure, col: dict[str, int], side_first: int = -1,
+          strict_rows: int = 8) -> tuple[dict[str, int], dict[str, int]]:
     """Rows for every node, and for each anchored leaf the side (-1 above, +1 below).
     ``side_first``: where a side chain looks for a row first (-1 above, +1 below)."""
     grid = _Grid()
@@ -223,7 +244,7 @@ def _rows(s: _Structure, col: dict[str, int],
 
     def chain_from(v: str) -> list[str]:
         out = []
-        while v is not None and v not in row and v not in s.anchor and v not in s.stacked:
+        while v is not None and v not in row and not s.placed_with_leaf(v):
             out.append(v)
             v = s.main.get(v)
         return out
@@ -279,6 +300,10 @@ def _rows(s: _Structure, col: dict[str, int],
                 if any(leaf in stacks for leaf in leaves):
                     if not take((col[v], r + 2 * ok_side), "stack:" + v + ":" + str(ok_side)):
                         return None
+                if any(s.succs[op][0] in s.stack_result for leaf in leaves
+                       for op in stacks.get(leaf, ())):
+                    if not take((col[v], r + 3 * ok_side), "top:" + v + ":" + str(ok_side)):
+                        return None
         return need
 
     def commit(chain: list[str], r: int, need) -> None:
@@ -293,13 +318,15 @@ def _rows(s: _Structure, col: dict[str, int],
                 row[leaf] = r + side[leaf]
                 for op in stacks.get(leaf, ()):
                     row[op] = r + 2 * side[leaf]
+                    if s.succs[op] and s.succs[op][0] in s.stack_result:
+                        row[s.succs[op][0]] = r + 3 * side[leaf]
 
     def place(start: str, candidates: list[int], consumer: Optional[str] = None) -> list[str]:
         chain = chain_from(start)
         if not chain:
             return []
         # leaves on their own side if a row near enough allows it, else on either side
-        tries = [(r, False) for r in candidates[:8]] + [(r, True) for r in candidates]
+        tries = [(r, False) for r in candidates[:strict_rows]] + [(r, True) for r in candidates]
         for r, flip in tries:
             need = cells_for(chain, r, flip)
             if need is not None and consumer is not None:
@@ -330,7 +357,7 @@ def _rows(s: _Structure, col: dict[str, int],
         preds = list(dict.fromkeys(s.preds[v]))
         main = s.main.get(v)
         for k, p in enumerate(preds):
-            if p in row or p in s.anchor or p in s.stacked:
+            if p in row or s.placed_with_leaf(p):
                 continue
             tied = main is not None and s.height[p] == s.height[main]
             after = main is not None and preds.index(main) < k
@@ -444,16 +471,28 @@ def _line_meet(p: Point, d: Point, q: Point, e: Point) -> Optional[Point]:
 def slide_layout(g: DGraph) -> Layout:
     """Place and route ``g`` by the slides' rules (module docstring).
 
-    Side chains look for a free row above first (the slides' penalty); when looking
-    below first gives fewer forward crossings, that layout wins (small graphs only:
-    each try routes every edge)."""
-    s = _Structure(g)
-    col = _columns(s)
-    s.rechoose_main(col)
+    The rules leave a few choices open: whether side chains look for a free row above
+    or below first, how far a leaf may push its chain to stay on its own side, whether
+    penalty squares stand in columns above their weights. The first combination is the
+    slides' own (penalty above); on small graphs the others are tried as well and the
+    layout with the fewest forward crossings wins (each try routes every edge)."""
+    variants = [(True, -1, 8), (True, 1, 8), (True, -1, 16), (False, -1, 8), (False, 1, 8),
+                (False, -1, 16)]
+    if len(g.edges) > VARIANT_LIMIT:
+        variants = variants[:1]
     best: Optional[tuple[int, Layout]] = None
-    for side_first in ((-1, 1) if len(g.edges) <= VARIANT_LIMIT else (-1,)):
-        row, side = _rows(s, col, side_first)
+    structures: dict[bool, tuple[_Structure, dict[str, int]]] = {}
+    for stack_results, side_first, strict_rows in variants:
+        if stack_results not in structures:
+            s = _Structure(g, stack_results)
+            col = _columns(s)
+            s.rechoose_main(col)
+            structures[stack_results] = (s, col)
+        s, col = structures[stack_results]
+        row, side = _rows(s, col, side_first, strict_rows)
         layout = _place_and_route(g, s, col, row, side)
+        if len(variants) == 1:
+            return layout
         n = _count_crossings(layout, g)
         if best is None or n < best[0]:
             best = (n, layout)
@@ -463,10 +502,16 @@ def slide_layout(g: DGraph) -> Layout:
 
 
 def _count_crossings(layout: Layout, g: DGraph) -> int:
-    edges = [(e.tail, e.head, layout.routes[e.id]) for e in g.edges]
+    def box(p):
+        xs, ys = [q[0] for q in p], [q[1] for q in p]
+        return min(xs), max(xs), min(ys), max(ys)
+
+    edges = [(e.tail, e.head, layout.routes[e.id], box(layout.routes[e.id])) for e in g.edges]
     n = 0
-    for i, (t1, h1, p1) in enumerate(edges):
-        for t2, h2, p2 in edges[i + 1:]:
+    for i, (t1, h1, p1, b1) in enumerate(edges):
+        for t2, h2, p2, b2 in edges[i + 1:]:
+            if b1[1] < b2[0] or b2[1] < b1[0] or b1[3] < b2[2] or b2[3] < b1[2]:
+                continue
             if {t1, h1} & {t2, h2}:
                 continue
             n += any(_segments_cross(a, b, c, d)
@@ -514,8 +559,8 @@ def _place_and_route(g: DGraph, s: _Structure, col: dict[str, int], row: dict[st
         if v in s.anchor:
             op = s.anchor[v]
             pos[v] = (xs[col[op]] + group_offsets.get(v, 0.0), ys[row[v]])
-        elif v in s.stacked:
-            leaf = s.stacked[v]
+        elif v in s.stacked or v in s.stack_result:
+            leaf = s.stacked[s.stack_result.get(v, v)]
             op = s.anchor[leaf]
             pos[v] = (xs[col[op]] + group_offsets.get(leaf, 0.0), ys[row[v]])
         else:

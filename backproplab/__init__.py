@@ -1,0 +1,39 @@
+"""backproplab: a scalar autograd engine for learning, teaching and debugging backpropagation.
+
+One namespace for the three packages the project ships::
+
+    import backproplab as bl
+    x = bl.Value(2.0, "x")
+    bl.nn.fit(...)              # the same module object as ``import nn``
+    bl.viz.draw(loss)           # the same module object as ``import viz``
+
+``autodiff``, ``nn`` and ``viz`` stay importable at the top level. Because those names are
+common, importing ``backproplab`` first checks that they resolve to this distribution and
+raises :class:`ShadowedPackageError`, naming the file that shadows them, when they do not
+(a student's ``viz.py`` next to the notebook, or PyPI's unrelated ``nn``/``viz``/``autodiff``
+installed over ours). ``backproplab doctor`` runs the same check and more, and says what to fix.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+__version__ = "0.1.0"
+
+from .installation import PACKAGES, ShadowedPackageError, import_packages  # noqa: E402
+
+#: Set instead of raised only when the ``backproplab`` command itself is starting, so that
+#: ``backproplab doctor`` can still run and explain it (:mod:`backproplab.cli`).
+startup_error: ShadowedPackageError | None = None
+
+try:
+    autodiff, nn, viz = import_packages()
+except ShadowedPackageError as _exc:
+    if not (Path(sys.argv[0]).stem in ("backproplab", "backproplab-script") or sys.argv[0] == "-m"):
+        raise
+    startup_error = _exc
+else:
+    Value = autodiff.Value
+
+__all__ = ["__version__", "Value", "autodiff", "nn", "viz", "ShadowedPackageError", "PACKAGES"]
