@@ -86,6 +86,10 @@ class EdgeStep:
     grad_before: float
     grad_after: float
 
+    def __repr__(self) -> str:
+        return (f"<EdgeStep {_short(self.input)} → {_short(self.node)} (operand {self.index}): "
+                f"grad {self.grad_before:.6g} + {self.upstream:.6g} · {self.local:.6g} = {self.grad_after:.6g}>")
+
 
 @dataclass
 class NodeStep:
@@ -96,6 +100,15 @@ class NodeStep:
     upstream: float
     edges: list[EdgeStep] = field(default_factory=list)
     hooked_from: Optional[float] = None
+
+    def __repr__(self) -> str:
+        hook = f", hooked from {self.hooked_from:.6g}" if self.hooked_from is not None else ""
+        return f"<NodeStep {_short(self.node)}: ∂l/∂node = {self.upstream:.6g}{hook}, {len(self.edges)} edge(s)>"
+
+
+def _short(v: Value) -> str:
+    """A node in a few characters: its label, else its op, else its number."""
+    return repr(v.label) if v.label else (v.op or f"{v.data:.6g}")
 
 
 def _run_hooks(node: Value, grad: float) -> float:
