@@ -230,7 +230,7 @@ def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str
     if node.role == "const":
         size = 22                                   # a number as a name: upright, smaller
     lines = [name_html(node.name, node.style, size)]
-    if node.note and (show_value or numbers == "none"):
+    if node.note and show_value:              # shapes ([3], 3×2) count as numbers
         lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(node.note)))
     elif show_value and v is not None:
         lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(format_number(v.data))))

@@ -196,7 +196,8 @@ class Measured:
         """Numbers written in value circles (names' subscripts and constants' own
         names excepted)."""
         out = []
-        number = re.compile(r"[−\-]?(\d+(\.\d*)?|\.\d+)(e[−\-]?\d+)?|\?|NaN|[−\-]?∞")
+        number = re.compile(r"[−\-]?(\d+(\.\d*)?|\.\d+)(e[−\-]?\d+)?|\?|NaN|[−\-]?∞"
+                            r"|\[\d+\]|\d+×\d+")           # and shapes: [3], 3×2
         for n in self.nodes.values():
             if "const" in n.classes or "op" in n.classes:
                 continue
