@@ -495,8 +495,10 @@ class _Planner:
             phase = 2 * int(id(v) in variant) + (0 if id(v) in in_root else 1)
             if name in ("max", "softmax"):
                 key = (phase, level[id(v)], name, len(v.inputs))
-            elif name in ("sum", "dot"):
-                key = (phase, level[id(v)], name, v.attr if name == "dot" else None)
+            elif name == "sum":       # one arity a group: the kernel adds left to right
+                key = (phase, level[id(v)], name, len(v.inputs))
+            elif name == "dot":
+                key = (phase, level[id(v)], name, v.attr)
             else:
                 key = (phase, level[id(v)], name, _attr_key(v.attr))
             groups[key].append(v)
