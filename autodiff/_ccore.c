@@ -285,11 +285,11 @@ static int unary_forward(int op, double x, double attr, double *r)
         break;
     case OP_TANH: *r = tanh(x); break;                              /* OPS["tanh"] */
     case OP_SIGMOID: *r = sigmoid(x); break;                        /* OPS["sigmoid"] */
-    case OP_RELU: *r = x > 0.0 ? x : 0.0; break;                    /* OPS["relu"] */
+    case OP_RELU: *r = !(x <= 0.0) ? x : 0.0; break;                /* OPS["relu"] (NaN stays) */
     case OP_LEAKY: *r = x > 0.0 ? x : attr * x; break;              /* OPS["leaky_relu"] */
     case OP_ELU: *r = x > 0.0 ? x : attr * expm1(x); break;         /* OPS["elu"]: _elu */
-    case OP_SIGN: *r = x >= 0.0 ? 1.0 : -1.0; break;                /* OPS["sign"] */
-    case OP_STEP: *r = x > 0.0 ? 1.0 : 0.0; break;                  /* OPS["step"] */
+    case OP_SIGN: *r = x >= 0.0 ? 1.0 : (x < 0.0 ? -1.0 : x); break;  /* OPS["sign"] */
+    case OP_STEP: *r = x > 0.0 ? 1.0 : (x <= 0.0 ? 0.0 : x); break;   /* OPS["step"] */
     case OP_ABS: *r = fabs(x); break;                               /* OPS["abs"] */
     case OP_POW:                                                    /* OPS["pow"]: _real_pow */
         if (!py_float_pow(x, attr, r))
@@ -315,7 +315,7 @@ static PyObject *unary(int op, PyObject *self, double attr, PyObject *attr_obj)
      * x > 0; relu, sign, step otherwise) the node shares that float, as in Python: no new
      * float, so a node costs the same memory as the pure-Python engine's. */
     PyObject *f;
-    if ((op == OP_RELU || op == OP_LEAKY || op == OP_ELU) && x > 0.0)
+    if (((op == OP_LEAKY || op == OP_ELU) && x > 0.0) || (op == OP_RELU && !(x <= 0.0)))
         f = Py_NewRef(SLOT(self, OFF_DATA));
     else if (op == OP_RELU || op == OP_STEP || op == OP_SIGN)
         f = Py_NewRef(r == 0.0 ? ZERO : r == 1.0 ? ONE : MINUS_ONE);
@@ -898,7 +898,7 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
         case OP_LOG:  EDGE(in[0], 1.0 / data_of(in[0])); break;       /* OPS["log"]: 1/a */
         case OP_TANH: EDGE(in[0], 1.0 - out * out); break;            /* OPS["tanh"] */
         case OP_SIGMOID: EDGE(in[0], out * (1.0 - out)); break;       /* OPS["sigmoid"] */
-        case OP_RELU: EDGE(in[0], data_of(in[0]) > 0.0 ? 1.0 : 0.0); break;  /* OPS["relu"] */
+        case OP_RELU: EDGE(in[0], data_of(in[0]) <= 0.0 ? 0.0 : 1.0); break;  /* OPS["relu"] */
         case OP_LEAKY:                                                /* OPS["leaky_relu"] */
             EDGE(in[0], data_of(in[0]) > 0.0 ? 1.0 : PyFloat_AS_DOUBLE(attr));
             break;
@@ -906,9 +906,9 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
             EDGE(in[0], data_of(in[0]) > 0.0 ? 1.0 : out + PyFloat_AS_DOUBLE(attr));
             break;
         case OP_SIGN: case OP_STEP: EDGE(in[0], 0.0); break;          /* OPS["sign"], ["step"]: 0 */
-        case OP_ABS: {                                                /* OPS["abs"]: sign a, 0 at 0 */
+        case OP_ABS: {                                       /* OPS["abs"]: sign a, a·0 at 0 and NaN */
             double a = data_of(in[0]);
-            EDGE(in[0], a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : 0.0));
+            EDGE(in[0], a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : a * 0.0));
             break;
         }
         case OP_POW: {       /* OPS["pow"].partials, _power_rule: k·aᵏ⁻¹, limits at a = 0 */

@@ -87,6 +87,10 @@ class EdgeStep:
     grad_before: float
     grad_after: float
 
+    def __repr__(self) -> str:
+        return (f"<EdgeStep {_short(self.input)} → {_short(self.node)} (operand {self.index}): "
+                f"grad {self.grad_before:.6g} + {self.upstream:.6g} · {self.local:.6g} = {self.grad_after:.6g}>")
+
 
 @dataclass
 class NodeStep:
@@ -97,6 +101,15 @@ class NodeStep:
     upstream: float
     edges: list[EdgeStep] = field(default_factory=list)
     hooked_from: Optional[float] = None
+
+    def __repr__(self) -> str:
+        hook = f", hooked from {self.hooked_from:.6g}" if self.hooked_from is not None else ""
+        return f"<NodeStep {_short(self.node)}: ∂l/∂node = {self.upstream:.6g}{hook}, {len(self.edges)} edge(s)>"
+
+
+def _short(v: Value) -> str:
+    """A node in a few characters: its label, else its op, else its number."""
+    return repr(v.label) if v.label else (v.op or f"{v.data:.6g}")
 
 
 def _run_hooks(node: Value, grad: float) -> float:
@@ -155,13 +168,19 @@ def _check_gradients(order: list[Value]) -> None:
             raise FloatingPointError(
                 f"backward: a NaN gradient at {describe(node)}: its contributions +inf and -inf "
                 f"cancel. {_STEPPER_HINT}")
-        if grad - grad != 0.0 and not infinite_source.get(id(node), node.grad != grad):
+        if grad - grad != 0.0 and not infinite_source.get(id(node)):
             raise OverflowError(
                 f"backward: the gradient at {describe(node)} overflows to {grad!r} from finite "
                 "contributions (lower the learning rate or rescale the inputs)")
         locals_ = op.partials([v.data for v in node.inputs], node.data, node.attr)
         for i, (inp, local) in enumerate(zip(node.inputs, locals_)):
             product = grad * local
+            if local - local != 0.0 and local == local and grad != 0.0 or product != product:
+                if local - local != 0.0 and not _infinite_local_allowed(node):
+                    raise OverflowError(
+                        f"backward: the local derivative overflows to {local!r} at "
+                        f"{_where(node, i, inp, grad, local)} although the node's inputs are finite "
+                        "(rescale the inputs: a divisor or a log argument this small is subnormal)")
             if product != product:
                 raise FloatingPointError(
                     f"backward: a NaN gradient at {_where(node, i, inp, grad, local)}. {_STEPPER_HINT}")
@@ -239,8 +258,9 @@ def chain_rule(root: Value, record: bool = False,
         except (ArithmeticError, ValueError) as exc:
             raise type(exc)(f"backward through {describe(node)}: {exc}") from None
         if not record:
-            # bound ≥ Σ (grad·|locals|)²: finite iff no product or sum of this pass can have
-            # overflowed or be NaN (then no check is needed); else _check_gradients decides.
+            # bound = Σ (grad·‖locals‖)². When it is finite, every product is below √bound and
+            # every sum of this pass below √(nodes·bound) (Cauchy–Schwarz): nothing overflowed
+            # or is NaN, and no check is needed. Otherwise _check_gradients decides.
             scale = grad * _hypot(*locals_)
             bound += scale * scale
             for inp, local in zip(inputs, locals_):

@@ -47,10 +47,11 @@ numpy calls, forward plus backward, however narrow it is; eager costs a few µs 
 *per sample*. On a width-1 chain h ← tanh(w·h + b) (3 levels per layer, depths 3 to 300)
 the tape loses at B = 1 (0.2–0.6× eager's speed), roughly breaks even to wins 3× at B = 10,
 and wins 17–38× at B = 100: compile deep narrow graphs only to run batches of more than a
-few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) SGD step runs at
-0.6–0.8× PyTorch's time at B = 1–10 and 0.9–1.5× at B = 100 (bench/bench_mnist_step.py);
-micrograd's demo step runs ~2,400–2,700× faster than micrograd 0.1.0. Compiling itself
-costs ~0.1–0.3 ms per node.
+few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) training step through
+the public loop (forward, ``nn.SGD.zero_grad``, backward, ``step``) runs at 0.7–1.3× PyTorch's
+time at B = 1–1000 (bench/bench_mnist_step.py); micrograd's demo step runs ≥ 4,000× faster
+than micrograd 0.1.0. Compiling itself costs ~13–16 µs per node, from 1k to 100k nodes
+(bench/bench_compile_cost.py).
 
 Errors. A batch of the wrong width raises ``ValueError`` giving the expected width, a complex
 batch ``TypeError``. The tape raises exactly where the eager engine would: when a value or a
@@ -241,7 +242,9 @@ class Tape:
         if reduction == "mean":
             gtheta *= 1.0 / self.batch_size
         self._backward_done = True
-        if not math.isfinite(float(gtheta.sum())):
+        with np.errstate(invalid="ignore", over="ignore"):  # +inf + −inf: the check below says
+            finite = math.isfinite(float(gtheta.sum()))
+        if not finite:
             self._check_gradients()
         if accumulate:
             self.store.grad[self._store_index] += gtheta
@@ -293,6 +296,8 @@ class Tape:
         key = id(node)
         if key not in self._row and key not in self._theta_pos:
             raise KeyError(f"grad_of: {describe(node)} is not in the compiled graph")
+        if key not in self._in_root:
+            return np.zeros(self.batch_size)  # only outputs read it: the root does not depend on it
         if key not in self._needs_grad:
             raise ValueError(f"grad_of: {describe(node)} depends on no parameter; the tape "
                              "computes no gradient for it")
@@ -426,8 +431,8 @@ class Tape:
         for p, g in zip(self.params, self.param_grad.tolist()):
             if g != g:
                 raise FloatingPointError(
-                    f"tape.backward: a NaN gradient for {describe(p)}: its per-sample gradients are "
-                    "+inf and -inf, and they cancel in the sum over the batch")
+                    f"tape.backward: a NaN gradient for {describe(p)} in the sum over the batch, although "
+                    "no sample's eager gradient is NaN (per-sample gradients +inf and -inf cancel)")
             if not math.isfinite(g) and id(p) not in infinite:
                 raise OverflowError(
                     f"tape.backward: the gradient of {describe(p)} overflows to {g!r} when summed over "
@@ -446,6 +451,7 @@ class _Planner:
         order = topological_order(t.root)
         t._order = order  # appended to below; Tape._replay rebuilds a sample from it
         known = {id(v) for v in order}
+        in_root = t._in_root = set(known)  # the root's own graph; nodes only outputs read come after
         for extra in t.outputs:  # appended after their inputs: still a topological order
             for v in topological_order(extra):
                 if id(v) not in known:
@@ -470,7 +476,7 @@ class _Planner:
                     consts.append(v)
                 continue
             level[key] = 1 + max(level[id(a)] for a in v.inputs)
-            if any(id(a) in needs for a in v.inputs):
+            if key in in_root and any(id(a) in needs for a in v.inputs):  # outputs only: gradient 0
                 needs.add(key)
             if any(id(a) in variant for a in v.inputs):
                 variant.add(key)
@@ -483,11 +489,16 @@ class _Planner:
         groups: dict[tuple, list[Value]] = defaultdict(list)
         for v in ops:
             name = v._op.name
-            phase = int(id(v) in variant)
+            # phase: 0-1 batch-invariant, 2-3 variant; odd for nodes only outputs read, which run no
+            # backward (never grouped with the root's nodes: their 0 gradient times an
+            # infinite local derivative would make a NaN that eager never computes)
+            phase = 2 * int(id(v) in variant) + (0 if id(v) in in_root else 1)
             if name in ("max", "softmax"):
                 key = (phase, level[id(v)], name, len(v.inputs))
-            elif name in ("sum", "dot"):
-                key = (phase, level[id(v)], name, v.attr if name == "dot" else None)
+            elif name == "sum":       # one arity a group: the kernel adds left to right
+                key = (phase, level[id(v)], name, len(v.inputs))
+            elif name == "dot":
+                key = (phase, level[id(v)], name, v.attr)
             else:
                 key = (phase, level[id(v)], name, _attr_key(v.attr))
             groups[key].append(v)
@@ -602,7 +613,7 @@ class _Planner:
         t._n_rows = len(row)
         t._op_rows = slice(first_op_row, len(row))
         t._kernels, t._levels = kernels, [lv for _, lv in levels]
-        n_inv = sum(1 for phase, _ in levels if phase == 0)
+        n_inv = sum(1 for phase, _ in levels if phase < 2)
         t._inv_kernels, t._var_kernels = kernels[:n_inv], kernels[n_inv:]
         t._inv_backward = [k for k in reversed(t._inv_kernels) if any(id(v) in needs for v in k.nodes)]
         t._var_backward = [k for k in reversed(t._var_kernels) if any(id(v) in needs for v in k.nodes)]

@@ -107,7 +107,11 @@ class Elementwise:
 
 
 class SumKernel:
-    """n-ary ``sum`` nodes: u = Σᵢ aᵢ;  G[aᵢ] += G[u]."""
+    """n-ary ``sum`` nodes: u = Σᵢ aᵢ;  G[aᵢ] += G[u].
+
+    Added left to right, as the eager ``sum`` (and a Python loop) adds: a cumulative sum
+    along the terms, which numpy computes in order (``np.add.reduce`` sums pairwise and
+    can round, or overflow, differently)."""
 
     kind = "sum"
 
@@ -119,9 +123,15 @@ class SumKernel:
         self.starts = np.concatenate(([0], np.cumsum(arities)[:-1])).astype(np.intp)
         self.seg = np.repeat(np.arange(len(arities)), arities)
         self.scatter = Scatter(flat) if need_grad else None
+        self.arity = arities[0] if len(set(arities)) == 1 else None
 
     def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
-        V[self.out] = np.add.reduceat(V[self.flat], self.starts, axis=0)
+        terms = V[self.flat]
+        if self.arity is not None:
+            V[self.out] = terms.reshape(-1, self.arity, terms.shape[-1]).cumsum(axis=1)[:, -1]
+        else:               # mixed arities: one segment at a time, each in order
+            ends = list(self.starts[1:]) + [len(terms)]
+            V[self.out] = np.stack([terms[a:b].cumsum(axis=0)[-1] for a, b in zip(self.starts, ends)])
 
     def backward(self, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> None:
         if self.scatter is not None:

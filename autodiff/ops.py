@@ -211,11 +211,12 @@ register(Op(
     lambda xs, out, attr: (out * (1.0 - out),),
 ))
 register(Op(
-    "relu", 1, lambda a, attr=None: a if a > 0.0 else 0.0,
-    lambda xs, out, attr: (1.0 if xs[0] > 0.0 else 0.0,),
+    # "not a <= 0" keeps a NaN (as np.maximum and PyTorch do) at the cost of "a > 0"
+    "relu", 1, lambda a, attr=None: a if not a <= 0.0 else 0.0,
+    lambda xs, out, attr: (0.0 if xs[0] <= 0.0 else 1.0,),  # NaN passes the gradient, as PyTorch
     "relu", "c = max(0, a);  ∂c/∂a = 1 if a > 0 else 0 (0 at a = 0)",
     lambda a, attr=None: np.maximum(a, 0.0),
-    lambda xs, out, attr: ((xs[0] > 0).astype(float),),
+    lambda xs, out, attr: (np.where(xs[0] <= 0, 0.0, 1.0),),
 ))
 register(Op(
     "leaky_relu", 1, lambda a, attr: a if a > 0.0 else attr * a,
@@ -234,23 +235,24 @@ register(Op(
 register(Op(
     # sign(a) ∈ {−1, +1} with sign(0) = +1 (the threshold units of seed 002);
     # the derivative is taken as 0 everywhere, as the lectures state.
-    "sign", 1, lambda a, attr=None: 1.0 if a >= 0.0 else -1.0,
+    "sign", 1, lambda a, attr=None: 1.0 if a >= 0.0 else (-1.0 if a < 0.0 else a),  # NaN stays NaN
     lambda xs, out, attr: (0.0,),
     "sign", "c = sign a ∈ {−1, +1};  ∂c/∂a = 0 (taken as 0 everywhere)",
-    lambda a, attr=None: np.where(a >= 0, 1.0, -1.0),
+    lambda a, attr=None: np.where(a >= 0, 1.0, np.where(a < 0, -1.0, a)),
     lambda xs, out, attr: (np.zeros_like(xs[0]),),
 ))
 register(Op(
     # step(a) = 1 if a > 0 else 0, so step(0) = 0 (what the XOR network needs).
-    "step", 1, lambda a, attr=None: 1.0 if a > 0.0 else 0.0,
+    "step", 1, lambda a, attr=None: 1.0 if a > 0.0 else (0.0 if a <= 0.0 else a),  # NaN stays NaN
     lambda xs, out, attr: (0.0,),
     "step", "c = 1 if a > 0 else 0;  ∂c/∂a = 0 (taken as 0 everywhere)",
-    lambda a, attr=None: (a > 0).astype(float),
+    lambda a, attr=None: np.where(a > 0, 1.0, np.where(a <= 0, 0.0, a)),
     lambda xs, out, attr: (np.zeros_like(xs[0]),),
 ))
 register(Op(
     "abs", 1, lambda a, attr=None: abs(a),
-    lambda xs, out, attr: (1.0 if xs[0] > 0.0 else (-1.0 if xs[0] < 0.0 else 0.0),),
+    # sign a, 0 at a = 0, NaN at NaN (as np.sign and PyTorch)
+    lambda xs, out, attr: (1.0 if xs[0] > 0.0 else (-1.0 if xs[0] < 0.0 else xs[0] * 0.0),),
     "abs", "c = |a|;  ∂c/∂a = sign a (0 at a = 0)",
     lambda a, attr=None: np.abs(a),
     lambda xs, out, attr: (np.sign(xs[0]),),

@@ -124,6 +124,7 @@ class Value:
         self.attr: Any = None
         self.group: Optional[tuple] = None
         self._hooks: Optional[list] = None
+        self._binding = None  # set so that asking a leaf for its store raises nothing
 
     # ------------------------------------------------------------------ identity
     @property

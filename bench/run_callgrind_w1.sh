@@ -3,7 +3,9 @@
 # Python (BACKPROPLAB_PURE=1), micrograd 0.1.0 with its collector off and as shipped.
 #   bash bench/run_callgrind_w1.sh            (REPEATS=2 rounds by default; STEPS=5)
 # One step = (count(STEPS steps) - count(1 step)) / (STEPS - 1), free of start-up. OpenBLAS is
-# held to one thread: its idle worker threads would otherwise add instructions to every run.
+# held to one thread: its idle worker threads would otherwise add instructions to every run;
+# setarch -R: no address randomisation, so id()-keyed sets and dicts (the topological sort's)
+# probe the same way every run and the counts repeat.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 py="${PYTHON:-$here/.venv/bin/python}"
@@ -11,7 +13,7 @@ steps="${STEPS:-5}"
 count() {  # env engine loop steps -> total instructions
   local out; out=$(mktemp)
   (cd "$here" && env $1 OPENBLAS_NUM_THREADS=1 PYTHONHASHSEED=0 PYTHONPATH="$here" \
-     valgrind --tool=callgrind --callgrind-out-file="$out" \
+     setarch "$(uname -m)" -R valgrind --tool=callgrind --callgrind-out-file="$out" \
      "$py" "$here/bench/callgrind_w1.py" "$4" --engine "$2" --loop $3 >/dev/null 2>&1)
   callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}'
   rm -f "$out"

@@ -5,7 +5,9 @@ Public API
 ----------
 Models (:mod:`nn.module`, :mod:`nn.layers`, :mod:`nn.perceptron`)
     Module            parameters(), named_parameters() ('layers.0.neurons.1.w.3'), zero_grad(),
-                      state_dict() / load_state_dict(), parameter_vector() / set_parameter_vector()
+                      state_dict() / load_state_dict(), parameter_vector() / set_parameter_vector(),
+                      prepare_eager() (the parameters' autodiff.ParameterStore hands its numbers to
+                      the Values before an eager graph; model(x) calls it)
     Neuron(nin, activation="sigmoid", init=..., bias=True, weights=None, rng/seed, name=None)
     Layer(nin, nout, activation, init=..., weights=(nout×nin), biases=(nout), rng/seed)
     MLP(nin, [sizes], activation=... or [one per layer], output_activation=..., init=..., weights=,

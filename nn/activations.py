@@ -50,6 +50,16 @@ class Activation:
     def __call__(self, zs: Sequence[Value]) -> Value:
         return self.fn(zs)
 
+    def __reduce__(self) -> tuple:
+        """Built-in activations pickle (and copy) by name; their functions are lambdas."""
+        builtin = ACTIVATIONS.get(self.name)
+        m = _PARAM.match(self.name)
+        factory = _FACTORIES.get(m.group(1), (None,))[0] if m else None
+        made_here = self.fn.__qualname__.startswith(("_method.", f"{getattr(factory, '__name__', '')}."))
+        if (builtin is not None and builtin.fn is self.fn) or (factory is not None and made_here):
+            return (get_activation, (self.name,))
+        return (Activation, (self.name, self.fn, self.pieces, self.of_one))
+
 
 def _method(name: str, method: str, *args: float) -> Activation:
     """φ(z) = z.method(*args): one Value method (one node)."""

@@ -18,7 +18,8 @@ training|) (default factor 10⁶: a loss a million times its starting value does
 under plain gradient descent). An ``OverflowError``, ``FloatingPointError``,
 ``ZeroDivisionError`` or ``ValueError`` raised by the engine inside :meth:`watch` (an
 overflowing product, a NaN gradient, the log of a probability that underflowed to 0) is the
-same event seen earlier. With ``on_divergence="raise"`` the guard raises
+same event seen earlier (unless it happens before the first step is done: then the
+initial parameters or the data are at fault, and the error is raised unchanged). With ``on_divergence="raise"`` the guard raises
 :class:`DivergenceError` naming the epoch, the step, the learning rate and the cause (chained
 as ``__cause__``); with ``"stop"`` it records them in :attr:`DivergenceGuard.reason`, sets
 :attr:`diverged`, and the loop ends with ``history.stopped = "diverged"`` (the parameters are
@@ -51,6 +52,7 @@ class DivergenceGuard:
             raise ValueError(f"the divergence factor must be a finite number > 1, got {factor!r}")
         self.lr, self.on_divergence, self.factor = lr, on_divergence, float(factor)
         self.limit = math.inf
+        self.updates = 0  # steps checked so far; an error before the first is not a divergence
         self.diverged = False
         self.reason = ""
 
@@ -71,6 +73,7 @@ class DivergenceGuard:
         """True (or :class:`DivergenceError`) when ``loss`` is non-finite or exploding."""
         if self.diverged:
             return True
+        self.updates += 1
         if loss != loss or abs(loss) == math.inf:
             self._diverge(epoch, step, f"the loss is {loss!r}")
         elif loss > self.limit:
@@ -86,4 +89,6 @@ class DivergenceGuard:
         except DivergenceError:
             raise
         except _NUMERICAL as exc:
+            if not self.updates:  # the initial parameters already fail: not a divergence
+                raise
             self._diverge(epoch, step, f"{type(exc).__name__}: {exc}", exc)

@@ -117,16 +117,21 @@ def _locate(directory: Path, base: str) -> Optional[Path]:
 
 
 def find_mnist_dir(directory: Optional[PathLike] = None, cache_dir: Optional[PathLike] = None) -> Optional[Path]:
-    """The first of (argument, $BACKPROPLAB_MNIST, cache dir) that holds all four files."""
+    """The first of: the ``directory`` argument; a ``cache_dir`` passed explicitly that
+    holds all four files; $BACKPROPLAB_MNIST; the default cache if it holds them."""
     if directory is not None:
         return Path(directory)
+
+    def complete(d: Path) -> bool:
+        return all(_locate(d, b) for split in _SPLITS.values() for b in split)
+
+    if cache_dir is not None and complete(Path(cache_dir)):
+        return Path(cache_dir)
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    if all(_locate(cache, b) for split in _SPLITS.values() for b in split):
-        return cache
-    return None
+    return cache if complete(cache) else None
 
 
 def download_mnist(cache_dir: Optional[PathLike] = None, mirrors: Sequence[str] = MIRRORS,

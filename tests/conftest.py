@@ -26,6 +26,8 @@ settings.register_profile(
 settings.register_profile(
     "thorough", max_examples=1000, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(            # CI: the same examples every run (a failure reproduces)
+    "ci", parent=settings.get_profile("backproplab"), derandomize=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "backproplab"))
 
 DATA = Path(__file__).parent / "data"

@@ -121,18 +121,20 @@ def test_cli_step_runs_a_script(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0
     assert "backward pass of l:" in out  # the unlabelled result is called l, as on the slides
-    assert "∂l/∂w += ∂l/∂u1 · ∂u1/∂w = 1 · 0.5 = 0.5" in out
+    assert "∂l/∂w += ∂l/∂u₁ · ∂u₁/∂w = 1 · 0.5 = 0.5" in out
     assert "sum over paths = 0.5" in out
 
 
-def test_cli_step_can_hide_the_steps_into_constants(tmp_path, capsys):
+def test_cli_step_hides_the_steps_into_constants_unless_asked(tmp_path, capsys):
     script = tmp_path / "cmds.txt"
     script.write_text("list\n", encoding="utf-8")
-    expr = ["step", "0.5*(w*x - 1)**2", "--set", "x=0.5,w=2", "--param", "w", "--script", str(script)]
-    assert main(expr) == 0
+    expr = ["step", "0.5*(w*x - 1)**2", "--set", "x=0.5,w=2", "--param", "w", "--wrt", "w,x", "--script", str(script)]
+    assert main(expr + ["--constants"]) == 0
     shown = capsys.readouterr().out
-    assert main(expr + ["--hide-constants"]) == 0
+    assert main(expr) == 0
     hidden = capsys.readouterr().out
+    assert main(expr + ["--hide-constants"]) == 0
+    assert capsys.readouterr().out == hidden
     assert "∂l/∂0.5" in shown and "∂l/∂0.5" not in hidden
     assert "∂l/∂1 " in shown and "∂l/∂1 " not in hidden
     assert "7 chain-rule steps" in shown and "5 chain-rule steps" in hidden  # 0.5 and 1 left out
@@ -165,3 +167,26 @@ def test_cli_without_graphviz_explains_and_still_writes_dot(tmp_path, monkeypatc
     assert "install Graphviz" in err and "-o FILE.dot" in err
     assert main(["draw", "x*2", "--set", "x=1", "-o", str(tmp_path / "g.dot")]) == 0
     assert (tmp_path / "g.dot").read_text(encoding="utf-8").startswith("digraph")
+
+
+@needs_dot
+def test_cli_step_frames_writes_one_valid_svg_per_step(tmp_path, capsys):
+    import xml.etree.ElementTree as ET
+    from viz.style import HIGHLIGHT
+    out = tmp_path / "frames"
+    assert main(["step", "0.5*(y - sigmoid(w*x + b))**2", "--set", "x=0.5,w=-1,b=0.2,y=1",
+                 "--param", "w,b", "--frames", str(out)]) == 0
+    assert "wrote 8 frames" in capsys.readouterr().out
+    files = sorted(out.glob("*.svg"))
+    assert [f.name for f in files] == [f"step-{k:03d}.svg" for k in range(8)]  # the start + 7 steps
+    twins = []
+    for k, f in enumerate(files):
+        root = ET.parse(f).getroot()  # well-formed SVG
+        assert root.tag == f"{SVG}svg"
+        twins.append(sum(1 for g in root.iter(f"{SVG}g") if g.get("class") == "edge backward"))
+        texts = "".join(t.text or "" for t in root.iter(f"{SVG}text"))
+        assert ("∂l/∂l = 1" if k == 0 else "+= ∂l/∂") in texts  # the formula as caption
+        if k:
+            strokes = {e.get("stroke") for e in root.iter() if e.tag in (f"{SVG}ellipse", f"{SVG}polygon")}
+            assert HIGHLIGHT in strokes
+    assert twins[0] == 0 and twins == sorted(twins) and twins[-1] > twins[1]  # red twins appear step by step

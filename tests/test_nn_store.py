@@ -109,6 +109,8 @@ def test_parameters_in_two_stores_are_a_clear_error():
     ParameterStore([b])
     with pytest.raises(ValueError, match="different parameter stores.*'a'.*'b'"):
         nn.SGD([a, b], lr=0.1)
+    with pytest.raises(ValueError, match="compile: the parameters live in different parameter stores"):
+        autodiff.compile(a * b, [])
 
 
 # ------------------------------------------------------- optimizers vs torch
@@ -345,3 +347,36 @@ def test_bridge_without_torch_names_the_extra(monkeypatch):
         nn.to_torch(nn.MLP(2, [1]))
     with pytest.raises(ImportError, match=r'backproplab\[torch\]'):
         nn.from_torch(object())
+
+
+def test_eager_and_compiled_steps_interleave_on_one_vector():
+    """Compiled step, eager step (the model moves to the eager state and back), compiled step:
+    the same θ as three compiled steps on a twin whose middle step runs on that one sample."""
+    X, Y = nn.two_moons(12, seed=7)
+    batch = np.hstack([X, Y[:, None]])
+
+    def setup(seed=5):
+        model = moons_model(seed)
+        xs, y = [Value(0.0, "x0"), Value(0.0, "x1")], Value(0.0, "y")
+        tape = autodiff.compile(nn.binary_cross_entropy(model(xs), y), inputs=xs + [y])
+        return model, tape, nn.SGD(model.parameters(), lr=0.3, momentum=0.5)
+
+    def compiled_step(tape, opt, rows):
+        tape.forward(rows)
+        opt.zero_grad()
+        tape.backward("mean")
+        opt.step()
+
+    model, tape, opt = setup()
+    compiled_step(tape, opt, batch)
+    loss = nn.binary_cross_entropy(model(X[0].tolist()), float(Y[0]))  # eager, on the stepped θ
+    opt.zero_grad()                                                    # after the graph: still eager
+    loss.backward()
+    opt.step()
+    compiled_step(tape, opt, batch)
+
+    twin, twin_tape, twin_opt = setup()
+    for rows in (batch, batch[:1], batch):
+        compiled_step(twin_tape, twin_opt, rows)
+    np.testing.assert_allclose(model.parameter_vector(), twin.parameter_vector(), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(opt.velocity, twin_opt.velocity, rtol=0, atol=1e-13)

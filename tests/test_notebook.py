@@ -32,6 +32,6 @@ def test_tour_notebook_runs_and_displays_graph_plot_and_no_stderr(tmp_path):
     assert stderr == [], stderr
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "") for o in outputs)
-    assert "∂l/∂w1 = 0.006442" in text and "path(s) from l to w1" in text
+    assert "∂l/∂w1 = 0.006442" in text and "path(s) from l to w₁" in text  # the stepper writes drawn names
     assert "<History: 30 epochs, loss=" in text and "['loss', 'accuracy', 'val_loss', 'val_accuracy'] 30" in text
     assert "application/vnd.jupyter.widget-view+json" in kinds or "epoch" in text  # tqdm bar or progress line

@@ -48,6 +48,7 @@ class _Dom(HTMLParser):
         self.svg_texts: dict[str, list[str]] = {}
         self.attrs: dict[str, dict] = {}
         self.tags: list[str] = []
+        self.source = html
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
@@ -92,7 +93,7 @@ def browse(page: Path, fragment: str, tmp_path: Path) -> _Dom:
 @pytest.fixture(scope="module")
 def nptel_page(tmp_path_factory):
     from viz.html_page import write_html
-    stepper = Stepper(nptel(), unicode=True)
+    stepper = Stepper(nptel())
     path = write_html(stepper, tmp_path_factory.mktemp("html") / "nptel.html", title="NPTEL example")
     return path, stepper
 
@@ -103,7 +104,7 @@ def nan_page(tmp_path_factory):
     from viz.html_page import write_html
     x, w = Value(0.0, EVIL), Value(2.0, "w", param=True)
     loss = w * (x ** 2) ** 0.5
-    stepper = Stepper(loss, unicode=True)
+    stepper = Stepper(loss, wrt=[x, w])  # follow x too: the NaN flows into it
     return write_html(stepper, tmp_path_factory.mktemp("html") / "nan.html", title=EVIL), stepper
 
 
@@ -167,7 +168,7 @@ def assert_gradients_shown(dom: _Dom, page: Path, stepper: Stepper, position: in
     checked = 0
     for i, v in enumerate(stepper.order):
         if static.svg_texts.get(f"n{i}", [""])[-1] == "?":
-            expected = stepper.fmt(v.grad) if stepper.known(v) else "?"
+            expected = stepper.fmt(stepper.grad(v)) if stepper.known(v) else "?"
             assert dom.svg_texts[f"n{i}"][-1] == expected, (stepper.names[v], position)
             checked += 1
     assert checked >= len(stepper.order) // 2
@@ -216,3 +217,209 @@ def test_escaped_label_and_nan_path_in_the_browser(nan_page, tmp_path):
     for st in trace:
         assert "bpl-nan" in dom.attrs[f"n{st.input_index}"]["class"]
     assert "disabled" in dom.attrs["bpl-next"]
+
+
+# ------------------------------------------------------- geometry, twins, play
+
+def probe(page: Path, fragment: str, tmp_path: Path, after_ms: int = 0) -> tuple[_Dom, dict]:
+    """Open the page in a 1280×800 window, run ``fragment``, then (``after_ms`` later,
+    in Chromium's virtual time) the page's #probe."""
+    profile = tmp_path / f"profile-{abs(hash(fragment))}"
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--no-first-run", "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}",
+           "--window-size=1280,800"]
+    if after_ms:
+        cmd.append(f"--virtual-time-budget={after_ms + 1000}")
+    fragment = f"{fragment}&probe={after_ms}" if fragment else f"probe={after_ms}"
+    proc = subprocess.run(cmd + ["--dump-dom", page.resolve().as_uri() + "#" + fragment],
+                          capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0 and "bpl-probe" in proc.stdout, proc.stderr[-2000:]
+    dom = _Dom(proc.stdout)
+    return dom, json.loads(dom.text["bpl-probe"])
+
+
+_ASCII = str.maketrans("₀₁₂₃₄₅₆₇₈₉ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ", "0123456789aehijklmnoprstuvx")
+
+
+def drawn_name_texts(dom: _Dom, stepper: Stepper) -> dict[str, str]:
+    """The name each circle shows in the SVG (its text items before the value and
+    gradient lines; a subscript is its own item), as ASCII without underscores."""
+    out = {}
+    for i, v in enumerate(stepper.order):
+        texts = dom.svg_texts.get(f"n{i}", [])
+        has_numbers = bool(v.label or v.param or not v.is_leaf)
+        out[f"n{i}"] = "".join(texts[:-2] if has_numbers else texts).replace("_", "")
+    return out
+
+
+def formula_names(formula: str) -> set[str]:
+    return set(re.findall(r"∂([^/∂\s·=+()]+)", formula))
+
+
+def readme_loss() -> Value:
+    x1, x2 = Value(0.05, "x1"), Value(0.10, "x2")
+    w1 = Value(0.15, "w1", param=True)
+    h = (w1 * x1 + x2).sigmoid()
+    return 0.5 * (0.01 - h) ** 2
+
+
+@pytest.fixture(scope="module")
+def readme_page(tmp_path_factory):
+    from viz.html_page import write_html
+    stepper = Stepper(readme_loss())
+    return write_html(stepper, tmp_path_factory.mktemp("html") / "readme.html"), stepper
+
+
+@needs_dot
+@needs_chromium
+def test_small_graph_fits_the_window_at_open_with_readable_numbers(readme_page, tmp_path):
+    path, stepper = readme_page
+    _, p = probe(path, "", tmp_path)
+    gl, gt, gr, gb = p["graph"]
+    sl, st, sr, sb = p["svg"]
+    assert gl <= sl and gt <= st and sr <= gr and sb <= gb, p   # the whole graph is in view
+    assert p["numberPx"] >= 9, p                                 # and its numbers readable
+    assert gb <= p["viewport"][1] and gr <= p["viewport"][0]     # the graph box is in the window
+
+
+@needs_dot
+@needs_chromium
+def test_large_graph_opens_readable_and_fit_shows_all_of_it(nptel_page, tmp_path):
+    path, stepper = nptel_page
+    _, p = probe(path, "", tmp_path)
+    assert p["numberPx"] >= 9 - 1e-9, p
+    _, fitted = probe(path, "zoom=fit", tmp_path)
+    gl, gt, gr, gb = fitted["graph"]
+    sl, st, sr, sb = fitted["svg"]
+    assert gl <= sl and gt <= st and sr <= gr + 0.5 and sb <= gb + 0.5, fitted
+    assert fitted["scale"] < p["scale"]
+
+
+@needs_dot
+@needs_chromium
+def test_wheel_zooms_and_drag_pans(readme_page, tmp_path):
+    path, _ = readme_page
+    _, p0 = probe(path, "", tmp_path)
+    _, p1 = probe(path, "wheel=-300", tmp_path)
+    assert p1["scale"] > p0["scale"] * 1.3
+    _, p2 = probe(path, "wheel=300", tmp_path)
+    assert p2["scale"] < p0["scale"] / 1.3
+    _, p3 = probe(path, "drag=120,-40", tmp_path)
+    assert p3["svg"][0] == pytest.approx(p0["svg"][0] + 120, abs=1) and \
+        p3["svg"][1] == pytest.approx(p0["svg"][1] - 40, abs=1)
+    _, p4 = probe(path, "wheel=-300&zoom=fit", tmp_path)
+    assert p4["scale"] == pytest.approx(p0["scale"], rel=1e-6)
+
+
+@needs_dot
+@needs_chromium
+@pytest.mark.parametrize("which", ["readme", "nptel"])
+def test_every_step_highlights_drawn_ids_and_names_and_ends_without_question_marks(
+        which, readme_page, nptel_page, tmp_path):
+    path, stepper = readme_page if which == "readme" else nptel_page
+    dom, p = probe(path, f"step={len(stepper)}", tmp_path)
+    assert p["missing"] == [] and p["position"] == len(stepper)
+    assert p["unknown"] == 0                                     # no "?" after the last step
+    assert not any(t[-1:] == ["?"] for t in dom.svg_texts.values())
+    drawn = set(drawn_name_texts(dom, stepper).values())
+    for st in stepper.steps:                                     # every name is a drawn name
+        for name in formula_names(st.formula) | formula_names(st.local_formula):
+            assert name.translate(_ASCII).replace("_", "") in drawn, (name, st.formula)
+    cur = stepper.steps[-1]
+    assert "bpl-cur" in dom.attrs[cur.edge_id + "_back"]["class"]
+
+
+@needs_dot
+@needs_chromium
+def test_red_twins_appear_as_the_steps_reach_them(readme_page, tmp_path):
+    path, stepper = readme_page
+    for k in (0, 2, len(stepper)):
+        _, p = probe(path, f"step={k}", tmp_path)
+        expected = {t for st in stepper.steps[:k] for t in (st.edge_id + "_back", f"r{st.node_index}_back")}
+        assert set(p["visibleTwins"]) == expected, k
+
+
+@needs_dot
+@needs_chromium
+def test_autoplay_runs_to_the_end_at_the_chosen_speed(readme_page, tmp_path):
+    path, stepper = readme_page
+    dom, p = probe(path, "speed=10&play", tmp_path, after_ms=250)   # 10 steps/s: 2 steps
+    assert 0 < p["position"] < len(stepper) and p["playing"]
+    dom, p = probe(path, "speed=10&play", tmp_path, after_ms=2000)
+    assert p["position"] == len(stepper) and not p["playing"]
+    assert dom.text["bpl-formula"] == stepper.steps[-1].formula
+
+
+@needs_dot
+@needs_chromium
+def test_formula_panel_shows_the_instantiated_local_derivative(nptel_page, tmp_path):
+    path, stepper = nptel_page
+    k = next(st.index for st in stepper.steps if st.node.op == "sigmoid") + 1
+    dom, _ = probe(path, f"step={k}", tmp_path)
+    st = stepper.steps[k - 1]
+    u, a = stepper.names[st.node], stepper.names[st.input]
+    assert dom.text["bpl-local"] == f"∂{u}/∂{a} = σ({a})(1 − σ({a})) = {stepper.fmt(st.local)}"
+    negative = next(s for s in stepper.steps if s.upstream < 0)
+    dom, _ = probe(path, f"step={negative.index + 1}", tmp_path)
+    assert f"= ({stepper.fmt(negative.upstream)}) · " in dom.text["bpl-formula"]
+
+
+def circle_names(dom: _Dom, ids) -> set[str]:
+    """The names drawn in the circles ``ids``: their SVG text items before the value,
+    shape (3×2) and gradient lines (the trailing items in the group's smallest size),
+    subscripts joined, as ASCII without underscores and commas."""
+    names = set()
+    for i in ids:
+        group = re.search(rf'<g id="{re.escape(i)}" class="node[^"]*">(.*?)</g>', dom.source, re.S)
+        texts = re.findall(r'<text[^>]*font-size="([\d.]+)"[^>]*>([^<]*)</text>', group[1]) if group else []
+        smallest = min((float(size) for size, _ in texts), default=0.0)
+        while len(texts) > 1 and float(texts[-1][0]) == smallest and float(texts[0][0]) > smallest:
+            texts.pop()
+        name = "".join(html_unescape(t) for _, t in texts)
+        names.add(name.translate(_ASCII).replace("_", "").replace(",", ""))
+    return names
+
+
+def html_unescape(text: str) -> str:
+    import html
+    return html.unescape(text)
+
+
+@pytest.fixture(scope="module", params=["scalar", "neuron", "layer"])
+def mlp_page(request, tmp_path_factory):
+    import nn
+    from viz.html_page import write_html
+    model = nn.MLP(2, [3, 1], activation="sigmoid", output_activation="sigmoid", seed=0)
+    loss = nn.binary_cross_entropy(model([Value(0.5, "x.0"), Value(-1.0, "x.1")]), 1.0)
+    stepper = Stepper(loss, detail=request.param)
+    path = write_html(stepper, tmp_path_factory.mktemp("html") / f"mlp-{request.param}.html")
+    return path, stepper
+
+
+@needs_dot
+@needs_chromium
+def test_every_level_in_the_browser(mlp_page, tmp_path):
+    """At each level: every highlighted id of every step exists in the SVG, no "?"
+    remains after the last step, every name in the formulas is drawn, and at the layer
+    level the whole graph fits the window at open with readable numbers."""
+    from viz.html_page import page_data
+    path, stepper = mlp_page
+    data = page_data(stepper)
+    dom, p = probe(path, f"step={len(stepper)}", tmp_path)
+    assert p["missing"] == [] and p["unknown"] == 0 and p["position"] == len(stepper)
+    assert not any(t[-1:] == ["?"] for t in dom.svg_texts.values())
+    drawn = circle_names(dom, [n["id"] for n in data["nodes"]])
+    for st in stepper.steps:
+        for name in formula_names(st.formula) | formula_names(st.local_formula):
+            name = name.rstrip("ᵢⱼ").translate(_ASCII).replace(",", "")
+            assert name in drawn, (name, st.formula, sorted(drawn))
+    assert dom.text["bpl-formula"] == stepper.steps[-1].formula
+    for k in (1, len(stepper) // 2):  # the steps' ids are highlighted on the way
+        d, _ = probe(path, f"step={k}", tmp_path)
+        for i in data["steps"][k - 1]["highlight"]:
+            assert "bpl-cur" in d.attrs[i]["class"], (k, i)
+    if stepper.detail == "layer":
+        _, p0 = probe(path, "", tmp_path)
+        gl, gt, gr, gb = p0["graph"]
+        sl, st_, sr, sb = p0["svg"]
+        assert gl <= sl and gt <= st_ and sr <= gr and sb <= gb and p0["numberPx"] >= 9, p0

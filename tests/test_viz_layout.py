@@ -262,7 +262,7 @@ def test_random_graphs_have_no_edge_through_a_node(root, view):
 
 
 def test_layout_time_limit_is_a_named_error(monkeypatch):
-    import viz.layout
-    monkeypatch.setattr(viz.layout, "LAYOUT_TIMEOUT", -1.0)
+    import viz.routing
+    monkeypatch.setattr(viz.routing, "LAYOUT_TIMEOUT", -1.0)
     with pytest.raises(viz.GraphTooLarge, match="laying out .* took more than"):
         viz.draw(nptel()[0], view="backward")

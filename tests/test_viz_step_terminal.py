@@ -110,3 +110,84 @@ def test_at_a_terminal_prompts_instead_of_echoing():
     rc = run(Stepper(loss), Tty("step\nbogus\n"), out, prompt="(bp) ")
     assert rc == 0  # errors do not fail an interactive session
     assert out.getvalue().count("(bp) ") == 3 and "> step" not in out.getvalue()
+
+
+def test_help_lists_every_command_with_its_short_forms():
+    from viz.terminal import COMMANDS, HELP, _Session
+    for name, shorts, _, _ in COMMANDS:
+        assert any(line.lstrip().startswith(", ".join(shorts + (name,))) for line in HELP.splitlines()), name
+        assert name == "quit" or hasattr(_Session, f"do_{name}")
+    loss, *_ = graph()
+    for short in ("s", "n", "b", "c", "br", "p", "w", "g", "l", "h", "?"):
+        rc, out = drive(Stepper(loss), f"{short} w\n" if short in ("p", "w", "br") else f"{short}\n")
+        assert "unknown command" not in out, short
+
+
+def test_control_characters_in_labels_are_shown_escaped():
+    """Value() refuses control characters, but a label set later can hold them."""
+    x = Value(0.5, "x")
+    x.label = "x\x1b]0;pwned\x07\x1b[2J"
+    w = Value(2.0, "w\u202e", param=True)
+    s = Stepper(w * x, wrt=[w, x])
+    rc, out = drive(s, "step 2\nlist\nprint w\u202e\nwhy w\u202e\nbogus\x1b[A\n")
+    assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
+    assert "x\\x1b]0;pwned\\x07\\x1b[2J" in out and "w\\u202e" in out
+    assert "unknown command 'bogus\\x1b[A'" in out
+
+
+def test_enter_repeats_the_last_command_at_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    loss, *_ = graph()
+    s = Stepper(loss)
+    out = io.StringIO()
+    run(s, Tty("step\n\n\n"), out, prompt="(bp) ")
+    assert s.position == min(3, len(s))
+    s2 = Stepper(loss)
+    drive(s2, "step\n\n\n")  # in a script a blank line is just blank
+    assert s2.position == 1
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "openpty"), reason="needs a pseudo-terminal (POSIX)")
+def test_real_terminal_has_readline_history_and_enter_repeats():
+    """At a real (pseudo-)terminal: ↑ recalls the last command through readline
+    instead of being read as the text '\\x1b[A', and an empty line repeats it."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = os.openpty()
+    env = dict(os.environ, TERM="xterm", INPUTRC="/dev/null")
+    proc = subprocess.Popen([sys.executable, "-m", "viz", "step", "sigmoid(w*x + b)", "--set", "x=0.5,w=-1,b=0.1",
+                             "--param", "w,b"], stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    output = b""
+
+    def read_until(marker: bytes, timeout: float = 20.0) -> None:
+        nonlocal output
+        end = time.monotonic() + timeout
+        while marker not in output and time.monotonic() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    output += os.read(master, 4096)
+                except OSError:
+                    break
+
+    try:
+        read_until(b"(backprop) ")
+        for keys, marker in ((b"s\r", b"[1/4]"), (b"\x1b[A\r", b"[2/4]"), (b"\r", b"[3/4]")):
+            os.write(master, keys)
+            read_until(marker)
+        os.write(master, b"q\r")
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
+    text = output.decode("utf-8", "replace")
+    assert "[1/4]" in text and "[2/4]" in text and "[3/4]" in text, text
+    assert "unknown command" not in text

@@ -35,6 +35,13 @@ def nptel():
     return E, nodes
 
 
+def full(loss, **options):
+    """A Stepper showing every edge of the pass (every leaf traced, constants shown),
+    with ASCII names: the whole chain-rule stream."""
+    leaves = [v for v in autodiff.topological_order(loss) if v.is_leaf]
+    return Stepper(loss, wrt=leaves, constants=True, unicode=False, **options)
+
+
 def g4(x: float) -> str:
     return f"{x:.4g}"
 
@@ -49,7 +56,7 @@ def test_one_step_per_input_edge_in_chain_rule_order():
     edges = sum(len(v.inputs) for v in autodiff.topological_order(E))
     expected = [(e.node, e.input, e.index) for ns in autodiff.chain_rule(nptel()[0], record=True)
                 for e in ns.edges]
-    s = Stepper(E)
+    s = full(E)
     assert len(s) == edges == len(expected)
     # same order as chain_rule on an identical graph: compare by labels/ops and operand index
     assert [(st.node.op, st.input.op or st.input.label, st.operand) for st in s.steps] == \
@@ -59,7 +66,7 @@ def test_one_step_per_input_edge_in_chain_rule_order():
 
 def test_step_into_w5_matches_golden_partials(gold):
     E, n = nptel()
-    s = Stepper(E)
+    s = full(E)
     step = s.break_on("w5") and s.continue_()
     assert step.input is n["w5"]
     assert step.local == pytest.approx(gold["partials"]["din_o/dw5"], abs=1e-12)
@@ -75,7 +82,7 @@ def test_step_into_w5_matches_golden_partials(gold):
 
 def test_golden_partials_appear_as_steps(gold):
     E, n = nptel()
-    s = Stepper(E)
+    s = full(E)
     into = lambda label: [st for st in s.steps if st.input is n[label]]
     p = gold["partials"]
     (st,) = into("in_o")
@@ -96,35 +103,64 @@ def test_golden_partials_appear_as_steps(gold):
 
 def test_final_position_equals_plain_backward_and_golden(gold):
     E, n = nptel()
-    s = Stepper(E)
+    s = full(E)
     s.goto(len(s))
     for name, g in gold["gradients"].items():
-        assert n[name].grad == pytest.approx(g, abs=1e-9)
+        assert s.grad(n[name]) == pytest.approx(g, abs=1e-9)
     E2, n2 = nptel()
     E2.backward()
     for label in n:
-        assert n[label].grad == n2[label].grad  # the same code path: bit-identical
+        assert s.grad(n[label]) == n2[label].grad  # the same code path: bit-identical
+    s.apply()  # the only method that writes .grad: exactly what backward leaves
+    for label in n:
+        assert n[label].grad == n2[label].grad
+
+
+def test_stepping_leaves_the_users_gradients_alone(gold):
+    """A Stepper keeps its own gradients: .grad is the same before, during and after
+    a whole session (made after backward, stepped to the end and back, drawn)."""
+    E, n = nptel()
+    E.backward()
+    before = {label: v.grad for label, v in n.items()}
+    for s in (Stepper(E), full(E), full(E, accumulate=True)):
+        assert {label: v.grad for label, v in n.items()} == before
+        while s.next() is not None:
+            assert n["w1"].grad == before["w1"]
+        s.goto(3)
+        s.why("b1")
+        s.describe("w5")
+        assert {label: v.grad for label, v in n.items()} == before
+        assert s.at_end is False and s.grad(E) == 1.0
+    s = Stepper(E)
+    s.goto(len(s))
+    assert s.grad("w1") == pytest.approx(gold["gradients"]["w1"], abs=1e-12)
+    E3, n3 = nptel()  # a fresh graph: .grad stays 0 until apply()
+    s3 = Stepper(E3)
+    s3.goto(len(s3))
+    assert n3["w1"].grad == 0.0
+    s3.apply()
+    assert n3["w1"].grad == pytest.approx(gold["gradients"]["w1"], abs=1e-12)
 
 
 def test_fresh_pass_by_default_accumulate_on_request(gold):
     E, n = nptel()
     E.backward()
-    s = Stepper(E)
+    s = full(E)
     s.goto(len(s))
-    assert n["w5"].grad == pytest.approx(gold["gradients"]["w5"], abs=1e-12)
-    s2 = Stepper(E, accumulate=True)
+    assert s.grad(n["w5"]) == pytest.approx(gold["gradients"]["w5"], abs=1e-12)
+    s2 = full(E, accumulate=True)
     assert next(st for st in s2.steps if st.input is n["in_o"]).grad_before == 0.0  # op nodes restart
     assert next(st for st in s2.steps if st.input is n["w5"]).grad_before == pytest.approx(
         gold["gradients"]["w5"], abs=1e-12)  # leaves add to their earlier gradient
     s2.goto(len(s2))
-    assert n["w5"].grad == pytest.approx(2 * gold["gradients"]["w5"], abs=1e-12)
+    assert s2.grad(n["w5"]) == pytest.approx(2 * gold["gradients"]["w5"], abs=1e-12)
     s2.goto(0)
-    assert n["w5"].grad == pytest.approx(gold["gradients"]["w5"], abs=1e-12)
+    assert s2.grad(n["w5"]) == pytest.approx(gold["gradients"]["w5"], abs=1e-12)
 
 
 def test_random_access_and_back_restore_gradients():
     E, n = nptel()
-    s = Stepper(E)
+    s = full(E)
     order = s.order
 
     def expected(p: int) -> list[float]:  # independent: initial state plus the first p products
@@ -137,12 +173,12 @@ def test_random_access_and_back_restore_gradients():
     random.Random(4).shuffle(positions)
     for p in positions:
         s.goto(p)
-        assert [v.grad for v in order] == pytest.approx(expected(p), abs=1e-15)
+        assert s.grads == pytest.approx(expected(p), abs=1e-15)
     s.goto(len(s))
     last = s.steps[-1]
     assert s.back() is s.steps[-2]
-    assert last.input.grad == last.grad_before
-    assert s.next() is last and last.input.grad == last.grad_after
+    assert s.grad(last.input) == last.grad_before
+    assert s.next() is last and s.grad(last.input) == last.grad_after
     assert s.next() is None and s.at_end
     s.goto(0)
     assert s.back() is None and s.position == 0
@@ -152,7 +188,7 @@ def test_random_access_and_back_restore_gradients():
 
 def test_known_and_complete_follow_the_position():
     E, n = nptel()
-    s = Stepper(E)
+    s = full(E)
     assert s.known(E) and not s.known(n["b1"])
     first, second = [st for st in s.steps if st.input is n["b1"]]
     s.goto(first.index + 1)
@@ -166,7 +202,7 @@ def test_known_and_complete_follow_the_position():
 
 def test_breakpoints_pattern_regex_predicate_small_and_continue():
     E, n = nptel()
-    s = Stepper(E)
+    s = full(E)
     s.break_on("w*")
     hits = [st for st in s.steps if st.input.label.startswith("w")]
     found = []
@@ -192,7 +228,7 @@ def test_breakpoints_pattern_regex_predicate_small_and_continue():
 def test_nonfinite_breakpoint_and_trace():
     x, w = Value(0.0, "x"), Value(2.0, "w", param=True)
     loss = w * (x ** 2) ** 0.5  # d sqrt(u)/du = inf at u = 0, then inf * 2x = inf * 0 = NaN
-    s = Stepper(loss)
+    s = full(loss)
     s.break_on_nonfinite()
     first = s.continue_()
     assert math.isinf(first.local) and math.isinf(first.grad_after)
@@ -205,7 +241,7 @@ def test_nonfinite_breakpoint_and_trace():
 
 def test_why_paths_multiply_locals_and_sum_to_gradient(gold):
     E, n = nptel()
-    s = Stepper(E)
+    s = full(E)
     why = s.why("b1")
     assert len(why.paths) == 2 and not why.truncated
     assert sorted(p.product for p in why.paths) == pytest.approx(
@@ -220,7 +256,7 @@ def test_why_paths_multiply_locals_and_sum_to_gradient(gold):
         assert math.fsum(p.product for p in w.paths) == pytest.approx(s.final_grad(n[label]), abs=1e-15)
     # a repeated operand is two edges, hence two paths
     x = Value(3.0, "x")
-    sq = Stepper(x * x)
+    sq = full(x * x)
     assert [p.operands for p in sq.why("x").paths] == [(0,), (1,)]
     assert sq.why("x").total == 6.0
     limited = s.why("x1", limit=1)
@@ -229,7 +265,7 @@ def test_why_paths_multiply_locals_and_sum_to_gradient(gold):
 
 def test_check_compares_local_derivative_with_central_difference(clean_ops):
     E, n = nptel()
-    s = Stepper(E)
+    s = full(E)
     with pytest.raises(ValueError, match="no current step"):
         s.check()
     for st in s.steps:
@@ -238,7 +274,7 @@ def test_check_compares_local_derivative_with_central_difference(clean_ops):
         "test_wrong_square", 1, lambda a, attr=None: a * a, lambda xs, out, attr: (3 * xs[0],),
         "sq", "c = a²; ∂c/∂a = 3a (wrong on purpose)"))
     x = Value(1.5, "x")
-    bad = Stepper(autodiff.apply(wrong, (x,)) * 1.0)
+    bad = full(autodiff.apply(wrong, (x,)) * 1.0)
     bad.goto(len(bad))
     result = bad.check()
     assert not result.ok and result.rule == 4.5 and result.numeric == pytest.approx(3.0, abs=1e-6)
@@ -249,40 +285,40 @@ def test_hooks_run_inside_chain_rule_and_change_later_steps(gold):
     E, n = nptel()
     seen = []
     n["out_H1"].register_hook(lambda g: seen.append(g) or 2 * g)
-    s = Stepper(E)
+    s = full(E)
     assert seen == [pytest.approx(gold["partials"]["dE/dout_H1"], abs=1e-12)]
     (into_in_h1,) = [st for st in s.steps if st.input is n["in_H1"]]
     assert into_in_h1.hooked_from == pytest.approx(gold["partials"]["dE/dout_H1"], abs=1e-12)
     assert into_in_h1.upstream == pytest.approx(2 * gold["partials"]["dE/dout_H1"], abs=1e-12)
     s.goto(len(s))
-    assert n["w1"].grad == pytest.approx(2 * gold["gradients"]["w1"], abs=1e-12)
-    assert n["w5"].grad == pytest.approx(gold["gradients"]["w5"], abs=1e-12)  # not downstream of the hook
+    assert s.grad(n["w1"]) == pytest.approx(2 * gold["gradients"]["w1"], abs=1e-12)
+    assert s.grad(n["w5"]) == pytest.approx(gold["gradients"]["w5"], abs=1e-12)  # not downstream of the hook
     # stepping back across the hook restores the gradient it replaced
     s.goto(into_in_h1.index)
-    assert n["out_H1"].grad == pytest.approx(gold["partials"]["dE/dout_H1"], abs=1e-12)
+    assert s.grad(n["out_H1"]) == pytest.approx(gold["partials"]["dE/dout_H1"], abs=1e-12)
     s.goto(into_in_h1.index + 1)
-    assert n["out_H1"].grad == pytest.approx(2 * gold["partials"]["dE/dout_H1"], abs=1e-12)
+    assert s.grad(n["out_H1"]) == pytest.approx(2 * gold["partials"]["dE/dout_H1"], abs=1e-12)
 
 
 def test_leaf_hook_replacing_gradient_is_part_of_the_recording():
     E, n = nptel()
     n["w1"].register_hook(lambda g: 0.0)
-    s = Stepper(E)
+    s = full(E)
     s.goto(len(s))
-    assert n["w1"].grad == 0.0
+    assert s.grad(n["w1"]) == 0.0
     E2, n2 = nptel()
     n2["w1"].register_hook(lambda g: 0.0)
     E2.backward()
-    assert [v.grad for v in autodiff.topological_order(E2)] == [v.grad for v in s.order]
+    assert [v.grad for v in autodiff.topological_order(E2)] == s.grads
     s.goto(0)
-    assert n["w1"].grad == 0.0 and n["w2"].grad == 0.0
+    assert s.grad(n["w1"]) == 0.0 and s.grad(n["w2"]) == 0.0
     s.goto(len(s))
-    assert n["w2"].grad != 0.0
+    assert s.grad(n["w2"]) != 0.0
 
 
 def test_lookup_names_and_errors():
     E, n = nptel()
-    s = Stepper(E, unicode=True)
+    s = Stepper(E)
     assert s.names[n["w1"]] == "w₁"
     assert s.lookup("w1") is s.lookup("w₁") is n["w1"]
     u = next(v for v in s.order if not v.label and not v.is_leaf)
@@ -293,19 +329,116 @@ def test_lookup_names_and_errors():
         Stepper(1.0)
 
 
-def test_constants_can_be_left_out_without_changing_any_gradient():
-    """constants=False hides the steps into unlabelled numbers (the ½ of ½e²); their
-    gradients are applied with the next step shown, so every position stays exact."""
+def test_constants_are_left_out_by_default_without_changing_any_gradient():
+    """By default the steps into unlabelled numbers (the ½ of ½e²) are hidden
+    (constants=True shows them); their gradients are applied with the next step shown,
+    so every position stays exact."""
     E, _ = nptel()
-    full, short = Stepper(E), Stepper(E, constants=False)
-    hidden = [st for st in full.steps if st.input.is_leaf and not st.input.label and not st.input.param]
-    assert hidden and len(short) == len(full) - len(hidden)
+    variables = [v for v in autodiff.topological_order(E) if v.is_leaf and v.label]
+    full_, short = Stepper(E, wrt=variables, constants=True), Stepper(E, wrt=variables)
+    hidden = [st for st in full_.steps if st.input.is_leaf and not st.input.label and not st.input.param]
+    assert hidden and len(short) == len(full_) - len(hidden)
     assert all(st.input.label or st.input.param or not st.input.is_leaf for st in short.steps)
-    assert [st.formula for st in short.steps] == [st.formula for st in full.steps if st not in hidden]
+    assert [st.formula for st in short.steps] == [st.formula for st in full_.steps if st not in hidden]
     short.goto(len(short))
-    assert [v.grad for v in short.order] == full.final
+    assert short.grads == full_.final
     for k in range(len(short) + 1):  # each node's gradient is known once it has a value
         short.goto(k)
         for v in short.order:
             if not short.known(v):
-                assert v.grad == 0.0 or v is E
+                assert short.grad(v) == 0.0 or v is E
+
+
+def test_only_steps_on_paths_to_wrt_are_shown(gold):
+    """wrt picks the nodes whose paths are followed: the steps shown are exactly the
+    edges whose tail depends on wrt (the edges the backward drawing marks red)."""
+    E, n = nptel()
+    s = Stepper(E, wrt=[n["w5"]])
+    assert [st.input for st in s.steps][-1] is n["w5"]
+    dep = {id(n["w5"])}
+    for v in s.order:
+        if any(id(a) in dep for a in v.inputs):
+            dep.add(id(v))
+    assert all(id(st.input) in dep for st in s.steps)
+    assert {id(st.input) for st in s.steps} == dep - {id(E)}
+    s.goto(len(s))  # hidden steps are still applied: every gradient is complete
+    assert s.grad("w1") == pytest.approx(gold["gradients"]["w1"], abs=1e-12)
+    # default: the parameters (x1, x2 and the constants are not followed)
+    d = Stepper(E)
+    assert not any(st.input.label in ("x1", "x2") for st in d.steps)
+    assert {st.input.label for st in d.steps if st.input.is_leaf} == {f"w{i}" for i in range(1, 7)} | {"b1", "b2"}
+    assert Stepper(E, wrt="x1").steps[-1].input is n["x1"]
+    with pytest.raises(KeyError, match="no node named 'nope'"):
+        Stepper(E, wrt="nope")
+
+
+def test_formulas_use_drawn_names_parentheses_and_the_instantiated_rule():
+    E, n = nptel()
+    s = Stepper(E)
+    into = {st.input.label: st for st in s.steps if st.input.label}
+    # in_o is drawn as in with a subscript o, w5 as w with a subscript 5
+    assert into["in_o"].formula.startswith("∂E/∂inₒ += ∂E/∂outₒ · ∂outₒ/∂inₒ = ")
+    assert into["in_o"].local_formula == f"∂outₒ/∂inₒ = σ(inₒ)(1 − σ(inₒ)) = {g4(n['out_o'].data * (1 - n['out_o'].data))}"
+    u = s.names[into["w5"].node]  # w5 * out_H1, a product inside in_o
+    assert re.fullmatch("u[₀-₉]+", u)
+    assert into["w5"].local_formula == f"∂{u}/∂w₅ = out_H1 = {g4(n['out_H1'].data)}"
+    negative = [st for st in s.steps if st.upstream < 0 or st.local < 0]
+    assert negative
+    for st in negative:
+        assert re.search(r"= \(−[0-9.e−]+\) · |· \(−[0-9.e−]+\) =", st.formula), st.formula
+    assert repr(into["w5"]) == f"<Step {into['w5'].index + 1}: {into['w5'].formula}>"
+    assert repr(s).startswith(f"<Stepper 0/{len(s)} (scalar): at the start")
+    s.goto(2)
+    assert repr(s) == f"<Stepper 2/{len(s)} (scalar): {s.steps[1].formula}>"
+    x = Value(2.0, "x")
+    sq = Stepper(x ** 3)
+    assert sq.steps[0].local_formula == "∂u₁/∂x = 3 · x² = 12"
+    assert Stepper(Value(1.5, "a") * Value(-2.0, "b")).steps[0].formula == \
+        "∂u₁/∂a += ∂u₁/∂u₁ · ∂u₁/∂a = 1 · (−2) = −2"
+
+
+def test_why_limit_is_validated_and_paths_are_lazy():
+    E, n = nptel()
+    s = Stepper(E)
+    for bad in (0, -1):
+        with pytest.raises(ValueError, match="at least 1"):
+            s.why("x1", limit=bad)
+    for bad in (1.5, True, "3"):
+        with pytest.raises(TypeError, match="integer"):
+            s.why("x1", limit=bad)
+    w = s.why("x1", limit=1)
+    assert w.count == 2 and len(w.paths) == 1 and w.truncated and "the first 1 listed" in w.text
+    # a ladder of 40 diamonds has 2**40 paths: counted exactly, listed lazily
+    x = Value(0.5, "x")
+    y = x
+    for _ in range(40):
+        y = (y * 1.01) + (y * 0.99)
+    ladder = Stepper(y, wrt=x)
+    w = ladder.why("x", limit=3)
+    assert w.count == 2 ** 40 and len(w.paths) == 3 and w.truncated
+    assert w.total == pytest.approx(2.0 ** 40, rel=1e-9) and w.total == pytest.approx(w.grad, rel=1e-12)
+    first = next(ladder.paths("x"))
+    assert len(first.nodes) == 2 * 40 + 1 and first.nodes[-1] is x  # (add, mul) per rung, then x
+
+
+def test_why_on_a_50000_deep_chain():
+    """The path count and sum are one pass over the graph and the one path is built
+    once (not by copying a growing tuple), so a 50,000-deep chain answers at once
+    (timed in bench/bench_why.py, not here)."""
+    x = Value(0.3, "x", param=True)
+    y = x
+    for _ in range(50_000):
+        y = y * 0.99999
+    s = Stepper(y)
+    w = s.why("x")
+    assert w.count == 1 and len(w.paths[0].nodes) == 50_001
+    assert w.total == pytest.approx(0.99999 ** 50_000, rel=1e-9) and w.grad == pytest.approx(w.total, rel=1e-12)
+    assert "(49991 more)" in w.text and len(w.text) < 1000
+
+
+def test_node_and_edge_steps_have_short_reprs():
+    x = Value(2.0, "x")
+    node_steps = list(autodiff.chain_rule((x * 3.0).tanh(), record=True))
+    assert repr(node_steps[0]) == "<NodeStep tanh: ∂l/∂node = 1, 1 edge(s)>"
+    edge = node_steps[1].edges[0]
+    assert repr(edge) == f"<EdgeStep 'x' → mul (operand 0): grad 0 + {edge.upstream:.6g} · 3 = {edge.grad_after:.6g}>"

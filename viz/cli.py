@@ -4,6 +4,7 @@
     backproplab draw "..." --set ... --view backward [--wrt w] -o g.png
     backproplab step "..." --set ... [--script cmds.txt]      # terminal stepper (stdin by default)
     backproplab step "..." --set ... --html steps.html          # self-contained step-through page
+    backproplab step "..." --set ... --frames DIR               # one SVG per step, for slides
 
 Expressions are parsed by :mod:`viz.expr` (``ast``, never ``eval``): numbers, names,
 ``+ - * / **``, unary minus and the engine's functions. Every name needs a value
@@ -123,11 +124,16 @@ def cmd_draw(args: argparse.Namespace) -> int:
 def cmd_step(args: argparse.Namespace) -> int:
     from .stepper import Stepper
     loss = _build(args)
-    stepper = Stepper(loss, digits=args.digits, unicode=bool(args.html), constants=not args.hide_constants)
+    stepper = Stepper(loss, detail=args.detail, wrt=_wrt(loss, _names(args.wrt)), digits=args.digits,
+                      constants=args.constants)
+    if args.frames:
+        paths = stepper.export_frames(args.frames)
+        print(f"wrote {len(paths)} frames to {args.frames} ({paths[0].name} … {paths[-1].name})")
     if args.html:
         from .html_page import write_html
         path = write_html(stepper, args.html, title=args.expr)
         print(f"wrote {path} ({len(stepper)} steps); open it in a browser")
+    if args.html or args.frames:
         return 0
     from .terminal import run
     if args.script:
@@ -158,9 +164,19 @@ def add_commands(sub: "argparse._SubParsersAction") -> dict[str, argparse.Argume
                             help="step through the backward pass (terminal, or --html page)")
     p_step.add_argument("--script", metavar="FILE", help="read stepper commands from FILE instead of stdin")
     p_step.add_argument("--html", metavar="OUT", help="write a self-contained step-through HTML page")
+    p_step.add_argument("--frames", metavar="DIR",
+                        help="write one slide-style SVG per step into DIR (current edge highlighted, "
+                             "the formula as caption)")
     p_step.add_argument("--digits", type=_digits, default=4, help="significant digits in formulas (4)")
-    p_step.add_argument("--hide-constants", action="store_true",
-                        help="leave out the steps into plain numbers such as the 0.5 of 0.5*e**2")
+    p_step.add_argument("--wrt", action="append", default=[], metavar="NAME",
+                        help="step only along the paths to these variables (default: the parameters, "
+                             "or every variable if there are none)")
+    p_step.add_argument("--detail", choices=("scalar", "neuron", "layer"), default="scalar",
+                        help="one step per scalar edge, or per edge of the neuron- or layer-level drawing")
+    p_step.add_argument("--constants", action="store_true",
+                        help="also show the steps into plain numbers such as the 0.5 of 0.5*e**2")
+    p_step.add_argument("--hide-constants", action="store_false", dest="constants",
+                        help="leave those steps out (the default)")
     p_step.set_defaults(run=cmd_step)
     return {"draw": p_draw, "step": p_step}
 

@@ -59,6 +59,7 @@ class GraphvizNotFound(RuntimeError):
 
 _NAME = re.compile(r"^(?P<base>\w[\u0300-\u036f]?)_?(?P<sub>[0-9₀-₉]+(?:,[0-9₀-₉]+)*)?$")
 _UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+_CONTROL_PICTURES = str.maketrans({"\n": "␤", "\t": "␉", "\r": "␍"})
 _TEX_SUB = re.compile(r"^([^\W_][^_\s]{0,7})_([^_\s]{1,8})$")
 
 
@@ -74,6 +75,11 @@ def _is_greek(ch: str) -> bool:
 def name_html(name: str, style: str, size: float) -> str:
     """A name in the slides' typography: ``u₁`` → italic u with a subscript 1,
     ``W₁`` bold, Greek in Latin Modern Math; anything else upright and escaped."""
+    # line breaks and tabs would break the label (and a blank one leaves Graphviz's HTML
+    # parser an empty <FONT>): show them as the visible control pictures ␤ ␉ ␍
+    name = name.translate(_CONTROL_PICTURES)
+    if not name.strip():
+        name = "␠" * max(1, len(name))
     m = _NAME.match(name)
     if m and (m["base"][0].isalpha()):
         base, sub = m["base"], (m["sub"] or "").translate(_UNSUB)
@@ -227,8 +233,10 @@ def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str
                  and node.role != "const")
     lines_below = (show_value and (bool(node.note) or v is not None)) + show_grad
     size = {0: 28, 1: 26}.get(lines_below, 24)   # subscripts (0.65 size) stay above NUMBER_SIZE
+    if node.role == "const":
+        size = 22                                   # a number as a name: upright, smaller
     lines = [name_html(node.name, node.style, size)]
-    if node.note and (show_value or numbers == "none"):
+    if node.note and show_value:              # shapes ([3], 3×2) count as numbers
         lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(node.note)))
     elif show_value and v is not None:
         lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(format_number(v.data))))

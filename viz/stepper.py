@@ -7,41 +7,52 @@ input edge a → u, applies (seed 003, the annotated computational graph)
 
 :class:`Stepper` turns that walk into an ordered list of :class:`Step` objects, one
 per input edge, in exactly the order of :func:`autodiff.chain_rule` with
-``record=True``: that generator IS the backward implementation (``backward()``
+``record=True`` (at ``detail="neuron"``/``"layer"``: one :class:`viz.levels.GroupStep`
+per edge of the collapsed drawing, each applying the scalar steps it stands for):
+that generator IS the backward implementation (``backward()``
 consumes the same code with ``record=False``), so the debugger never recomputes a
 gradient itself. Hooks registered with :meth:`Value.register_hook` run inside
 ``chain_rule`` while the Stepper records, so a hook that replaces a gradient changes
 every later step.
 
-``chain_rule`` mutates ``.grad`` as it goes. The Stepper records the whole pass
-once, keeps for each step the gradients it changed (old and new value), and then
-sets the graph's ``.grad`` attributes to reflect the current position: after
-``goto(k)`` exactly the first k steps are applied, so stepping back, random access
-and breakpoints are cheap and exact. At the last position the graph holds what
-``loss.backward()`` would have left; at position 0 the gradients are as
-``chain_rule`` starts them (∂l/∂l = 1, intermediate nodes 0, leaves unchanged).
+The Stepper keeps its own gradients: it records the whole pass once (saving the
+graph's ``.grad`` values first and putting them back afterwards, so the user's
+gradients are the same before and after, whatever the stepping), keeps for each step
+the gradients it changed (old and new value), and moves its own copy to the current
+position: after ``goto(k)`` exactly the first k steps are applied (:meth:`Stepper.grad`),
+so stepping back, random access and breakpoints are cheap and exact. At the last
+position it holds what ``loss.backward()`` would leave; at position 0 the gradients
+are as ``chain_rule`` starts them (∂l/∂l = 1, intermediate nodes 0). :meth:`Stepper.apply`
+writes the complete pass into the graph's ``.grad``, exactly as ``loss.backward()``.
+
+Which steps are shown: those along edges that lie on a path from the loss to ``wrt``
+(the edges the backward drawing marks with red twins), and, unless ``constants=True``,
+not those into unlabelled constants (the 0.5 of ½e²). A step left out is still
+applied, together with the next step shown, so every position stays exact.
 
 >>> s = Stepper(E)                    # the NPTEL network of seed 004   # doctest: +SKIP
 >>> s.break_on("w5"); print(s.continue_())                              # doctest: +SKIP
-∂E/∂w5 += ∂E/∂u4 · ∂u4/∂w5 = 0.1385 · 0.5933 = 0.08217
+∂E/∂w₅ += ∂E/∂u₄ · ∂u₄/∂w₅ = 0.1385 · 0.5933 = 0.08217
 """
 
 from __future__ import annotations
 
 import fnmatch
+import html
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable, Optional, Union
+from pathlib import Path as FilePath
+from typing import Callable, Iterable, Iterator, Optional, Union
 
 import autodiff
 from autodiff import Value
 
-from .naming import display_names, format_number, plain, subscript
+from .levels import GroupStep
+from .naming import format_number, plain
+from .stepformula import drawn_names, factor, local_derivative
 
 __all__ = ["Stepper", "Step", "Breakpoint", "Check", "Path", "Why", "step_through"]
-
-_DRAWN = re.compile(r"^([A-Za-zα-ωΑ-Ω])_?([0-9]+)$")  # one letter + index: drawn with a subscript
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,6 +81,7 @@ class Step:
     hooked_from: Optional[float]
     formula: str
     changes: tuple[tuple[int, float, float], ...]
+    local_formula: str = ""
 
     @property
     def edge_id(self) -> str:
@@ -78,6 +90,9 @@ class Step:
 
     def __str__(self) -> str:
         return self.formula
+
+    def __repr__(self) -> str:
+        return f"<Step {self.index + 1}: {self.formula}>"
 
 
 @dataclass
@@ -121,12 +136,16 @@ class Path:
     locals: tuple[float, ...]
     product: float
 
+    def __repr__(self) -> str:
+        return f"<Path of {len(self.nodes) - 1} edge(s), product {self.product:.6g}>"
+
 
 @dataclass(frozen=True)
 class Why:
-    """Every path from the loss to ``node``. By the chain rule the sum of the path
-    products is ∂l/∂node (``total``); ``grad`` is what backward left in the node, which
-    differs only if a hook replaced a gradient or a leaf carried an earlier gradient."""
+    """The paths from the loss to ``node`` (the first ``limit`` of them). By the chain
+    rule the sum of the products over all ``count`` paths is ∂l/∂node (``total``);
+    ``grad`` is what backward left in the node, which differs only if a hook replaced
+    a gradient or a leaf carried an earlier gradient."""
 
     node: Value
     paths: tuple[Path, ...]
@@ -134,9 +153,14 @@ class Why:
     grad: float
     truncated: bool
     text: str
+    count: int = 0
 
     def __str__(self) -> str:
         return self.text
+
+    def __repr__(self) -> str:
+        return (f"<Why: {self.count} path(s), {len(self.paths)} listed, sum {self.total:.6g}, "
+                f"grad {self.grad:.6g}>")
 
 
 def _is_constant(v: Value) -> bool:
@@ -144,59 +168,134 @@ def _is_constant(v: Value) -> bool:
     return v.is_leaf and not v.param and not v.label
 
 
+def default_wrt(order: list[Value]) -> list[Value]:
+    """The nodes whose paths from the loss the stepper follows when none are given: the
+    parameters, or, in a graph without any, every labelled leaf (the variables)."""
+    params = [v for v in order if v.is_leaf and v.param]
+    return params or [v for v in order if v.is_leaf and v.label]
+
+
 class Stepper:
     """The backward pass from ``loss`` as a list of :class:`Step` (see the module doc).
 
-    ``digits`` sets the significant digits of the formulas; ``unicode`` writes names
-    as the drawings do, ``u₁`` and ``w₅`` (a label ``w5`` or ``w_5``), instead of ``u1``
-    and the label as given. Either form is accepted by :meth:`lookup`.
-    Recording runs hooks once, now. By default the graph's gradients are zeroed
-    first, so the steps show ∂loss/∂node of this loss alone even after an earlier
-    ``loss.backward()``; ``accumulate=True`` keeps the leaves' earlier gradients and
-    adds to them, exactly as another ``loss.backward()`` would.
-    ``constants=False`` leaves out the steps into unlabelled constants (the 0.5 of
-    ½e², the 1 of 1 − a): their gradients are still computed, each applied together
-    with the next step shown, so a learner sees only the edges that matter.
+    ``wrt``: the node(s) whose gradients the learner follows (default
+    :func:`default_wrt`); only steps along edges on a path from the loss to them are
+    shown, exactly the edges the backward drawing marks. ``constants=True`` also shows
+    the steps into unlabelled constants (the 0.5 of ½e², the 1 of 1 − a). Steps left
+    out are still applied, each together with the next step shown.
+    ``detail``: ``"scalar"`` (one :class:`Step` per scalar edge), or ``"neuron"`` /
+    ``"layer"``: one :class:`viz.levels.GroupStep` per edge of the collapsed drawing,
+    written as the vector chain rule with shapes, with the drawing's names
+    (``max_nodes`` limits that drawing as in :func:`viz.render.draw`).
+    ``digits`` sets the significant digits of the formulas; ``unicode`` (default)
+    writes names as the drawings do, ``u₁`` and ``w₅`` (a label ``w5``), ``inₒ`` (a
+    label ``in_o``); ``unicode=False`` writes ``u1`` and the labels as given. Either
+    form is accepted by :meth:`lookup`.
+    Recording runs hooks once, now, and leaves every ``.grad`` of the graph as it
+    found it. By default the steps start from zero, so they show ∂loss/∂node of this
+    loss alone even after an earlier ``loss.backward()``; ``accumulate=True`` starts
+    the leaves from their current ``.grad`` and adds to them, as another
+    ``loss.backward()`` would.
     """
 
-    def __init__(self, loss: Value, *, digits: int = 4, unicode: bool = False,
-                 accumulate: bool = False, constants: bool = True) -> None:
+    def __init__(self, loss: Value, *, detail: str = "scalar",
+                 wrt: Union[None, Value, Iterable[Value]] = None, digits: int = 4,
+                 unicode: bool = True, accumulate: bool = False, constants: bool = False,
+                 max_nodes: Optional[int] = None) -> None:
         if not isinstance(loss, Value):
             raise TypeError(f"Stepper needs the loss Value, got {type(loss).__name__}: {loss!r}")
-        if not accumulate:
-            autodiff.zero_grad(loss)
+        if detail not in ("scalar", "neuron", "layer"):
+            raise ValueError(f"detail must be 'scalar', 'neuron' or 'layer', got {detail!r}")
+        if isinstance(digits, bool) or not isinstance(digits, int) or not 1 <= digits <= 17:
+            raise ValueError(f"digits must be an integer from 1 to 17, got {digits!r}")
         self.loss = loss
+        self.detail = detail
         self.digits = digits
         self.order = autodiff.topological_order(loss)
         self.index = {id(v): i for i, v in enumerate(self.order)}
-        self.names = display_names(loss, unicode=unicode)
-        if unicode:  # write labels such as w5 or x_1 as the drawing does: w₅, x₁
-            self.names = {v: _DRAWN.sub(lambda m: m[1] + subscript(m[2]), n) for v, n in self.names.items()}
-        self.breakpoints: list[Breakpoint] = []
+        self.names = drawn_names(loss, unicode=unicode)
+        self.wrt = self._resolve_wrt(wrt)
         self.constants = constants
-        self.steps: list[Step] = self._record()
-        self.final = [v.grad for v in self.order]
-        self.initial = list(self.final)
-        for step in reversed(self.steps):
-            for idx, old, _ in reversed(step.changes):
-                self.initial[idx] = old
+        # what the steps follow (and the drawing marks): wrt, plus the constants if shown
+        self.traced = self.wrt + (tuple(v for v in self.order if _is_constant(v) and v is not loss)
+                                  if constants else ())
+        self.on_path = self._depends_on(self.traced)
+        self.breakpoints: list[Breakpoint] = []
+        self.locals: dict[tuple[int, int], float] = {}   # (node index, operand) -> ∂node/∂operand
+        saved = [v.grad for v in self.order]
+        try:
+            if not accumulate:
+                for v in self.order:
+                    v.grad = 0.0
+            self.scalar_steps: list[Step] = self._record(every_edge=detail != "scalar")
+            final = [v.grad for v in self.order]
+        finally:
+            for v, g in zip(self.order, saved):
+                v.grad = g
+        self.initial = self._initial(final, self.scalar_steps)
+        self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
+        self.loss_name = self.names[loss]   # as the drawing names the loss
+        if detail == "scalar":
+            self.steps: list = self.scalar_steps
+            self.final = final
+        else:
+            from .levels import group_steps
+            from .render import DEFAULT_MAX_NODES, draw
+            self.graph = draw(loss, view="backward", detail=detail, wrt=list(self.traced),
+                              max_nodes=max_nodes or DEFAULT_MAX_NODES).graph
+            self.steps = group_steps(self.graph, self.scalar_steps, self.index, loss, self.initial, self.fmt)
+            self.loss_name = next(n.name for n in self.graph.nodes if n.id == self.graph.where[id(loss)])
+            self.final = list(self.initial)
+            for step in self.steps:
+                for idx, _, new in step.changes:
+                    self.final[idx] = new
+        self.grads = list(self.final)       # this stepper's gradients at ``position``
         self.position = len(self.steps)
         self._reached, self._completed = self._touches()
         self.goto(0)
 
+    def _resolve_wrt(self, wrt: Union[None, Value, Iterable[Value]]) -> tuple[Value, ...]:
+        if wrt is None:
+            return tuple(default_wrt(self.order))
+        items = (wrt,) if isinstance(wrt, (Value, str)) else tuple(wrt)
+        return tuple(self.lookup(w) for w in items)
+
+    def _depends_on(self, targets: Iterable[Value]) -> set[int]:
+        """ids of the nodes in ``targets`` or with an input that is (the tails of the
+        edges on a path from the loss to them)."""
+        dep = {id(v) for v in targets}
+        for v in self.order:
+            if id(v) not in dep and any(id(a) in dep for a in v.inputs):
+                dep.add(id(v))
+        return dep
+
+    def shows(self, node: Value, input: Value) -> bool:
+        """Whether the step along ``input → node`` is shown (see the class doc)."""
+        if id(input) not in self.on_path:
+            return False
+        return self.constants or not _is_constant(input) or any(input is w for w in self.wrt)
+
+    @staticmethod
+    def _initial(final: list[float], steps: list) -> list[float]:
+        initial = list(final)
+        for step in reversed(steps):
+            for idx, old, _ in reversed(step.changes):
+                initial[idx] = old
+        return initial
+
     # ---------------------------------------------------------------- recording
-    def _record(self) -> list[Step]:
+    def _record(self, every_edge: bool = False) -> list[Step]:
         order, index = self.order, self.index
         rev_pos = {id(v): len(order) - 1 - i for i, v in enumerate(order)}
-        hooked_leaves = sorted((rev_pos[id(v)], v) for v in order if v.is_leaf and v._hooks)
+        hooked_leaves = sorted(((rev_pos[id(v)], i) for i, v in enumerate(order) if v.is_leaf and v._hooks))
         latest: dict[int, float] = {}
         raw: list[list] = []  # [EdgeStep, hooked_from, changes]
 
         def leaf_hooks_up_to(q: float) -> list[tuple[int, float, float]]:
             out = []
             while hooked_leaves and hooked_leaves[0][0] < q:
-                _, leaf = hooked_leaves.pop(0)
-                j = index[id(leaf)]
+                _, j = hooked_leaves.pop(0)
+                leaf = order[j]
                 if leaf.grad != latest.get(j, leaf.grad):
                     out.append((j, latest[j], leaf.grad))
             return out
@@ -211,15 +310,18 @@ class Stepper:
             hooked_from = node_step.hooked_from
             for edge in node_step.edges:
                 j = index[id(edge.input)]
+                self.locals[(i, edge.index)] = edge.local
                 pending.append((j, edge.grad_before, edge.grad_after))
                 latest[j] = edge.grad_after
-                if not self.constants and _is_constant(edge.input):
+                if not every_edge and not self.shows(edge.node, edge.input):
                     continue  # applied with the next step shown
                 raw.append([edge, hooked_from, pending])
                 hooked_from, pending = None, []
         tail = pending + leaf_hooks_up_to(math.inf)
         if raw:
             raw[-1][2].extend(tail)
+        elif tail:  # nothing shown, but gradients still move: one step would lie, so none
+            pass
         return [self._make_step(n, edge, hooked, tuple(changes))
                 for n, (edge, hooked, changes) in enumerate(raw)]
 
@@ -227,7 +329,8 @@ class Stepper:
                    changes: tuple) -> Step:
         return Step(n, e.node, e.input, e.index, self.index[id(e.node)], self.index[id(e.input)],
                     e.upstream, e.local, e.product, e.grad_before, e.grad_after, hooked_from,
-                    self._formula(e), changes)
+                    self._formula(e), changes,
+                    local_derivative(e.node, e.index, e.local, self.names, self.fmt))
 
     def _formula(self, e: autodiff.EdgeStep) -> str:
         name, f = self.names, self.fmt
@@ -236,7 +339,7 @@ class Stepper:
         if sum(1 for x in e.node.inputs if x is e.input) > 1:
             which = f" (operand {e.index + 1})"
         return (f"∂{l}/∂{a} += ∂{l}/∂{u} · ∂{u}/∂{a}{which} = "
-                f"{f(e.upstream)} · {f(e.local)} = {f(e.product)}")
+                f"{factor(f(e.upstream))} · {factor(f(e.local))} = {f(e.product)}")
 
     def fmt(self, x: float) -> str:
         """A number with the stepper's significant digits (as the drawings print them)."""
@@ -254,9 +357,27 @@ class Stepper:
                 completed[j] = max(completed[j], step.index + 1)
         return reached, completed
 
+    def reached_at(self, node: Value) -> int:
+        """The first position at which ∂l/∂node is known (``len(self) + 1``: never)."""
+        return self._reached[self.index[id(node)]]
+
+    def completed_at(self, node: Value) -> int:
+        """The position at which the last contribution to ∂l/∂node is applied."""
+        return self._completed[self.index[id(node)]]
+
     # ------------------------------------------------------------------ moving
     def __len__(self) -> int:
         return len(self.steps)
+
+    def __repr__(self) -> str:
+        step = self.current
+        where = step.formula if step else f"at the start: ∂{self.loss_name}/∂{self.loss_name} = 1"
+        return f"<Stepper {self.position}/{len(self.steps)} ({self.detail}): {where}>"
+
+    def _repr_html_(self) -> str:
+        """Inline display in Jupyter: the interactive page, isolated in an iframe."""
+        from .html_page import notebook_html
+        return notebook_html(self)
 
     @property
     def current(self) -> Optional[Step]:
@@ -268,20 +389,21 @@ class Stepper:
         return self.position == len(self.steps)
 
     def goto(self, position: int) -> Optional[Step]:
-        """Apply exactly the first ``position`` steps (0 … len); returns :attr:`current`."""
+        """Apply exactly the first ``position`` steps (0 … len) to this stepper's
+        gradients; returns :attr:`current`."""
         if isinstance(position, bool) or not isinstance(position, int):
             raise TypeError(f"goto needs an integer position, got {position!r}")
         if not 0 <= position <= len(self.steps):
             raise IndexError(f"step {position} is out of range: positions are 0 to {len(self.steps)}")
-        order = self.order
+        grads = self.grads
         while self.position < position:
             for idx, _, new in self.steps[self.position].changes:
-                order[idx].grad = new
+                grads[idx] = new
             self.position += 1
         while self.position > position:
             self.position -= 1
             for idx, old, _ in reversed(self.steps[self.position].changes):
-                order[idx].grad = old
+                grads[idx] = old
         return self.current
 
     def next(self) -> Optional[Step]:
@@ -297,7 +419,19 @@ class Stepper:
     def __iter__(self):
         return iter(self.steps)
 
+    def apply(self) -> None:
+        """Write the complete pass into the graph: every node's ``.grad`` becomes what
+        ``loss.backward()`` leaves (with ``accumulate=True``: added to the leaves'
+        gradients as they were when the Stepper was made). Hooks do not run again.
+        Independent of the position; the only method that changes ``.grad``."""
+        for v, g in zip(self.order, self.final):
+            v.grad = g
+
     # ------------------------------------------------------------------ state
+    def grad(self, node: Union[str, Value]) -> float:
+        """∂l/∂node at the current position (this stepper's copy; ``.grad`` is untouched)."""
+        return self.grads[self.index[id(self.lookup(node))]]
+
     def known(self, node: Value) -> bool:
         """Whether ∂l/∂node has received any contribution at the current position."""
         return self._reached[self.index[id(node)]] <= self.position
@@ -316,19 +450,45 @@ class Stepper:
             if id(name) not in self.index:
                 raise KeyError(f"{autodiff.describe(name)} is not in the graph of this loss")
             return name
+        if not isinstance(name, str):
+            raise TypeError(f"a node is a Value or its name, got {type(name).__name__}: {name!r}")
         hits = [v for v in self.order if name in self._names_of(v)]
         if len(hits) == 1:
             return hits[0]
         if not hits:
-            known = ", ".join(sorted({plain(self.names[v]) for v in self.order}))
-            raise KeyError(f"no node named {name!r}; the nodes are: {known}")
+            known = sorted({plain(self.names[v]) for v in self.order})
+            shown = ", ".join(known[:40]) + (f", … ({len(known)} names)" if len(known) > 40 else "")
+            raise KeyError(f"no node named {name!r}; the nodes are: {shown}")
         raise KeyError(f"{len(hits)} nodes are named {name!r}; label them differently")
+
+    def change_text(self, step) -> str:
+        """What a step changes, in words: ``∂l/∂a: 0 → 0.1288`` (a group step: how many
+        of the drawn node's entries are complete)."""
+        l = self.loss_name
+        if isinstance(step, GroupStep):
+            targets = [self.index[id(v)] for v in step.inputs]
+            if not targets:
+                return f"∂{l}/∂{step.tail_name} = ∂{l}/∂{step.result_name} (no scalar node: nothing to store)"
+            at = step.index + 1
+            done = sum(1 for j in targets if self._completed[j] <= at)
+            if len(targets) == 1:
+                j = targets[0]
+                before = next((old for idx, old, _ in step.changes if idx == j), self.initial[j])
+                after = next((new for idx, _, new in reversed(step.changes) if idx == j), before)
+                return f"∂{l}/∂{step.tail_name}: {self.fmt(before)} → {self.fmt(after)}"
+            return (f"∂{l}/∂{step.tail_name}: {done} of {len(targets)} entries complete "
+                    f"({len(step.members)} scalar steps)")
+        text = f"∂{l}/∂{self.names[step.input]}: {self.fmt(step.grad_before)} → {self.fmt(step.grad_after)}"
+        if step.hooked_from is not None:
+            text += (f"   (a hook replaced ∂{l}/∂{self.names[step.node]} = "
+                     f"{self.fmt(step.hooked_from)} by {self.fmt(step.upstream)})")
+        return text
 
     def describe(self, node: Union[str, Value]) -> str:
         """One line about a node at the current position: name, op, value, gradient."""
         v = self.lookup(node)
         kind = v.op if not v.is_leaf else ("parameter" if v.param else "leaf")
-        grad = "?" if not self.known(v) else self.fmt(v.grad) + ("" if self.complete(v) else " (partial)")
+        grad = "?" if not self.known(v) else self.fmt(self.grad(v)) + ("" if self.complete(v) else " (partial)")
         return f"{self.names[v]} [{kind}]  value {self.fmt(v.data)}  ∂{self.names[self.loss]}/∂{self.names[v]} = {grad}"
 
     # -------------------------------------------------------------- breakpoints
@@ -338,10 +498,10 @@ class Stepper:
         ``fnmatch`` pattern such as ``"w*"``, or a compiled regular expression,
         searched), or for which ``spec(step)`` is true when it is a callable."""
         if isinstance(spec, str):
-            test = lambda s: any(fnmatch.fnmatchcase(n, spec) for n in self._names_of(s.input))
+            test = lambda s: any(fnmatch.fnmatchcase(n, spec) for n in self._step_names(s))
             description = description or f"name matches {spec!r}"
         elif isinstance(spec, re.Pattern):
-            test = lambda s: any(spec.search(n) for n in self._names_of(s.input))
+            test = lambda s: any(spec.search(n) for n in self._step_names(s))
             description = description or f"name matches /{spec.pattern}/"
         elif callable(spec):
             test = spec
@@ -355,7 +515,8 @@ class Stepper:
     def break_on_nonfinite(self) -> Breakpoint:
         """Stop where the upstream gradient, local derivative, product or new gradient is
         NaN or infinite."""
-        test = lambda s: not all(map(math.isfinite, (s.upstream, s.local, s.product, s.grad_after)))
+        test = lambda s: any(not all(map(math.isfinite, (p.upstream, p.local, p.product, p.grad_after)))
+                             for p in _parts(s))
         bp = Breakpoint("a non-finite value (NaN or ±inf)", test)
         self.breakpoints.append(bp)
         return bp
@@ -365,9 +526,16 @@ class Stepper:
         vanishing gradient)."""
         if not eps > 0:
             raise ValueError(f"break_on_small needs eps > 0, got {eps!r}")
-        bp = Breakpoint(f"|gradient| < {eps:g}", lambda s: abs(s.grad_after) < eps)
+        bp = Breakpoint(f"|gradient| < {eps:g}", lambda s: any(abs(p.grad_after) < eps for p in _parts(s)))
         self.breakpoints.append(bp)
         return bp
+
+    def _step_names(self, step) -> tuple[str, ...]:
+        """The names a breakpoint pattern is matched against: the input's (a group
+        step: the drawn circle's and those of the scalar nodes it stands for)."""
+        if isinstance(step, GroupStep):
+            return (step.tail_name, plain(step.tail_name)) + tuple(n for v in step.inputs for n in self._names_of(v))
+        return self._names_of(step.input)
 
     def _names_of(self, v: Value) -> tuple[str, ...]:
         """The names a user may type for ``v``: as displayed, with ASCII digits, its label."""
@@ -394,6 +562,9 @@ class Stepper:
         step = step or self.current
         if step is None:
             raise ValueError("no current step to check: step forward first")
+        if isinstance(step, GroupStep):
+            raise ValueError(f"check works on one scalar step; step {step.index + 1} groups "
+                             f"{len(step.members)} of them (check each of step.members, or use detail='scalar')")
         _, rule, numeric = autodiff.local_gradcheck(step.node, eps)[step.operand]
         ok = abs(rule - numeric) <= atol + rtol * abs(numeric) and rule == step.local
         u, a = self.names[step.node], self.names[step.input]
@@ -401,57 +572,101 @@ class Stepper:
                 f"{numeric:.10g}, |difference| {abs(rule - numeric):.2g} -> {'ok' if ok else 'MISMATCH'}")
         return Check(step, step.local, rule, numeric, ok, text)
 
-    def why(self, node: Union[str, Value], limit: int = 1000) -> Why:
-        """Every path from the loss to ``node`` with the product of its local derivatives.
-
-        By the chain rule ∂l/∂node = Σ over paths of ∏ local derivatives along the path.
-        At most ``limit`` paths are listed (``truncated`` says so); the sum is computed
-        for all of them by dynamic programming over the graph."""
+    def paths(self, node: Union[str, Value]) -> Iterator[Path]:
+        """The paths from the loss to ``node``, one at a time (depth first, operands in
+        order). Only nodes from which ``node`` can be reached are entered, so every
+        branch ends at ``node`` and the cost is the length of the paths produced."""
         target = self.lookup(node)
-        local = {(s.node_index, s.operand): s.local for s in self.steps}
-        # nodes from which target can be reached going backward (target is an ancestor)
+        reaches = self._reaching(target)
+        if id(self.loss) not in reaches:
+            return
+        index, local = self.index, self.locals
+        nodes: list[Value] = [self.loss]
+        ops: list[int] = []
+        locs: list[float] = []
+        stack: list[Iterator[int]] = [iter(range(len(self.loss.inputs)))]
+        if self.loss is target:
+            yield Path((target,), (), (), 1.0)
+            return
+        while stack:
+            last = nodes[-1]
+            for k in stack[-1]:
+                x = last.inputs[k]
+                if id(x) not in reaches:
+                    continue
+                nodes.append(x)
+                ops.append(k)
+                locs.append(local[(index[id(last)], k)])
+                if x is target:
+                    yield Path(tuple(nodes), tuple(ops), tuple(locs), math.prod(locs))
+                    nodes.pop(), ops.pop(), locs.pop()
+                    continue
+                stack.append(iter(range(len(x.inputs))))
+                break
+            else:
+                stack.pop()
+                if ops:
+                    nodes.pop(), ops.pop(), locs.pop()
+
+    def _reaching(self, target: Value) -> set[int]:
+        """ids of the nodes from which ``target`` is reached going backward (one pass)."""
         reaches = {id(target)}
-        for v in self.order:
+        for v in self.order[self.index[id(target)] + 1:]:
             if any(id(x) in reaches for x in v.inputs):
                 reaches.add(id(v))
+        return reaches
+
+    def why(self, node: Union[str, Value], limit: int = 1000) -> Why:
+        """The paths from the loss to ``node`` with the product of their local derivatives.
+
+        By the chain rule ∂l/∂node = Σ over paths of ∏ local derivatives along the path.
+        The number of paths and that sum are computed for all of them by dynamic
+        programming, in one pass over the graph; the paths themselves are enumerated
+        lazily (:meth:`paths`) and at most ``limit`` (an integer ≥ 1) are listed
+        (``truncated`` says whether there are more)."""
+        if isinstance(limit, bool) or not isinstance(limit, int):
+            raise TypeError(f"why(limit=...) needs an integer ≥ 1, got {limit!r}")
+        if limit < 1:
+            raise ValueError(f"why(limit={limit}): the limit must be at least 1")
+        target = self.lookup(node)
+        reaches = self._reaching(target)
+        index, local = self.index, self.locals
         total_of: dict[int, float] = {id(target): 1.0}
-        for v in self.order:
-            if id(v) in reaches and v is not target:
-                i = self.index[id(v)]
-                total_of[id(v)] = math.fsum(local[(i, k)] * total_of[id(x)]
-                                            for k, x in enumerate(v.inputs) if id(x) in reaches)
+        count_of: dict[int, int] = {id(target): 1}
+        for v in self.order[index[id(target)] + 1:]:
+            if id(v) in reaches:
+                i = index[id(v)]
+                ks = [k for k, x in enumerate(v.inputs) if id(x) in reaches]
+                total_of[id(v)] = math.fsum(local[(i, k)] * total_of[id(v.inputs[k])] for k in ks)
+                count_of[id(v)] = sum(count_of[id(v.inputs[k])] for k in ks)
+        count = count_of.get(id(self.loss), 0)
         paths: list[Path] = []
-        truncated = False
-        if id(self.loss) in reaches:
-            stack: list[tuple[tuple[Value, ...], tuple[int, ...], tuple[float, ...]]] = [((self.loss,), (), ())]
-            while stack:
-                nodes, ops, locs = stack.pop()
-                last = nodes[-1]
-                if last is target:
-                    if len(paths) == limit:
-                        truncated = True
-                        break
-                    paths.append(Path(nodes, ops, locs, math.prod(locs)))
-                    continue
-                i = self.index[id(last)]
-                for k in reversed(range(len(last.inputs))):
-                    x = last.inputs[k]
-                    if id(x) in reaches:
-                        stack.append((nodes + (x,), ops + (k,), locs + (local[(i, k)],)))
+        for p in self.paths(target):
+            paths.append(p)
+            if len(paths) == limit:
+                break
+        truncated = count > len(paths)
         total = total_of.get(id(self.loss), 0.0)
         grad = self.final_grad(target)
-        return Why(target, tuple(paths), total, grad, truncated, self._why_text(target, paths, total, grad, truncated))
+        text = self._why_text(target, paths, count, total, grad)
+        return Why(target, tuple(paths), total, grad, truncated, text, count)
 
-    def _why_text(self, target: Value, paths: list[Path], total: float, grad: float, truncated: bool) -> str:
+    def _why_text(self, target: Value, paths: list[Path], count: int, total: float, grad: float) -> str:
         name, f = self.names, self.fmt
         l, t = name[self.loss], name[target]
         if not paths:
             return f"no path from {l} to {t}: ∂{l}/∂{t} = 0"
-        lines = [f"{len(paths)}{'+' if truncated else ''} path(s) from {l} to {t}:"]
+        listed = f" (the first {len(paths)} listed)" if count > len(paths) else ""
+        lines = [f"{count} path(s) from {l} to {t}{listed}:"]
         for p in paths:
-            chain = " → ".join(name[v] for v in p.nodes)
+            if len(p.nodes) <= 12:
+                chain = " → ".join(name[v] for v in p.nodes)
+            else:
+                chain = (" → ".join(name[v] for v in p.nodes[:5]) + f" → … ({len(p.nodes) - 10} more) → "
+                         + " → ".join(name[v] for v in p.nodes[-5:]))
             factors = " · ".join(f"∂{name[u]}/∂{name[a]}" for u, a in zip(p.nodes, p.nodes[1:]))
-            values = " · ".join(f(x) for x in p.locals)
+            values = " · ".join(factor(f(x)) for x in p.locals) if len(p.locals) <= 12 else \
+                f"product of {len(p.locals)} local derivatives"
             symbolic = f"{factors} = " if len(p.locals) <= 4 else ""
             lines.append(f"  {chain}:  {symbolic}{values} = {f(p.product)}")
         lines.append(f"sum over paths = {f(total)};  ∂{l}/∂{t} after backward = {f(grad)}")
@@ -461,6 +676,7 @@ class Stepper:
     def nonfinite_trace(self) -> list[Step]:
         """The chain of steps that carried a finite gradient into the first NaN.
 
+        Scalar steps (at the neuron and layer levels, those of the whole pass).
         Start at the first step whose product or new gradient is NaN (or, if none is,
         ±inf) and walk back through the steps that made each upstream gradient
         non-finite, until a step whose upstream gradient is finite: there a finite
@@ -468,13 +684,14 @@ class Stepper:
         in backward order (the finite end first); empty if all gradients are finite."""
         def bad(s: Step) -> bool:
             return not (math.isfinite(s.product) and math.isfinite(s.grad_after))
-        first = next((s for s in self.steps if math.isnan(s.product) or math.isnan(s.grad_after)), None)
-        first = first or next((s for s in self.steps if bad(s)), None)
+        steps = self.scalar_steps
+        first = next((s for s in steps if math.isnan(s.product) or math.isnan(s.grad_after)), None)
+        first = first or next((s for s in steps if bad(s)), None)
         if first is None:
             return []
         chain = [first]
         while not math.isfinite(chain[0].upstream):
-            cause = next((s for s in self.steps[:chain[0].index]
+            cause = next((s for s in steps[:chain[0].index]
                           if s.input is chain[0].node and bad(s)), None)
             if cause is None:  # made non-finite by a hook, or the loss itself
                 break
@@ -500,19 +717,87 @@ class Stepper:
     # --------------------------------------------------------------- drawing
     def draw(self, **options):
         """The backward view at the current position: the current node, op and edge
-        highlighted, gradients not reached yet drawn as unknown (see viz.render.draw)."""
+        highlighted, gradients not reached yet drawn as unknown, red twins on the
+        edges to ``wrt`` (see viz.render.draw). The graph's ``.grad`` values are
+        shown as this stepper has them and left as they were."""
         from .render import draw
         step = self.current
+        if self.detail != "scalar":
+            options.setdefault("detail", self.detail)
         if step is None:
             highlight_nodes, highlight_edges = (self.loss,), ()
+        elif isinstance(step, GroupStep):
+            highlight_nodes, highlight_edges = (step.tail, step.head, step.result), step.twins
         else:
             highlight_nodes = (step.node, step.input, f"op{step.node_index}")
             highlight_edges = (step.edge_id + "_back", f"r{step.node_index}_back")
             options.setdefault("edge_labels", {step.edge_id + "_back": f"× {self.fmt(step.local)}"})
         known = [v for v in self.order if self.known(v)]
-        options.setdefault("wrt", [v for v in self.order if v.is_leaf])
-        return draw(self.loss, view="backward", highlight_nodes=highlight_nodes,
-                    highlight_edges=highlight_edges, grads_known=known, **options)
+        options.setdefault("wrt", list(self.traced))
+        saved = [v.grad for v in self.order]
+        try:
+            for v, g in zip(self.order, self.grads):
+                v.grad = g
+            return draw(self.loss, view="backward", highlight_nodes=highlight_nodes,
+                        highlight_edges=highlight_edges, grads_known=known, **options)
+        finally:
+            for v, g in zip(self.order, saved):
+                v.grad = g
+
+    def frame(self, **options):
+        """:meth:`draw` with the current step's formula as a caption under the graph
+        (a slide frame)."""
+        drawing = self.draw(**options)
+        step = self.current
+        lines = [step.formula, step.local_formula] if step else [f"∂{self.loss_name}/∂{self.loss_name} = 1"]
+        caption = "<BR/>".join(html.escape(line) for line in lines if line)
+        drawing.digraph.attr(label=f'<<FONT FACE="Latin Modern Math," POINT-SIZE="16">{caption}</FONT>>',
+                             labelloc="b", labeljust="c")
+        return drawing
+
+    def frame_svg(self, **options) -> str:
+        """The SVG text of :meth:`frame`, with only the red twins the steps so far have
+        reached (a twin appears when its step does, as on the page)."""
+        svg = self.frame(**options).svg()
+        reached = {t for st in self.steps[:self.position] for t in _twins(st)}
+        later = {t for st in self.steps for t in _twins(st)} - reached
+        if later:
+            pattern = re.compile(r'<!-- [^>]*? -->\n<g id="(%s)" class="edge backward">.*?</g>\n'
+                                 % "|".join(map(re.escape, sorted(later))), re.S)
+            svg = pattern.sub("", svg)
+        return svg
+
+    def export_frames(self, directory: Union[str, FilePath], **options) -> list[FilePath]:
+        """Write one slide-style SVG per step into ``directory`` (created if needed):
+        ``step-001.svg`` … with that step applied, its edge highlighted, the red twins
+        reached so far, and its formula as the caption (``step-000.svg`` is the start).
+        Returns the paths; leaves the position unchanged."""
+        out = FilePath(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        width = max(3, len(str(len(self.steps))))
+        keep = self.position
+        paths = []
+        try:
+            for k in range(len(self.steps) + 1):
+                self.goto(k)
+                path = out / f"step-{k:0{width}d}.svg"
+                path.write_text(self.frame_svg(**options), encoding="utf-8")
+                paths.append(path)
+        finally:
+            self.goto(keep)
+        return paths
+
+
+def _twins(step) -> list[str]:
+    """The drawn ids of the red twins a step reaches (its edge's, and its op's result edge)."""
+    if isinstance(step, GroupStep):
+        return list(step.twins)
+    return [step.edge_id + "_back", f"r{step.node_index}_back"]
+
+
+def _parts(step) -> list[Step]:
+    """The scalar steps a step applies (itself, or a group step's members)."""
+    return list(step.members) if isinstance(step, GroupStep) else [step]
 
 
 def step_through(loss: Value, **options) -> Stepper:

@@ -20,6 +20,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .geometry import distance_to_line, segment_hits_node, segments_cross
+
 __all__ = ["SvgNode", "SvgEdge", "Measured", "measure"]
 
 _NS = "{http://www.w3.org/2000/svg}"
@@ -64,7 +66,7 @@ def _path_points(d: str) -> tuple[list[Point], bool]:
     out, curved = [pts[0]], False
     for k in range(1, len(pts) - 2, 3):
         a, c1, c2, b = out[-1], pts[k], pts[k + 1], pts[k + 2]
-        if any(_distance_to_line(c, a, b) > 0.75 for c in (c1, c2)):
+        if any(distance_to_line(c, a, b) > 0.75 for c in (c1, c2)):
             curved = True          # follow the curve: 8 chords per piece
             for i in range(1, 8):
                 t = i / 8
@@ -73,42 +75,6 @@ def _path_points(d: str) -> tuple[list[Point], bool]:
                             sum(wi * p[1] for wi, p in zip(w, (a, c1, c2, b)))))
         out.append(b)
     return out, curved
-
-
-def _distance_to_line(p: Point, a: Point, b: Point) -> float:
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    L = math.hypot(dx, dy)
-    if L == 0:
-        return math.dist(p, a)
-    return abs(dx * (a[1] - p[1]) - dy * (a[0] - p[0])) / L
-
-
-def _segment_hits_node(a: Point, b: Point, n: SvgNode, inset: float) -> bool:
-    """Does segment ab enter node n's outline shrunk by ``inset`` px?"""
-    r = n.half - inset
-    if n.circle:
-        dx, dy = b[0] - a[0], b[1] - a[1]
-        L2 = dx * dx + dy * dy
-        t = 0.0 if L2 == 0 else max(0.0, min(1.0, ((n.cx - a[0]) * dx + (n.cy - a[1]) * dy) / L2))
-        return math.hypot(a[0] + t * dx - n.cx, a[1] + t * dy - n.cy) < r
-    t0, t1 = 0.0, 1.0
-    dx, dy = b[0] - a[0], b[1] - a[1]
-    for p, q in ((-dx, a[0] - (n.cx - r)), (dx, (n.cx + r) - a[0]),
-                 (-dy, a[1] - (n.cy - r)), (dy, (n.cy + r) - a[1])):
-        if p == 0:
-            if q < 0:
-                return False
-        else:
-            t = q / p
-            t0, t1 = (max(t0, t), t1) if p < 0 else (t0, min(t1, t))
-    return t0 < t1
-
-
-def _cross(a: Point, b: Point, c: Point, d: Point) -> bool:
-    def orient(p, q, r):
-        v = (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
-        return 0 if abs(v) < 1e-6 else (1 if v > 0 else -1)
-    return (orient(a, b, c) * orient(a, b, d) < 0) and (orient(c, d, a) * orient(c, d, b) < 0)
 
 
 @dataclass
@@ -130,7 +96,7 @@ class Measured:
                 for n in self.nodes.values():
                     if n.id in (e.tail, e.head):
                         continue
-                    if _segment_hits_node(a, b, n, inset):
+                    if segment_hits_node(a, b, n.cx, n.cy, n.half - inset, n.circle):
                         out.append((e.id, n.id))
         return sorted(set(out))
 
@@ -142,7 +108,7 @@ class Measured:
             for f in fwd[i + 1:]:
                 if {e.tail, e.head} & {f.tail, f.head}:
                     continue
-                if any(_cross(a, b, c, d) for a, b in e.segments() for c, d in f.segments()):
+                if any(segments_cross(a, b, c, d) for a, b in e.segments() for c, d in f.segments()):
                     out.append((e.id, f.id))
         return out
 
@@ -179,7 +145,7 @@ class Measured:
                 if abs(u[0] * v[1] - u[1] * v[0]) / (lu * lv) > 0.02:
                     out.append(f"{t.id}: not parallel")
                     break
-                dist = _distance_to_line(a, c, d)
+                dist = distance_to_line(a, c, d)
                 if not low <= dist <= high:
                     out.append(f"{t.id}: {dist:.1f} px from its black edge")
                     break
@@ -230,7 +196,8 @@ class Measured:
         """Numbers written in value circles (names' subscripts and constants' own
         names excepted)."""
         out = []
-        number = re.compile(r"[−\-]?(\d+(\.\d*)?|\.\d+)(e[−\-]?\d+)?|\?|NaN|[−\-]?∞")
+        number = re.compile(r"[−\-]?(\d+(\.\d*)?|\.\d+)(e[−\-]?\d+)?|\?|NaN|[−\-]?∞"
+                            r"|\[\d+\]|\d+×\d+")           # and shapes: [3], 3×2
         for n in self.nodes.values():
             if "const" in n.classes or "op" in n.classes:
                 continue

@@ -1,9 +1,14 @@
 """An interactive, gdb-like stepper through the backward pass, in the terminal.
 
 ``run(Stepper(loss))`` reads commands from standard input, one per line. At a
-terminal it shows a prompt; when stdin is a pipe or a file (a script of commands) it
-shows no prompt and echoes each command as ``> cmd`` instead, so a transcript reads
-well and tests can drive it with :class:`io.StringIO`. Type ``help`` for the commands.
+terminal it shows a prompt, edits the line and keeps a history with :mod:`readline`
+(arrow keys, Ctrl-R), and an empty line repeats the last command (as in gdb); when
+stdin is a pipe or a file (a script of commands) it shows no prompt, skips blank
+lines and echoes each command as ``> cmd`` instead, so a transcript reads well and
+tests can drive it with :class:`io.StringIO`. Type ``help`` for the commands.
+
+Everything printed goes through :func:`viz.stepformula.escape_control`: a label that
+holds an escape sequence is shown as ``\x1b[2J``, never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -11,30 +16,51 @@ from __future__ import annotations
 import re
 import shlex
 import sys
+import textwrap
 from typing import Callable, Optional, TextIO
 
+from .stepformula import escape_control
 from .stepper import Step, Stepper
 
-__all__ = ["run", "HELP"]
+__all__ = ["run", "HELP", "COMMANDS"]
 
-HELP = """\
-commands (one per line; blank lines and lines starting with # are ignored):
-  s, step [N]        apply the next step (or N steps)
-  b, back [N]        undo the current step (or N steps)
-  c, continue        apply steps until a breakpoint triggers (or the pass ends)
-  break PATTERN      stop when a gradient flows into a node whose name matches
-                     (fnmatch, e.g. w*; re:REGEX for a regular expression)
-  break nan          stop at a NaN or infinite value
-  break small EPS    stop when the new |gradient| < EPS
-  break              list the breakpoints;  delete [K]  remove breakpoint K (all without K)
-  p, print NAME      value and gradient of node NAME at this point
-  why NAME           every path from the loss to NAME and its product of local derivatives
-  check              finite-difference check of the current step's local derivative
-  svg PATH           write the backward view at this point (current step highlighted)
-  l, list            all steps; > marks the current one
-  goto K             jump to position K (0 = nothing applied yet)
-  h, help            this text
-  q, quit            leave"""
+# (command, its short forms, arguments, what it does): the one list behind help and the parser
+COMMANDS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
+    ("step", ("s", "n", "next"), "[N]", "apply the next step (or N steps)"),
+    ("back", ("b",), "[N]", "undo the current step (or N steps)"),
+    ("continue", ("c", "cont"), "", "apply steps until a breakpoint triggers (or the pass ends)"),
+    ("break", ("br",), "[PATTERN | nan | small EPS]",
+     "stop when a gradient flows into a node whose name matches PATTERN (fnmatch, e.g. w*; "
+     "re:REGEX for a regular expression), at a NaN or infinite value, or when the new "
+     "|gradient| < EPS; without arguments: list the breakpoints"),
+    ("delete", ("d",), "[K]", "remove breakpoint K (all of them without K)"),
+    ("print", ("p",), "NAME", "value and gradient of node NAME at this point"),
+    ("why", ("w",), "NAME", "every path from the loss to NAME and its product of local derivatives"),
+    ("check", ("ch",), "", "finite-difference check of the current step's local derivative"),
+    ("svg", ("sv",), "PATH", "write the backward view at this point (current step highlighted)"),
+    ("frames", ("f",), "DIR", "write one SVG per step into DIR (slide frames, formula as caption)"),
+    ("list", ("l",), "", "all steps; > marks the current one"),
+    ("goto", ("g",), "K", "jump to position K (0 = nothing applied yet)"),
+    ("help", ("h", "?"), "", "this text"),
+    ("quit", ("q", "exit"), "", "leave"),
+)
+
+
+def _help() -> str:
+    lines = ["commands (one per line; # starts a comment; at a terminal an empty line repeats "
+             "the last command):"]
+    for name, short, args, what in COMMANDS:
+        head = f"  {', '.join(short + (name,))} {args}".rstrip()
+        text = textwrap.wrap(what, 60)
+        if len(head) >= 34:
+            lines.append(head)
+            head = ""
+        lines.append(f"{head:<34} {text[0]}")
+        lines += [f"{'':<34} {more}" for more in text[1:]]
+    return "\n".join(lines)
+
+
+HELP = _help()
 
 
 class _Session:
@@ -43,21 +69,16 @@ class _Session:
         self.out = out
 
     def say(self, text: str = "") -> None:
-        print(text, file=self.out)
+        print("\n".join(escape_control(line) for line in str(text).split("\n")), file=self.out)
 
     def show(self, step: Optional[Step]) -> None:
         s = self.s
         if step is None:
-            self.say(f"[0/{len(s)}] at the start: ∂{s.names[s.loss]}/∂{s.names[s.loss]} = 1, "
+            self.say(f"[0/{len(s)}] at the start: ∂{s.loss_name}/∂{s.loss_name} = 1, "
                      "nothing propagated yet")
             return
         self.say(f"[{step.index + 1}/{len(s)}] {step.formula}")
-        name = s.names[step.input]
-        line = f"        ∂{s.names[s.loss]}/∂{name}: {s.fmt(step.grad_before)} → {s.fmt(step.grad_after)}"
-        if step.hooked_from is not None:
-            line += (f"   (a hook replaced ∂{s.names[s.loss]}/∂{s.names[step.node]} = "
-                     f"{s.fmt(step.hooked_from)} by {s.fmt(step.upstream)})")
-        self.say(line)
+        self.say(f"        {s.change_text(step)}")
         for bp in s.hits(step):
             self.say(f"        breakpoint: {bp.description}")
 
@@ -80,6 +101,14 @@ class _Session:
             self.show(step)
         if self.s.at_end:
             self.say("end of the backward pass: every gradient is computed")
+            self.note_nonfinite()
+
+    def note_nonfinite(self) -> None:
+        """At the end, never leave a NaN or an infinite gradient unmentioned."""
+        explanation = self.s.explain_nonfinite()
+        if explanation:
+            self.say("note: a gradient is not finite (a NaN makes plain backward() raise):")
+            self.say("        " + explanation.replace("\n", "\n        "))
 
     def do_back(self, args: list[str]) -> None:
         self.s.goto(max(0, self.s.position - self.count(args)))
@@ -92,6 +121,7 @@ class _Session:
         step = self.s.continue_()
         if step is None:
             self.say(f"no breakpoint triggered; end of the backward pass ({len(self.s)} steps)")
+            self.note_nonfinite()
         else:
             self.show(step)
 
@@ -149,6 +179,12 @@ class _Session:
         path = self.s.draw().save(args[0])
         self.say(f"wrote {path}")
 
+    def do_frames(self, args: list[str]) -> None:
+        if len(args) != 1:
+            raise ValueError("usage: frames DIR")
+        paths = self.s.export_frames(args[0])
+        self.say(f"wrote {len(paths)} frames to {args[0]} ({paths[0].name} … {paths[-1].name})")
+
     def do_list(self, args: list[str]) -> None:
         for step in self.s.steps:
             mark = ">" if step is self.s.current else " "
@@ -164,9 +200,32 @@ class _Session:
         self.say(HELP)
 
 
-_ALIASES = {"s": "step", "n": "step", "next": "step", "b": "back", "c": "continue",
-            "cont": "continue", "p": "print", "l": "list", "h": "help", "?": "help",
-            "d": "delete"}
+_ALIASES = {short: name for name, shorts, _, _ in COMMANDS for short in shorts}
+
+
+def _line_reader(stdin: TextIO, stdout: TextIO, interactive: bool, prompt: str) -> Callable[[], Optional[str]]:
+    """A function returning the next line ('' for an empty one) or None at the end of
+    input. At the real terminal it is :func:`input` with readline's editing and history."""
+    if interactive and stdin is sys.stdin and stdout is sys.stdout:
+        try:
+            import readline  # noqa: F401  (line editing and history for input())
+        except ImportError:  # pragma: no cover - e.g. Windows without pyreadline
+            pass
+
+        def read() -> Optional[str]:
+            try:
+                return input(prompt)
+            except EOFError:
+                return None
+        return read
+
+    def read_stream() -> Optional[str]:
+        if interactive:
+            stdout.write(prompt)
+            stdout.flush()
+        line = stdin.readline()
+        return line if line else None
+    return read_stream
 
 
 def run(stepper: Stepper, stdin: Optional[TextIO] = None, stdout: Optional[TextIO] = None,
@@ -181,18 +240,20 @@ def run(stepper: Stepper, stdin: Optional[TextIO] = None, stdout: Optional[TextI
     interactive = hasattr(stdin, "isatty") and stdin.isatty()
     session = _Session(stepper, stdout)
     failed = False
-    session.say(f"backward pass of {stepper.names[stepper.loss]}: {len(stepper)} chain-rule steps "
+    session.say(f"backward pass of {stepper.loss_name}: {len(stepper)} chain-rule steps "
                 "(help for commands)")
+    read = _line_reader(stdin, stdout, interactive, prompt)
+    last = ""
     while True:
-        if interactive:
-            stdout.write(prompt)
-            stdout.flush()
-        line = stdin.readline()
-        if not line:
+        line = read()
+        if line is None:
             break
         line = line.strip()
+        if not line and interactive:
+            line = last  # Enter repeats the last command
         if not line or line.startswith("#"):
             continue
+        last = line
         if not interactive:
             session.say(f"> {line}")
         try:
@@ -204,7 +265,7 @@ def run(stepper: Stepper, stdin: Optional[TextIO] = None, stdout: Optional[TextI
         if not words:
             continue
         name = _ALIASES.get(words[0], words[0])
-        if name in ("quit", "q", "exit"):
+        if name == "quit":
             break
         handler: Optional[Callable[[list[str]], None]] = getattr(session, f"do_{name}", None)
         if handler is None:

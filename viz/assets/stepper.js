@@ -5,17 +5,20 @@
   var data = JSON.parse(document.getElementById("bpl-data").textContent);
   var steps = data.steps, nodes = data.nodes, N = steps.length;
   var XLINK = "http://www.w3.org/1999/xlink";
-  var slider = document.getElementById("bpl-slider");
-  var backBtn = document.getElementById("bpl-back"), nextBtn = document.getElementById("bpl-next");
   var el = function (id) { return document.getElementById(id); };
+  var slider = el("bpl-slider"), backBtn = el("bpl-back"), nextBtn = el("bpl-next");
+  var playBtn = el("bpl-play"), speedSel = el("bpl-speed");
   var pos = 0;
-  var grad = nodes.map(function (n) { return n.grad0; });
-  var gradFull = nodes.map(function (n) { return n.grad0Full; });
+  // gradients of the scalar nodes (text, full text, number); a drawn circle shows one
+  // (its only member) or, for a vector or matrix, ‖·‖ of its members once complete
+  var grad = data.scalars.map(function (g) { return g.grad0; });
+  var gradFull = data.scalars.map(function (g) { return g.grad0Full; });
+  var gradValue = data.scalars.map(function (g) { return g.grad0Value; });
 
-  // The gradient line of each drawn value node: the text drawn as "?" (every gradient
-  // is unknown in the embedded drawing). Re-centre it, since values are wider than "?".
-  var gradText = nodes.map(function (n, i) {
-    var g = el("n" + i);
+  // The gradient line of each drawn circle: the text drawn as "?" (every gradient is
+  // unknown in the embedded drawing). Re-centre it, since values are wider than "?".
+  var gradText = nodes.map(function (n) {
+    var g = el(n.id);
     if (!g) return null;
     var texts = g.querySelectorAll("text");
     var t = texts.length ? texts[texts.length - 1] : null;
@@ -24,38 +27,116 @@
     if (shape) { t.setAttribute("x", shape.getAttribute("cx")); t.setAttribute("text-anchor", "middle"); }
     return t;
   });
-  var tooltip = nodes.map(function (n, i) {
-    var g = el("n" + i);
+  var tooltip = nodes.map(function (n) {
+    var g = el(n.id);
     return g ? g.querySelector("a") : null;
   });
-
-  // Zoom: fit the width unless that makes 80-px nodes smaller than ~45 px; then scroll.
-  var graph = el("bpl-graph"), svg = graph.querySelector("svg");
-  var natural = svg && svg.viewBox && svg.viewBox.baseVal ? svg.viewBox.baseVal.width * 4 / 3 : 0;
-  var scale = 1;
-  function zoom(to) {
-    if (!natural) return;
-    var fit = Math.min(1, (graph.clientWidth - 10) / natural);
-    scale = to === "fit" ? fit : Math.max(0.2, Math.min(2, to));
-    svg.style.width = Math.round(natural * scale) + "px";
+  function shown(n) {  // [short text, full text] of a drawn circle's gradient
+    if (n.members.length === 1) return [grad[n.members[0]], gradFull[n.members[0]]];
+    var sq = 0, done = 0;
+    n.members.forEach(function (m) { sq += gradValue[m] * gradValue[m]; });
+    n.members.forEach(function (m) { if (data.scalarsCompleted[m] <= pos) done++; });
+    if (done < n.members.length) return [done + "/" + n.members.length, done + " of " + n.members.length + " entries complete"];
+    var norm = Math.sqrt(sq);
+    var text = norm === 0 ? "0" : norm.toPrecision(4).replace(/\.?0+$/, "").replace(/\.?0+e/, "e").replace("-", "−");
+    return ["‖·‖ " + text, "‖∂" + data.loss + "/∂" + n.name + "‖ = " + norm];
   }
-  el("bpl-zoomin").addEventListener("click", function () { zoom(scale * 1.25); follow(); });
-  el("bpl-zoomout").addEventListener("click", function () { zoom(scale / 1.25); follow(); });
-  el("bpl-fit").addEventListener("click", function () { zoom("fit"); });
-  function follow() {  // keep the current node in view inside the scrolling graph box
-    var s = pos > 0 ? steps[pos - 1] : null;
-    var target = s ? el("n" + s.j) : el("n" + (nodes.length - 1));
+
+  // Red twins appear as the steps reach their edge: the first position showing each.
+  var twinFrom = {};
+  steps.forEach(function (s, k) {
+    s.twins.forEach(function (id) { if (!(id in twinFrom)) twinFrom[id] = k + 1; });
+  });
+
+  // ------------------------------------------------------------ zoom and pan
+  // The SVG keeps its natural size inside #bpl-canvas, which is translated and scaled.
+  var graph = el("bpl-graph"), canvas = el("bpl-canvas"), svg = canvas.querySelector("svg");
+  var vb = svg && svg.viewBox && svg.viewBox.baseVal;
+  var natW = vb ? vb.width * 4 / 3 : 1, natH = vb ? vb.height * 4 / 3 : 1;  // pt -> px
+  if (svg) { svg.style.width = natW + "px"; svg.style.height = natH + "px"; }
+  var NUMBER_PX = data.numberPt * 4 / 3;   // the drawing's value and gradient lines at zoom 1
+  var READABLE_PX = 9;                     // the smallest number size the page opens with
+  var view = { s: 1, x: 0, y: 0 };
+  function applyView() {
+    canvas.style.transform = "translate(" + view.x + "px," + view.y + "px) scale(" + view.s + ")";
+    document.body.setAttribute("data-scale", view.s.toFixed(4));
+    el("bpl-zoomlevel").textContent = Math.round(view.s * 100) + " %";
+  }
+  function fitScale() {
+    return Math.min((graph.clientWidth - 8) / natW, (graph.clientHeight - 8) / natH, 2);
+  }
+  function fit() {
+    view.s = fitScale();
+    view.x = (graph.clientWidth - natW * view.s) / 2;
+    view.y = (graph.clientHeight - natH * view.s) / 2;
+    applyView();
+  }
+  function zoomAt(factor, cx, cy) {
+    var s = Math.max(0.05, Math.min(4, view.s * factor));
+    view.x = cx - (cx - view.x) * s / view.s;
+    view.y = cy - (cy - view.y) * s / view.s;
+    view.s = s;
+    applyView();
+  }
+  function centreOn(target) {
     if (!target || !target.getBoundingClientRect) return;
     var box = graph.getBoundingClientRect(), r = target.getBoundingClientRect();
-    if (r.left < box.left + 20 || r.right > box.right - 20) {
-      graph.scrollLeft += (r.left + r.right) / 2 - (box.left + box.right) / 2;
-    }
-    if (r.top < box.top + 20 || r.bottom > box.bottom - 20) {
-      graph.scrollTop += (r.top + r.bottom) / 2 - (box.top + box.bottom) / 2;
+    view.x += (box.left + box.right) / 2 - (r.left + r.right) / 2;
+    view.y += (box.top + box.bottom) / 2 - (r.top + r.bottom) / 2;
+    applyView();
+  }
+  function follow() {  // keep the current node in view
+    var s = pos > 0 ? steps[pos - 1] : null;
+    var target = el(s ? s.highlight[2] : data.lossId);
+    if (!target || !target.getBoundingClientRect) return;
+    var box = graph.getBoundingClientRect(), r = target.getBoundingClientRect();
+    if (r.left < box.left + 10 || r.right > box.right - 10 || r.top < box.top + 10 || r.bottom > box.bottom - 10) {
+      centreOn(target);
     }
   }
+  function clampView() {  // no empty margin where the graph is larger than the box
+    var W = graph.clientWidth, H = graph.clientHeight, w = natW * view.s, h = natH * view.s;
+    view.x = w <= W ? (W - w) / 2 : Math.min(0, Math.max(W - w, view.x));
+    view.y = h <= H ? (H - h) / 2 : Math.min(0, Math.max(H - h, view.y));
+    applyView();
+  }
+  function openView() {
+    // the whole graph when its numbers are readable there; else readable, at the loss
+    fit();
+    if (NUMBER_PX * view.s < READABLE_PX) {
+      zoomAt(READABLE_PX / (NUMBER_PX * view.s), graph.clientWidth / 2, graph.clientHeight / 2);
+      centreOn(el(data.lossId));
+      clampView();
+    }
+  }
+  el("bpl-zoomin").addEventListener("click", function () { zoomAt(1.25, graph.clientWidth / 2, graph.clientHeight / 2); });
+  el("bpl-zoomout").addEventListener("click", function () { zoomAt(1 / 1.25, graph.clientWidth / 2, graph.clientHeight / 2); });
+  el("bpl-fit").addEventListener("click", fit);
+  graph.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    var box = graph.getBoundingClientRect();
+    zoomAt(Math.exp(-e.deltaY * 0.0015), e.clientX - box.left, e.clientY - box.top);
+  }, { passive: false });
+  var drag = null;
+  graph.addEventListener("pointerdown", function (e) {
+    if (e.button !== 0) return;
+    drag = { x: e.clientX, y: e.clientY, vx: view.x, vy: view.y };
+    graph.classList.add("dragging");
+    if (graph.setPointerCapture && e.pointerId !== undefined) {
+      try { graph.setPointerCapture(e.pointerId); } catch (err) { /* synthetic event */ }
+    }
+  });
+  graph.addEventListener("pointermove", function (e) {
+    if (!drag) return;
+    view.x = drag.vx + e.clientX - drag.x;
+    view.y = drag.vy + e.clientY - drag.y;
+    applyView();
+  });
+  function endDrag() { drag = null; graph.classList.remove("dragging"); }
+  graph.addEventListener("pointerup", endDrag);
+  graph.addEventListener("pointercancel", endDrag);
 
-  // Step list
+  // ------------------------------------------------------------ step list
   var list = el("bpl-steps");
   var items = steps.map(function (s, k) {
     var li = document.createElement("li");
@@ -69,20 +150,19 @@
   function apply(k, forward) {
     var ch = steps[k].changes;
     if (forward) {
-      for (var a = 0; a < ch.length; a++) { grad[ch[a][0]] = ch[a][2]; gradFull[ch[a][0]] = ch[a][4]; }
+      for (var a = 0; a < ch.length; a++) {
+        grad[ch[a][0]] = ch[a][2]; gradFull[ch[a][0]] = ch[a][4]; gradValue[ch[a][0]] = ch[a][5];
+      }
     } else {
-      for (var b = ch.length - 1; b >= 0; b--) { grad[ch[b][0]] = ch[b][1]; gradFull[ch[b][0]] = ch[b][3]; }
+      for (var b = ch.length - 1; b >= 0; b--) {
+        grad[ch[b][0]] = ch[b][1]; gradFull[ch[b][0]] = ch[b][3];
+        gradValue[ch[b][0]] = ch[b][6];
+      }
     }
   }
 
   function mark(ids, cls) {
     ids.forEach(function (id) { var e = el(id); if (e) e.classList.add(cls); });
-  }
-
-  function stepIds(s) {
-    var back = el(s.edge + "_back") ? s.edge + "_back" : s.edge;
-    var ret = el("r" + s.i + "_back") ? "r" + s.i + "_back" : "r" + s.i;
-    return ["n" + s.i, "op" + s.i, "n" + s.j, back, ret];
   }
 
   function render() {
@@ -94,13 +174,13 @@
     var s = pos > 0 ? steps[pos - 1] : null;
     if (s) {
       el("bpl-formula").textContent = s.formula;
-      el("bpl-detail").textContent = "∂" + data.loss + "/∂" + s.input + ": " + s.before + " → " + s.after;
-      el("bpl-opformula").textContent = s.opFormula ? s.op + ":  " + s.opFormula : "";
+      el("bpl-local").textContent = s.local;
+      el("bpl-detail").textContent = s.detail;
     } else {
       el("bpl-formula").textContent = "∂" + data.loss + "/∂" + data.loss + " = 1";
-      el("bpl-detail").textContent = N ? "Nothing propagated yet: press → (or next) for the first chain-rule step."
-                                       : "The loss is a leaf: there is nothing to propagate.";
-      el("bpl-opformula").textContent = "";
+      el("bpl-local").textContent = "";
+      el("bpl-detail").textContent = N ? "Nothing propagated yet: press → (or next, or play) for the first chain-rule step."
+                                       : "No step: nothing to propagate.";
     }
     var hook = el("bpl-hook");
     hook.hidden = !(s && s.hook);
@@ -109,22 +189,27 @@
     nodes.forEach(function (n, i) {
       var t = gradText[i];
       var known = pos >= n.reached;
+      var g = known ? shown(n) : ["?", "?"];
       if (t) {
-        t.textContent = known ? grad[i] : "?";
+        t.textContent = g[0];
         t.setAttribute("fill", known ? "#ff0303" : "#999999");
         t.classList.toggle("bpl-partial", known && pos < n.completed);
       }
       var a = tooltip[i];
       if (a && a.hasAttributeNS(XLINK, "title")) {
         a.setAttributeNS(XLINK, "title", n.name + " = " + n.dataFull + "; ∂" + data.loss + "/∂" + n.name +
-                         " = " + (known ? gradFull[i] + (pos < n.completed ? " (partial)" : "") : "?"));
+                         " = " + (known ? g[1] + (pos < n.completed ? " (partial)" : "") : "?"));
       }
+    });
+    Object.keys(twinFrom).forEach(function (id) {
+      var e = el(id);
+      if (e) e.classList.toggle("bpl-later", pos < twinFrom[id]);
     });
     // highlights
     Array.prototype.forEach.call(document.querySelectorAll(".bpl-cur, .bpl-nan"), function (e) {
       e.classList.remove("bpl-cur", "bpl-nan");
     });
-    if (s) mark(stepIds(s), "bpl-cur");
+    if (s) mark(s.highlight, "bpl-cur");
     var nanBox = el("bpl-nan");
     var showNan = data.nan && pos >= data.nan.from;
     nanBox.hidden = !showNan;
@@ -148,18 +233,41 @@
     render();
   }
 
-  backBtn.addEventListener("click", function () { go(pos - 1); });
-  nextBtn.addEventListener("click", function () { go(pos + 1); });
-  slider.addEventListener("input", function () { go(slider.value); });
+  // ------------------------------------------------------------ autoplay
+  var timer = null;
+  function stop() {
+    if (timer !== null) { clearInterval(timer); timer = null; }
+    playBtn.textContent = "▶ play";
+    document.body.removeAttribute("data-playing");
+  }
+  function play() {
+    stop();
+    if (pos === N) go(0);
+    timer = setInterval(function () {
+      if (pos >= N) { stop(); return; }
+      go(pos + 1);
+    }, 1000 / Number(speedSel.value));
+    playBtn.textContent = "❚❚ pause";
+    document.body.setAttribute("data-playing", "1");
+  }
+  playBtn.addEventListener("click", function () { if (timer === null) play(); else stop(); });
+  speedSel.addEventListener("change", function () { if (timer !== null) play(); });
+
+  backBtn.addEventListener("click", function () { stop(); go(pos - 1); });
+  nextBtn.addEventListener("click", function () { stop(); go(pos + 1); });
+  slider.addEventListener("input", function () { stop(); go(slider.value); });
   document.addEventListener("keydown", function (e) {
-    if (e.target === slider || e.altKey || e.ctrlKey || e.metaKey) return;  // the slider moves itself
+    if (e.target === slider || e.target === speedSel || e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === " ") { e.preventDefault(); playBtn.click(); return; }
     var to = { ArrowRight: pos + 1, ArrowLeft: pos - 1, Home: 0, End: N }[e.key];
     if (to === undefined) return;
     e.preventDefault();
+    stop();
     go(to);
   });
 
-  // URL fragment: #step=5, #keys=ArrowRight,ArrowLeft, #click=next,back, #slider=3 (joined by &)
+  // URL fragment: #step=5, #keys=ArrowRight,ArrowLeft, #click=next,back, #slider=3,
+  // #speed=4, #play, #zoom=fit|<scale> (joined by &)
   function runFragment() {
     location.hash.replace(/^#/, "").split("&").forEach(function (part) {
       var kv = part.split("="), key = kv[0], val = decodeURIComponent(kv[1] || "");
@@ -171,11 +279,46 @@
         var btn = el("bpl-" + b); if (btn) btn.click();
       });
       else if (key === "slider") { slider.value = val; slider.dispatchEvent(new Event("input", { bubbles: true })); }
+      else if (key === "speed") { speedSel.value = val; speedSel.dispatchEvent(new Event("change")); }
+      else if (key === "play") play();
+      else if (key === "zoom") { if (val === "fit") fit(); else zoomAt(Number(val) / view.s, 0, 0); }
+      else if (key === "wheel") {  // wheel=DY: one wheel turn over the centre of the graph
+        var box = graph.getBoundingClientRect();
+        graph.dispatchEvent(new WheelEvent("wheel", { deltaY: Number(val), clientX: box.left + box.width / 2,
+                                                      clientY: box.top + box.height / 2, bubbles: true, cancelable: true }));
+      }
+      else if (key === "drag") {   // drag=DX,DY: press, move and release over the graph
+        var d = val.split(",").map(Number), b = graph.getBoundingClientRect();
+        var at = function (type, dx, dy) {
+          graph.dispatchEvent(new PointerEvent(type, { button: 0, clientX: b.left + 50 + dx, clientY: b.top + 50 + dy,
+                                                       bubbles: true }));
+        };
+        at("pointerdown", 0, 0); at("pointermove", d[0] / 2, d[1] / 2); at("pointermove", d[0], d[1]); at("pointerup", d[0], d[1]);
+      }
+      else if (key === "probe") { if (Number(val) > 0) setTimeout(probe, Number(val)); else probe(); }
     });
   }
+  // #probe (or #probe=MS, after MS milliseconds): the geometry a test (or a curious reader) wants, as JSON in <pre id="bpl-probe">
+  function probe() {
+    var box = graph.getBoundingClientRect(), r = svg.getBoundingClientRect();
+    var visibleTwins = Array.prototype.filter.call(document.querySelectorAll("svg g.edge.backward"), function (e) {
+      return getComputedStyle(e).visibility !== "hidden";
+    }).map(function (e) { return e.id; });
+    var missing = [];
+    steps.forEach(function (s) {
+      s.highlight.concat(s.twins).forEach(function (id) { if (!el(id) && missing.indexOf(id) < 0) missing.push(id); });
+    });
+    var unknown = gradText.filter(function (t) { return t && t.textContent === "?"; }).length;
+    var out = { missing: missing, unknown: unknown, scale: view.s, numberPx: NUMBER_PX * view.s, position: pos, playing: timer !== null,
+                graph: [box.left, box.top, box.right, box.bottom], svg: [r.left, r.top, r.right, r.bottom],
+                viewport: [window.innerWidth, window.innerHeight], visibleTwins: visibleTwins };
+    var pre = el("bpl-probe");
+    if (!pre) { pre = document.createElement("pre"); pre.id = "bpl-probe"; pre.hidden = true; document.body.appendChild(pre); }
+    pre.textContent = JSON.stringify(out);
+  }
   window.addEventListener("hashchange", runFragment);
-  zoom("fit");
-  if (scale < 0.55) zoom(0.55);
+  window.addEventListener("resize", function () { if (pos === 0 && timer === null) openView(); });
+  openView();
   render();
   runFragment();
 })();

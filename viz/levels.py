@@ -1,0 +1,261 @@
+"""Steps at the drawing's level of detail: one step per edge of the collapsed drawing.
+
+At ``detail="neuron"`` or ``"layer"`` the drawing (:func:`viz.render.draw`, built by
+:mod:`viz.collapse`) shows squares that stand for many scalar ops and circles that
+stand for vectors. A :class:`GroupStep` is one backward step along one drawn edge
+T → S (S a square, R the circle S produces), written as the vector chain rule
+
+    ∂l/∂T += (∂R/∂T)ᵀ · ∂l/∂R
+
+specialised to what the square does (seed 003, and the lecture's MLP backward pass):
+
+* ``matmul`` (R = Wᵀx, W ∈ ℝᵖˣᵠ: inputs × units, the drawing's p×q) with the matrix
+  T = W:  ∂l/∂W = x · (∂l/∂R)ᵀ;   with the vector T = x: ∂l/∂x = W · ∂l/∂R;
+* ``add`` (a bias, or the vector it is added to):   ∂l/∂T = ∂l/∂R;
+* an elementwise activation f (σ(·), tanh, relu, …):  ∂l/∂T = ∂l/∂R ⊙ f′(T);
+
+with the shapes ([3×2], [3]) under each factor. It groups the scalar steps of the
+edges it stands for (``members``) and applies their contributions (the products
+∂l/∂u · ∂u/∂a the scalar pass recorded) all at once, so a matrix's gradient fills in
+as the steps it groups are applied. Scalar steps that no drawn edge shows (inside a
+square, or into a hidden constant) are applied with the first step of their square.
+
+The steps come in the drawing's backward order: squares in reverse topological order
+of the drawn graph (the loss side first), each square's input edges in drawing order;
+only edges on a path from the loss to ``wrt`` (the ones drawn with red twins). An edge
+from a square into a square (matmul → add(b)) holds no value of its own and is no
+step: R is then the circle after the squares (u = Wᵀx + b), and that edge's red twin
+appears with the first step into the matmul.
+Contributions are applied as increments, so the gradients at the end equal the scalar
+pass's up to the order of floating-point additions (hooks that replace a gradient are
+only exact at ``detail="scalar"``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+from autodiff import Value
+
+from .graph import DEdge, DGraph, DNode
+from .stepformula import escape_control, factor
+
+__all__ = ["GroupStep", "group_steps"]
+
+_ELEMENTWISE = {"σ(·)": "σ′", "tanh": "tanh′", "relu": "relu′", "leaky_relu": "leaky_relu′",
+                "elu": "elu′", "exp": "exp", "abs": "sign", "sign": "sign′", "step": "step′"}
+
+
+@dataclass(frozen=True, eq=False)
+class GroupStep:
+    """One step along a drawn edge ``tail → head`` of a collapsed drawing.
+
+    ``members``: the scalar steps it applies (in the scalar pass's order); ``changes``:
+    ``(topological index, old grad, new grad)`` as they happen when this step is applied
+    after the steps before it; ``highlight``: drawn ids (result circle, square, input
+    circle, red twins); ``twins``: the red twins this step reaches."""
+
+    index: int
+    edge_id: str
+    tail: str
+    head: str
+    result: str
+    tail_name: str
+    result_name: str
+    formula: str
+    local_formula: str
+    members: tuple
+    changes: tuple[tuple[int, float, float], ...]
+    highlight: tuple[str, ...]
+    twins: tuple[str, ...]
+    inputs: tuple[Value, ...]     # the scalar nodes the tail circle stands for
+
+    def __str__(self) -> str:
+        return self.formula
+
+    def __repr__(self) -> str:
+        return f"<GroupStep {self.index + 1}: {self.formula}>"
+
+
+def _shape(node: DNode, rows: int = 0) -> str:
+    """A drawn node's shape: the drawing's own p×q for a matrix, else [n]."""
+    if re.fullmatch(r"\d+×\d+", node.note or ""):
+        return f"[{node.note}]"
+    n = len(node.members)
+    if node.kind == "param" and rows >= 1 and n % rows == 0 and n > rows:
+        return f"[{n // rows}×{rows}]"
+    return f"[{n}]"
+
+
+def _backward_square_order(g: DGraph) -> list[str]:
+    """The drawn squares, loss side first (reverse topological order of the drawing)."""
+    nodes = {n.id: n for n in g.nodes}
+    indeg = {nid: 0 for nid in nodes}
+    out: dict[str, list[str]] = {nid: [] for nid in nodes}
+    for e in g.edges:
+        indeg[e.head] += 1
+        out[e.tail].append(e.head)
+    ready = [nid for nid in nodes if indeg[nid] == 0]
+    seq: list[str] = []
+    while ready:
+        nid = ready.pop(0)
+        seq.append(nid)
+        for h in out[nid]:
+            indeg[h] -= 1
+            if indeg[h] == 0:
+                ready.append(h)
+    return [nid for nid in reversed(seq) if nodes[nid].kind == "op"]
+
+
+def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], loss: Value,
+                initial: list[float], fmt: Callable[[float], str]) -> list[GroupStep]:
+    """The steps of ``graph`` (a collapsed drawing) from the complete scalar pass
+    ``scalar_steps`` (every edge, in backward order); ``initial``: the gradients at
+    position 0 (by topological index)."""
+    nodes = {n.id: n for n in graph.nodes}
+    loss_name = escape_control(nodes[graph.where[id(loss)]].name) if id(loss) in graph.where else "l"
+    out_of: dict[str, list[DEdge]] = {}
+    for e in graph.edges:
+        if nodes[e.tail].kind == "op":
+            out_of.setdefault(e.tail, []).append(e)
+    result_edge = {sq: edges[0].id for sq, edges in out_of.items()}   # the twin a square's first step reveals
+
+    def result_circle(square: str, seen: tuple = ()) -> str:
+        """The circle a square's value reaches: its own, or (matmul → add(b) → u) the one
+        after the squares it feeds directly."""
+        for e in out_of.get(square, []):
+            if nodes[e.head].kind != "op":
+                return e.head
+        for e in out_of.get(square, []):
+            if e.head not in seen:
+                return result_circle(e.head, seen + (square,))
+        return square
+    result_of = {sq: result_circle(sq) for sq in out_of}
+    edge_of: dict[tuple[int, int, int], DEdge] = {}
+    square_of_op: dict[int, str] = {}
+    for n in graph.nodes:
+        if n.kind == "op":
+            for m in n.members:
+                square_of_op[id(m)] = n.id
+    for e in graph.edges:
+        for a, v, k in e.members:
+            edge_of[(id(a), id(v), k)] = e
+    # scalar steps per drawn edge; the rest per square (applied with its first step)
+    per_edge: dict[str, list] = {}
+    per_square: dict[str, list] = {}
+    loose: list = []
+    for st in scalar_steps:
+        e = edge_of.get((id(st.input), id(st.node), st.operand))
+        if e is not None:
+            per_edge.setdefault(e.id, []).append(st)
+        elif id(st.node) in square_of_op:
+            per_square.setdefault(square_of_op[id(st.node)], []).append(st)
+        else:
+            loose.append(st)
+    into: dict[str, list[DEdge]] = {}
+    for e in graph.edges:
+        if nodes[e.head].kind == "op":
+            into.setdefault(e.head, []).append(e)
+
+    plan: list[tuple[DEdge, list]] = []
+    pending: list = []
+    for square in _backward_square_order(graph):
+        pending += per_square.pop(square, [])
+        for e in into.get(square, []):
+            if not e.on_path or nodes[e.tail].kind == "op":
+                # off the paths to wrt; or square → square (matmul → add(b)): no value of
+                # its own, its twin appears with the first step into the tail square
+                pending += per_edge.pop(e.id, [])
+                continue
+            plan.append((e, pending + per_edge.pop(e.id, [])))
+            pending = []
+    leftover = pending + [st for sts in per_edge.values() for st in sts] + \
+        [st for sts in per_square.values() for st in sts] + loose
+    if plan:
+        plan[-1] = (plan[-1][0], plan[-1][1] + leftover)
+
+    grads = list(initial)
+    steps: list[GroupStep] = []
+    for k, (e, members) in enumerate(plan):
+        members = sorted(members, key=lambda st: st.index)
+        tail, head = nodes[e.tail], nodes[e.head]
+        result = result_of.get(e.head, e.head)
+        others = [nodes[o.tail] for o in into.get(e.head, []) if o is not e]
+        inputs = [o.name for o in others if o.kind != "param"]
+        matrices = [o.name for o in others if o.kind == "param"]
+        other = (matrices[:1] if tail.kind != "param" else
+                 [inputs[0] if len(inputs) == 1 else "(" + ", ".join(inputs) + ")"] if inputs else [])
+        r_node = nodes.get(result)
+        up = None
+        if r_node is not None and len(r_node.members) == 1:
+            up = grads[index[id(r_node.members[0])]]
+        formula, local = _formula(tail, head, r_node, loss_name, members, e, fmt,
+                                  other[0] if other else ("W" if tail.kind != "param" else "x"), up)
+        changes = []
+        for st in members:
+            for idx, old, new in st.changes:
+                after = grads[idx] + (new - old)
+                changes.append((idx, grads[idx], after))
+                grads[idx] = after
+        twins = [e.id + "_back"] + ([result_edge[e.head] + "_back"] if e.head in result_edge else [])
+        steps.append(GroupStep(k, e.id, e.tail, e.head, result, escape_control(tail.name),
+                               escape_control(nodes[result].name) if result in nodes else "",
+                               formula, local, tuple(members), tuple(changes),
+                               (result, e.head, e.tail, *twins), tuple(twins), tuple(tail.members)))
+    return steps
+
+
+def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, members: list,
+             edge: DEdge, fmt: Callable[[float], str], other: str = "x",
+             upstream: Optional[float] = None) -> tuple[str, str]:
+    t = escape_control(tail.name)
+    r = escape_control(result.name) if result is not None else "?"
+    op = head.name
+    n_r = len(result.members) if result is not None and result.members else len(head.members)
+    n_t = len(tail.members) or n_r   # a circle with no scalar node (W·x before + b): R's size
+    drawn_edges = {(id(a), id(v), k) for a, v, k in edge.members}
+    shown = [st for st in members if (id(st.input), id(st.node), st.operand) in drawn_edges]
+    if not tail.members:  # W·x before + b: drawn, but no node of the scalar graph
+        value = f" = {fmt(upstream)}" if upstream is not None and n_r == 1 else f"    [{n_t}] = [{n_r}]"
+        return f"∂{l}/∂{t} = ∂{l}/∂{r}{value}", f"∂{r}/∂{t} = {'1' if n_r == 1 else 'I'} ({op})"
+    if n_t == 1 and n_r <= 1:  # scalars: the numbers as at the scalar level
+        contribution = math.fsum(st.product for st in shown)
+        up = upstream if upstream is not None else (shown[-1].upstream if shown else 0.0)
+        if len(shown) == 1 and len(head.members) == 1:
+            local_value = shown[0].local
+        else:
+            local_value = contribution / up if up else 0.0
+        formula = (f"∂{l}/∂{t} += ∂{l}/∂{r} · ∂{r}/∂{t} = {factor(fmt(up))} · {factor(fmt(local_value))} "
+                   f"= {fmt(contribution)}")
+        local = f"∂{r}/∂{t} = {fmt(local_value)}  ({op})"
+        return formula, local
+    rows = len({id(st.node) for st in shown}) or 1
+    shape_t, shape_r = _shape(tail, rows), f"[{n_r}]"
+    if op == "matmul" and tail.kind == "param":   # r = Wᵀx with W ∈ ℝᵖˣᵠ (inputs × units)
+        x = escape_control(other)
+        formula = f"∂{l}/∂{t} = {x} · (∂{l}/∂{r})ᵀ    {shape_t} = [{n_t // max(n_r, 1)}] · {shape_r}ᵀ"
+        local = f"∂{r}ⱼ/∂{t}ᵢⱼ = {x}ᵢ (the matmul's input)"
+    elif op == "matmul":
+        w = escape_control(other)
+        formula = f"∂{l}/∂{t} = {w} · ∂{l}/∂{r}    [{n_t}] = [{n_t}×{n_r}] · {shape_r}"
+        local = f"∂{r}/∂{t} = {w}ᵀ (the matmul's matrix)"
+    elif tail.kind == "param" and (op == "dot" or op.endswith("(dot)")):   # a neuron's weights
+        f = op[:-len("(dot)")] if op != "dot" else ""
+        x = escape_control(other)
+        slope = f" · {_ELEMENTWISE.get(f + '(·)', f + '′')}(z)" if f else ""
+        formula = f"∂{l}/∂{t} = ∂{l}/∂{r}{slope} · {x}    [{n_t}] = [1]{' · [1]' if f else ''} · [{n_t}]"
+        local = f"∂{r}/∂{t}ᵢ = {(_ELEMENTWISE.get(f + '(·)', f + '′') + '(z) · ') if f else ''}xᵢ, z = w · x + b"
+    elif op == "add":
+        formula = f"∂{l}/∂{t} = ∂{l}/∂{r}    [{n_t}] = {shape_r}"
+        local = f"∂{r}/∂{t} = I (identity)"
+    elif op in _ELEMENTWISE:
+        f = _ELEMENTWISE[op]
+        formula = f"∂{l}/∂{t} = ∂{l}/∂{r} ⊙ {f}({t})    [{n_t}] = {shape_r} ⊙ [{n_t}]"
+        local = f"∂{r}/∂{t} = diag({f}({t}))"
+    else:
+        formula = f"∂{l}/∂{t} += (∂{r}/∂{t})ᵀ · ∂{l}/∂{r}    [{n_t}] = [{n_r}×{n_t}]ᵀ · {shape_r}"
+        local = f"∂{r}/∂{t}: the Jacobian of {op}, [{n_r}×{n_t}]"
+    return formula, local

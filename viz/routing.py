@@ -1,0 +1,150 @@
+"""Routes for the edges of a placed graph (:mod:`viz.layout`): straight where that passes
+no node, else orthogonal elbows through the free gaps between rows and columns, the
+fewest crossings winning; a red twin beside each, parallel at ``TWIN_OFFSET`` px."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from .geometry import (HALF, Point, clip_to_outlines, collinear_overlap, offset_polyline, segment_hits_node,
+                       segments_cross, simplify)
+from .graph import DGraph, GraphTooLarge
+from .structure import Structure
+
+__all__ = ["route_all", "HALF", "TWIN_OFFSET", "ENTRY_STEP", "CLEARANCE", "LAYOUT_TIMEOUT",
+           "CROSSING_LIMIT"]
+
+TWIN_OFFSET = 10.0     # red twin from its black edge
+ENTRY_STEP = 14.0      # spacing of several edges entering one side of a node
+CLEARANCE = 3.0        # a route stays this far from every other node's outline
+LAYOUT_TIMEOUT = 60.0  # seconds before a forced huge layout gives up with GraphTooLarge
+CROSSING_LIMIT = 800   # past this many edges, routes avoid nodes but not each other
+
+
+def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int],
+               row: dict[str, int], col_gap: list[float], row_gap: list[float]):
+    """A route for every edge: the cheapest candidate that passes no node (module
+    docstring); ``col_gap[c]`` is the x between columns c and c + 1, ``row_gap[r]``
+    the y above row r (one more at the bottom)."""
+    circle = {v: s.nodes[v].kind != "op" for v in s.order}
+    boxes = [(v, pos[v][0], pos[v][1]) for v in s.order]
+    routed: list[tuple[str, str, list[Point]]] = []          # (tail, head, polyline)
+    routes: dict[str, list[Point]] = {}
+    twins: dict[str, list[Point]] = {}
+
+    # entry offsets on the left side of an op: its main operand at the centre,
+    # operands before it above, after it below (perceptron.png)
+    entry: dict[tuple[str, str], float] = {}
+    for v in s.order:
+        left = [p for p in dict.fromkeys(s.preds[v])
+                if p not in s.anchor and s.stacked.get(v) != p]
+        main = s.main.get(v)
+        if main in left:
+            m = left.index(main)
+            spread = max(m, len(left) - 1 - m, 1)
+            step = min(ENTRY_STEP, (HALF - 8) / spread)     # stay on the node's side
+            for k, p in enumerate(left):
+                entry[(p, v)] = (k - m) * step
+
+    def clear(path: list[Point], tail: str, head: str) -> bool:
+        last = len(path) - 2
+        for k, (a, b) in enumerate(zip(path, path[1:])):
+            lo_x, hi_x = min(a[0], b[0]) - HALF - CLEARANCE, max(a[0], b[0]) + HALF + CLEARANCE
+            lo_y, hi_y = min(a[1], b[1]) - HALF - CLEARANCE, max(a[1], b[1]) + HALF + CLEARANCE
+            for v, cx, cy in boxes:
+                if not (lo_x < cx < hi_x and lo_y < cy < hi_y):
+                    continue
+                # the first segment leaves the tail, the last enters the head
+                if (v == tail and k == 0) or (v == head and k == last):
+                    continue
+                if segment_hits_node(a, b, cx, cy, HALF, circle[v], CLEARANCE):
+                    return False
+        return True
+
+    def crossings(path: list[Point], tail: str, head: str) -> float:
+        """Crossings with the edges routed so far; running along another edge (which
+        hides where each goes) counts as four, unless the two share an end."""
+        n = 0.0
+        for t2, h2, other in routed:
+            shared = bool({t2, h2} & {tail, head})
+            for a, b in zip(path, path[1:]):
+                for c, d in zip(other, other[1:]):
+                    if shared:
+                        continue
+                    if collinear_overlap(a, b, c, d):
+                        n += 4
+                    elif segments_cross(a, b, c, d):
+                        n += 1
+        return n
+
+    tracks = (0.0, -7.0, 7.0)      # a twin 10 px beside a track stays in a 40 px gap
+
+    def candidates(tail: str, head: str):
+        """Routes between centres, simplest first."""
+        (tx, ty), (hx, hy) = pos[tail], pos[head]
+        ey = hy + entry.get((tail, head), 0.0)
+        if (tx == hx or ty == hy or s.anchor.get(tail) == head or s.stacked.get(head) == tail
+                or (abs(col[tail] - col[head]) <= 1 and abs(row[tail] - row[head]) <= 1)):
+            yield [(tx, ty), (hx, hy)]
+        between = [col_gap[c] for c in range(col[tail], col[head]) if c < len(col_gap)]
+        for gx0 in reversed(between):             # perceptron.png's elbow, nearest the head first
+            for t in tracks:
+                yield [(tx, ty), (gx0 + t, ty), (gx0 + t, ey), (hx, ey)]
+        yield [(tx, ty), (hx, ty), (hx, hy)]      # into the head's top or bottom
+        yield [(tx, ty), (tx, ey), (hx, ey)]      # out of the tail's top or bottom
+        mid = (ty + hy) / 2
+        for yc0 in sorted(row_gap, key=lambda y: abs(y - mid)):
+            for t in tracks:
+                yc = yc0 + t
+                yield [(tx, ty), (tx, yc), (hx, yc), (hx, hy)]          # over/under, vertical ends
+                for gx in reversed(between):
+                    yield [(tx, ty), (tx, yc), (gx + t, yc), (gx + t, ey), (hx, ey)]
+                    yield [(tx, ty), (gx + t, ty), (gx + t, yc), (hx, yc), (hx, hy)]
+                for g1 in between[:1]:
+                    for g2 in between[-1:]:
+                        yield [(tx, ty), (g1 + t, ty), (g1 + t, yc), (g2 + t, yc),
+                               (g2 + t, ey), (hx, ey)]
+
+    many = len(g.edges) > CROSSING_LIMIT
+    deadline = time.monotonic() + LAYOUT_TIMEOUT
+
+    def best(tail: str, head: str) -> list[Point]:
+        chosen, chosen_cost, tried = None, None, 0
+        if time.monotonic() > deadline:
+            raise GraphTooLarge(
+                f"laying out {len(s.order)} drawn nodes took more than {LAYOUT_TIMEOUT:g} s; "
+                "draw a coarser detail level or a smaller part of the graph")
+        for path in candidates(tail, head):
+            path = simplify(path)
+            if not clear(path, tail, head) or not clear(offset_polyline(path, TWIN_OFFSET), tail, head):
+                continue
+            n = 0 if many else crossings(path, tail, head)
+            length = sum(math.dist(a, b) for a, b in zip(path, path[1:]))
+            c = n * 1000 + (len(path) - 2) * 60 + length / 10
+            if chosen_cost is None or c < chosen_cost:
+                chosen, chosen_cost = path, c
+            tried += 1
+            if n == 0 or tried >= 40:
+                break
+        if chosen is None:          # only when every gap is blocked; keep the straight line
+            chosen = [pos[tail], pos[head]]
+        return chosen
+
+    # straight edges first, so that elbows go around them
+    def priority(e) -> tuple:
+        (tx, ty), (hx, hy) = pos[e.tail], pos[e.head]
+        return (0 if (tx == hx or ty == hy) else 1, abs(col[e.tail] - col[e.head]))
+
+    for e in sorted(g.edges, key=priority):
+        centre_path = best(e.tail, e.head)
+        path, dropped = clip_to_outlines(centre_path, pos[e.tail], pos[e.head], circle[e.tail],
+                              circle[e.head])
+        routes[e.id] = path
+        routed.append((e.tail, e.head, path))
+        twin = offset_polyline(centre_path, TWIN_OFFSET)
+        twins[e.id], _ = clip_to_outlines(twin, pos[e.tail], pos[e.head], circle[e.tail], circle[e.head],
+                               dropped)
+    return routes, twins
+
+

@@ -1,0 +1,131 @@
+"""How the step-through debugger writes names, numbers and local derivatives.
+
+* :func:`drawn_names`: the name of every node as the drawing writes it inside its circle
+  (:func:`viz.naming.display_names`, shortened by :func:`viz.naming.compact_label`, with
+  the subscripts the renderer draws: ``w5`` → w₅, ``in_o`` → inₒ), as plain text with
+  control characters escaped, so that a label can never retitle or clear a terminal.
+* :func:`factor`: a number inside a product, negative ones in parentheses
+  (``0.5 · (−1.483)``).
+* :func:`local_derivative`: the local partial ∂u/∂a of one edge, instantiated from the
+  op table's formula (``autodiff.OPS[op].formula``) with this node's names and numbers:
+  ``∂u₂/∂u₁ = σ(u₁)(1 − σ(u₁)) = 0.2413``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Callable, Mapping
+
+import autodiff
+from autodiff import Value
+
+from .naming import compact_label, display_names, subscript
+
+__all__ = ["drawn_names", "escape_control", "factor", "local_derivative"]
+
+_LETTER_SUB = dict(zip("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
+_INDEXED = re.compile(r"^([^\W\d_][\u0300-\u036f]?)_?([0-9]+(?:,[0-9]+)*)$")   # w5, x_1, W1,2
+_TEX = re.compile(r"^([^\W_][^_\s]{0,7})_([^_\s]{1,8})$")                      # in_o, out_H1
+
+
+def escape_control(text: str) -> str:
+    """Control and format characters (ESC, BEL, newline, bidi overrides, …) and lone
+    surrogates written as ``\\x1b`` / ``\\u202e`` escapes; everything else unchanged."""
+    def esc(ch: str) -> str:
+        code = ord(ch)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return "".join(esc(c) if unicodedata.category(c) in ("Cc", "Cf", "Cs") else c for c in text)
+
+
+def _subscripted(name: str) -> str:
+    m = _INDEXED.match(name)
+    if m:
+        return m[1] + subscript(m[2])
+    m = _TEX.match(name)
+    if m and all(c.isdigit() or c in _LETTER_SUB for c in m[2]):
+        return m[1] + "".join(subscript(c) if c.isdigit() else _LETTER_SUB[c] for c in m[2])
+    return name
+
+
+def drawn_names(root: Value, unicode: bool = True) -> dict[Value, str]:
+    """Every node's name as drawn (``unicode=False``: the labels as given and u1, u2, …)."""
+    names = display_names(root, unicode=unicode)
+    if unicode:
+        names = {v: _subscripted(compact_label(n)) for v, n in names.items()}
+    return {v: escape_control(n) for v, n in names.items()}
+
+
+def factor(text: str) -> str:
+    """A formatted number as a factor of a product: negative numbers in parentheses."""
+    return f"({text})" if text.startswith(("−", "-")) else text
+
+
+_SUPERSCRIPT = str.maketrans("0123456789−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _sup(text: str) -> str:
+    """An exponent: superscript digits (``³``, ``⁻¹``) or ``^(…)``."""
+    if re.fullmatch(r"−?[0-9]+", text):
+        return text.translate(_SUPERSCRIPT)
+    return f"^({text})"
+
+
+def local_derivative(node: Value, k: int, local: float, names: Mapping[Value, str],
+                     fmt: Callable[[float], str]) -> str:
+    """``∂u/∂a = <the rule, instantiated> = <value>`` for operand ``k`` of ``node``."""
+    u, a = names[node], names[node.inputs[k]]
+    head = f"∂{u}/∂{a}"
+    value = fmt(local)
+    xs = node.inputs
+    n = lambda i: factor(names[xs[i]])
+    op = node.op
+    rule = None
+    if op in ("add", "sum"):
+        rule = "1"
+    elif op == "sub":
+        rule = "1" if k == 0 else "−1"
+    elif op == "neg":
+        rule = "−1"
+    elif op == "mul":
+        rule = names[xs[1 - k]]
+    elif op == "div":
+        rule = f"1/{n(1)}" if k == 0 else f"−{n(0)}/{n(1)}²"
+    elif op == "pow":
+        k1 = node.attr - 1
+        power = "" if k1 == 1 else _sup(fmt(k1))
+        rule = f"{factor(fmt(node.attr))} · {n(0)}{power}" if k1 else fmt(node.attr)
+    elif op == "powv":
+        rule = f"{n(1)} · {n(0)}^({names[xs[1]]} − 1)" if k == 0 else f"{n(0)}^{n(1)} · ln {n(0)}"
+    elif op == "exp":
+        rule = f"e^{n(0)} = {names[node]}"
+    elif op == "log":
+        rule = f"1/{n(0)}"
+    elif op == "tanh":
+        rule = f"1 − tanh²({names[xs[0]]})"
+    elif op == "sigmoid":
+        rule = f"σ({names[xs[0]]})(1 − σ({names[xs[0]]}))"
+    elif op == "relu":
+        rule = f"{'1' if xs[0].data > 0 else '0'} ({names[xs[0]]} {'>' if xs[0].data > 0 else '≤'} 0)"
+    elif op == "leaky_relu":
+        rule = "1" if xs[0].data > 0 else f"s = {fmt(node.attr)}"
+        rule += f" ({names[xs[0]]} {'>' if xs[0].data > 0 else '≤'} 0)"
+    elif op == "elu":
+        rule = "1" if xs[0].data > 0 else f"{names[node]} + α"
+        rule += f" ({names[xs[0]]} {'>' if xs[0].data > 0 else '≤'} 0)"
+    elif op in ("sign", "step"):
+        rule = "0 (taken as 0 everywhere)"
+    elif op == "abs":
+        rule = f"sign {n(0)}"
+    elif op == "dot":
+        half = (len(xs) - (1 if node.attr else 0)) // 2
+        rule = names[xs[k + half]] if k < half else (names[xs[k - half]] if k < 2 * half else "1")
+    elif op == "max":
+        rule = "1 (the largest)" if local else "0 (not the largest)"
+    if rule is None:  # an op added to the table later: its general rule
+        formula = autodiff.OPS[op].formula if op in autodiff.OPS else ""
+        rule = formula.split(";", 1)[-1].strip() if formula else "?"
+    if rule == value or rule.lstrip("(").rstrip(")") == value:
+        return f"{head} = {value}"
+    return f"{head} = {rule} = {value}"
+
