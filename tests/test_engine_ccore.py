@@ -64,7 +64,9 @@ def _leaves(n, rng, positive=False):
     for _ in range(n):
         x = rng.choice([rng.uniform(-3, 3), rng.uniform(-1e-3, 1e-3), rng.uniform(-50, 50),
                         rng.choice([0.0, -0.0, 1.0, -1.0, 0.5, 2.0])])
-        out.append(Value(abs(x) + 1e-3 if positive else x, param=True))
+        v = Value(abs(x) + 1e-3 if positive else x, param=True)
+        v.grad = rng.choice([0.0, -0.0])  # −0.0 + (−0.0) keeps the sign: a signed-zero partial shows
+        out.append(v)
     return out
 
 
@@ -129,11 +131,12 @@ def test_op_runs_in_c_bitwise_equal_or_falls_back(name):
         assert bits(ra.data) == bits(rb.data), (name, trial, ra.data, rb.data)
         assert ra.op == rb.op and ra.attr == rb.attr and len(ra.inputs) == len(rb.inputs)
         if ra.op == name:  # the node is the op itself: does C take it?
+            start = [x.grad for x in a]
             declined = engine.core.backward(ra) is NotImplemented
             assert declined is not in_c, (name, "C declined an op it implements" if in_c else
                                           "C ran an op it does not implement")
-            for x in a:  # that probe ran a pass when it was not declined
-                x.grad = 0.0
+            for x, g in zip(a, start):  # that probe ran a pass when it was not declined
+                x.grad = g
         ra.backward()
         python_backward(rb)
         for x, y in zip(a, b):
