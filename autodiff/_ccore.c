@@ -575,57 +575,28 @@ python:
 
 /* ------------------------------------------------------------------ backward */
 
-/* A set of node addresses (open addressing, linear probing). */
-typedef struct { PyObject **keys; size_t mask, used; } PtrSet;
+/* The op nodes the depth-first search has reached, each with the gradient it had: while the
+ * search runs, a reached node's grad slot holds MARK (how "seen" is told, with no hash set);
+ * afterwards each gets a new 0.0 (the pass goes on) or its gradient back (Python runs it). */
+static PyObject *MARK = NULL;
+typedef struct { PyObject *node, *grad; } Mark;
+typedef struct { Mark *item; Py_ssize_t len, cap; } Marks;
 
-static int ptrset_init(PtrSet *s, size_t want)
+static int mark(Marks *m, PyObject *v)
 {
-    size_t cap = 64;
-    while (cap < 2 * want)
-        cap <<= 1;
-    s->keys = PyMem_Calloc(cap, sizeof(PyObject *));
-    s->mask = cap - 1;
-    s->used = 0;
-    return s->keys ? 0 : -1;
-}
-
-static inline size_t ptr_hash(PyObject *p)
-{
-    uint64_t h = (uint64_t)(uintptr_t)p >> 4;
-    h *= 0x9E3779B97F4A7C15ull;
-    return (size_t)(h ^ (h >> 32));
-}
-
-/* 1 if added, 0 if already there, -1 on memory error */
-static int ptrset_add(PtrSet *s, PyObject *p)
-{
-    if (2 * (s->used + 1) > s->mask + 1) {
-        size_t cap = 2 * (s->mask + 1);
-        PyObject **keys = PyMem_Calloc(cap, sizeof(PyObject *));
-        if (keys == NULL)
+    if (m->len == m->cap) {
+        Py_ssize_t cap = m->cap ? 2 * m->cap : 1024;
+        Mark *item = PyMem_Realloc(m->item, cap * sizeof(Mark));
+        if (item == NULL)
             return -1;
-        for (size_t i = 0; i <= s->mask; i++) {
-            PyObject *k = s->keys[i];
-            if (k != NULL) {
-                size_t j = ptr_hash(k) & (cap - 1);
-                while (keys[j] != NULL)
-                    j = (j + 1) & (cap - 1);
-                keys[j] = k;
-            }
-        }
-        PyMem_Free(s->keys);
-        s->keys = keys;
-        s->mask = cap - 1;
+        m->item = item;
+        m->cap = cap;
     }
-    size_t j = ptr_hash(p) & s->mask;
-    while (s->keys[j] != NULL) {
-        if (s->keys[j] == p)
-            return 0;
-        j = (j + 1) & s->mask;
-    }
-    s->keys[j] = p;
-    s->used++;
-    return 1;
+    m->item[m->len].node = v;
+    m->item[m->len].grad = SLOT(v, OFF_GRAD);   /* the slot's reference moves here */
+    m->len++;
+    SLOT(v, OFF_GRAD) = MARK;
+    return 0;
 }
 
 /* A growable array of borrowed node pointers. */
@@ -756,7 +727,7 @@ static inline double data_of(PyObject *v) { return PyFloat_AS_DOUBLE(SLOT(v, OFF
 static PyObject *c_backward(PyObject *mod, PyObject *root)
 {
     PyObject *result = NULL;
-    PtrSet seen = {NULL, 0, 0};
+    Marks marks = {NULL, 0, 0};
     NodeArray stack = {NULL, NULL, 0, 0}, order = {NULL, NULL, 0, 0};
     int handled = 0;
 
@@ -776,12 +747,9 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
 
     /* topological_order(root, leaves=False): iterative depth-first search over op nodes, each
      * emitted after the op nodes it reads; leaves are checked, not listed. */
-    if (ptrset_init(&seen, 1024) < 0 || ptrset_add(&seen, root) < 0)
-        goto nomem;
-    order.pos = NULL;
     if (!node_ok(root))
         goto done;
-    if (nodes_push(&stack, root, 0) < 0)
+    if (mark(&marks, root) < 0 || nodes_push(&stack, root, 0) < 0)
         goto nomem;
     {
         /* order needs no positions */
@@ -808,15 +776,12 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
                     goto done;
                 continue;
             }
-            int added = ptrset_add(&seen, inp);
-            if (added < 0)
-                goto nomem;
-            if (!added)
+            if (SLOT(inp, OFF_GRAD) == MARK)           /* reached before */
                 continue;
             if (!node_ok(inp))
                 goto done;
             stack.pos[stack.len - 1] = i + 1;
-            if (nodes_push(&stack, inp, 0) < 0)
+            if (mark(&marks, inp) < 0 || nodes_push(&stack, inp, 0) < 0)
                 goto nomem;
             pushed = 1;
             break;
@@ -836,14 +801,18 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
 
     /* chain_rule: reset the op nodes' gradients, seed ∂l/∂l = 1, then for each node in
      * reverse order and each input edge, ∂l/∂a += ∂l/∂u · ∂u/∂a. */
-    for (Py_ssize_t j = 0; j < order.len; j++) {
+    for (Py_ssize_t j = 0; j < marks.len; j++) {   /* every reached node is in the order */
         PyObject *f = PyFloat_FromDouble(0.0);
         if (f == NULL)
             goto nomem;
-        Py_SETREF(SLOT(order.item[j], OFF_GRAD), f);
+        SLOT(marks.item[j].node, OFF_GRAD) = f;
+        marks.item[j].node = NULL;
     }
-    ((PyFloatObject *)SLOT(root, OFF_GRAD))->ob_fval = 1.0;
     handled = 1;
+    for (Py_ssize_t j = 0; j < marks.len; j++)   /* floats and ints: no finalizer runs */
+        Py_DECREF(marks.item[j].grad);
+    marks.len = 0;
+    ((PyFloatObject *)SLOT(root, OFF_GRAD))->ob_fval = 1.0;
     double bound = 0.0;   /* Σ products²: finite iff no product or sum can be NaN or ±inf */
 #define EDGE(inp, local) do {                                           \
         double p_ = g * (local);                                        \
@@ -938,10 +907,16 @@ error:
     Py_CLEAR(result);
     goto cleanup;
 done:   /* not for this file: Python runs the whole pass (nothing was changed) */
-    if (!handled)
-        result = Py_NewRef(Py_NotImplemented);
+    result = Py_NewRef(Py_NotImplemented);
 cleanup:
-    PyMem_Free(seen.keys);
+    if (!handled) {   /* a node whose new 0.0 could not be made keeps MARK no longer */
+        for (Py_ssize_t j = 0; j < marks.len; j++)
+            if (marks.item[j].node != NULL)
+                SLOT(marks.item[j].node, OFF_GRAD) = marks.item[j].grad;
+            else
+                Py_DECREF(marks.item[j].grad);
+    }
+    PyMem_Free(marks.item);
     PyMem_Free(stack.item);
     PyMem_Free(stack.pos);
     PyMem_Free(order.item);
@@ -1074,11 +1049,12 @@ PyMODINIT_FUNC PyInit__ccore(void)
     STR_LEAF_HOOKS = PyUnicode_InternFromString("leaf_hooks");
     EMPTY_STR = PyUnicode_FromString("");
     ZERO = PyFloat_FromDouble(0.0);
+    MARK = PyFloat_FromDouble(0.0);
     ONE = PyFloat_FromDouble(1.0);
     MINUS_ONE = PyFloat_FromDouble(-1.0);
     FLOAT_001 = PyFloat_FromDouble(0.01);
     FLOAT_1 = PyFloat_FromDouble(1.0);
-    if (!STR_ALL_RECORDING || !STR_LEAF_HOOKS || !EMPTY_STR || !ZERO || !ONE || !MINUS_ONE || !FLOAT_001 || !FLOAT_1) {
+    if (!STR_ALL_RECORDING || !STR_LEAF_HOOKS || !EMPTY_STR || !ZERO || !MARK || !ONE || !MINUS_ONE || !FLOAT_001 || !FLOAT_1) {
         Py_DECREF(m);
         return NULL;
     }

@@ -297,6 +297,33 @@ def test_no_grad_hooks_and_subclasses_go_through_python():
 
 
 @needs_core
+@pytest.mark.parametrize("spoiler", ["powv", "hook", "int data", "subclass"])
+def test_a_declined_graph_is_left_exactly_as_it_was(spoiler):
+    """An unsupported node deep in the graph: the C backward returns NotImplemented having
+    changed no gradient (its depth-first search marks the nodes it reaches, and unmarks them)."""
+    x = Value(0.5, "x", param=True)
+    h = [(x * float(i)).tanh() for i in range(1, 30)]
+    deep = h[3] ** Value(2.0) if spoiler == "powv" else h[3] * 2.0
+    if spoiler == "hook":
+        deep.register_hook(lambda g: None)
+    elif spoiler == "int data":
+        deep.data = 1
+    elif spoiler == "subclass":
+        class Other(Value):
+            __slots__ = ()
+        deep.__class__ = Other
+    loss = autodiff.sum(h[5:] + [deep * h[0]]) * 0.5
+    nodes = autodiff.topological_order(loss)
+    for i, v in enumerate(nodes):
+        v.grad = float(i) + 0.25
+    before = [(v.grad, type(v.grad)) for v in nodes]
+    assert engine.core.backward(loss) is NotImplemented
+    assert [(v.grad, type(v.grad)) for v in nodes] == before
+    loss.backward()  # Python runs it
+    assert x.grad != before[nodes.index(x)][0]
+
+
+@needs_core
 def test_parameters_in_a_store_work_in_both_states():
     ws = [Value(0.5, "w0", param=True), Value(-1.5, "w1", param=True)]
     store = autodiff.ParameterStore(ws)  # vector state: Values read the arrays
