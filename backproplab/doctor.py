@@ -53,6 +53,18 @@ def _optional(module: str, extra: str, purpose: str) -> tuple[bool, str]:
     return True, f"{module}: installed ({purpose})"
 
 
+def _engine() -> tuple[bool, str]:
+    """Which eager engine runs (autodiff/engine.py): the C core, or pure Python and why."""
+    import autodiff
+    if autodiff.accelerated:
+        return True, "eager engine: the C core (autodiff._ccore)"
+    reason = autodiff.engine.reason
+    if "BACKPROPLAB_PURE" in reason:
+        return True, f"eager engine: pure Python ({reason})"
+    return False, (f"eager engine: pure Python, ~5x slower ({reason}). Fix: {APT} build-essential "
+                   "python3-dev, then reinstall backproplab")
+
+
 def checks() -> list[tuple[str, bool, str]]:
     """``(severity, ok, message)`` for every check; severity "required" or "optional"."""
     out: list[tuple[str, bool, str]] = []
@@ -70,6 +82,7 @@ def checks() -> list[tuple[str, bool, str]]:
         else:
             where = ", ".join(f"{m.__name__} ({m.__file__})" for m in modules)
             out.append(("required", True, f"packages {', '.join(PACKAGES)} are backproplab's: {where}"))
+            out.append(("optional", *_engine()))
     out.append(("required", *_dot()))
     out.append(("required", *_fonts()))
     out.append(("optional", *_optional("matplotlib", "plots", "example figures and History.plot()")))

@@ -115,6 +115,10 @@ def test_doctor_reports_every_check(capsys):
     code = main(["doctor"])
     out = capsys.readouterr().out
     assert "packages autodiff, nn, viz are backproplab's" in out and "Graphviz" in out and "fonts" in out
+    import autodiff
+    engine_line = next(line for line in out.splitlines() if "eager engine:" in line)
+    assert ("the C core" in engine_line) is autodiff.accelerated and engine_line.lstrip().startswith(
+        "ok" if autodiff.accelerated or "BACKPROPLAB_PURE" in autodiff.engine.reason else "note")
     assert code == (1 if "FAIL" in out else 0)
     if shutil.which("dot") and "FAIL" not in out:
         assert out.strip().endswith("everything backproplab needs is in place")
