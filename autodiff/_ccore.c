@@ -145,11 +145,16 @@ static PyObject *constant(double d)
     return none ? new_value(d, Py_None, none, Py_None) : NULL;
 }
 
-/* An operand as a Value: an exact Value passes through, a number becomes a constant. */
+/* An operand as a Value: an exact Value passes through, a number becomes a constant (holding
+ * that very float when it is one, as Python's float(x) gives x back). */
 static PyObject *as_operand(PyObject *o, double d)
 {
     if (Py_TYPE(o) == ValueType)
         return Py_NewRef(o);
+    if (PyFloat_CheckExact(o)) {
+        PyObject *none = PyTuple_New(0);
+        return none ? new_value_from(Py_NewRef(o), Py_None, none, Py_None) : NULL;
+    }
     return constant(d);
 }
 
@@ -214,7 +219,7 @@ static inline double sigmoid(double x)
 
 /* ------------------------------------------------------------------ node construction */
 
-/* OPS["add"|"sub"|"mul"|"div"].forward: a + b, a − b, a · b, a / b.  `which` is the Python
+/* OPS["add"], OPS["sub"], OPS["mul"], OPS["div"] forwards: a + b, a − b, a · b, a / b.  `which` is the Python
  * method called on fallback; `swap` when self is the right operand (__radd__ and friends). */
 static PyObject *binary(int op, int which, int swap, PyObject *self, PyObject *other)
 {
@@ -467,7 +472,7 @@ static int numbers_to_constants(PyObject *t)
         double d = 0.0;
         if (Py_TYPE(o) != ValueType) {
             plain_number(o, &d);
-            PyObject *v = constant(d);
+            PyObject *v = as_operand(o, d);
             if (v == NULL)
                 return -1;
             PyTuple_SET_ITEM(t, i, v);
@@ -874,7 +879,7 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
         case OP_ELU:                                                  /* OPS["elu"] */
             EDGE(in[0], data_of(in[0]) > 0.0 ? 1.0 : out + PyFloat_AS_DOUBLE(attr));
             break;
-        case OP_SIGN: case OP_STEP: EDGE(in[0], 0.0); break;          /* OPS["sign"], ["step"]: 0 */
+        case OP_SIGN: case OP_STEP: EDGE(in[0], 0.0); break;   /* OPS["sign"], OPS["step"]: 0 */
         case OP_ABS: {                                       /* OPS["abs"]: sign a, a·0 at 0 and NaN */
             double a = data_of(in[0]);
             EDGE(in[0], a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : a * 0.0));

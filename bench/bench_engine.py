@@ -178,6 +178,26 @@ def main(argv=None) -> dict:
         chain.append((time.perf_counter() - t) / (2 * depth))
         del v
 
+    torch_chain = None
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:  # the same chain on PyTorch scalar tensors (autograd, one thread)
+        torch.set_num_threads(1)
+        runs_t = []
+        for _ in range(3):
+            gc.collect()
+            t = time.perf_counter()
+            x = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+            v = x
+            for _ in range(depth):
+                v = (v * 0.999).tanh()
+            v.backward()
+            runs_t.append((time.perf_counter() - t) / (2 * depth))
+            del v
+        torch_chain = statistics.median(runs_t) * 1e6
+
     report = {
         "ours_s": med["ours"], "micrograd_s": med["micrograd"], "micrograd_nogc_s": med["micrograd, gc off"],
         "speedup_vs_micrograd": med["micrograd"] / med["ours"],
@@ -185,6 +205,7 @@ def main(argv=None) -> dict:
         "ours_bytes_per_node": ours_bpn, "micrograd_bytes_per_node": micro_bpn,
         "ours_nodes": n_ours, "micrograd_nodes": n_micro,
         "chain_us_per_node": statistics.median(chain) * 1e6,
+        "torch_chain_us_per_node": torch_chain,
     }
     engine = "C core" if autodiff.accelerated else f"pure Python ({autodiff.engine.reason})"
     report["engine"] = engine
@@ -198,7 +219,8 @@ def main(argv=None) -> dict:
     print(f"| micrograd 0.1.0, gc off | {med['micrograd, gc off']*1e3:.0f} ms | {n_micro} | {micro_bpn:.0f} "
           f"| {report['speedup_vs_micrograd_nogc']:.1f}× |")
     print(f"bytes per node: ours / micrograd = {ours_bpn / micro_bpn:.2f}")
-    print(f"100,000-deep chain (mul + tanh): {report['chain_us_per_node']:.2f} µs per node, forward+backward")
+    vs_torch = "" if torch_chain is None else f" (PyTorch {torch.__version__} on scalar tensors: {torch_chain:.2f})"
+    print(f"100,000-deep chain (mul + tanh): {report['chain_us_per_node']:.2f} µs per node, forward+backward{vs_torch}")
     return report
 
 
