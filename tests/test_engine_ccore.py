@@ -371,3 +371,13 @@ def test_a_dropped_graph_is_freed():
     finally:
         gc.enable()
     assert after - before < 200, f"{after - before} blocks kept by 1000 steps: a reference leak"
+
+
+@needs_core
+def test_the_memcheck_stress_script_passes_without_valgrind():
+    """bench/stress_memcheck.py is what bench/run_memcheck.sh runs under valgrind (too slow for
+    CI); its own checks (bitwise equality, no growth of live blocks) run here natively."""
+    script = Path(__file__).resolve().parents[1] / "bench" / "stress_memcheck.py"
+    proc = subprocess.run([sys.executable, str(script), "--rounds", "20", "--depth", "5000"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.strip().endswith("stress: ok"), proc.stdout + proc.stderr
