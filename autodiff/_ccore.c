@@ -379,16 +379,17 @@ static PyObject *with_default(int op, int which, PyObject *dflt, PyObject *self,
     if (kwnames == NULL && nargs <= 1)
         return unary_with_constant(op, which, self, nargs ? args[0] : dflt);
     /* keywords: Python parses them (and names a wrong one) */
-    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
-    PyObject *small[8];
-    if (nargs + nkw + 1 > 8) {
-        PyErr_SetString(PyExc_TypeError, "too many arguments");
-        return NULL;
-    }
-    small[0] = self;
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0, total = nargs + nkw + 1;
+    PyObject *small[8], **all = total <= 8 ? small : PyMem_Malloc(total * sizeof(PyObject *));
+    if (all == NULL)
+        return PyErr_NoMemory();
+    all[0] = self;
     for (Py_ssize_t i = 0; i < nargs + nkw; i++)
-        small[i + 1] = args[i];
-    return PyObject_Vectorcall(PY_FN[which], small, nargs + 1, kwnames);
+        all[i + 1] = args[i];
+    PyObject *r = PyObject_Vectorcall(PY_FN[which], all, nargs + 1, kwnames);
+    if (all != small)
+        PyMem_Free(all);
+    return r;
 }
 
 static PyObject *v_leaky_relu(PyObject *self, PyObject *const *args, Py_ssize_t nargs,
@@ -645,8 +646,9 @@ static int node_ok(PyObject *v)
 {
     double x;
     PyObject *g = SLOT(v, OFF_GRAD);   /* replaced before the pass: a float or int, no finalizer */
-    if (!value_data(v, &x) || SLOT(v, OFF_HOOKS) != Py_None || g == NULL
-        || !(PyFloat_CheckExact(g) || PyLong_CheckExact(g)))
+    PyObject *hooks = SLOT(v, OFF_HOOKS);  /* None, or the empty list its removed hooks leave */
+    if (!value_data(v, &x) || g == NULL || !(PyFloat_CheckExact(g) || PyLong_CheckExact(g))
+        || hooks == NULL || !(hooks == Py_None || (PyList_CheckExact(hooks) && PyList_GET_SIZE(hooks) == 0)))
         return 0;
     PyObject *op = SLOT(v, OFF_OP), *inputs = SLOT(v, OFF_INPUTS), *attr = SLOT(v, OFF_ATTR);
     if (op == NULL || inputs == NULL || attr == NULL || !PyTuple_CheckExact(inputs))

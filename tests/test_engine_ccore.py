@@ -252,6 +252,7 @@ ERRORS = [
     ("inf - inf", lambda a, b: Value(math.inf) - math.inf, lambda a, b: PY["__sub__"](Value(math.inf), math.inf)),
     ("bad slope", lambda a, b: a.leaky_relu("x"), lambda a, b: PY["leaky_relu"](a, "x")),
     ("slope keyword", lambda a, b: a.leaky_relu(slop=0.1), lambda a, b: PY["leaky_relu"](a, slop=0.1)),
+    ("many arguments", lambda a, b: a.elu(*range(9)), lambda a, b: PY["elu"](a, *range(9))),
     ("empty sum", lambda a, b: autodiff.sum([]), lambda a, b: PY["sum"]([])),
     ("dot lengths", lambda a, b: autodiff.dot([a, b], [a]), lambda a, b: PY["dot"]([a, b], [a])),
     ("dot of a str", lambda a, b: autodiff.dot([a], ["x"]), lambda a, b: PY["dot"]([a], ["x"])),
@@ -289,6 +290,8 @@ def test_no_grad_hooks_and_subclasses_go_through_python():
     assert engine.core.backward(loss) is NotImplemented and a.grad == 0.0  # declined, untouched
     loss.backward()
     assert seen and a.grad == pytest.approx(2 * seen[0] * 2 * 2.0)
+    h._hooks.clear()  # what removing its only hook leaves: the C core takes the graph again
+    assert engine.core.backward(h.tanh()) is False
     remove = a.register_hook(lambda g: None)
     assert engine.core.backward(a * 2.0) is NotImplemented  # a leaf hook anywhere: Python
     remove()
