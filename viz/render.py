@@ -35,7 +35,7 @@ from . import style as S
 from .graph import DGraph, DNode, GraphTooLarge, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
 from .layout import Layout, slide_layout
 from .naming import display_names, format_number
-from .text_safety import dot_safe
+from .text_safety import dot_safe, visible_whitespace
 
 __all__ = ["draw", "Drawing", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
 
@@ -59,7 +59,6 @@ class GraphvizNotFound(RuntimeError):
 
 _NAME = re.compile(r"^(?P<base>\w[\u0300-\u036f]?)_?(?P<sub>[0-9₀-₉]+(?:,[0-9₀-₉]+)*)?$")
 _UNSUB = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
-_CONTROL_PICTURES = str.maketrans({"\n": "␤", "\t": "␉", "\r": "␍"})
 _TEX_SUB = re.compile(r"^([^\W_][^_\s]{0,7})_([^_\s]{1,8})$")
 
 
@@ -75,11 +74,7 @@ def _is_greek(ch: str) -> bool:
 def name_html(name: str, style: str, size: float) -> str:
     """A name in the slides' typography: ``u₁`` → italic u with a subscript 1,
     ``W₁`` bold, Greek in Latin Modern Math; anything else upright and escaped."""
-    # line breaks and tabs would break the label (and a blank one leaves Graphviz's HTML
-    # parser an empty <FONT>): show them as the visible control pictures ␤ ␉ ␍
-    name = name.translate(_CONTROL_PICTURES)
-    if not name.strip():
-        name = "␠" * max(1, len(name))
+    name = visible_whitespace(name)
     m = _NAME.match(name)
     if m and (m["base"][0].isalpha()):
         base, sub = m["base"], (m["sub"] or "").translate(_UNSUB)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import unicodedata
 
-__all__ = ["REPLACEMENT", "dot_safe"]
+__all__ = ["REPLACEMENT", "dot_safe", "visible_whitespace"]
 
 REPLACEMENT = "\N{REPLACEMENT CHARACTER}"  # U+FFFD, drawn as a visible �
 
@@ -28,3 +28,14 @@ def dot_safe(source: str) -> str:
     if source.isprintable() or not any(_unsafe(ch) for ch in source):
         return source
     return "".join(REPLACEMENT if _unsafe(ch) else ch for ch in source)
+
+
+_CONTROL_PICTURES = str.maketrans({"\n": "␤", "\t": "␉", "\r": "␍"})
+
+
+def visible_whitespace(name: str) -> str:
+    """A name to draw: line breaks and tabs as the control pictures ␤ ␉ ␍ (they would
+    break a one-line label), and a name of blanks only as ␠ (Graphviz's HTML parser
+    refuses an empty ``<FONT>``)."""
+    name = name.translate(_CONTROL_PICTURES)
+    return name if name.strip() else "␠" * max(1, len(name))
