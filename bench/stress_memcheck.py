@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import autodiff  # noqa: E402
 from autodiff import Value, engine  # noqa: E402
-from autodiff.backprop import chain_rule  # noqa: E402
+from autodiff.trace import chain_rule  # noqa: E402
 
 PY = engine.PYTHON
 UNARY = ["__neg__", "exp", "log", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "sign", "step", "abs"]
