@@ -35,10 +35,10 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
-from autodiff import Value
+from autodiff import Trace, Value
 
 from .graph import DEdge, DGraph, DNode
 from .stepformula import escape_control, factor
@@ -53,10 +53,11 @@ _ELEMENTWISE = {"σ(·)": "σ′", "tanh": "tanh′", "relu": "relu′", "leaky_
 class GroupStep:
     """One step along a drawn edge ``tail → head`` of a collapsed drawing.
 
-    ``members``: the scalar steps it applies (in the scalar pass's order); ``changes``:
-    ``(topological index, old grad, new grad)`` as they happen when this step is applied
-    after the steps before it; ``highlight``: drawn ids (result circle, square, input
-    circle, red twins); ``twins``: the red twins this step reaches."""
+    ``edges``: the Trace's edges it applies (in the scalar pass's order), ``members`` the
+    same as scalar steps (made when asked for); ``changes``: ``(topological index, old
+    grad, new grad)`` as they happen when this step is applied after the steps before it;
+    ``highlight``: drawn ids (result circle, square, input circle, red twins); ``twins``:
+    the red twins this step reaches."""
 
     index: int
     edge_id: str
@@ -67,11 +68,17 @@ class GroupStep:
     result_name: str
     formula: str
     local_formula: str
-    members: tuple
+    edges: tuple[int, ...]
     changes: tuple[tuple[int, float, float], ...]
     highlight: tuple[str, ...]
     twins: tuple[str, ...]
     inputs: tuple[Value, ...]     # the scalar nodes the tail circle stands for
+    scalar_step: Callable[[int], object] = field(repr=False, compare=False, default=None)
+
+    @property
+    def members(self) -> tuple:
+        """The scalar steps this step applies (:class:`viz.step_types.Step`, by edge)."""
+        return tuple(self.scalar_step(e) for e in self.edges)
 
     def __str__(self) -> str:
         return self.formula
@@ -110,11 +117,13 @@ def _backward_square_order(g: DGraph) -> list[str]:
     return [nid for nid in reversed(seq) if nodes[nid].kind == "op"]
 
 
-def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], loss: Value,
-                initial: list[float], fmt: Callable[[float], str]) -> list[GroupStep]:
-    """The steps of ``graph`` (a collapsed drawing) from the complete scalar pass
-    ``scalar_steps`` (every edge, in backward order); ``initial``: the gradients at
-    position 0 (by topological index)."""
+def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
+                fmt: Callable[[float], str], scalar_step: Callable[[int], object],
+                edge_changes: Callable[[int], list]) -> list[GroupStep]:
+    """The steps of ``graph`` (a collapsed drawing) from the recorded pass ``trace`` (every
+    edge, in backward order); ``initial``: the gradients at position 0 (by topological
+    index); ``scalar_step(e)``: edge e as a scalar step; ``edge_changes(e)``: what
+    applying edge e changes (with hooks)."""
     nodes = {n.id: n for n in graph.nodes}
     loss_name = escape_control(nodes[graph.where[id(loss)]].name) if id(loss) in graph.where else "l"
     out_of: dict[str, list[DEdge]] = {}
@@ -143,25 +152,29 @@ def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], lo
     for e in graph.edges:
         for a, v, k in e.members:
             edge_of[(id(a), id(v), k)] = e
-    # scalar steps per drawn edge; the rest per square (applied with its first step)
-    per_edge: dict[str, list] = {}
-    per_square: dict[str, list] = {}
-    loose: list = []
-    for st in scalar_steps:
-        e = edge_of.get((id(st.input), id(st.node), st.operand))
+    order = trace.nodes
+    ids = [id(v) for v in order]
+    inputs_, heads, operands = trace.edge_input.tolist(), trace.edge_node.tolist(), trace.edge_operand.tolist()
+    keys = [(ids[a], ids[v], k) for a, v, k in zip(inputs_, heads, operands)]
+    # scalar edges per drawn edge; the rest per square (applied with its first step)
+    per_edge: dict[str, list[int]] = {}
+    per_square: dict[str, list[int]] = {}
+    loose: list[int] = []
+    for x, key in enumerate(keys):
+        e = edge_of.get(key)
         if e is not None:
-            per_edge.setdefault(e.id, []).append(st)
-        elif id(st.node) in square_of_op:
-            per_square.setdefault(square_of_op[id(st.node)], []).append(st)
+            per_edge.setdefault(e.id, []).append(x)
+        elif key[1] in square_of_op:
+            per_square.setdefault(square_of_op[key[1]], []).append(x)
         else:
-            loose.append(st)
+            loose.append(x)
     into: dict[str, list[DEdge]] = {}
     for e in graph.edges:
         if nodes[e.head].kind == "op":
             into.setdefault(e.head, []).append(e)
 
-    plan: list[tuple[DEdge, list]] = []
-    pending: list = []
+    plan: list[tuple[DEdge, list[int]]] = []
+    pending: list[int] = []
     for square in _backward_square_order(graph):
         pending += per_square.pop(square, [])
         for e in into.get(square, []):
@@ -172,15 +185,17 @@ def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], lo
                 continue
             plan.append((e, pending + per_edge.pop(e.id, [])))
             pending = []
-    leftover = pending + [st for sts in per_edge.values() for st in sts] + \
-        [st for sts in per_square.values() for st in sts] + loose
+    leftover = pending + [x for xs in per_edge.values() for x in xs] + \
+        [x for xs in per_square.values() for x in xs] + loose
     if plan:
         plan[-1] = (plan[-1][0], plan[-1][1] + leftover)
 
+    hooked = bool(trace.hooked_from) or bool(trace.leaf_hooks)
+    products = trace.product.tolist()
     grads = list(initial)
     steps: list[GroupStep] = []
     for k, (e, members) in enumerate(plan):
-        members = sorted(members, key=lambda st: st.index)
+        members = sorted(members)
         tail, head = nodes[e.tail], nodes[e.head]
         result = result_of.get(e.head, e.head)
         others = [nodes[o.tail] for o in into.get(e.head, []) if o is not e]
@@ -191,48 +206,57 @@ def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], lo
         r_node = nodes.get(result)
         up = None
         if r_node is not None and len(r_node.members) == 1:
-            up = grads[index[id(r_node.members[0])]]
-        formula, local = _formula(tail, head, r_node, loss_name, members, e, fmt,
+            up = grads[trace.position[r_node.members[0]]]
+        drawn = {(id(a), id(v), kk) for a, v, kk in e.members}
+        shown = [x for x in members if keys[x] in drawn]
+        formula, local = _formula(tail, head, r_node, loss_name, trace, shown, fmt,
                                   other[0] if other else ("W" if tail.kind != "param" else "x"), up)
         changes = []
-        for st in members:
-            for idx, old, new in st.changes:
-                after = grads[idx] + (new - old)
+        for x in members:
+            if hooked:
+                for idx, old, new in edge_changes(x):
+                    after = grads[idx] + (new - old)
+                    changes.append((idx, grads[idx], after))
+                    grads[idx] = after
+            else:
+                idx = inputs_[x]
+                after = grads[idx] + products[x]
                 changes.append((idx, grads[idx], after))
                 grads[idx] = after
         twins = [e.id + "_back"] + ([result_edge[e.head] + "_back"] if e.head in result_edge else [])
         steps.append(GroupStep(k, e.id, e.tail, e.head, result, escape_control(tail.name),
                                escape_control(nodes[result].name) if result in nodes else "",
                                formula, local, tuple(members), tuple(changes),
-                               (result, e.head, e.tail, *twins), tuple(twins), tuple(tail.members)))
+                               (result, e.head, e.tail, *twins), tuple(twins), tuple(tail.members),
+                               scalar_step))
     return steps
 
 
-def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, members: list,
-             edge: DEdge, fmt: Callable[[float], str], other: str = "x",
+def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, trace: Trace,
+             shown: list[int], fmt: Callable[[float], str], other: str = "x",
              upstream: Optional[float] = None) -> tuple[str, str]:
+    """The step's vector chain rule and local derivative; ``shown``: the Trace's edges
+    of the drawn edge (the module doc lists the cases)."""
     t = escape_control(tail.name)
     r = escape_control(result.name) if result is not None else "?"
     op = head.name
     n_r = len(result.members) if result is not None and result.members else len(head.members)
     n_t = len(tail.members) or n_r   # a circle with no scalar node (W·x before + b): R's size
-    drawn_edges = {(id(a), id(v), k) for a, v, k in edge.members}
-    shown = [st for st in members if (id(st.input), id(st.node), st.operand) in drawn_edges]
     if not tail.members:  # W·x before + b: drawn, but no node of the scalar graph
         value = f" = {fmt(upstream)}" if upstream is not None and n_r == 1 else f"    [{n_t}] = [{n_r}]"
         return f"∂{l}/∂{t} = ∂{l}/∂{r}{value}", f"∂{r}/∂{t} = {'1' if n_r == 1 else 'I'} ({op})"
     if n_t == 1 and n_r <= 1:  # scalars: the numbers as at the scalar level
-        contribution = math.fsum(st.product for st in shown)
-        up = upstream if upstream is not None else (shown[-1].upstream if shown else 0.0)
+        contribution = math.fsum(float(trace.product[x]) for x in shown)
+        up = upstream if upstream is not None else (float(trace.upstream[shown[-1]]) if shown else 0.0)
         if len(shown) == 1 and len(head.members) == 1:
-            local_value = shown[0].local
+            local_value = float(trace.local[shown[0]])
         else:
             local_value = contribution / up if up else 0.0
         formula = (f"∂{l}/∂{t} += ∂{l}/∂{r} · ∂{r}/∂{t} = {factor(fmt(up))} · {factor(fmt(local_value))} "
                    f"= {fmt(contribution)}")
         local = f"∂{r}/∂{t} = {fmt(local_value)}  ({op})"
         return formula, local
-    rows = len({id(st.node) for st in shown}) or 1
+    rows = len({int(trace.edge_node[x]) for x in shown}) or 1
     shape_t, shape_r = _shape(tail, rows), f"[{n_r}]"
     if op == "matmul" and tail.kind == "param":   # r = Wᵀx with W ∈ ℝᵖˣᵠ (inputs × units)
         x = escape_control(other)

@@ -20,7 +20,8 @@ import textwrap
 from typing import Callable, Optional, TextIO
 
 from .stepformula import escape_control
-from .stepper import Step, Stepper
+from .step_types import Step
+from .stepper import Stepper
 
 __all__ = ["run", "HELP", "COMMANDS"]
 
