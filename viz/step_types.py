@@ -11,12 +11,13 @@ the same interface (``index``, ``formula``, ``local_formula``, ``changes``, ``me
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 from autodiff import Value
 
-__all__ = ["Step", "Breakpoint", "Check", "Path", "Why", "parts"]
+__all__ = ["Step", "Breakpoint", "Check", "Path", "Why", "parts", "LazySteps"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,3 +137,26 @@ class Why:
     def __repr__(self) -> str:
         return (f"<Why: {self.count} path(s), {len(self.paths)} listed, sum {self.total:.6g}, "
                 f"grad {self.grad:.6g}>")
+
+
+class LazySteps(Sequence):
+    """A read-only sequence of steps made on first access (and kept, so ``is`` holds)."""
+
+    def __init__(self, count: int, make: Callable[[int], object]) -> None:
+        self._count, self._make = count, make
+        self._made: dict[int, object] = {}
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, k):
+        if isinstance(k, slice):
+            return [self[i] for i in range(*k.indices(self._count))]
+        if k < 0:
+            k += self._count
+        if not 0 <= k < self._count:
+            raise IndexError(f"step {k} is out of range: there are {self._count} steps")
+        step = self._made.get(k)
+        if step is None:
+            step = self._made[k] = self._make(k)
+        return step

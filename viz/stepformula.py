@@ -22,7 +22,7 @@ from autodiff import Value
 
 from .naming import compact_label, display_names, subscript
 
-__all__ = ["drawn_names", "escape_control", "factor", "local_derivative"]
+__all__ = ["drawn_names", "escape_control", "factor", "local_derivative", "chain_rule_formula"]
 
 _LETTER_SUB = dict(zip("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
 _INDEXED = re.compile(r"^([^\W\d_][\u0300-\u036f]?)_?([0-9]+(?:,[0-9]+)*)$")   # w5, x_1, W1,2
@@ -129,3 +129,12 @@ def local_derivative(node: Value, k: int, local: float, names: Mapping[Value, st
         return f"{head} = {value}"
     return f"{head} = {rule} = {value}"
 
+
+def chain_rule_formula(names: Mapping[Value, str], fmt: Callable[[float], str], loss: Value, node: Value,
+                       inp: Value, k: int, upstream: float, local: float, product: float) -> str:
+    """``∂l/∂a += ∂l/∂u · ∂u/∂a = <upstream> · <local> = <product>`` for operand ``k`` of
+    ``node`` (the operand's number when the same node is used twice)."""
+    l, u, a = names[loss], names[node], names[inp]
+    which = f" (operand {k + 1})" if sum(1 for x in node.inputs if x is inp) > 1 else ""
+    return (f"∂{l}/∂{a} += ∂{l}/∂{u} · ∂{u}/∂{a}{which} = "
+            f"{factor(fmt(upstream))} · {factor(fmt(local))} = {fmt(product)}")

@@ -30,7 +30,6 @@ the Trace in :mod:`viz.step_analysis`; drawings and frames are in :mod:`viz.step
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from pathlib import Path as FilePath
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
@@ -40,15 +39,13 @@ import numpy as np
 import autodiff
 from autodiff import Trace, Value
 
-from . import step_analysis, step_frames
+from . import step_analysis, step_breakpoints, step_frames
 from .levels import GroupStep, group_steps
 from .naming import format_number, plain
-from .step_types import Breakpoint, Check, Path, Step, Why, parts
-from .stepformula import drawn_names, factor, local_derivative
+from .step_types import Breakpoint, Check, LazySteps, Path, Step, Why
+from .stepformula import chain_rule_formula, drawn_names, local_derivative
 
 __all__ = ["Stepper", "Step", "Breakpoint", "Check", "Path", "Why", "step_through"]
-
-_MAX_PATTERN = 200   # a breakpoint glob longer than this is refused (matching stays linear)
 
 
 def _is_constant(v: Value) -> bool:
@@ -61,29 +58,6 @@ def default_wrt(order: Sequence[Value]) -> list[Value]:
     parameters, or, in a graph without any, every labelled leaf (the variables)."""
     params = [v for v in order if v.is_leaf and v.param]
     return params or [v for v in order if v.is_leaf and v.label]
-
-
-class _Steps(Sequence):
-    """A read-only sequence of steps made on first access (and kept, so ``is`` holds)."""
-
-    def __init__(self, count: int, make: Callable[[int], object]) -> None:
-        self._count, self._make = count, make
-        self._made: dict[int, object] = {}
-
-    def __len__(self) -> int:
-        return self._count
-
-    def __getitem__(self, k):
-        if isinstance(k, slice):
-            return [self[i] for i in range(*k.indices(self._count))]
-        if k < 0:
-            k += self._count
-        if not 0 <= k < self._count:
-            raise IndexError(f"step {k} is out of range: there are {self._count} steps")
-        step = self._made.get(k)
-        if step is None:
-            step = self._made[k] = self._make(k)
-        return step
 
 
 class Stepper:
@@ -122,7 +96,8 @@ class Stepper:
         t = self.trace
         self.order: list[Value] = list(t.nodes)
         self.index: dict[int, int] = {id(v): i for i, v in enumerate(self.order)}
-        self.names = drawn_names(loss, unicode=unicode)
+        self._unicode = unicode
+        self._names: Optional[dict[Value, str]] = None
         self.wrt = self._resolve_wrt(wrt)
         self.constants = constants
         # what the steps follow (and the drawing marks): wrt, plus the constants if shown
@@ -138,16 +113,15 @@ class Stepper:
                     start[i] = v.grad
         self.start = start
         # scalar steps: every edge (the grouped levels group them); shown ones at "scalar"
-        self._all_edges = _Steps(t.n_edges, lambda e: self._edge_step(e, e, e, tail=False))
+        self._all_edges = LazySteps(t.n_edges, lambda e: self._edge_step(e, e, e, tail=False))
         self.scalar_steps: Sequence = self._all_edges
         self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
-        self.loss_name = self.names[loss]
         if detail == "scalar":
             self._shown = shown = self._shown_edges()
             self._ends = shown + 1   # edges applied after each step: the last applies the rest
             if len(shown):
                 self._ends[-1] = t.n_edges
-            self.steps: Sequence = _Steps(len(shown), self._shown_step)
+            self.steps: Sequence = LazySteps(len(shown), self._shown_step)
             self.scalar_steps = self.steps
             self._group_grads: Optional[list[list[float]]] = None
         else:
@@ -155,10 +129,23 @@ class Stepper:
             self.graph = collapsed_view(loss, self.order, detail, self.traced, max_nodes or DEFAULT_MAX_NODES)
             self.steps = group_steps(self.graph, t, loss, self.initial_list(), self.fmt,
                                      self._all_edges.__getitem__, self._edge_changes)
-            self.loss_name = next(n.name for n in self.graph.nodes if n.id == self.graph.where[id(loss)])
         self.position = 0
         self._reached, self._completed = self._touches()
         self._grads_at: Optional[tuple[int, list[float]]] = None
+
+    @property
+    def names(self) -> dict[Value, str]:
+        """Every node's name as drawn (:func:`viz.stepformula.drawn_names`), made when first needed."""
+        if self._names is None:
+            self._names = drawn_names(self.loss, unicode=self._unicode)
+        return self._names
+
+    @property
+    def loss_name(self) -> str:
+        """The loss's name as the drawing the steps follow writes it."""
+        if self.graph is not None:
+            return next(n.name for n in self.graph.nodes if n.id == self.graph.where[id(self.loss)])
+        return self.names[self.loss]
 
     # ---------------------------------------------------------------- building
     def _resolve_wrt(self, wrt: Union[None, Value, Iterable[Value]]) -> tuple[Value, ...]:
@@ -227,11 +214,7 @@ class Stepper:
         return self._edge_step(int(self._shown[k]), k, first, tail=k == len(self._shown) - 1)
 
     def _formula(self, node: Value, inp: Value, k: int, upstream: float, local: float, product: float) -> str:
-        name, f = self.names, self.fmt
-        l, u, a = name[self.loss], name[node], name[inp]
-        which = f" (operand {k + 1})" if sum(1 for x in node.inputs if x is inp) > 1 else ""
-        return (f"∂{l}/∂{a} += ∂{l}/∂{u} · ∂{u}/∂{a}{which} = "
-                f"{factor(f(upstream))} · {factor(f(local))} = {f(product)}")
+        return chain_rule_formula(self.names, self.fmt, self.loss, node, inp, k, upstream, local, product)
 
     def fmt(self, x: float) -> str:
         """A number with the stepper's significant digits (as the drawings print them)."""
@@ -403,7 +386,7 @@ class Stepper:
             return hits[0]
         if not hits:
             known = sorted({plain(self.names[v]) for v in self.order})
-            close = _closest(name, known)
+            close = step_breakpoints.closest(name, known)
             hint = f"; did you mean {close!r}?" if close else ""
             shown = ", ".join(known[:40]) + (f", … ({len(known)} names)" if len(known) > 40 else "")
             raise KeyError(f"no node named {name!r}{hint} The nodes are: {shown}")
@@ -443,41 +426,22 @@ class Stepper:
     def break_on(self, spec: Union[str, "re.Pattern[str]", Callable[[Step], bool]],
                  description: Optional[str] = None) -> Breakpoint:
         """Stop :meth:`continue_` at steps whose input's name matches ``spec`` (a glob such
-        as ``"w*"``, matched in linear time, or a compiled regular expression, matched
-        against names of at most 200 characters), or for which ``spec(step)`` is true
-        when it is a callable."""
-        if isinstance(spec, str):
-            if len(spec) > _MAX_PATTERN:
-                raise ValueError(f"a breakpoint pattern has at most {_MAX_PATTERN} characters, got {len(spec)}")
-            test = lambda s: any(_glob_match(spec, n) for n in self._step_names(s))
-            description = description or f"name matches {spec!r}"
-        elif isinstance(spec, re.Pattern):
-            test = lambda s: any(spec.search(n[:_MAX_PATTERN]) for n in self._step_names(s))
-            description = description or f"name matches /{spec.pattern}/"
-        elif callable(spec):
-            test = spec
-            description = description or f"predicate {getattr(spec, '__name__', repr(spec))}"
-        else:
-            raise TypeError(f"break_on needs a pattern, a compiled regex or a predicate, got {spec!r}")
-        bp = Breakpoint(description, test)
+        as ``"w*"``, or a compiled regular expression without nested repeats), or for
+        which ``spec(step)`` is true (:func:`viz.step_breakpoints.name_breakpoint`)."""
+        bp = step_breakpoints.name_breakpoint(spec, self._step_names, description)
         self.breakpoints.append(bp)
         return bp
 
     def break_on_nonfinite(self) -> Breakpoint:
         """Stop where the upstream gradient, local derivative, product or new gradient is
         NaN or infinite."""
-        test = lambda s: any(not all(map(np.isfinite, (p.upstream, p.local, p.product, p.grad_after)))
-                             for p in parts(s))
-        bp = Breakpoint("a non-finite value (NaN or ±inf)", test)
+        bp = step_breakpoints.nonfinite_breakpoint()
         self.breakpoints.append(bp)
         return bp
 
     def break_on_small(self, eps: float) -> Breakpoint:
-        """Stop where the input's new gradient is below ``eps`` in absolute value (a
-        vanishing gradient)."""
-        if not eps > 0:
-            raise ValueError(f"break_on_small needs eps > 0, got {eps!r}")
-        bp = Breakpoint(f"|gradient| < {eps:g}", lambda s: any(abs(p.grad_after) < eps for p in parts(s)))
+        """Stop where the input's new gradient is below ``eps`` in absolute value."""
+        bp = step_breakpoints.small_breakpoint(eps)
         self.breakpoints.append(bp)
         return bp
 
@@ -555,37 +519,6 @@ class Stepper:
     def export_frames(self, directory: Union[str, FilePath], **options) -> list[FilePath]:
         """One slide-style SVG per position into ``directory`` (:func:`viz.step_frames.export_frames`)."""
         return step_frames.export_frames(self, directory, **options)
-
-
-def _glob_match(pattern: str, name: str) -> bool:
-    """``fnmatch``-style ``*``, ``?`` and ``[...]`` matching without regular expressions:
-    the greedy two-pointer algorithm, O(len(pattern) · len(name)) at worst, so no
-    pattern can make it backtrack exponentially."""
-    if "[" in pattern:   # character classes: fnmatch's translation has no nested repeats
-        return fnmatch.fnmatchcase(name, pattern)
-    p = n = 0
-    star, mark = -1, 0
-    while n < len(name):
-        if p < len(pattern) and (pattern[p] == "?" or pattern[p] == name[n]):
-            p, n = p + 1, n + 1
-        elif p < len(pattern) and pattern[p] == "*":
-            star, mark = p, n
-            p += 1
-        elif star >= 0:
-            p, mark = star + 1, mark + 1
-            n = mark
-        else:
-            return False
-    while p < len(pattern) and pattern[p] == "*":
-        p += 1
-    return p == len(pattern)
-
-
-def _closest(name: str, known: list[str]) -> Optional[str]:
-    """The known name closest to a mistyped one (for "did you mean"), if any is close."""
-    import difflib
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    return close[0] if close else None
 
 
 def step_through(loss: Value, **options) -> Stepper:
