@@ -130,7 +130,7 @@ def page_data(stepper: Stepper, title: str = "", number_pt: float = 11.0) -> dic
     loss_id = f"n{s.index[id(s.loss)]}" if s.graph is None else s.graph.where[id(s.loss)]
     return {"title": title, "loss": loss, "lossId": loss_id, "nodes": nodes, "scalars": scalars,
             "scalarsCompleted": [s.completed_at(v) for v in s.order], "steps": steps, "nan": nan,
-            "numberPt": number_pt, "detail": s.detail}
+            "numberPt": number_pt, "detail": s.detail, "start": s.position}
 
 
 _UNKNOWN_SIZE = re.compile(r'font-size="([\d.]+)"[^>]*>\?</text>')

@@ -55,7 +55,7 @@
   var natW = vb ? vb.width * 4 / 3 : 1, natH = vb ? vb.height * 4 / 3 : 1;  // pt -> px
   if (svg) { svg.style.width = natW + "px"; svg.style.height = natH + "px"; }
   var NUMBER_PX = data.numberPt * 4 / 3;   // the drawing's value and gradient lines at zoom 1
-  var READABLE_PX = 9;                     // the smallest number size the page opens with
+  var READABLE_PX = 7;                     // the smallest number size the page opens with
   var view = { s: 1, x: 0, y: 0 };
   function applyView() {
     canvas.style.transform = "translate(" + view.x + "px," + view.y + "px) scale(" + view.s + ")";
@@ -92,6 +92,7 @@
     var box = graph.getBoundingClientRect(), r = target.getBoundingClientRect();
     if (r.left < box.left + 10 || r.right > box.right - 10 || r.top < box.top + 10 || r.bottom > box.bottom - 10) {
       centreOn(target);
+      clampView();   // never past the graph's edge
     }
   }
   function clampView() {  // no empty margin where the graph is larger than the box
@@ -311,6 +312,8 @@
     var unknown = gradText.filter(function (t) { return t && t.textContent === "?"; }).length;
     var out = { missing: missing, unknown: unknown, scale: view.s, numberPx: NUMBER_PX * view.s, position: pos, playing: timer !== null,
                 graph: [box.left, box.top, box.right, box.bottom], svg: [r.left, r.top, r.right, r.bottom],
+                legend: (function (l) { return l ? [l.left, l.top, l.right, l.bottom] : null; })(
+                  document.querySelector(".legend") && document.querySelector(".legend").getBoundingClientRect()),
                 viewport: [window.innerWidth, window.innerHeight], visibleTwins: visibleTwins };
     var pre = el("bpl-probe");
     if (!pre) { pre = document.createElement("pre"); pre.id = "bpl-probe"; pre.hidden = true; document.body.appendChild(pre); }
@@ -318,7 +321,8 @@
   }
   window.addEventListener("hashchange", runFragment);
   window.addEventListener("resize", function () { if (pos === 0 && timer === null) openView(); });
+  render();              // fills the panel and the steps list first: the graph's box is then final
   openView();
-  render();
+  go(data.start || 0);   // the Stepper's position when the page was made (Jupyter shows it there)
   runFragment();
 })();
