@@ -442,3 +442,54 @@ def test_node_and_edge_steps_have_short_reprs():
     assert repr(node_steps[0]) == "<NodeStep tanh: ∂l/∂node = 1, 1 edge(s)>"
     edge = node_steps[1].edges[0]
     assert repr(edge) == f"<EdgeStep 'x' → mul (operand 0): grad 0 + {edge.upstream:.6g} · 3 = {edge.grad_after:.6g}>"
+
+
+# ------------------------------------------------------------------ one set of names
+
+def _formula_names(text: str) -> set[str]:
+    """The names a formula differentiates (∂name), a vector's index subscript ᵢ/ⱼ dropped."""
+    return {m.rstrip("ᵢⱼ") for m in re.findall(r"∂(\([^)]*\)[ᵢⱼ]*|[^/∂\s·=+()ᵀ,\[]+(?:\[[^\]]*\])?)", text)}
+
+
+def _named_networks():
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    from nptel_worked_example import build_network
+    import nn
+    mlp = nn.MLP(3, [4, 2], activation="tanh", seed=0)
+    return {"nptel": build_network().loss, "mlp": nn.mse(mlp([0.5, -1.0, 2.0]), [1.0, 0.0])}
+
+
+@pytest.mark.parametrize("detail", ["scalar", "neuron", "layer"])
+@pytest.mark.parametrize("net", ["nptel", "mlp"])
+def test_one_set_of_names_at_every_level(net, detail):
+    """No two drawn nodes share a name; every name a formula differentiates is a drawn
+    name (as the drawing writes it); the user's labels survive at every level; indices
+    count from 0 in the order of the drawn shape (W₁ is inputs × units)."""
+    from viz.stepformula import as_drawn
+    import viz
+    loss = _named_networks()[net]
+    s = Stepper(loss, detail=detail)
+    graph = s.graph if s.graph is not None else viz.draw(loss, view="backward").graph
+    drawn = [as_drawn(n.name) for n in graph.nodes if n.kind != "op"]
+    assert len(drawn) == len(set(drawn)), sorted(d for d in drawn if drawn.count(d) > 1)
+    assert len(set(s.names.values())) == len(s.names)   # every scalar node, too
+    for st in s.steps:
+        used = _formula_names(st.formula) | _formula_names(st.local_formula)
+        assert used <= set(drawn), (st.formula, st.local_formula, used - set(drawn))
+    everything = " ".join(drawn)
+    if net == "nptel":   # w1…w6, b1, b2 drawn (inside a vector's name at the coarse levels)
+        for label in ("w₁", "w₂", "w₃", "w₄", "w₅", "w₆", "b₁", "b₂"):
+            assert label in everything, (label, drawn)
+    else:
+        bias = "b₁[0]" if detail != "layer" else "b₁"
+        assert bias in drawn, drawn
+        if detail == "layer":
+            w1 = next(n for n in graph.nodes if n.name == "W₁")
+            assert w1.note == "3×4"                      # inputs × units
+        if detail == "neuron":
+            assert "W₁[:,0]" in drawn and "W₁[2,0]" in s.names.values()   # column 0: unit 0's weights
+    if detail == "scalar" and net == "mlp":
+        assert "W₁[2,1]" in drawn                        # input 2 → unit 1, as W₁'s shape reads
+    assert str(s.why(loss)).startswith(f"{s.loss_name} is the loss")

@@ -36,14 +36,14 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional, Sequence
 
 from autodiff import Trace, Value
 
 from .graph import DEdge, DGraph, DNode
-from .stepformula import escape_control, factor
+from .stepformula import as_drawn, factor
 
-__all__ = ["GroupStep", "group_steps"]
+__all__ = ["GroupStep", "group_steps", "level_names"]
 
 _ELEMENTWISE = {"σ(·)": "σ′", "tanh": "tanh′", "relu": "relu′", "leaky_relu": "leaky_relu′",
                 "elu": "elu′", "exp": "exp", "abs": "sign", "sign": "sign′", "step": "step′"}
@@ -87,6 +87,45 @@ class GroupStep:
         return f"<GroupStep {self.index + 1}: {self.formula}>"
 
 
+def level_names(graph: DGraph, order: Sequence[Value], scalar_names: Mapping[Value, str]) -> dict[Value, str]:
+    """Every scalar node's name at a collapsed drawing's level, so that a formula, the
+    drawing and the terminal agree: a node drawn as its own circle has that circle's name;
+    an entry of a vector or matrix circle is that circle's name with its index from 0 in
+    the circle's order (an ``nn`` entry keeps its matrix name, ``W₁[2,1]``, whose base is
+    the circle's); a node drawn inside a square gets a u-name after the drawing's own
+    (u₈, u₉, … where the drawing stops at u₇). No two nodes share a name."""
+    names: dict[Value, str] = {}
+    for n in graph.nodes:
+        if n.kind == "op":
+            continue
+        circle = as_drawn(n.name)
+        if len(n.members) == 1:
+            names[n.members[0]] = circle
+            continue
+        base = circle.split("[", 1)[0]   # W₁[:,0] holds W₁[0,0], W₁[1,0], …
+        for k, m in enumerate(n.members):
+            own = scalar_names.get(m, "")
+            names[m] = own if own.startswith(base + "[") else f"{circle}[{k}]"
+    taken = set(names.values())
+    used = [int(m[1].translate(_DIGITS)) for m in map(_U_NAME.fullmatch, taken) if m]
+    k = max(used, default=0)
+    for v in order:
+        if v in names:
+            continue
+        own = scalar_names.get(v, "")
+        if own and own not in taken and not _U_NAME.fullmatch(own):
+            names[v] = own
+        else:
+            k += 1
+            names[v] = "u" + "".join("₀₁₂₃₄₅₆₇₈₉"[int(d)] for d in str(k))
+        taken.add(names[v])
+    return names
+
+
+_U_NAME = re.compile(r"u([₀-₉]+)")
+_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
 def _shape(node: DNode, rows: int = 0) -> str:
     """A drawn node's shape: the drawing's own p×q for a matrix, else [n]."""
     if re.fullmatch(r"\d+×\d+", node.note or ""):
@@ -125,7 +164,7 @@ def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
     index); ``scalar_step(e)``: edge e as a scalar step; ``edge_changes(e)``: what
     applying edge e changes (with hooks)."""
     nodes = {n.id: n for n in graph.nodes}
-    loss_name = escape_control(nodes[graph.where[id(loss)]].name) if id(loss) in graph.where else "l"
+    loss_name = as_drawn(nodes[graph.where[id(loss)]].name) if id(loss) in graph.where else "l"
     out_of: dict[str, list[DEdge]] = {}
     for e in graph.edges:
         if nodes[e.tail].kind == "op":
@@ -199,8 +238,8 @@ def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
         tail, head = nodes[e.tail], nodes[e.head]
         result = result_of.get(e.head, e.head)
         others = [nodes[o.tail] for o in into.get(e.head, []) if o is not e]
-        inputs = [o.name for o in others if o.kind != "param"]
-        matrices = [o.name for o in others if o.kind == "param"]
+        inputs = [as_drawn(o.name) for o in others if o.kind != "param"]
+        matrices = [as_drawn(o.name) for o in others if o.kind == "param"]
         other = (matrices[:1] if tail.kind != "param" else
                  [inputs[0] if len(inputs) == 1 else "(" + ", ".join(inputs) + ")"] if inputs else [])
         r_node = nodes.get(result)
@@ -224,8 +263,8 @@ def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
                 changes.append((idx, grads[idx], after))
                 grads[idx] = after
         twins = [e.id + "_back"] + ([result_edge[e.head] + "_back"] if e.head in result_edge else [])
-        steps.append(GroupStep(k, e.id, e.tail, e.head, result, escape_control(tail.name),
-                               escape_control(nodes[result].name) if result in nodes else "",
+        steps.append(GroupStep(k, e.id, e.tail, e.head, result, as_drawn(tail.name),
+                               as_drawn(nodes[result].name) if result in nodes else "",
                                formula, local, tuple(members), tuple(changes),
                                (result, e.head, e.tail, *twins), tuple(twins), tuple(tail.members),
                                scalar_step))
@@ -237,8 +276,8 @@ def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, trace: T
              upstream: Optional[float] = None) -> tuple[str, str]:
     """The step's vector chain rule and local derivative; ``shown``: the Trace's edges
     of the drawn edge (the module doc lists the cases)."""
-    t = escape_control(tail.name)
-    r = escape_control(result.name) if result is not None else "?"
+    t = as_drawn(tail.name)
+    r = as_drawn(result.name) if result is not None else "?"
     op = head.name
     n_r = len(result.members) if result is not None and result.members else len(head.members)
     n_t = len(tail.members) or n_r   # a circle with no scalar node (W·x before + b): R's size
@@ -259,16 +298,16 @@ def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, trace: T
     rows = len({int(trace.edge_node[x]) for x in shown}) or 1
     shape_t, shape_r = _shape(tail, rows), f"[{n_r}]"
     if op == "matmul" and tail.kind == "param":   # r = Wᵀx with W ∈ ℝᵖˣᵠ (inputs × units)
-        x = escape_control(other)
+        x = as_drawn(other)
         formula = f"∂{l}/∂{t} = {x} · (∂{l}/∂{r})ᵀ    {shape_t} = [{n_t // max(n_r, 1)}] · {shape_r}ᵀ"
         local = f"∂{r}ⱼ/∂{t}ᵢⱼ = {x}ᵢ (the matmul's input)"
     elif op == "matmul":
-        w = escape_control(other)
+        w = as_drawn(other)
         formula = f"∂{l}/∂{t} = {w} · ∂{l}/∂{r}    [{n_t}] = [{n_t}×{n_r}] · {shape_r}"
         local = f"∂{r}/∂{t} = {w}ᵀ (the matmul's matrix)"
     elif tail.kind == "param" and (op == "dot" or op.endswith("(dot)")):   # a neuron's weights
         f = op[:-len("(dot)")] if op != "dot" else ""
-        x = escape_control(other)
+        x = as_drawn(other)
         slope = f" · {_ELEMENTWISE.get(f + '(·)', f + '′')}(z)" if f else ""
         formula = f"∂{l}/∂{t} = ∂{l}/∂{r}{slope} · {x}    [{n_t}] = [1]{' · [1]' if f else ''} · [{n_t}]"
         local = f"∂{r}/∂{t}ᵢ = {(_ELEMENTWISE.get(f + '(·)', f + '′') + '(z) · ') if f else ''}xᵢ, z = w · x + b"
@@ -281,5 +320,5 @@ def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, trace: T
         local = f"∂{r}/∂{t} = diag({f}({t}))"
     else:
         formula = f"∂{l}/∂{t} += (∂{r}/∂{t})ᵀ · ∂{l}/∂{r}    [{n_t}] = [{n_r}×{n_t}]ᵀ · {shape_r}"
-        local = f"∂{r}/∂{t}: the Jacobian of {op}, [{n_r}×{n_t}]"
+        local = f"∂{r}/∂{t} = the Jacobian of {op}, [{n_r}×{n_t}]"
     return formula, local

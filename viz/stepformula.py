@@ -22,7 +22,7 @@ from autodiff import Value
 
 from .naming import compact_label, display_names, subscript
 
-__all__ = ["drawn_names", "escape_control", "factor", "local_derivative", "chain_rule_formula"]
+__all__ = ["as_drawn", "drawn_names", "escape_control", "factor", "local_derivative", "chain_rule_formula"]
 
 _LETTER_SUB = dict(zip("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
 _INDEXED = re.compile(r"^([^\W\d_][\u0300-\u036f]?)_?([0-9]+(?:,[0-9]+)*)$")   # w5, x_1, W1,2
@@ -46,6 +46,13 @@ def _subscripted(name: str) -> str:
     if m and all(c.isdigit() or c in _LETTER_SUB for c in m[2]):
         return m[1] + "".join(subscript(c) if c.isdigit() else _LETTER_SUB[c] for c in m[2])
     return name
+
+
+def as_drawn(name: str) -> str:
+    """A drawing's name as plain text with the subscripts the renderer draws (``x1`` → x₁,
+    ``in_o`` → inₒ, ``W₁[2,1]`` unchanged), control characters escaped: how every formula
+    writes a drawn node, so a formula's name is always the drawing's."""
+    return escape_control(_subscripted(compact_label(name)))
 
 
 def drawn_names(root: Value, unicode: bool = True) -> dict[Value, str]:

@@ -40,10 +40,10 @@ import autodiff
 from autodiff import Trace, Value
 
 from . import step_analysis, step_breakpoints, step_frames
-from .levels import GroupStep, group_steps
+from .levels import GroupStep, group_steps, level_names
 from .naming import format_number, plain
 from .step_types import Breakpoint, Check, LazySteps, Path, Step, Why
-from .stepformula import chain_rule_formula, drawn_names, local_derivative
+from .stepformula import as_drawn, chain_rule_formula, drawn_names, local_derivative
 
 __all__ = ["Stepper", "Step", "Breakpoint", "Check", "Path", "Why", "step_through"]
 
@@ -98,6 +98,7 @@ class Stepper:
         self.index: dict[int, int] = {id(v): i for i, v in enumerate(self.order)}
         self._unicode = unicode
         self._names: Optional[dict[Value, str]] = None
+        self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
         self.wrt = self._resolve_wrt(wrt)
         self.constants = constants
         # what the steps follow (and the drawing marks): wrt, plus the constants if shown
@@ -115,7 +116,6 @@ class Stepper:
         # scalar steps: every edge (the grouped levels group them); shown ones at "scalar"
         self._all_edges = LazySteps(t.n_edges, lambda e: self._edge_step(e, e, e, tail=False))
         self.scalar_steps: Sequence = self._all_edges
-        self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
         if detail == "scalar":
             self._shown = shown = self._shown_edges()
             self._ends = shown + 1   # edges applied after each step: the last applies the rest
@@ -127,6 +127,7 @@ class Stepper:
         else:
             from .render import DEFAULT_MAX_NODES, collapsed_view
             self.graph = collapsed_view(loss, self.order, detail, self.traced, max_nodes or DEFAULT_MAX_NODES)
+            self._names = None   # from now on, the level's names
             self.steps = group_steps(self.graph, t, loss, self.initial_list(), self.fmt,
                                      self._all_edges.__getitem__, self._edge_changes)
         self.position = 0
@@ -135,16 +136,19 @@ class Stepper:
 
     @property
     def names(self) -> dict[Value, str]:
-        """Every node's name as drawn (:func:`viz.stepformula.drawn_names`), made when first needed."""
+        """Every node's name as drawn at this level (:func:`viz.stepformula.drawn_names`;
+        at the neuron and layer levels :func:`viz.levels.level_names`), made when first needed."""
         if self._names is None:
             self._names = drawn_names(self.loss, unicode=self._unicode)
+            if self.graph is not None:   # the level's own names (viz.levels.level_names)
+                self._names = level_names(self.graph, self.order, self._names)
         return self._names
 
     @property
     def loss_name(self) -> str:
         """The loss's name as the drawing the steps follow writes it."""
         if self.graph is not None:
-            return next(n.name for n in self.graph.nodes if n.id == self.graph.where[id(self.loss)])
+            return as_drawn(next(n.name for n in self.graph.nodes if n.id == self.graph.where[id(self.loss)]))
         return self.names[self.loss]
 
     # ---------------------------------------------------------------- building
