@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import shutil
 
 import pytest
 
@@ -493,3 +494,40 @@ def test_one_set_of_names_at_every_level(net, detail):
     if detail == "scalar" and net == "mlp":
         assert "W₁[2,1]" in drawn                        # input 2 → unit 1, as W₁'s shape reads
     assert str(s.why(loss)).startswith(f"{s.loss_name} is the loss")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_frames_at_the_layer_level_carry_vector_and_matrix_gradients(tmp_path):
+    """Each frame shows a vector's or matrix's gradient once it is known, as ‖·‖ of its
+    entries (what the page shows), read from the stepper at that position: unknown (?) at
+    the start, the norm of the final gradients at the end."""
+    import nn
+    from viz.naming import format_number
+    mlp = nn.MLP(3, [4, 2], activation="tanh", seed=0)
+    loss = nn.mse(mlp([0.5, -1.0, 2.0]), [1.0, 0.0])
+    s = Stepper(loss, detail="layer")
+    paths = s.export_frames(tmp_path)
+    w1 = next(n for n in s.graph.nodes if n.name == "W₁")
+    norm = math.sqrt(math.fsum(s.final_grad(m) ** 2 for m in w1.members))
+    first, last = paths[0].read_text(), paths[-1].read_text()
+
+    def texts_of(svg: str, node_id: str) -> str:
+        block = re.search(r'<g id="%s" class="node[^"]*">(.*?)</g>' % re.escape(node_id), svg, re.S)
+        return " ".join(re.findall(r">([^<>]+)</text>", block[1])) if block else ""
+    assert "?" in texts_of(first, w1.id) and "‖" not in texts_of(first, w1.id)
+    assert f"‖·‖ {format_number(norm)}" in texts_of(last, w1.id).replace("&#160;", " "), texts_of(last, w1.id)
+    assert all(w1.members[0].grad == 0.0 for _ in [0])   # .grad untouched by drawing
+
+
+def test_softmax_local_rule_is_instantiated():
+    """∂sₖ/∂aⱼ = sₖ(δₖⱼ − sⱼ) written with this node's names and numbers, not the generic rule."""
+    a = [Value(x, f"a{i}") for i, x in enumerate([0.5, -1.0, 2.0])]
+    s = autodiff.softmax(a)
+    st = Stepper(s[0] * 2.0, wrt=a)
+    rules = {step.input.label: step.local_formula for step in st.steps if step.input.label}
+    s0 = s[0].data
+    e = [math.exp(x.data) for x in a]
+    assert "δ" not in " ".join(rules.values())
+    assert rules["a0"].endswith(f"= {st.fmt(s0)} · {st.fmt(1 - s0)} = {st.fmt(s0 * (1 - s0))}"), rules["a0"]
+    s2 = e[2] / sum(e)
+    assert rules["a2"].endswith(f"= −{st.fmt(s0)} · {st.fmt(s2)} = {st.fmt(-s0 * s2)}"), rules["a2"]

@@ -246,6 +246,10 @@ def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str
             if v is not None:
                 lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(format_number(_grad_of(v, grads))),
                                    S.BACKWARD))
+            else:   # a vector or matrix: the norm of its gradient, as the step-through page shows it
+                norm = math.sqrt(math.fsum(_grad_of(m, grads) ** 2 for m in node.members))
+                lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape("‖·‖ " + format_number(norm)),
+                                   S.BACKWARD))
         else:
             lines.append(_font(S.ROMAN, NUMBER_SIZE, "?", S.UNKNOWN))
     return "<" + "<BR/>".join(lines) + ">"
@@ -377,8 +381,11 @@ def _spline(points: list[tuple[float, float]], height: float, arrow_at_end: bool
 
 
 def _label_pos(points: list[tuple[float, float]], height: float, dy: float) -> str:
-    """Where an edge label goes: above (dy > 0) or below the middle of its longest segment."""
+    """Where an edge label goes: above (dy > 0) or below the middle of its longest segment;
+    beside it, clear of the edge, its red twin and their arrowheads, when that is vertical."""
     a, b = max(zip(points, points[1:]), key=lambda ab: math.dist(*ab))
+    if abs(a[0] - b[0]) < 1.0:
+        return f"{a[0] + 2.2 * abs(dy) + 6:.2f},{height - (a[1] + b[1]) / 2:.2f}"
     return f"{(a[0] + b[0]) / 2:.2f},{height - (a[1] + b[1]) / 2 + dy:.2f}"
 
 

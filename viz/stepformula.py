@@ -129,6 +129,13 @@ def local_derivative(node: Value, k: int, local: float, names: Mapping[Value, st
         rule = names[xs[k + half]] if k < half else (names[xs[k - half]] if k < 2 * half else "1")
     elif op == "max":
         rule = "1 (the largest)" if local else "0 (not the largest)"
+    elif op == "softmax":   # ∂sₖ/∂aⱼ = sₖ(δₖⱼ − sⱼ), sⱼ = e^aⱼ / Σᵢ e^aᵢ, with this node's numbers
+        s_k = node.data
+        if k == node.attr:
+            rule = f"{names[node]}(1 − {names[node]}) = {factor(fmt(s_k))} · {factor(fmt(1.0 - s_k))}"
+        else:
+            s_j = -local / s_k if s_k else 0.0
+            rule = (f"−{names[node]} · e^{n(k)}/Σᵢ e^aᵢ = −{factor(fmt(s_k))} · {factor(fmt(s_j))}")
     if rule is None:  # an op added to the table later: its general rule
         formula = autodiff.OPS[op].formula if op in autodiff.OPS else ""
         rule = formula.split(";", 1)[-1].strip() if formula else "?"
