@@ -482,3 +482,25 @@ def test_the_page_opens_at_the_steppers_position(tmp_path):
     assert p["position"] == 3 and stepper.position == 3
     assert dom.text["bpl-formula"] == stepper.steps[2].formula
     assert 'srcdoc="' in stepper._repr_html_() and "&quot;start&quot;:3" in stepper._repr_html_()
+
+
+@needs_dot
+@needs_chromium
+def test_formulas_write_names_as_the_drawing_does(tmp_path):
+    """A TeX-style label (out_H1) is drawn as out with the subscript H1; the page's formula
+    panel and a frame's caption write it the same way, not as "out_H1"."""
+    import sys
+    from viz.html_page import write_html
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    from nptel_worked_example import build_network
+    s = Stepper(build_network().loss)
+    k = next(st.index for st in s.steps if "out_H1" in st.formula) + 1
+    path = write_html(s, tmp_path / "sub.html")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'p'}",
+           "--dump-dom", path.resolve().as_uri() + f"#step={k}"]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=180).stdout
+    panel = dom[dom.index('id="bpl-formula"'):][:2000]
+    assert "<sub>H1</sub>" in panel and "out_H1" not in panel, panel[:300]
+    s.goto(k)
+    caption = s.frame().digraph.source
+    assert "out<SUB>H1</SUB>" in caption and "out_H1" not in caption.split("label=<<FONT")[-1]

@@ -55,7 +55,7 @@ def frame(stepper, **options):
     step = stepper.current
     lines = ([step.formula, step.local_formula] if step else
              [f"∂{stepper.loss_name}/∂{stepper.loss_name} = 1"])
-    caption = "<BR/>".join(html.escape(line) for line in lines if line)
+    caption = "<BR/>".join(_subscripts(html.escape(line)) for line in lines if line)
     drawing.digraph.attr(label=f'<<FONT FACE="Latin Modern Math," POINT-SIZE="16">{caption}</FONT>>',
                          labelloc="b", labeljust="c")
     return drawing
@@ -72,6 +72,14 @@ def frame_svg(stepper, **options) -> str:
                              % "|".join(map(re.escape, sorted(later))), re.S)
         svg = pattern.sub("", svg)
     return svg
+
+
+_TEX_NAME = re.compile(r"([^\W_][^_\s/∂·=+(),\[\]]{0,7})_([^_\s/∂·=+(),\[\]&;]{1,8})")
+
+
+def _subscripts(text: str) -> str:
+    """A caption's names as the drawing writes them: ``out_H1`` → out with the subscript H1."""
+    return _TEX_NAME.sub(r"\1<SUB>\2</SUB>", text)
 
 
 def export_frames(stepper, directory: Union[str, FilePath], **options) -> list[FilePath]:

@@ -6,6 +6,22 @@
   var steps = data.steps, nodes = data.nodes, N = steps.length;
   var XLINK = "http://www.w3.org/1999/xlink";
   var el = function (id) { return document.getElementById(id); };
+  // A formula's names written as the drawing writes them: TeX's out_H1 as out with the
+  // subscript H1 (the names are the drawing's; viz.render.name_html draws the same subscript).
+  var TEX_NAME = /([^\W_][^_\s\/∂·=+(),\[\]]{0,7})_([^_\s\/∂·=+(),\[\]]{1,8})/g;
+  function setMath(node, text) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    var last = 0, m;
+    TEX_NAME.lastIndex = 0;
+    while ((m = TEX_NAME.exec(text)) !== null) {
+      node.appendChild(document.createTextNode(text.slice(last, m.index) + m[1]));
+      var sub = document.createElement("sub");
+      sub.textContent = m[2];
+      node.appendChild(sub);
+      last = m.index + m[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(last)));
+  }
   var slider = el("bpl-slider"), backBtn = el("bpl-back"), nextBtn = el("bpl-next");
   var playBtn = el("bpl-play"), speedSel = el("bpl-speed");
   var pos = 0;
@@ -141,7 +157,7 @@
   var list = el("bpl-steps");
   var items = steps.map(function (s, k) {
     var li = document.createElement("li");
-    li.textContent = s.formula;
+    setMath(li, s.formula);
     li.addEventListener("click", function () { go(k + 1); });
     list.appendChild(li);
     return li;
@@ -174,9 +190,9 @@
     document.body.setAttribute("data-position", String(pos));
     var s = pos > 0 ? steps[pos - 1] : null;
     if (s) {
-      el("bpl-formula").textContent = s.formula;
-      el("bpl-local").textContent = s.local;
-      el("bpl-detail").textContent = s.detail;
+      setMath(el("bpl-formula"), s.formula);
+      setMath(el("bpl-local"), s.local);
+      setMath(el("bpl-detail"), s.detail);
     } else {
       el("bpl-formula").textContent = "∂" + data.loss + "/∂" + data.loss + " = 1";
       el("bpl-local").textContent = "";
