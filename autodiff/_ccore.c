@@ -623,6 +623,7 @@ typedef struct {
     Py_ssize_t mask;
     Py_ssize_t *in;       /* each op node's inputs, as places, in operand order */
     Py_ssize_t in_len, in_cap;
+    Py_ssize_t max_in;    /* the most inputs of one op node */
 } Reached;
 
 static inline size_t ptr_hash(PyObject *p)
@@ -706,6 +707,8 @@ static Py_ssize_t reached_add(Reached *r, PyObject *v, size_t h, int is_op)
         }
         r->first[k] = r->in_len;
         r->in_len += n;
+        if (n > r->max_in)
+            r->max_in = n;
     }
     r->key[h] = v;
     r->slot[h] = k;
@@ -814,6 +817,89 @@ static inline int set_grad(PyObject *v, double x)
 
 static inline double data_of(PyObject *v) { return PyFloat_AS_DOUBLE(SLOT(v, OFF_DATA)); }
 
+/* The local partials ∂node/∂inputᵢ of an op node node_ok accepted, in operand order, into
+ * L (room for every input): the same IEEE operations as the OPS entry each case cites. */
+static int node_partials(PyObject *node, double *L)
+{
+    PyObject *inputs = SLOT(node, OFF_INPUTS);
+    PyObject **in = ((PyTupleObject *)inputs)->ob_item;
+    Py_ssize_t n = PyTuple_GET_SIZE(inputs);
+    double out = data_of(node);
+    PyObject *attr = SLOT(node, OFF_ATTR);
+#define EDGE(i, local) (L[(i)] = (local))
+    switch (op_code(SLOT(node, OFF_OP))) {
+    case OP_DOT: {       /* OPS["dot"].partials, _dot_partials: ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1 */
+        Py_ssize_t m = n / 2;
+        for (Py_ssize_t i = 0; i < m; i++)
+            EDGE(i, data_of(in[m + i]));
+        for (Py_ssize_t i = 0; i < m; i++)
+            EDGE(m + i, data_of(in[i]));
+        if (n % 2)
+            EDGE(n - 1, 1.0);
+        break;
+    }
+    case OP_SUM:         /* OPS["sum"].partials: ∂c/∂aᵢ = 1 */
+        for (Py_ssize_t i = 0; i < n; i++)
+            EDGE(i, 1.0);
+        break;
+    case OP_ADD:         /* OPS["add"].partials: (1, 1) */
+        EDGE(0, 1.0);
+        EDGE(1, 1.0);
+        break;
+    case OP_SUB:         /* OPS["sub"].partials: (1, −1) */
+        EDGE(0, 1.0);
+        EDGE(1, -1.0);
+        break;
+    case OP_MUL: {       /* OPS["mul"].partials: (b, a) */
+        double a = data_of(in[0]), b = data_of(in[1]);
+        EDGE(0, b);
+        EDGE(1, a);
+        break;
+    }
+    case OP_DIV: {       /* OPS["div"].partials: (1/b, −out/b) */
+        double b = data_of(in[1]);
+        EDGE(0, 1.0 / b);
+        EDGE(1, -out / b);
+        break;
+    }
+    case OP_NEG:  EDGE(0, -1.0); break;                       /* OPS["neg"]: −1 */
+    case OP_EXP:  EDGE(0, out); break;                        /* OPS["exp"]: eᵃ */
+    case OP_LOG:  EDGE(0, 1.0 / data_of(in[0])); break;       /* OPS["log"]: 1/a */
+    case OP_TANH: EDGE(0, 1.0 - out * out); break;            /* OPS["tanh"] */
+    case OP_SIGMOID: EDGE(0, out * (1.0 - out)); break;       /* OPS["sigmoid"] */
+    case OP_RELU: EDGE(0, data_of(in[0]) <= 0.0 ? 0.0 : 1.0); break;  /* OPS["relu"] */
+    case OP_LEAKY:                                                /* OPS["leaky_relu"] */
+        EDGE(0, data_of(in[0]) > 0.0 ? 1.0 : PyFloat_AS_DOUBLE(attr));
+        break;
+    case OP_ELU:                                                  /* OPS["elu"] */
+        EDGE(0, data_of(in[0]) > 0.0 ? 1.0 : out + PyFloat_AS_DOUBLE(attr));
+        break;
+    case OP_SIGN: case OP_STEP: EDGE(0, 0.0); break;   /* OPS["sign"], OPS["step"]: 0 */
+    case OP_ABS: {                                       /* OPS["abs"]: sign a, a·0 at 0 and NaN */
+        double a = data_of(in[0]);
+        EDGE(0, a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : a * 0.0));
+        break;
+    }
+    case OP_POW: {       /* OPS["pow"].partials, _power_rule: k·aᵏ⁻¹, limits at a = 0 */
+        double a = data_of(in[0]), k = PyFloat_AS_DOUBLE(attr), local;
+        if (a == 0.0 && k < 1.0)
+            local = k == 0.0 ? 0.0 : INFINITY;
+        else {
+            double pw = 0.0;
+            py_float_pow(a, k - 1.0, &pw);   /* checked by node_ok */
+            local = k * pw;
+        }
+        EDGE(0, local);
+        break;
+    }
+    default:
+        PyErr_SetString(PyExc_SystemError, "autodiff._ccore: unknown op in a checked graph");
+        return -1;
+    }
+#undef EDGE
+    return 0;
+}
+
 /* backward(root): backprop.backward's pass (run_pass, no leaf hooks, then write_gradients),
  * same order, same arithmetic.  The depth-first search of topological_order(root,
  * leaves=False) lists the op nodes (each after the op nodes it reads) and gives every node
@@ -896,92 +982,26 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
      * ∂l/∂a += ∂l/∂u · ∂u/∂a, in the buffer. */
     r.acc[0] = 1.0;   /* the root's place */
     double bound = 0.0;   /* Σ products²: finite iff no product or sum can be NaN or ±inf */
-#define EDGE(i, local) do {                                             \
-        double p_ = g * (local);                                        \
-        bound += p_ * p_;                                               \
-        acc[at[(i)]] += p_;                                             \
-    } while (0)
     double *acc = r.acc;
+    double *L = PyMem_Malloc((r.max_in ? r.max_in : 1) * sizeof(double));
+    if (L == NULL)
+        goto nomem;
     for (Py_ssize_t j = order.len - 1; j >= 0; j--) {
         PyObject *node = order.item[j];
-        PyObject *inputs = SLOT(node, OFF_INPUTS);
-        PyObject **in = ((PyTupleObject *)inputs)->ob_item;
-        Py_ssize_t n = PyTuple_GET_SIZE(inputs);
+        Py_ssize_t n = PyTuple_GET_SIZE(SLOT(node, OFF_INPUTS));
         const Py_ssize_t *at = r.in + r.first[order.pos[j]];
         double g = acc[order.pos[j]];
-        double out = data_of(node);
-        PyObject *attr = SLOT(node, OFF_ATTR);
-        switch (op_code(SLOT(node, OFF_OP))) {
-        case OP_DOT: {       /* OPS["dot"].partials, _dot_partials: ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1 */
-            Py_ssize_t m = n / 2;
-            for (Py_ssize_t i = 0; i < m; i++)
-                EDGE(i, data_of(in[m + i]));
-            for (Py_ssize_t i = 0; i < m; i++)
-                EDGE(m + i, data_of(in[i]));
-            if (n % 2)
-                EDGE(n - 1, 1.0);
-            break;
-        }
-        case OP_SUM:         /* OPS["sum"].partials: ∂c/∂aᵢ = 1 */
-            for (Py_ssize_t i = 0; i < n; i++)
-                EDGE(i, 1.0);
-            break;
-        case OP_ADD:         /* OPS["add"].partials: (1, 1) */
-            EDGE(0, 1.0);
-            EDGE(1, 1.0);
-            break;
-        case OP_SUB:         /* OPS["sub"].partials: (1, −1) */
-            EDGE(0, 1.0);
-            EDGE(1, -1.0);
-            break;
-        case OP_MUL: {       /* OPS["mul"].partials: (b, a) */
-            double a = data_of(in[0]), b = data_of(in[1]);
-            EDGE(0, b);
-            EDGE(1, a);
-            break;
-        }
-        case OP_DIV: {       /* OPS["div"].partials: (1/b, −out/b) */
-            double b = data_of(in[1]);
-            EDGE(0, 1.0 / b);
-            EDGE(1, -out / b);
-            break;
-        }
-        case OP_NEG:  EDGE(0, -1.0); break;                       /* OPS["neg"]: −1 */
-        case OP_EXP:  EDGE(0, out); break;                        /* OPS["exp"]: eᵃ */
-        case OP_LOG:  EDGE(0, 1.0 / data_of(in[0])); break;       /* OPS["log"]: 1/a */
-        case OP_TANH: EDGE(0, 1.0 - out * out); break;            /* OPS["tanh"] */
-        case OP_SIGMOID: EDGE(0, out * (1.0 - out)); break;       /* OPS["sigmoid"] */
-        case OP_RELU: EDGE(0, data_of(in[0]) <= 0.0 ? 0.0 : 1.0); break;  /* OPS["relu"] */
-        case OP_LEAKY:                                                /* OPS["leaky_relu"] */
-            EDGE(0, data_of(in[0]) > 0.0 ? 1.0 : PyFloat_AS_DOUBLE(attr));
-            break;
-        case OP_ELU:                                                  /* OPS["elu"] */
-            EDGE(0, data_of(in[0]) > 0.0 ? 1.0 : out + PyFloat_AS_DOUBLE(attr));
-            break;
-        case OP_SIGN: case OP_STEP: EDGE(0, 0.0); break;   /* OPS["sign"], OPS["step"]: 0 */
-        case OP_ABS: {                                       /* OPS["abs"]: sign a, a·0 at 0 and NaN */
-            double a = data_of(in[0]);
-            EDGE(0, a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : a * 0.0));
-            break;
-        }
-        case OP_POW: {       /* OPS["pow"].partials, _power_rule: k·aᵏ⁻¹, limits at a = 0 */
-            double a = data_of(in[0]), k = PyFloat_AS_DOUBLE(attr), local;
-            if (a == 0.0 && k < 1.0)
-                local = k == 0.0 ? 0.0 : INFINITY;
-            else {
-                double pw = 0.0;
-                py_float_pow(a, k - 1.0, &pw);   /* checked by node_ok */
-                local = k * pw;
-            }
-            EDGE(0, local);
-            break;
-        }
-        default:
-            PyErr_SetString(PyExc_SystemError, "autodiff._ccore: unknown op in a checked graph");
+        if (node_partials(node, L) < 0) {
+            PyMem_Free(L);
             goto error;
         }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double p = g * L[i];
+            bound += p * p;
+            acc[at[i]] += p;
+        }
     }
-#undef EDGE
+    PyMem_Free(L);
     if (!isfinite(bound))
         goto done;   /* Python runs the pass and its careful check (nothing was written) */
 
@@ -1013,6 +1033,190 @@ done:   /* not for this file: Python runs the whole pass (nothing was changed) *
     result = Py_NewRef(Py_NotImplemented);
 cleanup:
     reached_free(&r);
+    PyMem_Free(stack.item);
+    PyMem_Free(stack.pos);
+    PyMem_Free(order.item);
+    PyMem_Free(order.pos);
+    return result;
+}
+
+/* record(root): the pass of backward(root) as autodiff.trace.Trace records it (backprop.run_pass
+ * with record=True over topological_order(root), leaves included), with the same numbers.
+ * Returns NotImplemented, having changed nothing, in the cases backward() leaves to Python
+ * (and when a number of the pass may be NaN or ±inf: the Python recording decides what
+ * backward() raises); else a tuple (nodes, step_node, step_upstream, edge_start, edge_input,
+ * edge_operand, local, product, before, after, final): the nodes in topological order (a
+ * list) and the arrays as bytes (Py_ssize_t and double, native order), final by position.
+ * Nothing is written into any node. */
+static PyObject *c_record(PyObject *mod, PyObject *root)
+{
+    PyObject *result = NULL, *nodes = NULL;
+    Reached r = {0};
+    NodeArray stack = {NULL, NULL, 0, 0}, order = {NULL, NULL, 0, 0};
+    Py_ssize_t *pos = NULL, pos_cap = 0, n_topo = 0;
+    double *L = NULL;
+    PyObject *bufs[10] = {NULL};
+    size_t h = 0;
+
+    if (!installed || Py_TYPE(root) != ValueType)
+        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *rin = SLOT(root, OFF_INPUTS);
+    if (rin == NULL || !PyTuple_CheckExact(rin) || PyTuple_GET_SIZE(rin) == 0
+        || SLOT(root, OFF_OP) == Py_None)
+        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *leaf_hooks = PyObject_GetAttr((PyObject *)ValueType, STR_LEAF_HOOKS);
+    if (leaf_hooks == NULL)
+        return NULL;
+    int hooked = !(PyLong_CheckExact(leaf_hooks) && PyLong_AsLong(leaf_hooks) == 0);
+    Py_DECREF(leaf_hooks);
+    if (hooked || !node_ok(root))
+        Py_RETURN_NOTIMPLEMENTED;
+    nodes = PyList_New(0);
+    if (nodes == NULL)
+        return NULL;
+
+/* the topological position of place k: a leaf when first met, an op node when emitted */
+#define SET_POS(k) do {                                                     \
+        if ((k) >= pos_cap) {                                               \
+            Py_ssize_t c_ = pos_cap ? 2 * pos_cap : 1024;                   \
+            while (c_ <= (k)) c_ *= 2;                                      \
+            Py_ssize_t *p_ = PyMem_Realloc(pos, c_ * sizeof(Py_ssize_t));   \
+            if (p_ == NULL) goto nomem;                                     \
+            pos = p_; pos_cap = c_;                                         \
+        }                                                                   \
+        pos[(k)] = n_topo++;                                                \
+        if (PyList_Append(nodes, r.node[(k)]) < 0) goto error;              \
+    } while (0)
+
+    /* topological_order(root) with leaves, every input edge resolved to a place */
+    if (table_grow(&r) < 0)
+        goto nomem;
+    (void)reached_find(&r, root, &h);
+    if (reached_add(&r, root, h, 1) < 0 || nodes_push(&stack, root, 0) < 0)
+        goto nomem;
+    while (stack.len) {
+        PyObject *node = stack.item[stack.len - 1];
+        PyObject *inputs = SLOT(node, OFF_INPUTS);
+        Py_ssize_t n = PyTuple_GET_SIZE(inputs), i = stack.pos[stack.len - 1];
+        Py_ssize_t here = reached_find(&r, node, &h), base = r.first[here];
+        int pushed = 0;
+        for (; i < n; i++) {
+            PyObject *inp = PyTuple_GET_ITEM(inputs, i);
+            if (Py_TYPE(inp) != ValueType)
+                goto done;
+            PyObject *its = SLOT(inp, OFF_INPUTS);
+            if (its == NULL || !PyTuple_CheckExact(its))
+                goto done;
+            Py_ssize_t k = reached_find(&r, inp, &h);
+            if (k >= 0) {
+                r.in[base + i] = k;
+                continue;
+            }
+            int is_op = PyTuple_GET_SIZE(its) != 0;
+            if (is_op ? !node_ok(inp) : !leaf_ok(inp))
+                goto done;
+            k = reached_add(&r, inp, h, is_op);
+            if (k < 0)
+                goto nomem;
+            r.in[base + i] = k;
+            if (!is_op) {
+                SET_POS(k);
+                continue;
+            }
+            stack.pos[stack.len - 1] = i + 1;
+            if (nodes_push(&stack, inp, 0) < 0)
+                goto nomem;
+            pushed = 1;
+            break;
+        }
+        if (!pushed) {
+            stack.len--;
+            SET_POS(here);
+            if (nodes_push(&order, node, here) < 0)
+                goto nomem;
+        }
+    }
+#undef SET_POS
+
+    /* run_pass with record: each op node in reverse order, each input edge */
+    Py_ssize_t n_steps = order.len, n_edges = r.in_len;
+    bufs[0] = PyBytes_FromStringAndSize(NULL, n_steps * sizeof(Py_ssize_t));        /* step_node */
+    bufs[1] = PyBytes_FromStringAndSize(NULL, n_steps * sizeof(double));            /* step_upstream */
+    bufs[2] = PyBytes_FromStringAndSize(NULL, (n_steps + 1) * sizeof(Py_ssize_t));  /* edge_start */
+    bufs[3] = PyBytes_FromStringAndSize(NULL, n_edges * sizeof(Py_ssize_t));        /* edge_input */
+    bufs[4] = PyBytes_FromStringAndSize(NULL, n_edges * sizeof(Py_ssize_t));        /* edge_operand */
+    for (int b = 5; b < 9; b++)                                       /* local product before after */
+        bufs[b] = PyBytes_FromStringAndSize(NULL, n_edges * sizeof(double));
+    bufs[9] = PyBytes_FromStringAndSize(NULL, n_topo * sizeof(double));             /* final */
+    for (int b = 0; b < 10; b++)
+        if (bufs[b] == NULL)
+            goto error;
+    Py_ssize_t *step_node = (Py_ssize_t *)PyBytes_AS_STRING(bufs[0]);
+    double *step_up = (double *)PyBytes_AS_STRING(bufs[1]);
+    Py_ssize_t *edge_start = (Py_ssize_t *)PyBytes_AS_STRING(bufs[2]);
+    Py_ssize_t *edge_input = (Py_ssize_t *)PyBytes_AS_STRING(bufs[3]);
+    Py_ssize_t *edge_operand = (Py_ssize_t *)PyBytes_AS_STRING(bufs[4]);
+    double *local = (double *)PyBytes_AS_STRING(bufs[5]), *product = (double *)PyBytes_AS_STRING(bufs[6]);
+    double *before = (double *)PyBytes_AS_STRING(bufs[7]), *after = (double *)PyBytes_AS_STRING(bufs[8]);
+    double *final = (double *)PyBytes_AS_STRING(bufs[9]);
+    L = PyMem_Malloc((r.max_in ? r.max_in : 1) * sizeof(double));
+    if (L == NULL)
+        goto nomem;
+    double *acc = r.acc, bound = 0.0;
+    acc[0] = 1.0;   /* the root's place */
+    Py_ssize_t s = 0, e = 0;
+    for (Py_ssize_t j = order.len - 1; j >= 0; j--, s++) {
+        PyObject *node = order.item[j];
+        Py_ssize_t n = PyTuple_GET_SIZE(SLOT(node, OFF_INPUTS)), place = order.pos[j];
+        const Py_ssize_t *at = r.in + r.first[place];
+        double g = acc[place];
+        if (node_partials(node, L) < 0)
+            goto error;
+        step_node[s] = pos[place];
+        step_up[s] = g;
+        edge_start[s] = e;
+        for (Py_ssize_t i = 0; i < n; i++, e++) {
+            double p = g * L[i], b0 = acc[at[i]];
+            bound += p * p;
+            acc[at[i]] = b0 + p;
+            edge_input[e] = pos[at[i]];
+            edge_operand[e] = i;
+            local[e] = L[i];
+            product[e] = p;
+            before[e] = b0 + 0.0;   /* shown as 0, not −0, before the first contribution */
+            after[e] = b0 + p;
+        }
+    }
+    edge_start[s] = e;
+    if (!isfinite(bound))
+        goto done;
+    for (Py_ssize_t k = 0; k < r.len; k++)
+        final[pos[k]] = acc[k];
+    result = PyTuple_New(11);
+    if (result == NULL)
+        goto error;
+    PyTuple_SET_ITEM(result, 0, nodes);
+    nodes = NULL;
+    for (int b = 0; b < 10; b++) {
+        PyTuple_SET_ITEM(result, b + 1, bufs[b]);
+        bufs[b] = NULL;
+    }
+    goto cleanup;
+
+nomem:
+    PyErr_NoMemory();
+error:
+    Py_CLEAR(result);
+    goto cleanup;
+done:
+    result = Py_NewRef(Py_NotImplemented);
+cleanup:
+    Py_XDECREF(nodes);
+    for (int b = 0; b < 10; b++)
+        Py_XDECREF(bufs[b]);
+    reached_free(&r);
+    PyMem_Free(pos);
+    PyMem_Free(L);
     PyMem_Free(stack.item);
     PyMem_Free(stack.pos);
     PyMem_Free(order.item);
@@ -1124,6 +1328,8 @@ static PyObject *c_install(PyObject *mod, PyObject *args)
 static PyMethodDef MODULE_METHODS[] = {
     {"install", c_install, METH_VARARGS,
      "install(Value, OPS, value_globals, python) -> the fast paths, by name"},
+    {"record", c_record, METH_O,
+     "record(root) -> NotImplemented (run the Python recording) or (nodes, arrays as bytes ...)"},
     {"backward", c_backward, METH_O,
      "backward(root) -> False (done), NotImplemented (changed nothing: run the Python pass)"},
     {"sum", (PyCFunction)(void (*)(void))c_sum, METH_FASTCALL | METH_KEYWORDS,

@@ -39,6 +39,7 @@ import numpy as np
 
 from .backprop import (EdgeStep, NodeStep, Recording, check_gradients, run_pass, topological_order,
                        write_gradients)
+from .engine import core
 from .value import Value
 
 __all__ = ["Trace", "chain_rule"]
@@ -56,23 +57,45 @@ class Trace:
     def __init__(self, root: Value, order: Optional[list[Value]] = None) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"Trace needs the loss Value, got {type(root).__name__}: {root!r}")
+        self.root = root
+        self.error: Optional[ArithmeticError] = None
+        self._grads: Optional[Mapping[Value, float]] = None
+        self._into: Optional[tuple[np.ndarray, np.ndarray]] = None
+        recorded = core.record(root) if core is not None and order is None else NotImplemented
+        if recorded is NotImplemented:
+            self._record_in_python(root, order)
+        else:   # the C core's recording: the same numbers, bit for bit (tests/test_engine_backward.py)
+            nodes, *arrays = recorded
+            self.nodes = tuple(nodes)
+            (self.step_node, self.step_upstream, self.edge_start, self.edge_input, self.edge_operand,
+             self.local, self.product, self.before, self.after, self.final) = (
+                np.frombuffer(a, dtype=np.intp if k in (0, 2, 3, 4) else float) for k, a in enumerate(arrays))
+            self.hooked_from: Mapping[int, float] = MappingProxyType({})
+            self.leaf_hooks: tuple[tuple[int, int, float, float], ...] = ()
+        self.position: Mapping[Value, int] = MappingProxyType({v: i for i, v in enumerate(self.nodes)})
+        self.edge_step = _frozen(np.repeat(np.arange(len(self.step_node)), np.diff(self.edge_start)), np.intp)
+        self.edge_node = _frozen(self.step_node[self.edge_step], np.intp)
+        self.upstream = _frozen(self.step_upstream[self.edge_step], float)
+        step_of = np.full(len(self.nodes), -1, dtype=np.intp)
+        step_of[self.step_node] = np.arange(len(self.step_node))
+        self.step_of = _frozen(step_of, np.intp)
+
+    def _record_in_python(self, root: Value, order: Optional[list[Value]]) -> None:
+        """:func:`autodiff.backprop.run_pass` with ``record``, and backward()'s check."""
         order = list(order) if order is not None else topological_order(root)
         position = {v: i for i, v in enumerate(order)}
         record = Recording()
         grads, bound = run_pass(root, order, record, position)
-        self.error: Optional[ArithmeticError] = None
         if bound - bound != 0.0:   # what backward() checks, it checks here
             try:
                 check_gradients(order, grads)
             except (FloatingPointError, OverflowError) as exc:
                 self.error = exc
-        self.root = root
-        self.nodes: tuple[Value, ...] = tuple(order)
-        self.position: Mapping[Value, int] = MappingProxyType(position)
-        self.grads: Mapping[Value, float] = MappingProxyType(grads)
+        self.nodes = tuple(order)
+        self._grads = MappingProxyType(grads)
         self.step_node = _frozen(record.step_node, np.intp)
         self.step_upstream = _frozen(record.step_upstream, float)
-        self.hooked_from: Mapping[int, float] = MappingProxyType(record.hooked_from)
+        self.hooked_from = MappingProxyType(record.hooked_from)
         self.edge_start = _frozen(record.edge_start or [0], np.intp)
         self.edge_input = _frozen(record.edge_input, np.intp)
         self.edge_operand = _frozen(record.edge_operand, np.intp)
@@ -80,18 +103,18 @@ class Trace:
         self.product = _frozen(record.product, float)
         self.before = _frozen(record.before, float)
         self.after = _frozen(record.after, float)
-        self.leaf_hooks: tuple[tuple[int, int, float, float], ...] = tuple(record.leaf_hooks)
-        self.edge_step = _frozen(np.repeat(np.arange(len(self.step_node)), np.diff(self.edge_start)), np.intp)
-        self.edge_node = _frozen(self.step_node[self.edge_step], np.intp)
-        self.upstream = _frozen(self.step_upstream[self.edge_step], float)
+        self.leaf_hooks = tuple(record.leaf_hooks)
         final = np.zeros(len(order))
         for v, g in grads.items():
             final[position[v]] = g
         self.final = _frozen(final, float)
-        step_of = np.full(len(order), -1, dtype=np.intp)
-        step_of[self.step_node] = np.arange(len(self.step_node))
-        self.step_of = _frozen(step_of, np.intp)
-        self._into: Optional[tuple[np.ndarray, np.ndarray]] = None
+
+    @property
+    def grads(self) -> Mapping[Value, float]:
+        """Every node reached → its gradient of this pass (what :meth:`apply` writes)."""
+        if self._grads is None:
+            self._grads = MappingProxyType(dict(zip(self.nodes, self.final.tolist())))
+        return self._grads
 
     # ------------------------------------------------------------------ sizes
     @property

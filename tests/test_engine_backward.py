@@ -365,3 +365,32 @@ def test_trace_apply_is_backward_errors_included(case):
         trace.apply()
     assert str(by_apply.value) == str(by_backward.value)
     assert w2.grad == 0.0 and l2.grad == 0.0
+
+
+@pytest.mark.skipif(not autodiff.accelerated, reason="the C core is not running (BACKPROPLAB_PURE=1 or not built)")
+@given(dag=random_dags())
+def test_the_c_cores_recording_is_the_python_recording_bit_for_bit(dag):
+    """Trace(root) records in C when it can; Trace(root, order) always in Python: same
+    order, same steps and edges, same numbers (compared as bytes, so −0.0 and NaN count)."""
+    _, nodes = dag
+    root = nodes[-1]
+    fast, python = autodiff.Trace(root), autodiff.Trace(root, autodiff.topological_order(root))
+    assert fast.nodes == python.nodes and (fast.error is None) == (python.error is None)
+    for name in ("step_node", "step_upstream", "edge_start", "edge_input", "edge_operand", "local",
+                 "product", "before", "after", "final"):
+        a, b = getattr(fast, name), getattr(python, name)
+        assert a.tobytes() == b.tobytes(), name
+
+
+@pytest.mark.skipif(not autodiff.accelerated, reason="the C core is not running (BACKPROPLAB_PURE=1 or not built)")
+def test_the_c_core_records_a_network_and_declines_hooks():
+    from autodiff import engine
+    import nn
+    model = nn.MLP(3, [4, 1], activation="tanh", seed=0)
+    loss = nn.mse(model([0.5, -1.0, 2.0]), [1.0])
+    assert engine.core.record(loss) is not NotImplemented
+    fast, python = autodiff.Trace(loss), autodiff.Trace(loss, autodiff.topological_order(loss))
+    assert fast.local.tobytes() == python.local.tobytes() and fast.final.tobytes() == python.final.tobytes()
+    remove = loss.inputs[0].register_hook(lambda g: None)
+    assert engine.core.record(loss) is NotImplemented      # hooks run in Python
+    remove()
