@@ -100,9 +100,10 @@ def _param_name(home: tuple, role: str, matrix: bool, params: list[Value]) -> st
     column ``W₁[:,j]``, its bias ``b₁[j]``; a layer's ``W₁`` and ``b₁``."""
     labels = [p.label for p in params]
     nn_named = any(nn_param_name(label) for label in labels)
-    dotted = {m[1] for m in (re.fullmatch(r"(.+)\.\d+", label) for label in labels) if m}
-    if not nn_named and len(dotted) == 1 and len(params) > 1 and all(re.fullmatch(r".+\.\d+", x) for x in labels):
-        return short_label(dotted.pop())      # w.0, w.1, w.2: the vector w, as x.0, x.1 → x
+    if not nn_named and len(params) > 1:
+        dotted = [re.fullmatch(r"(.+)\.\d+", label) for label in labels]
+        if all(dotted) and len({m[1] for m in dotted}) == 1:
+            return short_label(dotted[0][1])   # w.0, w.1, w.2: the vector w, as x.0, x.1 → x
     if all(labels) and not nn_named:
         shown = [compact_label(label) for label in labels]
         if len(shown) == 1:

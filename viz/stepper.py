@@ -154,18 +154,29 @@ class Stepper:
     # ---------------------------------------------------------------- building
     def _resolve_wrt(self, wrt: Union[None, Value, Iterable[Value]]) -> tuple[Value, ...]:
         if wrt is None:
-            return tuple(default_wrt(self.order))
+            leaves = np.flatnonzero(self.trace.step_of < 0).tolist()
+            return tuple(default_wrt([self.order[j] for j in leaves]))
         items = (wrt,) if isinstance(wrt, (Value, str)) else tuple(wrt)
         return tuple(self.lookup(w) for w in items)
 
     def _depends_on(self, targets: Iterable[Value]) -> set[int]:
         """ids of the nodes in ``targets`` or with an input that is (the tails of the
-        edges on a path from the loss to them)."""
-        dep = {id(v) for v in targets}
-        for v in self.order:
-            if id(v) not in dep and any(id(a) in dep for a in v.inputs):
-                dep.add(id(v))
-        return dep
+        edges on a path from the loss to them), by one forward pass over the Trace."""
+        t = self.trace
+        dep = bytearray(len(self.order))
+        for v in targets:
+            dep[self.index[id(v)]] = 1
+        step_node, start, inputs = t.step_node.tolist(), t.edge_start.tolist(), t.edge_input.tolist()
+        for s in range(len(step_node) - 1, -1, -1):   # op nodes, each after its inputs
+            j = step_node[s]
+            if not dep[j]:
+                for e in range(start[s], start[s + 1]):
+                    if dep[inputs[e]]:
+                        dep[j] = 1
+                        break
+        self._on_path_mask = np.frombuffer(bytes(dep), dtype=np.uint8).astype(bool)
+        order = self.order
+        return {id(order[j]) for j in np.flatnonzero(self._on_path_mask).tolist()}
 
     def shows(self, node: Value, input: Value) -> bool:
         """Whether the step along ``input → node`` is shown (see the class doc)."""
@@ -175,9 +186,13 @@ class Stepper:
 
     def _shown_edges(self) -> np.ndarray:
         """The Trace's edges shown as steps, in order (see :meth:`shows`)."""
-        wrt = {id(w) for w in self.wrt}
-        visible = np.array([id(v) in self.on_path and (self.constants or not _is_constant(v) or id(v) in wrt)
-                            for v in self.order], dtype=bool)
+        visible = self._on_path_mask.copy()
+        if not self.constants:
+            wrt = {id(w) for w in self.wrt}
+            for j in np.flatnonzero(visible & (self.trace.step_of < 0)).tolist():   # leaves only
+                v = self.order[j]
+                if _is_constant(v) and id(v) not in wrt:
+                    visible[j] = False
         return np.flatnonzero(visible[self.trace.edge_input]) if self.trace.n_edges else np.zeros(0, np.intp)
 
     def _edge_changes(self, e: int) -> list[tuple[int, float, float]]:
