@@ -531,3 +531,33 @@ def test_softmax_local_rule_is_instantiated():
     assert rules["a0"].endswith(f"= {st.fmt(s0)} · {st.fmt(1 - s0)} = {st.fmt(s0 * (1 - s0))}"), rules["a0"]
     s2 = e[2] / sum(e)
     assert rules["a2"].endswith(f"= −{st.fmt(s0)} · {st.fmt(s2)} = {st.fmt(-s0 * s2)}"), rules["a2"]
+
+
+@pytest.mark.parametrize("case", ["nan", "overflow", "fine"])
+def test_apply_is_backward_errors_included(case):
+    """Stepper(l).apply() is l.backward(): the same FloatingPointError/OverflowError (same
+    message, nothing written) where backward raises, the same .grad everywhere otherwise —
+    also after stepping, and with accumulation into leaves that held a gradient."""
+    def build():
+        w = Value(0.0 if case == "nan" else 1.0, "w", param=True)
+        if case == "nan":
+            return w, (w ** 0.5) * 0.0
+        if case == "overflow":
+            return w, ((w * 1e-200) * 1e200) * 1e200
+        return w, (w * 3.0).tanh() * (w + 2.0)
+    w1, l1 = build()
+    w2, l2 = build()
+    w1.grad = w2.grad = 0.25
+    s = Stepper(l2)
+    s.goto(len(s) // 2)
+    if case == "fine":
+        l1.backward()
+        s.apply()
+        assert w2.grad == w1.grad and l2.grad == l1.grad
+        return
+    with pytest.raises((FloatingPointError, OverflowError)) as by_backward:
+        l1.backward()
+    with pytest.raises(type(by_backward.value)) as by_apply:
+        s.apply()
+    assert str(by_apply.value) == str(by_backward.value)
+    assert w1.grad == w2.grad == 0.25

@@ -39,11 +39,11 @@ import numpy as np
 import autodiff
 from autodiff import Trace, Value
 
-from . import step_analysis, step_breakpoints, step_frames
+from . import step_analysis, step_breakpoints, step_frames, step_scalar
 from .levels import GroupStep, group_steps, level_names
 from .naming import format_number, plain
 from .step_types import Breakpoint, Check, LazySteps, Path, Step, Why
-from .stepformula import as_drawn, chain_rule_formula, drawn_names, local_derivative
+from .stepformula import as_drawn, drawn_names
 
 __all__ = ["Stepper", "Step", "Breakpoint", "Check", "Path", "Why", "step_through"]
 
@@ -196,44 +196,14 @@ class Stepper:
         return np.flatnonzero(visible[self.trace.edge_input]) if self.trace.n_edges else np.zeros(0, np.intp)
 
     def _edge_changes(self, e: int) -> list[tuple[int, float, float]]:
-        """What applying edge ``e`` changes, ``(topological index, old, new)``: a hook's
-        replacement of the node's gradient (at its first edge), the ``+=``, and a hook on
-        the input leaf (at its last contribution)."""
-        t, start = self.trace, self.start
-        out = []
-        s = int(t.edge_step[e])
-        if e == t.edge_start[s] and s in t.hooked_from:
-            out.append((int(t.step_node[s]), t.hooked_from[s], float(t.step_upstream[s])))
-        j = int(t.edge_input[e])
-        out.append((j, float(t.before[e] + start[j]), float(t.after[e] + start[j])))
-        for _, leaf, raw, hooked in t.leaf_hooks:
-            if leaf == j and t.edges_into(j)[-1] == e:
-                out.append((j, raw + start[j], hooked + start[j]))
-        return out
+        return step_scalar.edge_changes(self, e)
 
     def _edge_step(self, e: int, index: int, first: int, tail: bool) -> Step:
-        """The Trace's edge ``e`` as step number ``index``, applying edges ``first`` … ``e``
-        (the ones left out before it) at once, and with ``tail`` all edges after it."""
-        t, start = self.trace, self.start
-        node, j, k = int(t.edge_node[e]), int(t.edge_input[e]), int(t.edge_operand[e])
-        s = int(t.edge_step[e])
-        hooked = t.hooked_from.get(s) if s in t.hooked_from and first <= t.edge_start[s] <= e else None
-        changes = [c for x in range(first, e + 1) for c in self._edge_changes(x)]
-        if tail:
-            changes += [c for x in range(e + 1, t.n_edges) for c in self._edge_changes(x)]
-        nodes = self.order
-        upstream, local, product = float(t.upstream[e]), float(t.local[e]), float(t.product[e])
-        before, after = float(t.before[e] + start[j]), float(t.after[e] + start[j])
-        return Step(index, nodes[node], nodes[j], k, node, j, upstream, local, product, before, after,
-                    hooked, self._formula(nodes[node], nodes[j], k, upstream, local, product),
-                    tuple(changes), local_derivative(nodes[node], k, local, self.names, self.fmt), e)
+        return step_scalar.edge_step(self, e, index, first, tail)
 
     def _shown_step(self, k: int) -> Step:
         first = int(self._ends[k - 1]) if k else 0
         return self._edge_step(int(self._shown[k]), k, first, tail=k == len(self._shown) - 1)
-
-    def _formula(self, node: Value, inp: Value, k: int, upstream: float, local: float, product: float) -> str:
-        return chain_rule_formula(self.names, self.fmt, self.loss, node, inp, k, upstream, local, product)
 
     def fmt(self, x: float) -> str:
         """A number with the stepper's significant digits (as the drawings print them)."""
@@ -412,34 +382,12 @@ class Stepper:
         raise KeyError(f"{len(hits)} nodes are named {name!r}; label them differently")
 
     def change_text(self, step) -> str:
-        """What a step changes, in words: ``∂l/∂a: 0 → 0.1288`` (a group step: how many
-        of the drawn node's entries are complete)."""
-        l = self.loss_name
-        if isinstance(step, GroupStep):
-            targets = [self.index[id(v)] for v in step.inputs]
-            if not targets:
-                return f"∂{l}/∂{step.tail_name} = ∂{l}/∂{step.result_name} (no scalar node: nothing to store)"
-            at = step.index + 1
-            done = sum(1 for j in targets if self._completed[j] <= at)
-            if len(targets) == 1:
-                j = targets[0]
-                before = next((old for idx, old, _ in step.changes if idx == j), self.initial_list()[j])
-                after = next((new for idx, _, new in reversed(step.changes) if idx == j), before)
-                return f"∂{l}/∂{step.tail_name}: {self.fmt(before)} → {self.fmt(after)}"
-            return (f"∂{l}/∂{step.tail_name}: {done} of {len(targets)} entries complete "
-                    f"({len(step.members)} scalar steps)")
-        text = f"∂{l}/∂{self.names[step.input]}: {self.fmt(step.grad_before)} → {self.fmt(step.grad_after)}"
-        if step.hooked_from is not None:
-            text += (f"   (a hook replaced ∂{l}/∂{self.names[step.node]} = "
-                     f"{self.fmt(step.hooked_from)} by {self.fmt(step.upstream)})")
-        return text
+        """What a step changes, in words (:func:`viz.step_scalar.change_text`)."""
+        return step_scalar.change_text(self, step)
 
     def describe(self, node: Union[str, Value]) -> str:
-        """One line about a node at the current position: name, op, value, gradient."""
-        v = self.lookup(node)
-        kind = v.op if not v.is_leaf else ("parameter" if v.param else "leaf")
-        grad = "?" if not self.known(v) else self.fmt(self.grad(v)) + ("" if self.complete(v) else " (partial)")
-        return f"{self.names[v]} [{kind}]  value {self.fmt(v.data)}  ∂{self.names[self.loss]}/∂{self.names[v]} = {grad}"
+        """One line about a node at the current position (:func:`viz.step_scalar.describe`)."""
+        return step_scalar.describe(self, node)
 
     # -------------------------------------------------------------- breakpoints
     def break_on(self, spec: Union[str, "re.Pattern[str]", Callable[[Step], bool]],
