@@ -39,7 +39,7 @@ import numpy as np
 import autodiff
 from autodiff import Trace, Value
 
-from . import step_analysis, step_breakpoints, step_frames, step_scalar
+from . import step_analysis, step_breakpoints, step_frames, step_page, step_scalar
 from .levels import GroupStep, group_steps, level_names
 from .naming import format_number, plain
 from .step_types import Breakpoint, Check, LazySteps, Path, Step, Why
@@ -259,8 +259,7 @@ class Stepper:
 
     def _repr_html_(self) -> str:
         """Inline display in Jupyter: the interactive page at this position, in an iframe."""
-        from .html_page import notebook_html
-        return notebook_html(self)
+        return step_page.iframe(step_page.page(self))
 
     @property
     def current(self):
