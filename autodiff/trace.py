@@ -26,7 +26,7 @@ Hooks run once, while the Trace is recorded.
 >>> from autodiff import Value
 >>> w = Value(3.0, "w", param=True)
 >>> t = Trace(w * w + w)
->>> [float(x) for x in t.local], t.final[t.position[w]]
+>>> [float(x) for x in t.local], float(t.final[t.position[w]])
 ([1.0, 1.0, 3.0, 3.0], 7.0)
 """
 

@@ -113,7 +113,8 @@ def main() -> None:
                           fmt_time(r["built"]), f"{ratio:.1f}×"])
     text = "\n".join([
         "## Building a Stepper vs the same graph's backward() (bench_trace.py)\n",
-        machine_line() + "; medians of 5, alternating.\n",
+        machine_line() + f"; load average {os.getloadavg()[0]:.1f} at the end (the machine is shared: "
+        "absolute times grow with it, the ratios less); medians of 5, alternating.\n",
         markdown_table(["graph, call", "engine", "nodes", "backward()", "the call", "ratio"], table),
     ])
     print(text)
