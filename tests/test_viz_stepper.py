@@ -561,3 +561,26 @@ def test_apply_is_backward_errors_included(case):
         s.apply()
     assert str(by_apply.value) == str(by_backward.value)
     assert w1.grad == w2.grad == 0.25
+
+
+@pytest.mark.skipif(shutil.which("neato") is None, reason="Graphviz is not installed")
+def test_an_edge_label_beside_a_vertical_edge_clears_its_arrowheads():
+    """The frame's "× local" label on a vertical parameter edge (w₅ → its op) starts to the
+    right of both arrowheads (the forward one and the red twin's), not on top of them."""
+    E, n = nptel()
+    s = Stepper(E)
+    step = next(st for st in s.steps if st.input is n["w5"])
+    s.goto(step.index + 1)
+    svg = s.frame_svg()
+    label = f"× {s.fmt(step.local)}"
+    xs = []
+    for gid in (step.edge_id, step.edge_id + "_back"):
+        block = re.search(r'<g id="%s" class="edge[^"]*">(.*?)</g>' % re.escape(gid), svg, re.S)[1]
+        path = re.search(r' d="([^"]+)"', block)[1]
+        pts = [float(x) for x in re.findall(r"(-?[\d.]+),", path)]
+        assert max(pts) - min(pts) < 1.0, "the w₅ edge is vertical in the slide layout"
+        xs += [float(x) for x in re.findall(r"(-?[\d.]+),-?[\d.]+", " ".join(re.findall(r'points="([^"]+)"', block)))]
+    text = re.search(r'<text text-anchor="(\w+)" x="([\d.]+)"[^>]*>%s</text>' % re.escape(label), svg)
+    assert text is not None, label
+    start = float(text[2]) - (0 if text[1] == "start" else 40)
+    assert start >= max(xs) + 5, (start, max(xs))
