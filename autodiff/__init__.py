@@ -13,7 +13,8 @@ and :func:`compile`, which replays a graph vectorised over a batch.
 from . import engine  # first: when the C core is built, it takes over Value's hot paths
 from .compile import Tape
 from .compile import compile  # noqa: A004 - autodiff.compile(loss, inputs) -> Tape
-from .backprop import EdgeStep, NodeStep, backward, chain_rule, topological_order, zero_grad
+from .backprop import EdgeStep, NodeStep, backward, topological_order, zero_grad
+from .trace import Trace, chain_rule
 from .gradcheck import GradcheckError, gradcheck, local_gradcheck
 from .ops import OPS, Op, register
 from .params import ParameterStore
@@ -24,7 +25,7 @@ from .value import sum  # noqa: A004, F401 - autodiff.sum is the n-ary sum node
 __all__ = [
     "Value", "OPS", "Op", "register", "apply", "describe",
     "dot", "maximum", "softmax",  # autodiff.sum is left out of * so as not to shadow the builtin
-    "backward", "chain_rule", "topological_order", "zero_grad", "NodeStep", "EdgeStep",
+    "backward", "chain_rule", "Trace", "topological_order", "zero_grad", "NodeStep", "EdgeStep",
     "no_grad", "is_grad_enabled", "gradcheck", "local_gradcheck", "GradcheckError",
     "compile", "Tape", "ParameterStore", "accelerated",
 ]

@@ -581,30 +581,6 @@ python:
 
 /* ------------------------------------------------------------------ backward */
 
-/* The op nodes the depth-first search has reached, each with the gradient it had: while the
- * search runs, a reached node's grad slot holds MARK (how "seen" is told, with no hash set);
- * afterwards each gets a new 0.0 (the pass goes on) or its gradient back (Python runs it). */
-static PyObject *MARK = NULL;
-typedef struct { PyObject *node, *grad; } Mark;
-typedef struct { Mark *item; Py_ssize_t len, cap; } Marks;
-
-static int mark(Marks *m, PyObject *v)
-{
-    if (m->len == m->cap) {
-        Py_ssize_t cap = m->cap ? 2 * m->cap : 1024;
-        Mark *item = PyMem_Realloc(m->item, cap * sizeof(Mark));
-        if (item == NULL)
-            return -1;
-        m->item = item;
-        m->cap = cap;
-    }
-    m->item[m->len].node = v;
-    m->item[m->len].grad = SLOT(v, OFF_GRAD);   /* the slot's reference moves here */
-    m->len++;
-    SLOT(v, OFF_GRAD) = MARK;
-    return 0;
-}
-
 /* A growable array of borrowed node pointers. */
 typedef struct { PyObject **item; Py_ssize_t *pos; Py_ssize_t len, cap; } NodeArray;
 
@@ -628,6 +604,127 @@ static int nodes_push(NodeArray *a, PyObject *v, Py_ssize_t pos)
     a->pos[a->len] = pos;
     a->len++;
     return 0;
+}
+
+
+/* The pass accumulates every node's gradient in a buffer of its own (never in the nodes'
+ * grad slots) and writes the slots once, at its end: passes over graphs that share nodes
+ * cannot see each other's partial sums (backprop.run_pass does the same in Python).
+ *
+ * Reached: every node the depth-first search met, op nodes and leaves, by first meeting;
+ * a pointer hash table (open addressing) maps a node to its place there. */
+typedef struct {
+    PyObject **node;      /* borrowed: the root holds the graph */
+    double *acc;          /* ∂l/∂node of this pass (−0.0 until a contribution: −0.0 + p is p) */
+    Py_ssize_t *first;    /* an op node's first entry in `in`; −1 for a leaf */
+    Py_ssize_t len, cap;
+    PyObject **key;       /* the hash table: nodes … */
+    Py_ssize_t *slot;     /* … and their places */
+    Py_ssize_t mask;
+    Py_ssize_t *in;       /* each op node's inputs, as places, in operand order */
+    Py_ssize_t in_len, in_cap;
+    Py_ssize_t max_in;    /* the most inputs of one op node */
+} Reached;
+
+static inline size_t ptr_hash(PyObject *p)
+{
+    uintptr_t x = (uintptr_t)p >> 4;
+    return (size_t)(x * (uintptr_t)0x9E3779B97F4A7C15ULL);
+}
+
+static int table_grow(Reached *r)
+{
+    Py_ssize_t cap = r->mask ? 2 * (r->mask + 1) : 1024;
+    PyObject **key = PyMem_Calloc(cap, sizeof(PyObject *));
+    Py_ssize_t *slot = PyMem_Malloc(cap * sizeof(Py_ssize_t));
+    if (key == NULL || slot == NULL) {
+        PyMem_Free(key);
+        PyMem_Free(slot);
+        return -1;
+    }
+    for (Py_ssize_t i = 0; i < r->len; i++) {
+        size_t h = ptr_hash(r->node[i]) & (size_t)(cap - 1);
+        while (key[h] != NULL)
+            h = (h + 1) & (size_t)(cap - 1);
+        key[h] = r->node[i];
+        slot[h] = i;
+    }
+    PyMem_Free(r->key);
+    PyMem_Free(r->slot);
+    r->key = key;
+    r->slot = slot;
+    r->mask = cap - 1;
+    return 0;
+}
+
+/* The place of v, or −1 if not reached yet (*h: where it would go in the table). */
+static inline Py_ssize_t reached_find(Reached *r, PyObject *v, size_t *h)
+{
+    size_t i = ptr_hash(v) & (size_t)r->mask;
+    while (r->key[i] != NULL) {
+        if (r->key[i] == v)
+            return r->slot[i];
+        i = (i + 1) & (size_t)r->mask;
+    }
+    *h = i;
+    return -1;
+}
+
+/* Add v (not reached yet, table position h) and return its place; −1: no memory. */
+static Py_ssize_t reached_add(Reached *r, PyObject *v, size_t h, int is_op)
+{
+    if (r->len == r->cap) {
+        Py_ssize_t cap = r->cap ? 2 * r->cap : 1024;
+        PyObject **node = PyMem_Realloc(r->node, cap * sizeof(PyObject *));
+        if (node == NULL)
+            return -1;
+        r->node = node;
+        double *acc = PyMem_Realloc(r->acc, cap * sizeof(double));
+        if (acc == NULL)
+            return -1;
+        r->acc = acc;
+        Py_ssize_t *first = PyMem_Realloc(r->first, cap * sizeof(Py_ssize_t));
+        if (first == NULL)
+            return -1;
+        r->first = first;
+        r->cap = cap;
+    }
+    Py_ssize_t k = r->len++;
+    r->node[k] = v;
+    r->acc[k] = -0.0;
+    r->first[k] = -1;
+    if (is_op) {
+        Py_ssize_t n = PyTuple_GET_SIZE(SLOT(v, OFF_INPUTS));
+        if (r->in_len + n > r->in_cap) {
+            Py_ssize_t cap = r->in_cap ? 2 * r->in_cap : 4096;
+            while (cap < r->in_len + n)
+                cap *= 2;
+            Py_ssize_t *in = PyMem_Realloc(r->in, cap * sizeof(Py_ssize_t));
+            if (in == NULL)
+                return -1;
+            r->in = in;
+            r->in_cap = cap;
+        }
+        r->first[k] = r->in_len;
+        r->in_len += n;
+        if (n > r->max_in)
+            r->max_in = n;
+    }
+    r->key[h] = v;
+    r->slot[h] = k;
+    if (2 * r->len > r->mask + 1 && table_grow(r) < 0)   /* load ≤ 1/2 */
+        return -1;
+    return k;
+}
+
+static void reached_free(Reached *r)
+{
+    PyMem_Free(r->node);
+    PyMem_Free(r->acc);
+    PyMem_Free(r->first);
+    PyMem_Free(r->key);
+    PyMem_Free(r->slot);
+    PyMem_Free(r->in);
 }
 
 static int op_code(PyObject *op)
@@ -702,41 +799,122 @@ static int leaf_ok(PyObject *v)
     return plain_number(g, &x);
 }
 
-/* v.grad += product, in place when the float is this slot's alone. */
-static inline int add_grad(PyObject *v, double product)
+/* slot := a float holding x, in place when the float is this slot's alone. */
+static inline int set_grad(PyObject *v, double x)
 {
     PyObject *g = SLOT(v, OFF_GRAD);
     if (PyFloat_CheckExact(g) && Py_REFCNT(g) == 1) {
-        ((PyFloatObject *)g)->ob_fval += product;
+        ((PyFloatObject *)g)->ob_fval = x;
         return 0;
     }
-    double old;
-    if (PyFloat_CheckExact(g))
-        old = PyFloat_AS_DOUBLE(g);
-    else if (!plain_number(g, &old))
-        return -1;   /* checked before the pass; cannot happen */
-    PyObject *f = PyFloat_FromDouble(old + product);
+    PyObject *f = PyFloat_FromDouble(x);
     if (f == NULL)
         return -1;
     SLOT(v, OFF_GRAD) = f;
-    Py_DECREF(g);
+    Py_DECREF(g);   /* a float or an int (node_ok, leaf_ok): no finalizer runs */
     return 0;
 }
 
 static inline double data_of(PyObject *v) { return PyFloat_AS_DOUBLE(SLOT(v, OFF_DATA)); }
 
-/* backward(root): the plain backward pass of backprop.chain_rule(root) (record=False, no leaf
- * hooks), same order, same arithmetic.  Returns False when done; True when done but the pass
- * produced a number that may be NaN or ±inf (Σ products² is not finite: a superset of the
- * cases in which Python's bound is not finite and _check_gradients can raise), so Python must
- * run _check_gradients; NotImplemented, having changed nothing, when Python must run the pass.
- * No Python code can run during the pass: the only objects released are floats and ints. */
+/* The local partials ∂node/∂inputᵢ of an op node node_ok accepted, in operand order, into
+ * L (room for every input): the same IEEE operations as the OPS entry each case cites. */
+static int node_partials(PyObject *node, double *L)
+{
+    PyObject *inputs = SLOT(node, OFF_INPUTS);
+    PyObject **in = ((PyTupleObject *)inputs)->ob_item;
+    Py_ssize_t n = PyTuple_GET_SIZE(inputs);
+    double out = data_of(node);
+    PyObject *attr = SLOT(node, OFF_ATTR);
+#define EDGE(i, local) (L[(i)] = (local))
+    switch (op_code(SLOT(node, OFF_OP))) {
+    case OP_DOT: {       /* OPS["dot"].partials, _dot_partials: ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1 */
+        Py_ssize_t m = n / 2;
+        for (Py_ssize_t i = 0; i < m; i++)
+            EDGE(i, data_of(in[m + i]));
+        for (Py_ssize_t i = 0; i < m; i++)
+            EDGE(m + i, data_of(in[i]));
+        if (n % 2)
+            EDGE(n - 1, 1.0);
+        break;
+    }
+    case OP_SUM:         /* OPS["sum"].partials: ∂c/∂aᵢ = 1 */
+        for (Py_ssize_t i = 0; i < n; i++)
+            EDGE(i, 1.0);
+        break;
+    case OP_ADD:         /* OPS["add"].partials: (1, 1) */
+        EDGE(0, 1.0);
+        EDGE(1, 1.0);
+        break;
+    case OP_SUB:         /* OPS["sub"].partials: (1, −1) */
+        EDGE(0, 1.0);
+        EDGE(1, -1.0);
+        break;
+    case OP_MUL: {       /* OPS["mul"].partials: (b, a) */
+        double a = data_of(in[0]), b = data_of(in[1]);
+        EDGE(0, b);
+        EDGE(1, a);
+        break;
+    }
+    case OP_DIV: {       /* OPS["div"].partials: (1/b, −out/b) */
+        double b = data_of(in[1]);
+        EDGE(0, 1.0 / b);
+        EDGE(1, -out / b);
+        break;
+    }
+    case OP_NEG:  EDGE(0, -1.0); break;                       /* OPS["neg"]: −1 */
+    case OP_EXP:  EDGE(0, out); break;                        /* OPS["exp"]: eᵃ */
+    case OP_LOG:  EDGE(0, 1.0 / data_of(in[0])); break;       /* OPS["log"]: 1/a */
+    case OP_TANH: EDGE(0, 1.0 - out * out); break;            /* OPS["tanh"] */
+    case OP_SIGMOID: EDGE(0, out * (1.0 - out)); break;       /* OPS["sigmoid"] */
+    case OP_RELU: EDGE(0, data_of(in[0]) <= 0.0 ? 0.0 : 1.0); break;  /* OPS["relu"] */
+    case OP_LEAKY:                                                /* OPS["leaky_relu"] */
+        EDGE(0, data_of(in[0]) > 0.0 ? 1.0 : PyFloat_AS_DOUBLE(attr));
+        break;
+    case OP_ELU:                                                  /* OPS["elu"] */
+        EDGE(0, data_of(in[0]) > 0.0 ? 1.0 : out + PyFloat_AS_DOUBLE(attr));
+        break;
+    case OP_SIGN: case OP_STEP: EDGE(0, 0.0); break;   /* OPS["sign"], OPS["step"]: 0 */
+    case OP_ABS: {                                       /* OPS["abs"]: sign a, a·0 at 0 and NaN */
+        double a = data_of(in[0]);
+        EDGE(0, a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : a * 0.0));
+        break;
+    }
+    case OP_POW: {       /* OPS["pow"].partials, _power_rule: k·aᵏ⁻¹, limits at a = 0 */
+        double a = data_of(in[0]), k = PyFloat_AS_DOUBLE(attr), local;
+        if (a == 0.0 && k < 1.0)
+            local = k == 0.0 ? 0.0 : INFINITY;
+        else {
+            double pw = 0.0;
+            py_float_pow(a, k - 1.0, &pw);   /* checked by node_ok */
+            local = k * pw;
+        }
+        EDGE(0, local);
+        break;
+    }
+    default:
+        PyErr_SetString(PyExc_SystemError, "autodiff._ccore: unknown op in a checked graph");
+        return -1;
+    }
+#undef EDGE
+    return 0;
+}
+
+/* backward(root): backprop.backward's pass (run_pass, no leaf hooks, then write_gradients),
+ * same order, same arithmetic.  The depth-first search of topological_order(root,
+ * leaves=False) lists the op nodes (each after the op nodes it reads) and gives every node
+ * reached a place in a buffer; the chain rule runs on that buffer; then each op node's grad
+ * slot gets its gradient and each leaf's has its gradient added.  Returns False when done;
+ * NotImplemented, having changed nothing, when Python must run the pass: a node this file
+ * does not know, hooks, or a number of the pass that may be NaN or ±inf (Σ products² is not
+ * finite: a superset of the cases in which backprop.check_gradients can raise).  The caller
+ * holds backprop.GRADIENT_LOCK; no Python code runs during the pass. */
 static PyObject *c_backward(PyObject *mod, PyObject *root)
 {
     PyObject *result = NULL;
-    Marks marks = {NULL, 0, 0};
+    Reached r = {0};
     NodeArray stack = {NULL, NULL, 0, 0}, order = {NULL, NULL, 0, 0};
-    int handled = 0;
+    size_t h = 0;
 
     if (!installed || Py_TYPE(root) != ValueType)
         Py_RETURN_NOTIMPLEMENTED;
@@ -752,24 +930,19 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
     if (hooked)
         Py_RETURN_NOTIMPLEMENTED;
 
-    /* topological_order(root, leaves=False): iterative depth-first search over op nodes, each
-     * emitted after the op nodes it reads; leaves are checked, not listed. */
+    /* topological_order(root, leaves=False), every input edge resolved to a place */
     if (!node_ok(root))
         goto done;
-    if (mark(&marks, root) < 0 || nodes_push(&stack, root, 0) < 0)
+    if (table_grow(&r) < 0)
         goto nomem;
-    {
-        /* order needs no positions */
-        Py_ssize_t cap = 1024;
-        order.item = PyMem_Malloc(cap * sizeof(PyObject *));
-        if (order.item == NULL)
-            goto nomem;
-        order.cap = cap;
-    }
+    (void)reached_find(&r, root, &h);
+    if (reached_add(&r, root, h, 1) < 0 || nodes_push(&stack, root, 0) < 0)
+        goto nomem;
     while (stack.len) {
         PyObject *node = stack.item[stack.len - 1];
         PyObject *inputs = SLOT(node, OFF_INPUTS);
         Py_ssize_t n = PyTuple_GET_SIZE(inputs), i = stack.pos[stack.len - 1];
+        Py_ssize_t base = r.first[reached_find(&r, node, &h)];
         int pushed = 0;
         for (; i < n; i++) {
             PyObject *inp = PyTuple_GET_ITEM(inputs, i);
@@ -778,134 +951,77 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
             PyObject *its = SLOT(inp, OFF_INPUTS);
             if (its == NULL || !PyTuple_CheckExact(its))
                 goto done;
-            if (PyTuple_GET_SIZE(its) == 0) {          /* a leaf */
-                if (!leaf_ok(inp))
-                    goto done;
+            Py_ssize_t k = reached_find(&r, inp, &h);
+            if (k >= 0) {                                   /* reached before */
+                r.in[base + i] = k;
                 continue;
             }
-            if (SLOT(inp, OFF_GRAD) == MARK)           /* reached before */
-                continue;
-            if (!node_ok(inp))
+            int is_op = PyTuple_GET_SIZE(its) != 0;
+            if (is_op ? !node_ok(inp) : !leaf_ok(inp))
                 goto done;
+            k = reached_add(&r, inp, h, is_op);
+            if (k < 0)
+                goto nomem;
+            r.in[base + i] = k;
+            if (!is_op)
+                continue;
             stack.pos[stack.len - 1] = i + 1;
-            if (mark(&marks, inp) < 0 || nodes_push(&stack, inp, 0) < 0)
+            if (nodes_push(&stack, inp, 0) < 0)
                 goto nomem;
             pushed = 1;
             break;
         }
         if (!pushed) {
             stack.len--;
-            if (order.len == order.cap) {
-                PyObject **item = PyMem_Realloc(order.item, 2 * order.cap * sizeof(PyObject *));
-                if (item == NULL)
-                    goto nomem;
-                order.item = item;
-                order.cap *= 2;
-            }
-            order.item[order.len++] = node;
+            if (nodes_push(&order, node, reached_find(&r, node, &h)) < 0)
+                goto nomem;
         }
     }
 
-    /* chain_rule: reset the op nodes' gradients, seed ∂l/∂l = 1, then for each node in
-     * reverse order and each input edge, ∂l/∂a += ∂l/∂u · ∂u/∂a. */
-    for (Py_ssize_t j = 0; j < marks.len; j++) {   /* every reached node is in the order */
-        PyObject *f = PyFloat_FromDouble(0.0);
-        if (f == NULL)
-            goto nomem;
-        SLOT(marks.item[j].node, OFF_GRAD) = f;
-        marks.item[j].node = NULL;
-    }
-    handled = 1;
-    for (Py_ssize_t j = 0; j < marks.len; j++)   /* floats and ints: no finalizer runs */
-        Py_DECREF(marks.item[j].grad);
-    marks.len = 0;
-    ((PyFloatObject *)SLOT(root, OFF_GRAD))->ob_fval = 1.0;
+    /* run_pass: ∂l/∂l = 1, then for each op node in reverse order and each input edge,
+     * ∂l/∂a += ∂l/∂u · ∂u/∂a, in the buffer. */
+    r.acc[0] = 1.0;   /* the root's place */
     double bound = 0.0;   /* Σ products²: finite iff no product or sum can be NaN or ±inf */
-#define EDGE(inp, local) do {                                           \
-        double p_ = g * (local);                                        \
-        bound += p_ * p_;                                               \
-        if (add_grad((inp), p_) < 0) goto nomem;                        \
-    } while (0)
+    double *acc = r.acc;
+    double *L = PyMem_Malloc((r.max_in ? r.max_in : 1) * sizeof(double));
+    if (L == NULL)
+        goto nomem;
     for (Py_ssize_t j = order.len - 1; j >= 0; j--) {
         PyObject *node = order.item[j];
-        PyObject *inputs = SLOT(node, OFF_INPUTS);
-        PyObject **in = ((PyTupleObject *)inputs)->ob_item;
-        Py_ssize_t n = PyTuple_GET_SIZE(inputs);
-        double g = PyFloat_AS_DOUBLE(SLOT(node, OFF_GRAD));
-        double out = data_of(node);
-        PyObject *attr = SLOT(node, OFF_ATTR);
-        switch (op_code(SLOT(node, OFF_OP))) {
-        case OP_DOT: {       /* OPS["dot"].partials, _dot_partials: ∂/∂wᵢ = xᵢ, ∂/∂xᵢ = wᵢ, ∂/∂b = 1 */
-            Py_ssize_t m = n / 2;
-            for (Py_ssize_t i = 0; i < m; i++)
-                EDGE(in[i], data_of(in[m + i]));
-            for (Py_ssize_t i = 0; i < m; i++)
-                EDGE(in[m + i], data_of(in[i]));
-            if (n % 2)
-                EDGE(in[n - 1], 1.0);
-            break;
-        }
-        case OP_SUM:         /* OPS["sum"].partials: ∂c/∂aᵢ = 1 */
-            for (Py_ssize_t i = 0; i < n; i++)
-                EDGE(in[i], 1.0);
-            break;
-        case OP_ADD:         /* OPS["add"].partials: (1, 1) */
-            EDGE(in[0], 1.0);
-            EDGE(in[1], 1.0);
-            break;
-        case OP_SUB:         /* OPS["sub"].partials: (1, −1) */
-            EDGE(in[0], 1.0);
-            EDGE(in[1], -1.0);
-            break;
-        case OP_MUL: {       /* OPS["mul"].partials: (b, a) */
-            double a = data_of(in[0]), b = data_of(in[1]);
-            EDGE(in[0], b);
-            EDGE(in[1], a);
-            break;
-        }
-        case OP_DIV: {       /* OPS["div"].partials: (1/b, −out/b) */
-            double b = data_of(in[1]);
-            EDGE(in[0], 1.0 / b);
-            EDGE(in[1], -out / b);
-            break;
-        }
-        case OP_NEG:  EDGE(in[0], -1.0); break;                       /* OPS["neg"]: −1 */
-        case OP_EXP:  EDGE(in[0], out); break;                        /* OPS["exp"]: eᵃ */
-        case OP_LOG:  EDGE(in[0], 1.0 / data_of(in[0])); break;       /* OPS["log"]: 1/a */
-        case OP_TANH: EDGE(in[0], 1.0 - out * out); break;            /* OPS["tanh"] */
-        case OP_SIGMOID: EDGE(in[0], out * (1.0 - out)); break;       /* OPS["sigmoid"] */
-        case OP_RELU: EDGE(in[0], data_of(in[0]) <= 0.0 ? 0.0 : 1.0); break;  /* OPS["relu"] */
-        case OP_LEAKY:                                                /* OPS["leaky_relu"] */
-            EDGE(in[0], data_of(in[0]) > 0.0 ? 1.0 : PyFloat_AS_DOUBLE(attr));
-            break;
-        case OP_ELU:                                                  /* OPS["elu"] */
-            EDGE(in[0], data_of(in[0]) > 0.0 ? 1.0 : out + PyFloat_AS_DOUBLE(attr));
-            break;
-        case OP_SIGN: case OP_STEP: EDGE(in[0], 0.0); break;   /* OPS["sign"], OPS["step"]: 0 */
-        case OP_ABS: {                                       /* OPS["abs"]: sign a, a·0 at 0 and NaN */
-            double a = data_of(in[0]);
-            EDGE(in[0], a > 0.0 ? 1.0 : (a < 0.0 ? -1.0 : a * 0.0));
-            break;
-        }
-        case OP_POW: {       /* OPS["pow"].partials, _power_rule: k·aᵏ⁻¹, limits at a = 0 */
-            double a = data_of(in[0]), k = PyFloat_AS_DOUBLE(attr), local;
-            if (a == 0.0 && k < 1.0)
-                local = k == 0.0 ? 0.0 : INFINITY;
-            else {
-                double pw = 0.0;
-                py_float_pow(a, k - 1.0, &pw);   /* checked by node_ok */
-                local = k * pw;
-            }
-            EDGE(in[0], local);
-            break;
-        }
-        default:
-            PyErr_SetString(PyExc_SystemError, "autodiff._ccore: unknown op in a checked graph");
+        Py_ssize_t n = PyTuple_GET_SIZE(SLOT(node, OFF_INPUTS));
+        const Py_ssize_t *at = r.in + r.first[order.pos[j]];
+        double g = acc[order.pos[j]];
+        if (node_partials(node, L) < 0) {
+            PyMem_Free(L);
             goto error;
         }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double p = g * L[i];
+            bound += p * p;
+            acc[at[i]] += p;
+        }
     }
-#undef EDGE
-    result = Py_NewRef(isfinite(bound) ? Py_False : Py_True);
+    PyMem_Free(L);
+    if (!isfinite(bound))
+        goto done;   /* Python runs the pass and its careful check (nothing was written) */
+
+    /* write_gradients: op nodes get their gradient, leaves have it added */
+    for (Py_ssize_t k = 0; k < r.len; k++) {
+        PyObject *v = r.node[k];
+        double x = acc[k];
+        if (r.first[k] < 0) {
+            PyObject *g = SLOT(v, OFF_GRAD);
+            double old = 0.0;
+            if (PyFloat_CheckExact(g))
+                old = PyFloat_AS_DOUBLE(g);
+            else
+                plain_number(g, &old);   /* checked by leaf_ok */
+            x = old + x;
+        }
+        if (set_grad(v, x) < 0)
+            goto nomem;
+    }
+    result = Py_NewRef(Py_False);
     goto cleanup;
 
 nomem:
@@ -916,17 +1032,195 @@ error:
 done:   /* not for this file: Python runs the whole pass (nothing was changed) */
     result = Py_NewRef(Py_NotImplemented);
 cleanup:
-    if (!handled) {   /* a node whose new 0.0 could not be made keeps MARK no longer */
-        for (Py_ssize_t j = 0; j < marks.len; j++)
-            if (marks.item[j].node != NULL)
-                SLOT(marks.item[j].node, OFF_GRAD) = marks.item[j].grad;
-            else
-                Py_DECREF(marks.item[j].grad);
-    }
-    PyMem_Free(marks.item);
+    reached_free(&r);
     PyMem_Free(stack.item);
     PyMem_Free(stack.pos);
     PyMem_Free(order.item);
+    PyMem_Free(order.pos);
+    return result;
+}
+
+/* record(root): the pass of backward(root) as autodiff.trace.Trace records it (backprop.run_pass
+ * with record=True over topological_order(root), leaves included), with the same numbers.
+ * Returns NotImplemented, having changed nothing, in the cases backward() leaves to Python
+ * (and when a number of the pass may be NaN or ±inf: the Python recording decides what
+ * backward() raises); else a tuple (nodes, step_node, step_upstream, edge_start, edge_input,
+ * edge_operand, local, product, before, after, final): the nodes in topological order (a
+ * list) and the arrays as bytes (Py_ssize_t and double, native order), final by position.
+ * Nothing is written into any node. */
+static PyObject *c_record(PyObject *mod, PyObject *root)
+{
+    PyObject *result = NULL, *nodes = NULL;
+    Reached r = {0};
+    NodeArray stack = {NULL, NULL, 0, 0}, order = {NULL, NULL, 0, 0};
+    Py_ssize_t *pos = NULL, pos_cap = 0, n_topo = 0;
+    double *L = NULL;
+    PyObject *bufs[10] = {NULL};
+    size_t h = 0;
+
+    if (!installed || Py_TYPE(root) != ValueType)
+        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *rin = SLOT(root, OFF_INPUTS);
+    if (rin == NULL || !PyTuple_CheckExact(rin) || PyTuple_GET_SIZE(rin) == 0
+        || SLOT(root, OFF_OP) == Py_None)
+        Py_RETURN_NOTIMPLEMENTED;
+    PyObject *leaf_hooks = PyObject_GetAttr((PyObject *)ValueType, STR_LEAF_HOOKS);
+    if (leaf_hooks == NULL)
+        return NULL;
+    int hooked = !(PyLong_CheckExact(leaf_hooks) && PyLong_AsLong(leaf_hooks) == 0);
+    Py_DECREF(leaf_hooks);
+    if (hooked || !node_ok(root))
+        Py_RETURN_NOTIMPLEMENTED;
+    nodes = PyList_New(0);
+    if (nodes == NULL)
+        return NULL;
+
+/* the topological position of place k: a leaf when first met, an op node when emitted */
+#define SET_POS(k) do {                                                     \
+        if ((k) >= pos_cap) {                                               \
+            Py_ssize_t c_ = pos_cap ? 2 * pos_cap : 1024;                   \
+            while (c_ <= (k)) c_ *= 2;                                      \
+            Py_ssize_t *p_ = PyMem_Realloc(pos, c_ * sizeof(Py_ssize_t));   \
+            if (p_ == NULL) goto nomem;                                     \
+            pos = p_; pos_cap = c_;                                         \
+        }                                                                   \
+        pos[(k)] = n_topo++;                                                \
+        if (PyList_Append(nodes, r.node[(k)]) < 0) goto error;              \
+    } while (0)
+
+    /* topological_order(root) with leaves, every input edge resolved to a place */
+    if (table_grow(&r) < 0)
+        goto nomem;
+    (void)reached_find(&r, root, &h);
+    if (reached_add(&r, root, h, 1) < 0 || nodes_push(&stack, root, 0) < 0)
+        goto nomem;
+    while (stack.len) {
+        PyObject *node = stack.item[stack.len - 1];
+        PyObject *inputs = SLOT(node, OFF_INPUTS);
+        Py_ssize_t n = PyTuple_GET_SIZE(inputs), i = stack.pos[stack.len - 1];
+        Py_ssize_t here = reached_find(&r, node, &h), base = r.first[here];
+        int pushed = 0;
+        for (; i < n; i++) {
+            PyObject *inp = PyTuple_GET_ITEM(inputs, i);
+            if (Py_TYPE(inp) != ValueType)
+                goto done;
+            PyObject *its = SLOT(inp, OFF_INPUTS);
+            if (its == NULL || !PyTuple_CheckExact(its))
+                goto done;
+            Py_ssize_t k = reached_find(&r, inp, &h);
+            if (k >= 0) {
+                r.in[base + i] = k;
+                continue;
+            }
+            int is_op = PyTuple_GET_SIZE(its) != 0;
+            if (is_op ? !node_ok(inp) : !leaf_ok(inp))
+                goto done;
+            k = reached_add(&r, inp, h, is_op);
+            if (k < 0)
+                goto nomem;
+            r.in[base + i] = k;
+            if (!is_op) {
+                SET_POS(k);
+                continue;
+            }
+            stack.pos[stack.len - 1] = i + 1;
+            if (nodes_push(&stack, inp, 0) < 0)
+                goto nomem;
+            pushed = 1;
+            break;
+        }
+        if (!pushed) {
+            stack.len--;
+            SET_POS(here);
+            if (nodes_push(&order, node, here) < 0)
+                goto nomem;
+        }
+    }
+#undef SET_POS
+
+    /* run_pass with record: each op node in reverse order, each input edge */
+    Py_ssize_t n_steps = order.len, n_edges = r.in_len;
+    bufs[0] = PyBytes_FromStringAndSize(NULL, n_steps * sizeof(Py_ssize_t));        /* step_node */
+    bufs[1] = PyBytes_FromStringAndSize(NULL, n_steps * sizeof(double));            /* step_upstream */
+    bufs[2] = PyBytes_FromStringAndSize(NULL, (n_steps + 1) * sizeof(Py_ssize_t));  /* edge_start */
+    bufs[3] = PyBytes_FromStringAndSize(NULL, n_edges * sizeof(Py_ssize_t));        /* edge_input */
+    bufs[4] = PyBytes_FromStringAndSize(NULL, n_edges * sizeof(Py_ssize_t));        /* edge_operand */
+    for (int b = 5; b < 9; b++)                                       /* local product before after */
+        bufs[b] = PyBytes_FromStringAndSize(NULL, n_edges * sizeof(double));
+    bufs[9] = PyBytes_FromStringAndSize(NULL, n_topo * sizeof(double));             /* final */
+    for (int b = 0; b < 10; b++)
+        if (bufs[b] == NULL)
+            goto error;
+    Py_ssize_t *step_node = (Py_ssize_t *)PyBytes_AS_STRING(bufs[0]);
+    double *step_up = (double *)PyBytes_AS_STRING(bufs[1]);
+    Py_ssize_t *edge_start = (Py_ssize_t *)PyBytes_AS_STRING(bufs[2]);
+    Py_ssize_t *edge_input = (Py_ssize_t *)PyBytes_AS_STRING(bufs[3]);
+    Py_ssize_t *edge_operand = (Py_ssize_t *)PyBytes_AS_STRING(bufs[4]);
+    double *local = (double *)PyBytes_AS_STRING(bufs[5]), *product = (double *)PyBytes_AS_STRING(bufs[6]);
+    double *before = (double *)PyBytes_AS_STRING(bufs[7]), *after = (double *)PyBytes_AS_STRING(bufs[8]);
+    double *final = (double *)PyBytes_AS_STRING(bufs[9]);
+    L = PyMem_Malloc((r.max_in ? r.max_in : 1) * sizeof(double));
+    if (L == NULL)
+        goto nomem;
+    double *acc = r.acc, bound = 0.0;
+    acc[0] = 1.0;   /* the root's place */
+    Py_ssize_t s = 0, e = 0;
+    for (Py_ssize_t j = order.len - 1; j >= 0; j--, s++) {
+        PyObject *node = order.item[j];
+        Py_ssize_t n = PyTuple_GET_SIZE(SLOT(node, OFF_INPUTS)), place = order.pos[j];
+        const Py_ssize_t *at = r.in + r.first[place];
+        double g = acc[place];
+        if (node_partials(node, L) < 0)
+            goto error;
+        step_node[s] = pos[place];
+        step_up[s] = g;
+        edge_start[s] = e;
+        for (Py_ssize_t i = 0; i < n; i++, e++) {
+            double p = g * L[i], b0 = acc[at[i]];
+            bound += p * p;
+            acc[at[i]] = b0 + p;
+            edge_input[e] = pos[at[i]];
+            edge_operand[e] = i;
+            local[e] = L[i];
+            product[e] = p;
+            before[e] = b0 + 0.0;   /* shown as 0, not −0, before the first contribution */
+            after[e] = b0 + p;
+        }
+    }
+    edge_start[s] = e;
+    if (!isfinite(bound))
+        goto done;
+    for (Py_ssize_t k = 0; k < r.len; k++)
+        final[pos[k]] = acc[k];
+    result = PyTuple_New(11);
+    if (result == NULL)
+        goto error;
+    PyTuple_SET_ITEM(result, 0, nodes);
+    nodes = NULL;
+    for (int b = 0; b < 10; b++) {
+        PyTuple_SET_ITEM(result, b + 1, bufs[b]);
+        bufs[b] = NULL;
+    }
+    goto cleanup;
+
+nomem:
+    PyErr_NoMemory();
+error:
+    Py_CLEAR(result);
+    goto cleanup;
+done:
+    result = Py_NewRef(Py_NotImplemented);
+cleanup:
+    Py_XDECREF(nodes);
+    for (int b = 0; b < 10; b++)
+        Py_XDECREF(bufs[b]);
+    reached_free(&r);
+    PyMem_Free(pos);
+    PyMem_Free(L);
+    PyMem_Free(stack.item);
+    PyMem_Free(stack.pos);
+    PyMem_Free(order.item);
+    PyMem_Free(order.pos);
     return result;
 }
 
@@ -1034,8 +1328,10 @@ static PyObject *c_install(PyObject *mod, PyObject *args)
 static PyMethodDef MODULE_METHODS[] = {
     {"install", c_install, METH_VARARGS,
      "install(Value, OPS, value_globals, python) -> the fast paths, by name"},
+    {"record", c_record, METH_O,
+     "record(root) -> NotImplemented (run the Python recording) or (nodes, arrays as bytes ...)"},
     {"backward", c_backward, METH_O,
-     "backward(root) -> False (done), True (done; run the careful check), NotImplemented (run Python)"},
+     "backward(root) -> False (done), NotImplemented (changed nothing: run the Python pass)"},
     {"sum", (PyCFunction)(void (*)(void))c_sum, METH_FASTCALL | METH_KEYWORDS,
      "autodiff.sum(values), fast path"},
     {"dot", (PyCFunction)(void (*)(void))c_dot, METH_FASTCALL | METH_KEYWORDS,
@@ -1056,12 +1352,11 @@ PyMODINIT_FUNC PyInit__ccore(void)
     STR_LEAF_HOOKS = PyUnicode_InternFromString("leaf_hooks");
     EMPTY_STR = PyUnicode_FromString("");
     ZERO = PyFloat_FromDouble(0.0);
-    MARK = PyFloat_FromDouble(0.0);
     ONE = PyFloat_FromDouble(1.0);
     MINUS_ONE = PyFloat_FromDouble(-1.0);
     FLOAT_001 = PyFloat_FromDouble(0.01);
     FLOAT_1 = PyFloat_FromDouble(1.0);
-    if (!STR_ALL_RECORDING || !STR_LEAF_HOOKS || !EMPTY_STR || !ZERO || !MARK || !ONE || !MINUS_ONE || !FLOAT_001 || !FLOAT_1) {
+    if (!STR_ALL_RECORDING || !STR_LEAF_HOOKS || !EMPTY_STR || !ZERO || !ONE || !MINUS_ONE || !FLOAT_001 || !FLOAT_1) {
         Py_DECREF(m);
         return NULL;
     }

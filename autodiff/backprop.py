@@ -1,4 +1,4 @@
-"""Reverse-mode backpropagation as an ordered stream of chain-rule steps.
+"""Reverse-mode backpropagation: one pass, in its own storage, written once at the end.
 
 For a loss l and the nodes u in reverse topological order, every input edge a → u
 applies the chain rule (seed 003, backprop of the annotated graph):
@@ -7,19 +7,24 @@ applies the chain rule (seed 003, backprop of the annotated graph):
 
 where ∂u/∂a is the op's local partial from :mod:`autodiff.ops`.
 
-:func:`chain_rule` is the one implementation of that loop. Called with
-``record=False`` (what :func:`backward` does) it yields nothing and builds no
-objects; with ``record=True`` it yields one :class:`NodeStep` per node, holding one
-:class:`EdgeStep` per input edge, for the step-through debugger. Both walk the same
-code.
+:func:`run_pass` is the one implementation of that loop. It accumulates every node's
+∂l/∂node in a dictionary of its own (never in the nodes' ``.grad`` fields), so passes
+that run at the same time over graphs sharing nodes cannot see each other's partial
+sums. :func:`write_gradients` then writes the result once, under :data:`GRADIENT_LOCK`:
+an intermediate node's ``.grad`` becomes its gradient of this pass, a leaf's ``.grad``
+has this pass's gradient added (leaves accumulate across calls, as in PyTorch: the
+contributions of one pass are summed first, then added). :func:`backward` is those two
+steps (or the C core's same pass); :class:`autodiff.trace.Trace` records the same
+pass with ``record=True`` for the step-through debugger.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import threading
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional, Sequence, Union
+from typing import Iterable, Iterator, Optional, Union
 
 from operator import attrgetter
 
@@ -29,7 +34,13 @@ from .value import Value, describe
 _inputs = attrgetter("inputs")
 _hypot = math.hypot
 
-__all__ = ["topological_order", "chain_rule", "backward", "zero_grad", "NodeStep", "EdgeStep"]
+__all__ = ["topological_order", "backward", "zero_grad", "NodeStep", "EdgeStep", "run_pass",
+           "write_gradients", "check_gradients", "GRADIENT_LOCK", "Recording"]
+
+#: Held while a pass writes its gradients into ``.grad`` (by :func:`write_gradients`, and
+#: around the C core's pass, which writes at its end): a leaf's ``grad += g`` is a read and
+#: a write, and two passes adding into one shared leaf must not interleave them.
+GRADIENT_LOCK = threading.Lock()
 
 
 def topological_order(root: Value, leaves: bool = True) -> list[Value]:
@@ -75,7 +86,8 @@ def _op_inputs(inputs: tuple[Value, ...]) -> Iterator[Value]:
 class EdgeStep:
     """One application of the chain rule along the edge ``input → node``.
 
-    ``grad_after = grad_before + upstream · local`` (``product = upstream · local``).
+    ``grad_after = grad_before + upstream · local`` (``product = upstream · local``); the
+    gradients are this pass's sums (a leaf's earlier ``.grad`` is added at the end).
     """
 
     node: Value
@@ -144,9 +156,10 @@ def _infinite_local_allowed(node: Value) -> bool:
     return any(v.data - v.data != 0.0 for v in node.inputs)
 
 
-def _check_gradients(order: list[Value]) -> None:
-    """Called once per backward, only when the cheap bound of the pass is not finite: walk
-    the pass again and raise at the first gradient that is wrong, in backward order.
+def check_gradients(order: list[Value], grads: dict[Value, float]) -> None:
+    """Called once per pass, only when the cheap bound of the pass is not finite: walk the
+    pass again (its gradients ``grads``, as :func:`run_pass` left them) and raise at the
+    first gradient that is wrong, in backward order.
 
     * ``FloatingPointError``: a NaN gradient, from 0 · ∞, from a NaN operand, or from
       contributions +∞ and −∞ that meet in one node;
@@ -163,7 +176,7 @@ def _check_gradients(order: list[Value]) -> None:
         op = node._op
         if op is None:
             continue
-        grad = node.grad
+        grad = grads[node]
         if grad != grad:
             raise FloatingPointError(
                 f"backward: a NaN gradient at {describe(node)}: its contributions +inf and -inf "
@@ -211,88 +224,130 @@ def _check_gradients(order: list[Value]) -> None:
                 "contributions (lower the learning rate or rescale the inputs)")
 
 
-def chain_rule(root: Value, record: bool = False,
-               order: Optional[list[Value]] = None) -> Iterator[NodeStep]:
-    """Run backprop from ``root``, yielding a :class:`NodeStep` per op node if ``record``.
+@dataclass
+class Recording:
+    """What :func:`run_pass` with ``record=True`` saw, as flat lists (see
+    :class:`autodiff.trace.Trace`, which holds them as read-only arrays).
 
-    The gradients of intermediate nodes are reset first (they are recomputed, never
-    double-counted); leaves accumulate, as in PyTorch. Hooks registered with
-    :meth:`Value.register_hook` see each node's full gradient when the walk reaches it.
-    Pass a precomputed ``order`` (from :func:`topological_order`) to reuse it.
-
-    Without ``record``, a NaN gradient raises ``FloatingPointError`` and a gradient that
-    overflows from finite numbers raises ``OverflowError``, naming the node (see
-    :func:`_check_gradients`; the check costs one multiply-add per node, and the careful walk
-    runs only when that bound is not finite); with ``record`` the steps carry the NaN, so the
-    debugger can show where it comes from.
+    Steps (one per op node, in backward order): ``step_node`` (position in the order),
+    ``step_upstream`` (∂l/∂node as it flows on), ``hooked_from`` (step → ∂l/∂node before a
+    hook replaced it), ``edge_start`` (the step's first edge; one more entry at the end).
+    Edges (in the order applied): ``edge_input`` (position), ``edge_operand``, ``local``,
+    ``product = upstream · local``, ``before``/``after`` (the input's gradient of this pass
+    before and after the ``+=``). ``leaf_hooks``: (edges applied, leaf position, gradient
+    before, gradient after) for each hook on a leaf that ran.
     """
-    if order is None:
-        order = topological_order(root, leaves=Value.leaf_hooks > 0)
-    hooked_leaves: dict[int, float] = {}
-    for node in order:
-        if node._op is not None:
-            node.grad = 0.0
-        elif node._hooks:
-            hooked_leaves[id(node)] = node.grad
-    if root._op is not None:
-        root.grad = 1.0
-    else:
-        root.grad += 1.0
 
+    step_node: list[int] = field(default_factory=list)
+    step_upstream: list[float] = field(default_factory=list)
+    hooked_from: dict[int, float] = field(default_factory=dict)
+    edge_start: list[int] = field(default_factory=list)
+    edge_input: list[int] = field(default_factory=list)
+    edge_operand: list[int] = field(default_factory=list)
+    local: list[float] = field(default_factory=list)
+    product: list[float] = field(default_factory=list)
+    before: list[float] = field(default_factory=list)
+    after: list[float] = field(default_factory=list)
+    leaf_hooks: list[tuple[int, int, float, float]] = field(default_factory=list)
+
+
+def run_pass(root: Value, order: list[Value], record: Optional[Recording] = None,
+             position: Optional[dict[Value, int]] = None) -> tuple[dict[Value, float], float]:
+    """The chain rule from ``root`` over ``order`` (:func:`topological_order`, with the
+    leaves when any leaf has a hook), in storage of its own.
+
+    Returns ``(grads, bound)``: ``grads`` maps every node reached to ∂root/∂node of this
+    pass (the sum of its contributions, in backward order; ∂root/∂root = 1), after the
+    hooks registered with :meth:`Value.register_hook` (an op node's hook sees its full
+    gradient and may replace what flows on; a leaf's hook sees, and may replace, this
+    pass's contribution). ``bound = Σ (∂l/∂u · ‖∂u/∂inputs‖)²``: when it is finite, every
+    product is below √bound and every sum below √(nodes·bound) (Cauchy–Schwarz), so
+    nothing overflowed or is NaN; otherwise :func:`check_gradients` decides.
+
+    With ``record`` (a :class:`Recording`, and ``position``: each node's place in
+    ``order``), every step and edge is also appended to it. No ``.grad`` is read or written.
+    """
+    grads: dict[Value, float] = {root: 1.0}
+    get = grads.get
     bound = 0.0
     for node in reversed(order):
         op = node._op
         if op is None:
-            if node._hooks:  # a leaf's hook sees this pass's contribution only
-                before = hooked_leaves[id(node)]
-                node.grad = before + _run_hooks(node, node.grad - before)
+            if node._hooks and node in grads:  # a leaf's hook sees this pass's contribution
+                raw = grads[node]
+                grads[node] = hooked = _run_hooks(node, raw)
+                if record is not None:
+                    record.leaf_hooks.append((len(record.edge_input), position[node], raw, hooked))
             continue
-        grad = node.grad
+        grad = grads[node]   # every op node of the order is reached from the root
         hooked_from = None
         if node._hooks:
             hooked_from = grad
-            grad = node.grad = _run_hooks(node, grad)
+            grad = grads[node] = _run_hooks(node, grad)
         inputs = node.inputs
         try:
             locals_ = op.partials([v.data for v in inputs], node.data, node.attr)
         except (ArithmeticError, ValueError) as exc:
             raise type(exc)(f"backward through {describe(node)}: {exc}") from None
-        if not record:
-            # bound = Σ (grad·‖locals‖)². When it is finite, every product is below √bound and
-            # every sum of this pass below √(nodes·bound) (Cauchy–Schwarz): nothing overflowed
-            # or is NaN, and no check is needed. Otherwise _check_gradients decides.
-            scale = grad * _hypot(*locals_)
-            bound += scale * scale
+        scale = grad * _hypot(*locals_)
+        bound += scale * scale
+        if record is None:
             for inp, local in zip(inputs, locals_):
-                inp.grad += grad * local
+                grads[inp] = get(inp, -0.0) + grad * local   # −0.0 + p is p, bit for bit
             continue
-        step = NodeStep(node, grad, [], hooked_from)
-        for i, (inp, local) in enumerate(zip(inputs, locals_)):
-            before = inp.grad
+        if hooked_from is not None:
+            record.hooked_from[len(record.step_node)] = hooked_from
+        record.step_node.append(position[node])
+        record.step_upstream.append(grad)
+        record.edge_start.append(len(record.edge_input))
+        for k, (inp, local) in enumerate(zip(inputs, locals_)):
+            local = float(local)
             product = grad * local
-            inp.grad = before + product
-            step.edges.append(EdgeStep(node, inp, i, grad, float(local), product, before, inp.grad))
-        yield step
-    if bound - bound != 0.0:  # NaN or ±inf somewhere in this pass
-        _check_gradients(order)
+            before = get(inp, -0.0)
+            grads[inp] = after = before + product
+            record.edge_input.append(position[inp])
+            record.edge_operand.append(k)
+            record.local.append(local)
+            record.product.append(product)
+            record.before.append(before + 0.0)   # shown as 0, not −0, before the first one
+            record.after.append(after)
+    if record is not None:
+        record.edge_start.append(len(record.edge_input))
+    return grads, bound
+
+
+def write_gradients(grads: dict[Value, float]) -> None:
+    """Write a pass's gradients into ``.grad``, all under :data:`GRADIENT_LOCK`: an op
+    node's becomes its gradient of this pass, a leaf's has it added."""
+    with GRADIENT_LOCK:
+        for node, g in grads.items():
+            if node._op is None:
+                node.grad += g
+            else:
+                node.grad = g
 
 
 def backward(root: Value) -> None:
-    """Plain backprop: consume :func:`chain_rule` without recording anything.
+    """Plain backprop from ``root``: :func:`run_pass`, :func:`check_gradients` when the
+    pass met a number that may be NaN or infinite (raising ``FloatingPointError`` or
+    ``OverflowError`` that names the node, and then writing nothing), then
+    :func:`write_gradients`.
 
-    With the C core (:mod:`autodiff.engine`) the same pass runs in C when every node of the
-    graph is one it knows (else, having changed nothing, it leaves the pass to Python); when
-    that pass met a number that may be NaN or infinite, :func:`_check_gradients` decides, as
-    after the Python pass.
+    With the C core (:mod:`autodiff.engine`) the same pass runs in C when every node of
+    the graph is one it knows and every number stays finite: it accumulates in a buffer
+    of its own and writes the gradients at its end, under the same lock. Otherwise,
+    having changed nothing, it leaves the pass to Python.
     """
     if core is not None:
-        handled = core.backward(root)
+        with GRADIENT_LOCK:
+            handled = core.backward(root)
         if handled is not NotImplemented:
-            if handled:
-                _check_gradients(topological_order(root, leaves=False))
             return
-    for _ in chain_rule(root):
-        pass
+    order = topological_order(root, leaves=Value.leaf_hooks > 0)
+    grads, bound = run_pass(root, order)
+    if bound - bound != 0.0:  # NaN or ±inf somewhere in this pass
+        check_gradients(order, grads)
+    write_gradients(grads)
 
 
 def zero_grad(values_or_root: Union[Value, Iterable[Value]]) -> None:
@@ -305,4 +360,3 @@ def zero_grad(values_or_root: Union[Value, Iterable[Value]]) -> None:
         if not isinstance(v, Value):
             raise TypeError(f"zero_grad expects Values or a graph root, got {type(v).__name__}: {v!r}")
         v.grad = 0.0
-

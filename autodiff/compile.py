@@ -416,18 +416,21 @@ class Tape:
         finite eagerly and raise what eager ``backward()`` raises there (naming the node);
         otherwise raise when the sum over the batch itself made the NaN or the overflow.
         An infinity that eager accepts (a limit such as d√x/dx at 0) passes."""
-        from .backprop import backward
+        from .trace import Trace
         root_key = id(self.root)
         infinite: set[int] = set()
         for b in self._columns_not_finite(self._G):
             copies = self._replay_or_raise(b, "backward")
-            try:
-                backward(copies[root_key])
+            try:   # eager backward()'s pass, recorded: its gradients even where it raises
+                trace = Trace(copies[root_key])
             except (ArithmeticError, ValueError) as exc:
-                nan = [p for p in self.params if copies[id(p)].grad != copies[id(p)].grad]
+                raise type(exc)(f"tape.backward: {exc} (sample {b} of the batch)") from None
+            grad = {id(p): trace.grads.get(copies[id(p)], 0.0) for p in self.params}
+            if trace.error is not None:
+                nan = [p for p in self.params if grad[id(p)] != grad[id(p)]]
                 which = f"a NaN gradient for {describe(nan[0])}: " if nan else ""
-                raise type(exc)(f"tape.backward: {which}{exc} (sample {b} of the batch)") from None
-            infinite.update(id(p) for p in self.params if not math.isfinite(copies[id(p)].grad))
+                raise type(trace.error)(f"tape.backward: {which}{trace.error} (sample {b} of the batch)") from None
+            infinite.update(id(p) for p in self.params if not math.isfinite(grad[id(p)]))
         for p, g in zip(self.params, self.param_grad.tolist()):
             if g != g:
                 raise FloatingPointError(

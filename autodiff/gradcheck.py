@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-from .backprop import chain_rule, topological_order, zero_grad
+from .backprop import topological_order, zero_grad
+from .trace import chain_rule
 from .value import Value, describe, no_grad
 
 __all__ = ["gradcheck", "GradcheckError", "local_gradcheck"]

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import autodiff  # noqa: E402
 from autodiff import Value, engine  # noqa: E402
-from autodiff.backprop import chain_rule  # noqa: E402
+from autodiff.trace import chain_rule  # noqa: E402
 
 PY = engine.PYTHON
 UNARY = ["__neg__", "exp", "log", "tanh", "sigmoid", "relu", "leaky_relu", "elu", "sign", "step", "abs"]
@@ -79,6 +79,9 @@ def graphs(rng: random.Random, rounds: int) -> int:
             try:
                 backward(root, py)
                 backward(root, py)
+                if not py:   # the C core's recording (autodiff.Trace) against the Python one
+                    fast, slow = autodiff.Trace(root), autodiff.Trace(root, autodiff.topological_order(root))
+                    assert fast.local.tobytes() == slow.local.tobytes() and fast.final.tobytes() == slow.final.tobytes()
                 outcome = "ok"
             except (ValueError, ArithmeticError) as exc:
                 outcome = f"{type(exc).__name__}: {exc}"
@@ -153,6 +156,7 @@ def deep_chain(depth: int) -> None:
         v = (v * 0.999).tanh()
     v.backward()
     assert math.isfinite(x.grad)
+    assert autodiff.Trace(v).n_edges == 3 * depth   # x·0.999 (two edges), tanh (one)
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
-"""The chain-rule event stream (chain_rule(record=True)) and gradient hooks.
+"""The chain-rule event stream (chain_rule(record=True), autodiff.Trace), gradient hooks,
+and backward under threads.
 
 Every recorded edge must satisfy grad_after = grad_before + product with
-product = upstream · local (seed 003: ∂l/∂a += ∂l/∂u · ∂u/∂a), nodes must come in
+product = upstream · local (seed 003: ∂l/∂a += ∂l/∂u · ∂u/∂a), the gradients being this
+pass's sums (a leaf's earlier gradient is added once, at the end), nodes must come in
 reverse topological order, and the final gradients must equal plain backward().
 Hooks see a node's full gradient once per pass (a leaf: this pass's contribution
 only) and may replace it.
@@ -53,12 +55,12 @@ def test_event_stream_is_consistent(dag):
             assert e.local == locals_[e.index]
             assert e.product == e.upstream * e.local
             assert e.grad_after == e.grad_before + e.product
-            previous = last_after.get(id(e.input), start.get(id(e.input), 0.0))
+            previous = last_after.get(id(e.input), 0.0)
             assert e.grad_before == previous, "the += did not continue from the last value"
             last_after[id(e.input)] = e.grad_after
         assert step.hooked_from is None
-    for leaf in leaves:
-        assert leaf.grad == last_after.get(id(leaf), start[id(leaf)])
+    for leaf in leaves:  # this pass's sum, added once to what the leaf held
+        assert leaf.grad == start[id(leaf)] + last_after.get(id(leaf), -0.0)
 
     recorded = [v.grad for v in leaves]
     autodiff.zero_grad(leaves)
@@ -235,3 +237,160 @@ def test_a_precomputed_order_gives_the_same_gradients(dag):
     for _ in autodiff.chain_rule(root, order=autodiff.topological_order(root)):
         pass
     assert [v.grad for v in leaves] == plain
+
+
+# ------------------------------------------------------------------ threads
+
+
+def _shared_chain():
+    """The issue's reproduction: 200 tanh layers shared by two losses."""
+    w = Value(0.5, "w", param=True)
+    h = Value(0.3)
+    for _ in range(200):
+        h = (h * w + 0.05).tanh()
+    return w, h, h * 2.0, h * h * 3.0
+
+
+def _reference_w_grad(repeats: int) -> float:
+    """∂(l1 + l2)/∂w, accumulated ``repeats`` times each: PyTorch with retain_graph when it
+    is installed, else a single-threaded run of our own backward()."""
+    try:
+        import torch
+    except ImportError:
+        w, _, l1, l2 = _shared_chain()
+        for _ in range(repeats):
+            l1.backward()
+            l2.backward()
+        return w.grad
+    w = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
+    h = torch.tensor(0.3, dtype=torch.float64)
+    for _ in range(200):
+        h = torch.tanh(h * w + 0.05)
+    l1, l2 = h * 2.0, h * h * 3.0
+    for _ in range(repeats):
+        l1.backward(retain_graph=True)
+        l2.backward(retain_graph=True)
+    return w.grad.item()
+
+
+@pytest.mark.parametrize("hooked", [False, True], ids=["plain", "hook-on-h"])
+@pytest.mark.parametrize("run", ["backward", "python-pass"])
+def test_two_threads_on_graphs_that_share_nodes(hooked, run):
+    """Two threads run backward() on two losses over one shared chain: each pass keeps its
+    sums to itself, so w.grad is the sum of 100 + 100 exact passes (50.5716), in the C core
+    (run='backward'), in the Python pass (always run by chain_rule), and with a hook on h
+    (which sends the C core's pass to Python)."""
+    import sys
+    import threading
+    w, h, l1, l2 = _shared_chain()
+    if hooked:
+        h.register_hook(lambda g: None)
+    go = threading.Barrier(2)
+
+    def work(loss):
+        go.wait()
+        for _ in range(100):
+            if run == "backward":
+                loss.backward()
+            else:
+                for _ in autodiff.chain_rule(loss):
+                    pass
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)   # switch threads as often as possible: interleave the passes
+    try:
+        threads = [threading.Thread(target=work, args=(loss,)) for loss in (l1, l2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    want = _reference_w_grad(100)
+    assert math.isclose(want, 50.5716, abs_tol=5e-5)
+    assert w.grad == pytest.approx(want, rel=1e-12)
+
+
+def test_intermediate_gradients_are_written_once_per_pass():
+    """After one backward, an intermediate node holds its gradient of that pass (as before);
+    a second pass from another root replaces it rather than adding to it."""
+    a = Value(2.0, "a")
+    h = a * 3.0
+    l1, l2 = h * 5.0, h * 7.0
+    l1.backward()
+    assert h.grad == 5.0 and a.grad == 15.0
+    l2.backward()
+    assert h.grad == 7.0 and a.grad == 15.0 + 21.0
+
+
+# ------------------------------------------------------------------ Trace
+
+
+def test_trace_is_read_only_and_writes_nothing():
+    w = Value(3.0, "w", param=True)
+    loss = (w * w + w).tanh()
+    w.grad = 5.0
+    trace = autodiff.Trace(loss)
+    assert w.grad == 5.0 and loss.grad == 0.0     # recording writes no .grad
+    for name in ("local", "product", "before", "after", "edge_input", "final"):
+        with pytest.raises(ValueError):
+            getattr(trace, name)[0] = 1.0
+    assert trace.gradient(trace.position[w], 0) == 0.0
+    assert trace.gradient(trace.position[w]) == trace.final[trace.position[w]]
+    trace.apply()
+    expected = 5.0 + (1 - math.tanh(12.0) ** 2) * 7.0
+    assert w.grad == pytest.approx(expected, rel=1e-15)
+
+
+@pytest.mark.parametrize("case", ["nan", "overflow", "relu-nan"])
+def test_trace_apply_is_backward_errors_included(case):
+    """Trace.apply (what Stepper.apply calls) raises what backward() raises, with the same
+    message, and then both have written nothing."""
+    def build():
+        if case == "nan":
+            w = Value(0.0, "w", param=True)
+            return w, (w ** 0.5) * 0.0
+        if case == "overflow":
+            w = Value(1.0, "w", param=True)   # values 1e-200, 1, 1e200; ∂l/∂(w·1e-200) = 1e400
+            return w, ((w * 1e-200) * 1e200) * 1e200
+        w = Value(0.0, "w", param=True)
+        return w, (w ** 0.5).relu() * 0.0
+    w1, l1 = build()
+    with pytest.raises((FloatingPointError, OverflowError)) as by_backward:
+        l1.backward()
+    assert w1.grad == 0.0 and l1.grad == 0.0
+    w2, l2 = build()
+    trace = autodiff.Trace(l2)
+    with pytest.raises(type(by_backward.value)) as by_apply:
+        trace.apply()
+    assert str(by_apply.value) == str(by_backward.value)
+    assert w2.grad == 0.0 and l2.grad == 0.0
+
+
+@pytest.mark.skipif(not autodiff.accelerated, reason="the C core is not running (BACKPROPLAB_PURE=1 or not built)")
+@given(dag=random_dags())
+def test_the_c_cores_recording_is_the_python_recording_bit_for_bit(dag):
+    """Trace(root) records in C when it can; Trace(root, order) always in Python: same
+    order, same steps and edges, same numbers (compared as bytes, so −0.0 and NaN count)."""
+    _, nodes = dag
+    root = nodes[-1]
+    fast, python = autodiff.Trace(root), autodiff.Trace(root, autodiff.topological_order(root))
+    assert fast.nodes == python.nodes and (fast.error is None) == (python.error is None)
+    for name in ("step_node", "step_upstream", "edge_start", "edge_input", "edge_operand", "local",
+                 "product", "before", "after", "final"):
+        a, b = getattr(fast, name), getattr(python, name)
+        assert a.tobytes() == b.tobytes(), name
+
+
+@pytest.mark.skipif(not autodiff.accelerated, reason="the C core is not running (BACKPROPLAB_PURE=1 or not built)")
+def test_the_c_core_records_a_network_and_declines_hooks():
+    from autodiff import engine
+    import nn
+    model = nn.MLP(3, [4, 1], activation="tanh", seed=0)
+    loss = nn.mse(model([0.5, -1.0, 2.0]), [1.0])
+    assert engine.core.record(loss) is not NotImplemented
+    fast, python = autodiff.Trace(loss), autodiff.Trace(loss, autodiff.topological_order(loss))
+    assert fast.local.tobytes() == python.local.tobytes() and fast.final.tobytes() == python.final.tobytes()
+    remove = loss.inputs[0].register_hook(lambda g: None)
+    assert engine.core.record(loss) is NotImplemented      # hooks run in Python
+    remove()

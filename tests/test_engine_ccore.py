@@ -25,7 +25,7 @@ import pytest
 
 import autodiff
 from autodiff import OPS, Value, engine
-from autodiff.backprop import chain_rule
+from autodiff.trace import chain_rule
 
 needs_core = pytest.mark.skipif(not autodiff.accelerated,
                                 reason=f"the C core is not running: {engine.reason}")

@@ -171,7 +171,7 @@ def test_scalar_level_names_are_unique_and_use_matrix_entries():
     d = viz.draw(out)
     names = [n.name for n in d.graph.nodes if n.kind != "op"]
     assert len(names) == len(set(names))
-    assert {"W₁[0,0]", "W₁[1,2]", "b₁[1]", "W₂[0,1]", "b₂[0]"} <= set(names)
+    assert {"W₁[0,0]", "W₁[2,1]", "b₁[1]", "W₂[1,0]", "b₂[0]"} <= set(names)   # [input, unit], from 0
     assert set(viz.display_names(out).values()) >= {"W₁[0,0]", "u₁"}
 
 

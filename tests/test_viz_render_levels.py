@@ -82,9 +82,9 @@ def test_neuron_level_one_square_per_neuron_with_its_parameters():
         assert {m.op for m in n.members} == {"dot", "sigmoid"}
         assert len({m.group for m in n.members}) == 1
     red = [n for n in d.graph.nodes if n.kind == "param"]
-    weights = sorted(len(n.members) for n in red if n.name.startswith("w"))
-    assert weights == [2, 3, 3]             # w of each neuron as one bold vector circle
-    assert sorted(n.name for n in red if n.name.startswith("b")) == ["b₁,₁", "b₁,₂", "b₂,₁"]
+    weights = sorted(len(n.members) for n in red if n.name.startswith("W"))
+    assert weights == [2, 3, 3]             # each neuron's weights as one bold vector circle: W₁[:,j]
+    assert sorted(n.name for n in red if n.name.startswith("b")) == ["b₁[0]", "b₁[1]", "b₂[0]"]
     every = autodiff.topological_order(loss)
     assert all(id(v) in d.graph.where for v in every if not (v.is_leaf and not v.label and not v.param))
 

@@ -191,3 +191,81 @@ def test_real_terminal_has_readline_history_and_enter_repeats():
     text = output.decode("utf-8", "replace")
     assert "[1/4]" in text and "[2/4]" in text and "[3/4]" in text, text
     assert "unknown command" not in text
+
+
+# ------------------------------------------------------------------ a real terminal
+
+def _pty_session(lines: list[list[bytes]], timeout: float = 20.0) -> tuple[int, str]:
+    """Run the terminal stepper on a pseudo-terminal (its controlling terminal, so Ctrl-C
+    is a SIGINT and Ctrl-D an end of file, as at a shell) and type ``lines``, each once a
+    new prompt is shown, its pieces 0.3 s apart. Returns the exit status and everything shown."""
+    import os
+    import pty
+    import select
+    import sys
+    import time
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    program = ("import sys; from autodiff import Value; from viz.stepper import Stepper; "
+               "from viz.terminal import run; "
+               "x, w, b = Value(0.5, 'x'), Value(-1.0, 'w', param=True), Value(0.1, 'b', param=True); "
+               "sys.exit(run(Stepper((w * x + b).sigmoid())))")
+    pid, fd = pty.fork()
+    if pid == 0:   # the child: the pty is its terminal
+        os.chdir(root)
+        os.environ["PYTHONPATH"] = str(root)
+        os.environ["TERM"] = "dumb"
+        os.execv(sys.executable, [sys.executable, "-c", program])
+    shown = b""
+    deadline = time.monotonic() + timeout
+
+    def read_until(pred) -> None:
+        nonlocal shown
+        while not pred(shown) and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                shown += chunk
+    try:
+        prompts = 0
+        for pieces in lines:
+            prompts += 1
+            read_until(lambda out, n=prompts: out.count(b"(backprop) ") >= n)
+            for piece in pieces:
+                os.write(fd, piece)
+                time.sleep(0.3)
+        read_until(lambda out: False)   # to the end (the child exits and closes the pty)
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), shown.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_ctrl_c_cancels_the_line_and_ctrl_d_ends_with_a_newline():
+    """At a terminal: Ctrl-C while typing cancels that line (the half-typed command does not
+    run, the session goes on, no traceback), as in gdb; Ctrl-D leaves the debugger with the
+    shell's prompt on a line of its own; each step shows its local rule."""
+    code, out = _pty_session([[b"goto 3", b"\x03"], [b"step\r"], [b"\x04"]])
+    assert code == 0, out
+    assert "Traceback" not in out and "KeyboardInterrupt" not in out
+    assert "[1/" in out and "[3/" not in out   # the cancelled goto 3 never ran; step did
+    assert "∂u" in out.split("[1/", 1)[1]       # the local rule under the step
+    assert out.endswith("(backprop) \n"), repr(out[-40:])   # Ctrl-D: a newline after the prompt
+    assert out.count("(backprop) ") == 3
+
+
+def test_did_you_mean_local_rule_why_on_the_loss_and_safe_patterns():
+    loss, *_ = graph()
+    s = Stepper(loss)
+    rc, out = drive(s, "stpe\nstep\nlocal\nwhy " + s.loss_name + "\nbreak re:(a+)+$\nbreak w*\ncheck\n")
+    assert "error: unknown command 'stpe'; did you mean 'step'?" in out
+    assert out.count(s.steps[0].local_formula) >= 2   # with the step, and on demand
+    assert f"{s.loss_name} is the loss: ∂{s.loss_name}/∂{s.loss_name} = 1" in out
+    assert "repeats a group that holds a repeat" in out
+    assert "breakpoint 1: name matches 'w*'" in out
+    assert "-> ok" in out

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import random
 import re
+import shutil
 
 import pytest
 
@@ -442,3 +443,144 @@ def test_node_and_edge_steps_have_short_reprs():
     assert repr(node_steps[0]) == "<NodeStep tanh: ∂l/∂node = 1, 1 edge(s)>"
     edge = node_steps[1].edges[0]
     assert repr(edge) == f"<EdgeStep 'x' → mul (operand 0): grad 0 + {edge.upstream:.6g} · 3 = {edge.grad_after:.6g}>"
+
+
+# ------------------------------------------------------------------ one set of names
+
+def _formula_names(text: str) -> set[str]:
+    """The names a formula differentiates (∂name), a vector's index subscript ᵢ/ⱼ dropped."""
+    return {m.rstrip("ᵢⱼ") for m in re.findall(r"∂(\([^)]*\)[ᵢⱼ]*|[^/∂\s·=+()ᵀ,\[]+(?:\[[^\]]*\])?)", text)}
+
+
+def _named_networks():
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    from nptel_worked_example import build_network
+    import nn
+    mlp = nn.MLP(3, [4, 2], activation="tanh", seed=0)
+    return {"nptel": build_network().loss, "mlp": nn.mse(mlp([0.5, -1.0, 2.0]), [1.0, 0.0])}
+
+
+@pytest.mark.parametrize("detail", ["scalar", "neuron", "layer"])
+@pytest.mark.parametrize("net", ["nptel", "mlp"])
+def test_one_set_of_names_at_every_level(net, detail):
+    """No two drawn nodes share a name; every name a formula differentiates is a drawn
+    name (as the drawing writes it); the user's labels survive at every level; indices
+    count from 0 in the order of the drawn shape (W₁ is inputs × units)."""
+    from viz.stepformula import as_drawn
+    import viz
+    loss = _named_networks()[net]
+    s = Stepper(loss, detail=detail)
+    graph = s.graph if s.graph is not None else viz.draw(loss, view="backward").graph
+    drawn = [as_drawn(n.name) for n in graph.nodes if n.kind != "op"]
+    assert len(drawn) == len(set(drawn)), sorted(d for d in drawn if drawn.count(d) > 1)
+    assert len(set(s.names.values())) == len(s.names)   # every scalar node, too
+    for st in s.steps:
+        used = _formula_names(st.formula) | _formula_names(st.local_formula)
+        assert used <= set(drawn), (st.formula, st.local_formula, used - set(drawn))
+    everything = " ".join(drawn)
+    if net == "nptel":   # w1…w6, b1, b2 drawn (inside a vector's name at the coarse levels)
+        for label in ("w₁", "w₂", "w₃", "w₄", "w₅", "w₆", "b₁", "b₂"):
+            assert label in everything, (label, drawn)
+    else:
+        bias = "b₁[0]" if detail != "layer" else "b₁"
+        assert bias in drawn, drawn
+        if detail == "layer":
+            w1 = next(n for n in graph.nodes if n.name == "W₁")
+            assert w1.note == "3×4"                      # inputs × units
+        if detail == "neuron":
+            assert "W₁[:,0]" in drawn and "W₁[2,0]" in s.names.values()   # column 0: unit 0's weights
+    if detail == "scalar" and net == "mlp":
+        assert "W₁[2,1]" in drawn                        # input 2 → unit 1, as W₁'s shape reads
+    assert str(s.why(loss)).startswith(f"{s.loss_name} is the loss")
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+def test_frames_at_the_layer_level_carry_vector_and_matrix_gradients(tmp_path):
+    """Each frame shows a vector's or matrix's gradient once it is known, as ‖·‖ of its
+    entries (what the page shows), read from the stepper at that position: unknown (?) at
+    the start, the norm of the final gradients at the end."""
+    import nn
+    from viz.naming import format_number
+    mlp = nn.MLP(3, [4, 2], activation="tanh", seed=0)
+    loss = nn.mse(mlp([0.5, -1.0, 2.0]), [1.0, 0.0])
+    s = Stepper(loss, detail="layer")
+    paths = s.export_frames(tmp_path)
+    w1 = next(n for n in s.graph.nodes if n.name == "W₁")
+    norm = math.sqrt(math.fsum(s.final_grad(m) ** 2 for m in w1.members))
+    first, last = paths[0].read_text(), paths[-1].read_text()
+
+    def texts_of(svg: str, node_id: str) -> str:
+        block = re.search(r'<g id="%s" class="node[^"]*">(.*?)</g>' % re.escape(node_id), svg, re.S)
+        return " ".join(re.findall(r">([^<>]+)</text>", block[1])) if block else ""
+    assert "?" in texts_of(first, w1.id) and "‖" not in texts_of(first, w1.id)
+    assert f"‖·‖ {format_number(norm)}" in texts_of(last, w1.id).replace("&#160;", " "), texts_of(last, w1.id)
+    assert all(w1.members[0].grad == 0.0 for _ in [0])   # .grad untouched by drawing
+
+
+def test_softmax_local_rule_is_instantiated():
+    """∂sₖ/∂aⱼ = sₖ(δₖⱼ − sⱼ) written with this node's names and numbers, not the generic rule."""
+    a = [Value(x, f"a{i}") for i, x in enumerate([0.5, -1.0, 2.0])]
+    s = autodiff.softmax(a)
+    st = Stepper(s[0] * 2.0, wrt=a)
+    rules = {step.input.label: step.local_formula for step in st.steps if step.input.label}
+    s0 = s[0].data
+    e = [math.exp(x.data) for x in a]
+    assert "δ" not in " ".join(rules.values())
+    assert rules["a0"].endswith(f"= {st.fmt(s0)} · {st.fmt(1 - s0)} = {st.fmt(s0 * (1 - s0))}"), rules["a0"]
+    s2 = e[2] / sum(e)
+    assert rules["a2"].endswith(f"= −{st.fmt(s0)} · {st.fmt(s2)} = {st.fmt(-s0 * s2)}"), rules["a2"]
+
+
+@pytest.mark.parametrize("case", ["nan", "overflow", "fine"])
+def test_apply_is_backward_errors_included(case):
+    """Stepper(l).apply() is l.backward(): the same FloatingPointError/OverflowError (same
+    message, nothing written) where backward raises, the same .grad everywhere otherwise —
+    also after stepping, and with accumulation into leaves that held a gradient."""
+    def build():
+        w = Value(0.0 if case == "nan" else 1.0, "w", param=True)
+        if case == "nan":
+            return w, (w ** 0.5) * 0.0
+        if case == "overflow":
+            return w, ((w * 1e-200) * 1e200) * 1e200
+        return w, (w * 3.0).tanh() * (w + 2.0)
+    w1, l1 = build()
+    w2, l2 = build()
+    w1.grad = w2.grad = 0.25
+    s = Stepper(l2)
+    s.goto(len(s) // 2)
+    if case == "fine":
+        l1.backward()
+        s.apply()
+        assert w2.grad == w1.grad and l2.grad == l1.grad
+        return
+    with pytest.raises((FloatingPointError, OverflowError)) as by_backward:
+        l1.backward()
+    with pytest.raises(type(by_backward.value)) as by_apply:
+        s.apply()
+    assert str(by_apply.value) == str(by_backward.value)
+    assert w1.grad == w2.grad == 0.25
+
+
+@pytest.mark.skipif(shutil.which("neato") is None, reason="Graphviz is not installed")
+def test_an_edge_label_beside_a_vertical_edge_clears_its_arrowheads():
+    """The frame's "× local" label on a vertical parameter edge (w₅ → its op) starts to the
+    right of both arrowheads (the forward one and the red twin's), not on top of them."""
+    E, n = nptel()
+    s = Stepper(E)
+    step = next(st for st in s.steps if st.input is n["w5"])
+    s.goto(step.index + 1)
+    svg = s.frame_svg()
+    label = f"× {s.fmt(step.local)}"
+    xs = []
+    for gid in (step.edge_id, step.edge_id + "_back"):
+        block = re.search(r'<g id="%s" class="edge[^"]*">(.*?)</g>' % re.escape(gid), svg, re.S)[1]
+        path = re.search(r' d="([^"]+)"', block)[1]
+        pts = [float(x) for x in re.findall(r"(-?[\d.]+),", path)]
+        assert max(pts) - min(pts) < 1.0, "the w₅ edge is vertical in the slide layout"
+        xs += [float(x) for x in re.findall(r"(-?[\d.]+),-?[\d.]+", " ".join(re.findall(r'points="([^"]+)"', block)))]
+    text = re.search(r'<text text-anchor="(\w+)" x="([\d.]+)"[^>]*>%s</text>' % re.escape(label), svg)
+    assert text is not None, label
+    start = float(text[2]) - (0 if text[1] == "start" else 40)
+    assert start >= max(xs) + 5, (start, max(xs))

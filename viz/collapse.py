@@ -30,7 +30,8 @@ import autodiff
 from autodiff import Value
 
 from .graph import DEdge, DGraph, DNode, _role, name_style, op_note
-from .naming import compact_label, display_names, forward_order, short_label, subscript
+from .naming import compact_label, display_names, forward_order, nn_param_name, short_label, subscript
+from .stepformula import as_drawn
 
 __all__ = ["collapsed_graph", "expanded_graph"]
 
@@ -87,7 +88,38 @@ def _block_key(v: Value, detail: str) -> Optional[tuple]:
 
 def _index_of(part: str) -> Optional[int]:
     m = re.fullmatch(r"\w+\.(\d+)", str(part))
-    return int(m[1]) + 1 if m else None
+    return int(m[1]) if m else None
+
+
+def _param_name(home: tuple, role: str, matrix: bool, params: list[Value]) -> str:
+    """The drawn name of the parameters one block reads in one role (weights W, bias b).
+
+    The user's own labels are kept (NPTEL's w1, w2 → (w₁, w₂); a single b1 → b1, drawn b₁);
+    ``nn``'s parameters are named as entries of the layer's matrix, indices from 0 in the
+    order of the drawn shape (W₁ ∈ ℝᵖˣᵠ, inputs × units): a neuron's weights are the
+    column ``W₁[:,j]``, its bias ``b₁[j]``; a layer's ``W₁`` and ``b₁``."""
+    labels = [p.label for p in params]
+    nn_named = any(nn_param_name(label) for label in labels)
+    if not nn_named and len(params) > 1:
+        dotted = [re.fullmatch(r"(.+)\.\d+", label) for label in labels]
+        if all(dotted) and len({m[1] for m in dotted}) == 1:
+            return short_label(dotted[0][1])   # w.0, w.1, w.2: the vector w, as x.0, x.1 → x
+    if all(labels) and not nn_named:
+        shown = [compact_label(label) for label in labels]
+        if len(shown) == 1:
+            return shown[0]
+        shown = [as_drawn(x) for x in shown]
+        return "(" + ", ".join(shown if len(shown) <= 3 else [shown[0], "…", shown[-1]]) + ")"
+    layer = next((i for part, i in zip(home, map(_index_of, home)) if str(part).startswith("layers.")), None)
+    unit = next((i for part, i in zip(home, map(_index_of, home)) if str(part).startswith("neurons.")), None)
+    name = "W" if role == "W" and (matrix or unit is not None) else role.lower()
+    if str(home[0]).startswith("op:"):
+        return name
+    if layer is not None:
+        name += subscript(str(layer + 1))     # layers count from 1, as in the slides' W₁
+    if not matrix and unit is not None:
+        name += f"[:,{unit}]" if role == "W" else f"[{unit}]"
+    return name
 
 
 def _half(v: Value) -> int:
@@ -159,10 +191,7 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str)
             readers = {id(c) for p in params for c, _ in uses[id(p)] if key[id(c)] == home}
             units = len(readers)               # neurons (dot nodes) reading this block
             matrix = detail == "layer" and (units > 1 or _is_layer(home))
-            name = role if matrix and role == "W" else role.lower()
-            idx = [i for i in map(_index_of, home) if i is not None]
-            if idx and not str(home[0]).startswith("op:"):
-                name += subscript(",".join(map(str, idx)))
+            name = _param_name(home, role, matrix, params)
             # a matrix shows its shape p×q (inputs × units, W ∈ ℝᵖˣᵠ as in the lecture)
             note = (f"{n // units}×{units}" if matrix and role == "W" and n % units == 0
                     else f"[{n}]" if n > 1 else "")

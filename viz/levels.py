@@ -35,15 +35,15 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Callable, Optional, Sequence
+from dataclasses import dataclass, field
+from typing import Callable, Mapping, Optional, Sequence
 
-from autodiff import Value
+from autodiff import Trace, Value
 
 from .graph import DEdge, DGraph, DNode
-from .stepformula import escape_control, factor
+from .stepformula import as_drawn, factor
 
-__all__ = ["GroupStep", "group_steps"]
+__all__ = ["GroupStep", "group_steps", "level_names"]
 
 _ELEMENTWISE = {"σ(·)": "σ′", "tanh": "tanh′", "relu": "relu′", "leaky_relu": "leaky_relu′",
                 "elu": "elu′", "exp": "exp", "abs": "sign", "sign": "sign′", "step": "step′"}
@@ -53,10 +53,11 @@ _ELEMENTWISE = {"σ(·)": "σ′", "tanh": "tanh′", "relu": "relu′", "leaky_
 class GroupStep:
     """One step along a drawn edge ``tail → head`` of a collapsed drawing.
 
-    ``members``: the scalar steps it applies (in the scalar pass's order); ``changes``:
-    ``(topological index, old grad, new grad)`` as they happen when this step is applied
-    after the steps before it; ``highlight``: drawn ids (result circle, square, input
-    circle, red twins); ``twins``: the red twins this step reaches."""
+    ``edges``: the Trace's edges it applies (in the scalar pass's order), ``members`` the
+    same as scalar steps (made when asked for); ``changes``: ``(topological index, old
+    grad, new grad)`` as they happen when this step is applied after the steps before it;
+    ``highlight``: drawn ids (result circle, square, input circle, red twins); ``twins``:
+    the red twins this step reaches."""
 
     index: int
     edge_id: str
@@ -67,17 +68,62 @@ class GroupStep:
     result_name: str
     formula: str
     local_formula: str
-    members: tuple
+    edges: tuple[int, ...]
     changes: tuple[tuple[int, float, float], ...]
     highlight: tuple[str, ...]
     twins: tuple[str, ...]
     inputs: tuple[Value, ...]     # the scalar nodes the tail circle stands for
+    scalar_step: Callable[[int], object] = field(repr=False, compare=False, default=None)
+
+    @property
+    def members(self) -> tuple:
+        """The scalar steps this step applies (:class:`viz.step_types.Step`, by edge)."""
+        return tuple(self.scalar_step(e) for e in self.edges)
 
     def __str__(self) -> str:
         return self.formula
 
     def __repr__(self) -> str:
         return f"<GroupStep {self.index + 1}: {self.formula}>"
+
+
+def level_names(graph: DGraph, order: Sequence[Value], scalar_names: Mapping[Value, str]) -> dict[Value, str]:
+    """Every scalar node's name at a collapsed drawing's level, so that a formula, the
+    drawing and the terminal agree: a node drawn as its own circle has that circle's name;
+    an entry of a vector or matrix circle is that circle's name with its index from 0 in
+    the circle's order (an ``nn`` entry keeps its matrix name, ``W₁[2,1]``, whose base is
+    the circle's); a node drawn inside a square gets a u-name after the drawing's own
+    (u₈, u₉, … where the drawing stops at u₇). No two nodes share a name."""
+    names: dict[Value, str] = {}
+    for n in graph.nodes:
+        if n.kind == "op":
+            continue
+        circle = as_drawn(n.name)
+        if len(n.members) == 1:
+            names[n.members[0]] = circle
+            continue
+        base = circle.split("[", 1)[0]   # W₁[:,0] holds W₁[0,0], W₁[1,0], …
+        for k, m in enumerate(n.members):
+            own = scalar_names.get(m, "")
+            names[m] = own if own.startswith(base + "[") else f"{circle}[{k}]"
+    taken = set(names.values())
+    used = [int(m[1].translate(_DIGITS)) for m in map(_U_NAME.fullmatch, taken) if m]
+    k = max(used, default=0)
+    for v in order:
+        if v in names:
+            continue
+        own = scalar_names.get(v, "")
+        if own and own not in taken and not _U_NAME.fullmatch(own):
+            names[v] = own
+        else:
+            k += 1
+            names[v] = "u" + "".join("₀₁₂₃₄₅₆₇₈₉"[int(d)] for d in str(k))
+        taken.add(names[v])
+    return names
+
+
+_U_NAME = re.compile(r"u([₀-₉]+)")
+_DIGITS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
 
 
 def _shape(node: DNode, rows: int = 0) -> str:
@@ -110,13 +156,15 @@ def _backward_square_order(g: DGraph) -> list[str]:
     return [nid for nid in reversed(seq) if nodes[nid].kind == "op"]
 
 
-def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], loss: Value,
-                initial: list[float], fmt: Callable[[float], str]) -> list[GroupStep]:
-    """The steps of ``graph`` (a collapsed drawing) from the complete scalar pass
-    ``scalar_steps`` (every edge, in backward order); ``initial``: the gradients at
-    position 0 (by topological index)."""
+def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
+                fmt: Callable[[float], str], scalar_step: Callable[[int], object],
+                edge_changes: Callable[[int], list]) -> list[GroupStep]:
+    """The steps of ``graph`` (a collapsed drawing) from the recorded pass ``trace`` (every
+    edge, in backward order); ``initial``: the gradients at position 0 (by topological
+    index); ``scalar_step(e)``: edge e as a scalar step; ``edge_changes(e)``: what
+    applying edge e changes (with hooks)."""
     nodes = {n.id: n for n in graph.nodes}
-    loss_name = escape_control(nodes[graph.where[id(loss)]].name) if id(loss) in graph.where else "l"
+    loss_name = as_drawn(nodes[graph.where[id(loss)]].name) if id(loss) in graph.where else "l"
     out_of: dict[str, list[DEdge]] = {}
     for e in graph.edges:
         if nodes[e.tail].kind == "op":
@@ -143,25 +191,29 @@ def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], lo
     for e in graph.edges:
         for a, v, k in e.members:
             edge_of[(id(a), id(v), k)] = e
-    # scalar steps per drawn edge; the rest per square (applied with its first step)
-    per_edge: dict[str, list] = {}
-    per_square: dict[str, list] = {}
-    loose: list = []
-    for st in scalar_steps:
-        e = edge_of.get((id(st.input), id(st.node), st.operand))
+    order = trace.nodes
+    ids = [id(v) for v in order]
+    inputs_, heads, operands = trace.edge_input.tolist(), trace.edge_node.tolist(), trace.edge_operand.tolist()
+    keys = [(ids[a], ids[v], k) for a, v, k in zip(inputs_, heads, operands)]
+    # scalar edges per drawn edge; the rest per square (applied with its first step)
+    per_edge: dict[str, list[int]] = {}
+    per_square: dict[str, list[int]] = {}
+    loose: list[int] = []
+    for x, key in enumerate(keys):
+        e = edge_of.get(key)
         if e is not None:
-            per_edge.setdefault(e.id, []).append(st)
-        elif id(st.node) in square_of_op:
-            per_square.setdefault(square_of_op[id(st.node)], []).append(st)
+            per_edge.setdefault(e.id, []).append(x)
+        elif key[1] in square_of_op:
+            per_square.setdefault(square_of_op[key[1]], []).append(x)
         else:
-            loose.append(st)
+            loose.append(x)
     into: dict[str, list[DEdge]] = {}
     for e in graph.edges:
         if nodes[e.head].kind == "op":
             into.setdefault(e.head, []).append(e)
 
-    plan: list[tuple[DEdge, list]] = []
-    pending: list = []
+    plan: list[tuple[DEdge, list[int]]] = []
+    pending: list[int] = []
     for square in _backward_square_order(graph):
         pending += per_square.pop(square, [])
         for e in into.get(square, []):
@@ -172,79 +224,90 @@ def group_steps(graph: DGraph, scalar_steps: Sequence, index: dict[int, int], lo
                 continue
             plan.append((e, pending + per_edge.pop(e.id, [])))
             pending = []
-    leftover = pending + [st for sts in per_edge.values() for st in sts] + \
-        [st for sts in per_square.values() for st in sts] + loose
+    leftover = pending + [x for xs in per_edge.values() for x in xs] + \
+        [x for xs in per_square.values() for x in xs] + loose
     if plan:
         plan[-1] = (plan[-1][0], plan[-1][1] + leftover)
 
+    hooked = bool(trace.hooked_from) or bool(trace.leaf_hooks)
+    products = trace.product.tolist()
     grads = list(initial)
     steps: list[GroupStep] = []
     for k, (e, members) in enumerate(plan):
-        members = sorted(members, key=lambda st: st.index)
+        members = sorted(members)
         tail, head = nodes[e.tail], nodes[e.head]
         result = result_of.get(e.head, e.head)
         others = [nodes[o.tail] for o in into.get(e.head, []) if o is not e]
-        inputs = [o.name for o in others if o.kind != "param"]
-        matrices = [o.name for o in others if o.kind == "param"]
+        inputs = [as_drawn(o.name) for o in others if o.kind != "param"]
+        matrices = [as_drawn(o.name) for o in others if o.kind == "param"]
         other = (matrices[:1] if tail.kind != "param" else
                  [inputs[0] if len(inputs) == 1 else "(" + ", ".join(inputs) + ")"] if inputs else [])
         r_node = nodes.get(result)
         up = None
         if r_node is not None and len(r_node.members) == 1:
-            up = grads[index[id(r_node.members[0])]]
-        formula, local = _formula(tail, head, r_node, loss_name, members, e, fmt,
+            up = grads[trace.position[r_node.members[0]]]
+        drawn = {(id(a), id(v), kk) for a, v, kk in e.members}
+        shown = [x for x in members if keys[x] in drawn]
+        formula, local = _formula(tail, head, r_node, loss_name, trace, shown, fmt,
                                   other[0] if other else ("W" if tail.kind != "param" else "x"), up)
         changes = []
-        for st in members:
-            for idx, old, new in st.changes:
-                after = grads[idx] + (new - old)
+        for x in members:
+            if hooked:
+                for idx, old, new in edge_changes(x):
+                    after = grads[idx] + (new - old)
+                    changes.append((idx, grads[idx], after))
+                    grads[idx] = after
+            else:
+                idx = inputs_[x]
+                after = grads[idx] + products[x]
                 changes.append((idx, grads[idx], after))
                 grads[idx] = after
         twins = [e.id + "_back"] + ([result_edge[e.head] + "_back"] if e.head in result_edge else [])
-        steps.append(GroupStep(k, e.id, e.tail, e.head, result, escape_control(tail.name),
-                               escape_control(nodes[result].name) if result in nodes else "",
+        steps.append(GroupStep(k, e.id, e.tail, e.head, result, as_drawn(tail.name),
+                               as_drawn(nodes[result].name) if result in nodes else "",
                                formula, local, tuple(members), tuple(changes),
-                               (result, e.head, e.tail, *twins), tuple(twins), tuple(tail.members)))
+                               (result, e.head, e.tail, *twins), tuple(twins), tuple(tail.members),
+                               scalar_step))
     return steps
 
 
-def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, members: list,
-             edge: DEdge, fmt: Callable[[float], str], other: str = "x",
+def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, trace: Trace,
+             shown: list[int], fmt: Callable[[float], str], other: str = "x",
              upstream: Optional[float] = None) -> tuple[str, str]:
-    t = escape_control(tail.name)
-    r = escape_control(result.name) if result is not None else "?"
+    """The step's vector chain rule and local derivative; ``shown``: the Trace's edges
+    of the drawn edge (the module doc lists the cases)."""
+    t = as_drawn(tail.name)
+    r = as_drawn(result.name) if result is not None else "?"
     op = head.name
     n_r = len(result.members) if result is not None and result.members else len(head.members)
     n_t = len(tail.members) or n_r   # a circle with no scalar node (W·x before + b): R's size
-    drawn_edges = {(id(a), id(v), k) for a, v, k in edge.members}
-    shown = [st for st in members if (id(st.input), id(st.node), st.operand) in drawn_edges]
     if not tail.members:  # W·x before + b: drawn, but no node of the scalar graph
         value = f" = {fmt(upstream)}" if upstream is not None and n_r == 1 else f"    [{n_t}] = [{n_r}]"
         return f"∂{l}/∂{t} = ∂{l}/∂{r}{value}", f"∂{r}/∂{t} = {'1' if n_r == 1 else 'I'} ({op})"
     if n_t == 1 and n_r <= 1:  # scalars: the numbers as at the scalar level
-        contribution = math.fsum(st.product for st in shown)
-        up = upstream if upstream is not None else (shown[-1].upstream if shown else 0.0)
+        contribution = math.fsum(float(trace.product[x]) for x in shown)
+        up = upstream if upstream is not None else (float(trace.upstream[shown[-1]]) if shown else 0.0)
         if len(shown) == 1 and len(head.members) == 1:
-            local_value = shown[0].local
+            local_value = float(trace.local[shown[0]])
         else:
             local_value = contribution / up if up else 0.0
         formula = (f"∂{l}/∂{t} += ∂{l}/∂{r} · ∂{r}/∂{t} = {factor(fmt(up))} · {factor(fmt(local_value))} "
                    f"= {fmt(contribution)}")
         local = f"∂{r}/∂{t} = {fmt(local_value)}  ({op})"
         return formula, local
-    rows = len({id(st.node) for st in shown}) or 1
+    rows = len({int(trace.edge_node[x]) for x in shown}) or 1
     shape_t, shape_r = _shape(tail, rows), f"[{n_r}]"
     if op == "matmul" and tail.kind == "param":   # r = Wᵀx with W ∈ ℝᵖˣᵠ (inputs × units)
-        x = escape_control(other)
+        x = as_drawn(other)
         formula = f"∂{l}/∂{t} = {x} · (∂{l}/∂{r})ᵀ    {shape_t} = [{n_t // max(n_r, 1)}] · {shape_r}ᵀ"
         local = f"∂{r}ⱼ/∂{t}ᵢⱼ = {x}ᵢ (the matmul's input)"
     elif op == "matmul":
-        w = escape_control(other)
+        w = as_drawn(other)
         formula = f"∂{l}/∂{t} = {w} · ∂{l}/∂{r}    [{n_t}] = [{n_t}×{n_r}] · {shape_r}"
         local = f"∂{r}/∂{t} = {w}ᵀ (the matmul's matrix)"
     elif tail.kind == "param" and (op == "dot" or op.endswith("(dot)")):   # a neuron's weights
         f = op[:-len("(dot)")] if op != "dot" else ""
-        x = escape_control(other)
+        x = as_drawn(other)
         slope = f" · {_ELEMENTWISE.get(f + '(·)', f + '′')}(z)" if f else ""
         formula = f"∂{l}/∂{t} = ∂{l}/∂{r}{slope} · {x}    [{n_t}] = [1]{' · [1]' if f else ''} · [{n_t}]"
         local = f"∂{r}/∂{t}ᵢ = {(_ELEMENTWISE.get(f + '(·)', f + '′') + '(z) · ') if f else ''}xᵢ, z = w · x + b"
@@ -257,5 +320,5 @@ def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, members:
         local = f"∂{r}/∂{t} = diag({f}({t}))"
     else:
         formula = f"∂{l}/∂{t} += (∂{r}/∂{t})ᵀ · ∂{l}/∂{r}    [{n_t}] = [{n_r}×{n_t}]ᵀ · {shape_r}"
-        local = f"∂{r}/∂{t}: the Jacobian of {op}, [{n_r}×{n_t}]"
+        local = f"∂{r}/∂{t} = the Jacobian of {op}, [{n_r}×{n_t}]"
     return formula, local

@@ -1,7 +1,7 @@
 """Names of the nodes of a drawn graph, as the slides write them (seed 003).
 
 * a node the user labelled keeps its label, written short where that stays unique
-  (``x.0`` → x₀; an ``nn`` parameter ``layers.0.neurons.1.w.2`` → W₁[1,2]; a
+  (``x.0`` → x₀; an ``nn`` parameter ``layers.0.neurons.1.w.2`` → W₁[2,1]; a
   dotted label → its last name and indices); two labels that would shorten alike
   keep their full form;
 * unlabelled op results are u₁, u₂, … numbered in forward order, i.e. the order in
@@ -127,16 +127,17 @@ _NN_PARAM = re.compile(r"^(?:(?:layers\.(?P<layer>\d+)\.)?neurons\.(?P<unit>\d+)
 
 def nn_param_name(label: str) -> Optional[str]:
     """The name of an ``nn`` parameter as a matrix entry: ``layers.0.neurons.1.w.2`` →
-    ``W₁[1,2]`` (layer 1, the weight from input 2 into unit 1: row = unit, as in
-    PyTorch's ``weight[out, in]``), ``layers.0.neurons.1.b`` → ``b₁[1]``; a standalone
-    layer's ``neurons.1.w.2`` → ``W[1,2]``. None for other labels."""
+    ``W₁[2,1]`` (layer 1, the weight from input 2 into unit 1: [input, unit], the order
+    of the drawn W₁ ∈ ℝᵖˣᵠ, inputs × units, as in the lecture; indices from 0),
+    ``layers.0.neurons.1.b`` → ``b₁[1]``; a standalone layer's ``neurons.1.w.2`` →
+    ``W[2,1]``. None for other labels."""
     m = _NN_PARAM.match(label)
     if not m:
         return None
     base = "W" if m["kind"] == "w" else "b"
     if m["layer"] is not None:
         base += subscript(str(int(m["layer"]) + 1))
-    idx = [m["unit"]] + (m["idx"].split(".") if m["idx"] else [])
+    idx = (m["idx"].split(".") if m["idx"] else []) + [m["unit"]]
     return f"{base}[{','.join(idx)}]"
 
 

@@ -219,7 +219,13 @@ class Drawing:
         return text if shutil.which("dot") else f"{text} ({INSTALL_HINT})"
 
 
-def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str) -> str:
+def _grad_of(v: Value, grads: Optional[Mapping[int, float]]) -> float:
+    """∂l/∂v as the caller has it (a stepper's position: ``grads`` by id), else ``v.grad``."""
+    return v.grad if grads is None else grads.get(id(v), v.grad)
+
+
+def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str,
+                 grads: Optional[Mapping[int, float]] = None) -> str:
     """Name on the first line; the value (black) and ∂l/∂node (red) below it, as
     ``numbers`` asks ("none" is the slides' own look: no numbers at all)."""
     v = node.scalar
@@ -238,7 +244,11 @@ def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str
     if show_grad:
         if known is None or all(id(m) in known for m in node.members):
             if v is not None:
-                lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(format_number(v.grad)),
+                lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(format_number(_grad_of(v, grads))),
+                                   S.BACKWARD))
+            else:   # a vector or matrix: the norm of its gradient, as the step-through page shows it
+                norm = math.sqrt(math.fsum(_grad_of(m, grads) ** 2 for m in node.members))
+                lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape("‖·‖ " + format_number(norm)),
                                    S.BACKWARD))
         else:
             lines.append(_font(S.ROMAN, NUMBER_SIZE, "?", S.UNKNOWN))
@@ -255,14 +265,14 @@ def _classes(node: DNode, view: str, known: Optional[set[int]]) -> str:
     return " ".join(cls)
 
 
-def _tooltip(node: DNode, view: str, root_name: str) -> str:
+def _tooltip(node: DNode, view: str, root_name: str, grads: Optional[Mapping[int, float]] = None) -> str:
     v = node.scalar
     if node.kind == "op" or v is None:
         return node.name
     name = v.label or node.name
     text = f"{name} = {v.data!r}"
     if view == "backward":
-        text += f"; ∂{root_name}/∂{name} = {v.grad!r}"
+        text += f"; ∂{root_name}/∂{name} = {_grad_of(v, grads)!r}"
     return text
 
 
@@ -270,7 +280,8 @@ def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
                highlight_nodes: Iterable[str] = (), highlight_edges: Iterable[str] = (),
                edge_labels: Optional[Mapping[str, str]] = None, root_name: str = "l",
                name: str = "backproplab", numbers: str = "both",
-               layout: Optional[Layout] = None) -> graphviz.Digraph:
+               layout: Optional[Layout] = None,
+               grads: Optional[Mapping[int, float]] = None) -> graphviz.Digraph:
     """DOT for a drawn graph (see :func:`draw` for the arguments).
 
     With ``layout`` (the slides' layout, :mod:`viz.layout`) every node and edge gets a
@@ -297,7 +308,7 @@ def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
             fill, stroke = ((S.PARAM_FILL, S.PARAM_STROKE) if node.kind == "param"
                             else (S.WHITE, S.BLACK))
             attrs = dict(shape="circle", fillcolor=fill, color=stroke,
-                         label=_value_label(node, view, known, numbers))
+                         label=_value_label(node, view, known, numbers, grads))
             if node.anchor:
                 anchored.setdefault(node.anchor, []).append(node.id)
         if node.id in hl_nodes:
@@ -305,7 +316,7 @@ def to_digraph(g: DGraph, view: str, *, known: Optional[set[int]] = None,
         if layout is not None:
             x, y = layout.pos[node.id]
             attrs["pos"] = f"{x:.2f},{layout.height - y:.2f}!"
-        dot.node(node.id, id=node.id, tooltip=graphviz.escape(_tooltip(node, view, root_name)),
+        dot.node(node.id, id=node.id, tooltip=graphviz.escape(_tooltip(node, view, root_name, grads)),
                  **{"class": _classes(node, view, known)}, **attrs)
     reversed_edges = _rank_leaves_with_dot(dot, g, anchored) if layout is None else set()
     for e in g.edges:
@@ -370,8 +381,11 @@ def _spline(points: list[tuple[float, float]], height: float, arrow_at_end: bool
 
 
 def _label_pos(points: list[tuple[float, float]], height: float, dy: float) -> str:
-    """Where an edge label goes: above (dy > 0) or below the middle of its longest segment."""
+    """Where an edge label goes: above (dy > 0) or below the middle of its longest segment;
+    beside it, clear of the edge, its red twin and their arrowheads, when that is vertical."""
     a, b = max(zip(points, points[1:]), key=lambda ab: math.dist(*ab))
+    if abs(a[0] - b[0]) < 1.0:
+        return f"{a[0] + 2.2 * abs(dy) + 6:.2f},{height - (a[1] + b[1]) / 2:.2f}"
     return f"{(a[0] + b[0]) / 2:.2f},{height - (a[1] + b[1]) / 2 + dy:.2f}"
 
 
@@ -440,7 +454,7 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
          grads_known: Optional[Iterable[Value]] = None,
          max_nodes: int = DEFAULT_MAX_NODES, expand_dot: bool = False,
          above: Iterable[Value] = (), numbers: Optional[str] = None,
-         layout: str = "slides") -> Drawing:
+         layout: str = "slides", grads: Optional[Mapping[int, float]] = None) -> Drawing:
     """Draw ``root``'s graph in the slides' style.
 
     view: "forward" (names and values) or "backward" (plus gradients in red and red
@@ -453,6 +467,7 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
     edge_labels: {edge id: text}; the ``_back`` id labels the red twin.
     grads_known: the nodes whose gradient is already computed; the others show "?" in
         grey (a gradient equal to 0 shows "0" in red). Default: all known.
+    grads: the gradients to show, by ``id(node)`` (a stepper's position); default ``.grad``.
     max_nodes: refuse (GraphTooLarge, before any layout) a drawing with more nodes.
     expand_dot: draw each ``dot`` node as × squares into one ``add`` (perceptron figure).
     above: with ``layout="dot"``, more leaves to draw above the op that reads them
@@ -503,8 +518,19 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
                          highlight_nodes=_resolve_nodes(highlight_nodes, g),
                          highlight_edges=_resolve_edges(highlight_edges, order),
                          edge_labels=edge_labels, root_name=root_name, numbers=numbers,
-                         layout=placed)
+                         layout=placed, grads=grads)
     return Drawing(digraph, g, placed)
+
+
+def collapsed_view(root: Value, order: list[Value], detail: str, wrt: Iterable[Value],
+                   max_nodes: int = DEFAULT_MAX_NODES) -> DGraph:
+    """The graph :func:`draw` lays out at ``detail="neuron"``/``"layer"`` (backward view, red
+    twins towards ``wrt``), without the layout: what the stepper's grouped steps follow.
+    Refuses, as :func:`draw` does, a graph with more than ``max_nodes`` drawn nodes."""
+    from .collapse import collapsed_graph
+    g = collapsed_graph(root, order, depends_on(order, list(wrt)), detail)
+    _check_size(len(g.nodes), max_nodes, detail, order)
+    return g
 
 
 def _check_size(count: int, max_nodes: int, detail: str, order: list[Value]) -> None:

@@ -30,6 +30,7 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
     circle = {v: s.nodes[v].kind != "op" for v in s.order}
     boxes = [(v, pos[v][0], pos[v][1]) for v in s.order]
     routed: list[tuple[str, str, list[Point]]] = []          # (tail, head, polyline)
+    routed_segments: list[list[tuple]] = []                   # their segments, with bounding boxes
     routes: dict[str, list[Point]] = {}
     twins: dict[str, list[Point]] = {}
 
@@ -62,15 +63,23 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                     return False
         return True
 
+    def segments(path: list[Point]) -> list[tuple]:
+        """A path's segments, each with its bounding box (x0, x1, y0, y1)."""
+        return [(a, b, min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1]))
+                for a, b in zip(path, path[1:])]
+
     def crossings(path: list[Point], tail: str, head: str) -> float:
         """Crossings with the edges routed so far; running along another edge (which
-        hides where each goes) counts as four, unless the two share an end."""
+        hides where each goes) counts as four, unless the two share an end. Segments
+        whose bounding boxes are apart can do neither, and are not tested."""
         n = 0.0
-        for t2, h2, other in routed:
-            shared = bool({t2, h2} & {tail, head})
-            for a, b in zip(path, path[1:]):
-                for c, d in zip(other, other[1:]):
-                    if shared:
+        mine = segments(path)
+        for (t2, h2, _), other in zip(routed, routed_segments):
+            if t2 == tail or t2 == head or h2 == tail or h2 == head:
+                continue
+            for a, b, ax0, ax1, ay0, ay1 in mine:
+                for c, d, cx0, cx1, cy0, cy1 in other:
+                    if ax1 < cx0 or cx1 < ax0 or ay1 < cy0 or cy1 < ay0:
                         continue
                     if collinear_overlap(a, b, c, d):
                         n += 4
@@ -142,6 +151,7 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                               circle[e.head])
         routes[e.id] = path
         routed.append((e.tail, e.head, path))
+        routed_segments.append(segments(path))
         twin = offset_polyline(centre_path, TWIN_OFFSET)
         twins[e.id], _ = clip_to_outlines(twin, pos[e.tail], pos[e.head], circle[e.tail], circle[e.head],
                                dropped)

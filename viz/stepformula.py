@@ -22,7 +22,7 @@ from autodiff import Value
 
 from .naming import compact_label, display_names, subscript
 
-__all__ = ["drawn_names", "escape_control", "factor", "local_derivative"]
+__all__ = ["as_drawn", "drawn_names", "escape_control", "factor", "local_derivative", "chain_rule_formula"]
 
 _LETTER_SUB = dict(zip("aehijklmnoprstuvx", "ₐₑₕᵢⱼₖₗₘₙₒₚᵣₛₜᵤᵥₓ"))
 _INDEXED = re.compile(r"^([^\W\d_][\u0300-\u036f]?)_?([0-9]+(?:,[0-9]+)*)$")   # w5, x_1, W1,2
@@ -46,6 +46,13 @@ def _subscripted(name: str) -> str:
     if m and all(c.isdigit() or c in _LETTER_SUB for c in m[2]):
         return m[1] + "".join(subscript(c) if c.isdigit() else _LETTER_SUB[c] for c in m[2])
     return name
+
+
+def as_drawn(name: str) -> str:
+    """A drawing's name as plain text with the subscripts the renderer draws (``x1`` → x₁,
+    ``in_o`` → inₒ, ``W₁[2,1]`` unchanged), control characters escaped: how every formula
+    writes a drawn node, so a formula's name is always the drawing's."""
+    return escape_control(_subscripted(compact_label(name)))
 
 
 def drawn_names(root: Value, unicode: bool = True) -> dict[Value, str]:
@@ -122,6 +129,13 @@ def local_derivative(node: Value, k: int, local: float, names: Mapping[Value, st
         rule = names[xs[k + half]] if k < half else (names[xs[k - half]] if k < 2 * half else "1")
     elif op == "max":
         rule = "1 (the largest)" if local else "0 (not the largest)"
+    elif op == "softmax":   # ∂sₖ/∂aⱼ = sₖ(δₖⱼ − sⱼ), sⱼ = e^aⱼ / Σᵢ e^aᵢ, with this node's numbers
+        s_k = node.data
+        if k == node.attr:
+            rule = f"{names[node]}(1 − {names[node]}) = {factor(fmt(s_k))} · {factor(fmt(1.0 - s_k))}"
+        else:
+            s_j = -local / s_k if s_k else 0.0
+            rule = (f"−{names[node]} · e^{n(k)}/Σᵢ e^aᵢ = −{factor(fmt(s_k))} · {factor(fmt(s_j))}")
     if rule is None:  # an op added to the table later: its general rule
         formula = autodiff.OPS[op].formula if op in autodiff.OPS else ""
         rule = formula.split(";", 1)[-1].strip() if formula else "?"
@@ -129,3 +143,12 @@ def local_derivative(node: Value, k: int, local: float, names: Mapping[Value, st
         return f"{head} = {value}"
     return f"{head} = {rule} = {value}"
 
+
+def chain_rule_formula(names: Mapping[Value, str], fmt: Callable[[float], str], loss: Value, node: Value,
+                       inp: Value, k: int, upstream: float, local: float, product: float) -> str:
+    """``∂l/∂a += ∂l/∂u · ∂u/∂a = <upstream> · <local> = <product>`` for operand ``k`` of
+    ``node`` (the operand's number when the same node is used twice)."""
+    l, u, a = names[loss], names[node], names[inp]
+    which = f" (operand {k + 1})" if sum(1 for x in node.inputs if x is inp) > 1 else ""
+    return (f"∂{l}/∂{a} += ∂{l}/∂{u} · ∂{u}/∂{a}{which} = "
+            f"{factor(fmt(upstream))} · {factor(fmt(local))} = {fmt(product)}")

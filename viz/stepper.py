@@ -1,34 +1,27 @@
-"""Step-through debugging of the backward pass, one chain-rule application at a time.
+"""Step-through debugging of the backward pass: a cursor over a recorded pass.
 
 Backprop from a loss l walks the nodes u in reverse topological order and, for each
 input edge a → u, applies (seed 003, the annotated computational graph)
 
     ∂l/∂a += ∂l/∂u · ∂u/∂a
 
-:class:`Stepper` turns that walk into an ordered list of :class:`Step` objects, one
-per input edge, in exactly the order of :func:`autodiff.chain_rule` with
-``record=True`` (at ``detail="neuron"``/``"layer"``: one :class:`viz.levels.GroupStep`
-per edge of the collapsed drawing, each applying the scalar steps it stands for):
-that generator IS the backward implementation (``backward()``
-consumes the same code with ``record=False``), so the debugger never recomputes a
-gradient itself. Hooks registered with :meth:`Value.register_hook` run inside
-``chain_rule`` while the Stepper records, so a hook that replaces a gradient changes
-every later step.
-
-The Stepper keeps its own gradients: it records the whole pass once (saving the
-graph's ``.grad`` values first and putting them back afterwards, so the user's
-gradients are the same before and after, whatever the stepping), keeps for each step
-the gradients it changed (old and new value), and moves its own copy to the current
-position: after ``goto(k)`` exactly the first k steps are applied (:meth:`Stepper.grad`),
-so stepping back, random access and breakpoints are cheap and exact. At the last
-position it holds what ``loss.backward()`` would leave; at position 0 the gradients
-are as ``chain_rule`` starts them (∂l/∂l = 1, intermediate nodes 0). :meth:`Stepper.apply`
-writes the complete pass into the graph's ``.grad``, exactly as ``loss.backward()``.
+:class:`Stepper` records that pass once as an :class:`autodiff.Trace` (the same code
+``backward()`` runs, in storage of its own: no ``.grad`` is read or written, hooks run
+once, now) and moves a position over it. At ``detail="scalar"`` a step is one edge
+(:class:`viz.step_types.Step`); at ``detail="neuron"``/``"layer"`` one edge of the
+collapsed drawing (:class:`viz.levels.GroupStep`, the vector chain rule). Steps are
+made when first asked for, so a Stepper on a 100,000-node graph is built in about the
+time of the pass itself. After ``goto(k)`` exactly the first k steps are applied
+(:meth:`Stepper.grad` reads the Trace), so stepping back, random access and breakpoints
+are cheap and exact. :meth:`Stepper.apply` is ``loss.backward()``, errors included.
 
 Which steps are shown: those along edges that lie on a path from the loss to ``wrt``
 (the edges the backward drawing marks with red twins), and, unless ``constants=True``,
 not those into unlabelled constants (the 0.5 of ½e²). A step left out is still
 applied, together with the next step shown, so every position stays exact.
+
+Questions about the pass (why, paths, check, non-finite forensics) are functions of
+the Trace in :mod:`viz.step_analysis`; drawings and frames are in :mod:`viz.step_frames`.
 
 >>> s = Stepper(E)                    # the NPTEL network of seed 004   # doctest: +SKIP
 >>> s.break_on("w5"); print(s.continue_())                              # doctest: +SKIP
@@ -37,130 +30,22 @@ applied, together with the next step shown, so every position stays exact.
 
 from __future__ import annotations
 
-import fnmatch
-import html
-import math
 import re
-from dataclasses import dataclass
 from pathlib import Path as FilePath
-from typing import Callable, Iterable, Iterator, Optional, Union
+from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
+
+import numpy as np
 
 import autodiff
-from autodiff import Value
+from autodiff import Trace, Value
 
-from .levels import GroupStep
+from . import step_analysis, step_breakpoints, step_frames, step_page, step_scalar
+from .levels import GroupStep, group_steps, level_names
 from .naming import format_number, plain
-from .stepformula import drawn_names, factor, local_derivative
+from .step_types import Breakpoint, Check, LazySteps, Path, Step, Why
+from .stepformula import as_drawn, drawn_names
 
 __all__ = ["Stepper", "Step", "Breakpoint", "Check", "Path", "Why", "step_through"]
-
-
-@dataclass(frozen=True, eq=False)
-class Step:
-    """One application of ∂l/∂input += ∂l/∂node · ∂node/∂input (``product = upstream · local``).
-
-    ``index`` counts from 0; ``node_index``/``input_index`` are positions in
-    :func:`autodiff.topological_order` (the renderer's ids ``n{i}``, ``op{i}``,
-    ``e{j}_{i}_{k}``). ``hooked_from`` is ∂l/∂node before a hook replaced it (set on the
-    first edge of that node only).
-    ``changes`` lists ``(topological index, old grad, new grad)`` in the order they
-    happen when the step is applied (a hook's replacement, then the ``+=``).
-    """
-
-    index: int
-    node: Value
-    input: Value
-    operand: int
-    node_index: int
-    input_index: int
-    upstream: float
-    local: float
-    product: float
-    grad_before: float
-    grad_after: float
-    hooked_from: Optional[float]
-    formula: str
-    changes: tuple[tuple[int, float, float], ...]
-    local_formula: str = ""
-
-    @property
-    def edge_id(self) -> str:
-        """The renderer's id of the forward edge input → op (``e{j}_{i}_{k}``)."""
-        return f"e{self.input_index}_{self.node_index}_{self.operand}"
-
-    def __str__(self) -> str:
-        return self.formula
-
-    def __repr__(self) -> str:
-        return f"<Step {self.index + 1}: {self.formula}>"
-
-
-@dataclass
-class Breakpoint:
-    """A condition tested on each step that :meth:`Stepper.continue_` applies."""
-
-    description: str
-    test: Callable[[Step], bool]
-    enabled: bool = True
-
-    def __str__(self) -> str:
-        return self.description + ("" if self.enabled else " (disabled)")
-
-
-@dataclass(frozen=True)
-class Check:
-    """A step's local derivative ∂node/∂input against the central difference
-    (f(x + ε) − f(x − ε)) / 2ε of the op's own forward function."""
-
-    step: Step
-    recorded: float
-    rule: float
-    numeric: float
-    ok: bool
-    text: str
-
-    @property
-    def error(self) -> float:
-        return abs(self.rule - self.numeric)
-
-    def __str__(self) -> str:
-        return self.text
-
-
-@dataclass(frozen=True)
-class Path:
-    """One path loss → … → node; ``product`` is the product of its local derivatives."""
-
-    nodes: tuple[Value, ...]
-    operands: tuple[int, ...]
-    locals: tuple[float, ...]
-    product: float
-
-    def __repr__(self) -> str:
-        return f"<Path of {len(self.nodes) - 1} edge(s), product {self.product:.6g}>"
-
-
-@dataclass(frozen=True)
-class Why:
-    """The paths from the loss to ``node`` (the first ``limit`` of them). By the chain
-    rule the sum of the products over all ``count`` paths is ∂l/∂node (``total``);
-    ``grad`` is what backward left in the node, which differs only if a hook replaced
-    a gradient or a leaf carried an earlier gradient."""
-
-    node: Value
-    paths: tuple[Path, ...]
-    total: float
-    grad: float
-    truncated: bool
-    text: str
-    count: int = 0
-
-    def __str__(self) -> str:
-        return self.text
-
-    def __repr__(self) -> str:
-        return (f"<Why: {self.count} path(s), {len(self.paths)} listed, sum {self.total:.6g}, "
-                f"grad {self.grad:.6g}>")
 
 
 def _is_constant(v: Value) -> bool:
@@ -168,7 +53,7 @@ def _is_constant(v: Value) -> bool:
     return v.is_leaf and not v.param and not v.label
 
 
-def default_wrt(order: list[Value]) -> list[Value]:
+def default_wrt(order: Sequence[Value]) -> list[Value]:
     """The nodes whose paths from the loss the stepper follows when none are given: the
     parameters, or, in a graph without any, every labelled leaf (the variables)."""
     params = [v for v in order if v.is_leaf and v.param]
@@ -176,26 +61,22 @@ def default_wrt(order: list[Value]) -> list[Value]:
 
 
 class Stepper:
-    """The backward pass from ``loss`` as a list of :class:`Step` (see the module doc).
+    """The backward pass from ``loss`` as a list of steps, and a position in it.
 
     ``wrt``: the node(s) whose gradients the learner follows (default
     :func:`default_wrt`); only steps along edges on a path from the loss to them are
     shown, exactly the edges the backward drawing marks. ``constants=True`` also shows
-    the steps into unlabelled constants (the 0.5 of ½e², the 1 of 1 − a). Steps left
-    out are still applied, each together with the next step shown.
+    the steps into unlabelled constants. Steps left out are still applied, each together
+    with the next step shown.
     ``detail``: ``"scalar"`` (one :class:`Step` per scalar edge), or ``"neuron"`` /
-    ``"layer"``: one :class:`viz.levels.GroupStep` per edge of the collapsed drawing,
-    written as the vector chain rule with shapes, with the drawing's names
+    ``"layer"``: one :class:`viz.levels.GroupStep` per edge of the collapsed drawing
     (``max_nodes`` limits that drawing as in :func:`viz.render.draw`).
     ``digits`` sets the significant digits of the formulas; ``unicode`` (default)
-    writes names as the drawings do, ``u₁`` and ``w₅`` (a label ``w5``), ``inₒ`` (a
-    label ``in_o``); ``unicode=False`` writes ``u1`` and the labels as given. Either
+    writes names as the drawings do (``w₅``); ``unicode=False`` writes ``w5``. Either
     form is accepted by :meth:`lookup`.
-    Recording runs hooks once, now, and leaves every ``.grad`` of the graph as it
-    found it. By default the steps start from zero, so they show ∂loss/∂node of this
-    loss alone even after an earlier ``loss.backward()``; ``accumulate=True`` starts
-    the leaves from their current ``.grad`` and adds to them, as another
-    ``loss.backward()`` would.
+    By default the steps start from zero, so they show ∂loss/∂node of this loss alone;
+    ``accumulate=True`` starts the leaves from their current ``.grad`` and adds to them,
+    as another ``loss.backward()`` would.
     """
 
     def __init__(self, loss: Value, *, detail: str = "scalar",
@@ -211,9 +92,13 @@ class Stepper:
         self.loss = loss
         self.detail = detail
         self.digits = digits
-        self.order = autodiff.topological_order(loss)
-        self.index = {id(v): i for i, v in enumerate(self.order)}
-        self.names = drawn_names(loss, unicode=unicode)
+        self.trace = Trace(loss)
+        t = self.trace
+        self.order: list[Value] = list(t.nodes)
+        self.index: dict[int, int] = {id(v): i for i, v in enumerate(self.order)}
+        self._unicode = unicode
+        self._names: Optional[dict[Value, str]] = None
+        self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
         self.wrt = self._resolve_wrt(wrt)
         self.constants = constants
         # what the steps follow (and the drawing marks): wrt, plus the constants if shown
@@ -221,53 +106,77 @@ class Stepper:
                                   if constants else ())
         self.on_path = self._depends_on(self.traced)
         self.breakpoints: list[Breakpoint] = []
-        self.locals: dict[tuple[int, int], float] = {}   # (node index, operand) -> ∂node/∂operand
-        saved = [v.grad for v in self.order]
-        try:
-            if not accumulate:
-                for v in self.order:
-                    v.grad = 0.0
-            self.scalar_steps: list[Step] = self._record(every_edge=detail != "scalar")
-            final = [v.grad for v in self.order]
-        finally:
-            for v, g in zip(self.order, saved):
-                v.grad = g
-        self.initial = self._initial(final, self.scalar_steps)
-        self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
-        self.loss_name = self.names[loss]   # as the drawing names the loss
+        n = len(self.order)
+        start = np.zeros(n)
+        if accumulate:
+            for i, v in enumerate(self.order):
+                if v.is_leaf:
+                    start[i] = v.grad
+        self.start = start
+        # scalar steps: every edge (the grouped levels group them); shown ones at "scalar"
+        self._all_edges = LazySteps(t.n_edges, lambda e: self._edge_step(e, e, e, tail=False))
+        self.scalar_steps: Sequence = self._all_edges
         if detail == "scalar":
-            self.steps: list = self.scalar_steps
-            self.final = final
+            self._shown = shown = self._shown_edges()
+            self._ends = shown + 1   # edges applied after each step: the last applies the rest
+            if len(shown):
+                self._ends[-1] = t.n_edges
+            self.steps: Sequence = LazySteps(len(shown), self._shown_step)
+            self.scalar_steps = self.steps
+            self._group_grads: Optional[list[list[float]]] = None
         else:
-            from .levels import group_steps
-            from .render import DEFAULT_MAX_NODES, draw
-            self.graph = draw(loss, view="backward", detail=detail, wrt=list(self.traced),
-                              max_nodes=max_nodes or DEFAULT_MAX_NODES).graph
-            self.steps = group_steps(self.graph, self.scalar_steps, self.index, loss, self.initial, self.fmt)
-            self.loss_name = next(n.name for n in self.graph.nodes if n.id == self.graph.where[id(loss)])
-            self.final = list(self.initial)
-            for step in self.steps:
-                for idx, _, new in step.changes:
-                    self.final[idx] = new
-        self.grads = list(self.final)       # this stepper's gradients at ``position``
-        self.position = len(self.steps)
+            from .render import DEFAULT_MAX_NODES, collapsed_view
+            self.graph = collapsed_view(loss, self.order, detail, self.traced, max_nodes or DEFAULT_MAX_NODES)
+            self._names = None   # from now on, the level's names
+            self.steps = group_steps(self.graph, t, loss, self.initial_list(), self.fmt,
+                                     self._all_edges.__getitem__, self._edge_changes)
+        self.position = 0
         self._reached, self._completed = self._touches()
-        self.goto(0)
+        self._grads_at: Optional[tuple[int, list[float]]] = None
 
+    @property
+    def names(self) -> dict[Value, str]:
+        """Every node's name as drawn at this level (:func:`viz.stepformula.drawn_names`;
+        at the neuron and layer levels :func:`viz.levels.level_names`), made when first needed."""
+        if self._names is None:
+            self._names = drawn_names(self.loss, unicode=self._unicode)
+            if self.graph is not None:   # the level's own names (viz.levels.level_names)
+                self._names = level_names(self.graph, self.order, self._names)
+        return self._names
+
+    @property
+    def loss_name(self) -> str:
+        """The loss's name as the drawing the steps follow writes it."""
+        if self.graph is not None:
+            return as_drawn(next(n.name for n in self.graph.nodes if n.id == self.graph.where[id(self.loss)]))
+        return self.names[self.loss]
+
+    # ---------------------------------------------------------------- building
     def _resolve_wrt(self, wrt: Union[None, Value, Iterable[Value]]) -> tuple[Value, ...]:
         if wrt is None:
-            return tuple(default_wrt(self.order))
+            leaves = np.flatnonzero(self.trace.step_of < 0).tolist()
+            return tuple(default_wrt([self.order[j] for j in leaves]))
         items = (wrt,) if isinstance(wrt, (Value, str)) else tuple(wrt)
         return tuple(self.lookup(w) for w in items)
 
     def _depends_on(self, targets: Iterable[Value]) -> set[int]:
         """ids of the nodes in ``targets`` or with an input that is (the tails of the
-        edges on a path from the loss to them)."""
-        dep = {id(v) for v in targets}
-        for v in self.order:
-            if id(v) not in dep and any(id(a) in dep for a in v.inputs):
-                dep.add(id(v))
-        return dep
+        edges on a path from the loss to them), by one forward pass over the Trace."""
+        t = self.trace
+        dep = bytearray(len(self.order))
+        for v in targets:
+            dep[self.index[id(v)]] = 1
+        step_node, start, inputs = t.step_node.tolist(), t.edge_start.tolist(), t.edge_input.tolist()
+        for s in range(len(step_node) - 1, -1, -1):   # op nodes, each after its inputs
+            j = step_node[s]
+            if not dep[j]:
+                for e in range(start[s], start[s + 1]):
+                    if dep[inputs[e]]:
+                        dep[j] = 1
+                        break
+        self._on_path_mask = np.frombuffer(bytes(dep), dtype=np.uint8).astype(bool)
+        order = self.order
+        return {id(order[j]) for j in np.flatnonzero(self._on_path_mask).tolist()}
 
     def shows(self, node: Value, input: Value) -> bool:
         """Whether the step along ``input → node`` is shown (see the class doc)."""
@@ -275,86 +184,60 @@ class Stepper:
             return False
         return self.constants or not _is_constant(input) or any(input is w for w in self.wrt)
 
-    @staticmethod
-    def _initial(final: list[float], steps: list) -> list[float]:
-        initial = list(final)
-        for step in reversed(steps):
-            for idx, old, _ in reversed(step.changes):
-                initial[idx] = old
-        return initial
+    def _shown_edges(self) -> np.ndarray:
+        """The Trace's edges shown as steps, in order (see :meth:`shows`)."""
+        visible = self._on_path_mask.copy()
+        if not self.constants:
+            wrt = {id(w) for w in self.wrt}
+            for j in np.flatnonzero(visible & (self.trace.step_of < 0)).tolist():   # leaves only
+                v = self.order[j]
+                if _is_constant(v) and id(v) not in wrt:
+                    visible[j] = False
+        return np.flatnonzero(visible[self.trace.edge_input]) if self.trace.n_edges else np.zeros(0, np.intp)
 
-    # ---------------------------------------------------------------- recording
-    def _record(self, every_edge: bool = False) -> list[Step]:
-        order, index = self.order, self.index
-        rev_pos = {id(v): len(order) - 1 - i for i, v in enumerate(order)}
-        hooked_leaves = sorted(((rev_pos[id(v)], i) for i, v in enumerate(order) if v.is_leaf and v._hooks))
-        latest: dict[int, float] = {}
-        raw: list[list] = []  # [EdgeStep, hooked_from, changes]
+    def _edge_changes(self, e: int) -> list[tuple[int, float, float]]:
+        return step_scalar.edge_changes(self, e)
 
-        def leaf_hooks_up_to(q: float) -> list[tuple[int, float, float]]:
-            out = []
-            while hooked_leaves and hooked_leaves[0][0] < q:
-                _, j = hooked_leaves.pop(0)
-                leaf = order[j]
-                if leaf.grad != latest.get(j, leaf.grad):
-                    out.append((j, latest[j], leaf.grad))
-            return out
+    def _edge_step(self, e: int, index: int, first: int, tail: bool) -> Step:
+        return step_scalar.edge_step(self, e, index, first, tail)
 
-        pending: list[tuple[int, float, float]] = []  # grad changes not yet shown in a step
-        for node_step in autodiff.chain_rule(self.loss, record=True, order=order):
-            q = rev_pos[id(node_step.node)]
-            pending += leaf_hooks_up_to(q)
-            i = index[id(node_step.node)]
-            if node_step.hooked_from is not None:
-                pending.append((i, node_step.hooked_from, node_step.upstream))
-            hooked_from = node_step.hooked_from
-            for edge in node_step.edges:
-                j = index[id(edge.input)]
-                self.locals[(i, edge.index)] = edge.local
-                pending.append((j, edge.grad_before, edge.grad_after))
-                latest[j] = edge.grad_after
-                if not every_edge and not self.shows(edge.node, edge.input):
-                    continue  # applied with the next step shown
-                raw.append([edge, hooked_from, pending])
-                hooked_from, pending = None, []
-        tail = pending + leaf_hooks_up_to(math.inf)
-        if raw:
-            raw[-1][2].extend(tail)
-        elif tail:  # nothing shown, but gradients still move: one step would lie, so none
-            pass
-        return [self._make_step(n, edge, hooked, tuple(changes))
-                for n, (edge, hooked, changes) in enumerate(raw)]
-
-    def _make_step(self, n: int, e: autodiff.EdgeStep, hooked_from: Optional[float],
-                   changes: tuple) -> Step:
-        return Step(n, e.node, e.input, e.index, self.index[id(e.node)], self.index[id(e.input)],
-                    e.upstream, e.local, e.product, e.grad_before, e.grad_after, hooked_from,
-                    self._formula(e), changes,
-                    local_derivative(e.node, e.index, e.local, self.names, self.fmt))
-
-    def _formula(self, e: autodiff.EdgeStep) -> str:
-        name, f = self.names, self.fmt
-        l, u, a = name[self.loss], name[e.node], name[e.input]
-        which = ""
-        if sum(1 for x in e.node.inputs if x is e.input) > 1:
-            which = f" (operand {e.index + 1})"
-        return (f"∂{l}/∂{a} += ∂{l}/∂{u} · ∂{u}/∂{a}{which} = "
-                f"{factor(f(e.upstream))} · {factor(f(e.local))} = {f(e.product)}")
+    def _shown_step(self, k: int) -> Step:
+        first = int(self._ends[k - 1]) if k else 0
+        return self._edge_step(int(self._shown[k]), k, first, tail=k == len(self._shown) - 1)
 
     def fmt(self, x: float) -> str:
         """A number with the stepper's significant digits (as the drawings print them)."""
         return format_number(x, self.digits)
 
+    def _edges_applied(self, position: int) -> int:
+        """How many of the Trace's edges the first ``position`` scalar steps apply."""
+        return int(self._ends[position - 1]) if position else 0
+
     def _touches(self) -> tuple[list[int], list[int]]:
         """For each node, the positions from which its gradient is known (its first
         contribution applied; 0 for the loss) and complete (its last one applied)."""
-        reached = [len(self.steps) + 1] * len(self.order)
-        completed = [0] * len(self.order)
+        n, t = len(self.order), self.trace
+        never = len(self.steps) + 1
+        reached, completed = [never] * n, [0] * n
+        if self.detail == "scalar":
+            if len(self.steps):
+                first = np.full(n, t.n_edges, dtype=np.intp)
+                last = np.full(n, -1, dtype=np.intp)
+                edges = np.arange(t.n_edges)
+                np.minimum.at(first, t.edge_input, edges)
+                np.maximum.at(last, t.edge_input, edges)
+                # the step that applies edge e: the first whose end is beyond e
+                at_first = np.searchsorted(self._ends, first, side="right") + 1
+                at_last = np.searchsorted(self._ends, last, side="right") + 1
+                has = last >= 0
+                reached = np.where(has, at_first, never).tolist()
+                completed = np.where(has, at_last, 0).tolist()
+        else:
+            for step in self.steps:
+                for idx, _, _ in step.changes:
+                    reached[idx] = min(reached[idx], step.index + 1)
+                    completed[idx] = max(completed[idx], step.index + 1)
         reached[self.index[id(self.loss)]] = 0
-        for step in self.steps:
-            for j, _, _ in step.changes:
-                reached[j] = min(reached[j], step.index + 1)
-                completed[j] = max(completed[j], step.index + 1)
         return reached, completed
 
     def reached_at(self, node: Value) -> int:
@@ -375,12 +258,11 @@ class Stepper:
         return f"<Stepper {self.position}/{len(self.steps)} ({self.detail}): {where}>"
 
     def _repr_html_(self) -> str:
-        """Inline display in Jupyter: the interactive page, isolated in an iframe."""
-        from .html_page import notebook_html
-        return notebook_html(self)
+        """Inline display in Jupyter: the interactive page at this position, in an iframe."""
+        return step_page.iframe(step_page.page(self))
 
     @property
-    def current(self) -> Optional[Step]:
+    def current(self):
         """The step applied last (``None`` at position 0)."""
         return self.steps[self.position - 1] if self.position else None
 
@@ -388,49 +270,79 @@ class Stepper:
     def at_end(self) -> bool:
         return self.position == len(self.steps)
 
-    def goto(self, position: int) -> Optional[Step]:
-        """Apply exactly the first ``position`` steps (0 … len) to this stepper's
-        gradients; returns :attr:`current`."""
-        if isinstance(position, bool) or not isinstance(position, int):
+    def goto(self, position: int):
+        """Apply exactly the first ``position`` steps (0 … len); returns :attr:`current`."""
+        if isinstance(position, bool) or not isinstance(position, (int, np.integer)):
             raise TypeError(f"goto needs an integer position, got {position!r}")
         if not 0 <= position <= len(self.steps):
             raise IndexError(f"step {position} is out of range: positions are 0 to {len(self.steps)}")
-        grads = self.grads
-        while self.position < position:
-            for idx, _, new in self.steps[self.position].changes:
-                grads[idx] = new
-            self.position += 1
-        while self.position > position:
-            self.position -= 1
-            for idx, old, _ in reversed(self.steps[self.position].changes):
-                grads[idx] = old
+        self.position = int(position)
         return self.current
 
-    def next(self) -> Optional[Step]:
+    def next(self):
         """Apply the next step and return it; ``None`` (and no move) at the end."""
         return self.goto(self.position + 1) if not self.at_end else None
 
     step = next
 
-    def back(self) -> Optional[Step]:
+    def back(self):
         """Undo the current step; returns the new current step (``None`` at position 0)."""
         return self.goto(self.position - 1) if self.position else None
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator:
         return iter(self.steps)
 
     def apply(self) -> None:
-        """Write the complete pass into the graph: every node's ``.grad`` becomes what
-        ``loss.backward()`` leaves (with ``accumulate=True``: added to the leaves'
-        gradients as they were when the Stepper was made). Hooks do not run again.
+        """Exactly ``loss.backward()`` (without running the pass or its hooks again): raise
+        the ``FloatingPointError``/``OverflowError`` it raises, writing nothing, or write
+        the gradients into ``.grad`` once (intermediate nodes set, leaves added to).
         Independent of the position; the only method that changes ``.grad``."""
-        for v, g in zip(self.order, self.final):
-            v.grad = g
+        self.trace.apply()
 
     # ------------------------------------------------------------------ state
+    def initial_list(self) -> list[float]:
+        """Every node's gradient at position 0, by topological index."""
+        out = self.start.tolist()
+        out[self.index[id(self.loss)]] += 1.0   # the seed ∂l/∂l = 1
+        return out
+
+    @property
+    def initial(self) -> list[float]:
+        return self.initial_list()
+
+    @property
+    def final(self) -> list[float]:
+        """Every node's gradient after the whole pass (plus the leaves' start)."""
+        return (np.asarray(self.trace.final) + self.start).tolist()
+
+    @property
+    def grads(self) -> list[float]:
+        """Every node's gradient at the current position, by topological index."""
+        if self._grads_at is not None and self._grads_at[0] == self.position:
+            return self._grads_at[1]
+        if self.detail == "scalar":
+            k = self._edges_applied(self.position) if self.position < len(self.steps) else self.trace.n_edges
+            grads = [self._scalar_grad(j, k) for j in range(len(self.order))]
+        else:
+            grads = self.initial_list()
+            for step in self.steps[:self.position]:
+                for idx, _, new in step.changes:
+                    grads[idx] = new
+        self._grads_at = (self.position, grads)
+        return grads
+
+    def _scalar_grad(self, j: int, edges: int) -> float:
+        if edges >= self.trace.n_edges:
+            return float(self.trace.final[j] + self.start[j])
+        return self.trace.gradient(j, edges) + float(self.start[j])
+
     def grad(self, node: Union[str, Value]) -> float:
-        """∂l/∂node at the current position (this stepper's copy; ``.grad`` is untouched)."""
-        return self.grads[self.index[id(self.lookup(node))]]
+        """∂l/∂node at the current position (read from the Trace; ``.grad`` is untouched)."""
+        j = self.index[id(self.lookup(node))]
+        if self.detail == "scalar":
+            k = self._edges_applied(self.position) if self.position < len(self.steps) else self.trace.n_edges
+            return self._scalar_grad(j, k)
+        return self.grads[j]
 
     def known(self, node: Value) -> bool:
         """Whether ∂l/∂node has received any contribution at the current position."""
@@ -442,7 +354,12 @@ class Stepper:
 
     def final_grad(self, node: Value) -> float:
         """∂l/∂node after the whole pass (what ``backward()`` leaves)."""
-        return self.final[self.index[id(node)]]
+        j = self.index[id(node)]
+        return float(self.trace.final[j] + self.start[j])
+
+    def _names_of(self, v: Value) -> tuple[str, ...]:
+        """The names a user may type for ``v``: as displayed, with ASCII digits, its label."""
+        return (self.names[v], plain(self.names[v])) + ((v.label,) if v.label else ())
 
     def lookup(self, name: Union[str, Value]) -> Value:
         """The node called ``name`` (display name; ``u3`` and ``u₃`` both work)."""
@@ -457,76 +374,40 @@ class Stepper:
             return hits[0]
         if not hits:
             known = sorted({plain(self.names[v]) for v in self.order})
+            close = step_breakpoints.closest(name, known)
+            hint = f"; did you mean {close!r}?" if close else ""
             shown = ", ".join(known[:40]) + (f", … ({len(known)} names)" if len(known) > 40 else "")
-            raise KeyError(f"no node named {name!r}; the nodes are: {shown}")
+            raise KeyError(f"no node named {name!r}{hint} The nodes are: {shown}")
         raise KeyError(f"{len(hits)} nodes are named {name!r}; label them differently")
 
     def change_text(self, step) -> str:
-        """What a step changes, in words: ``∂l/∂a: 0 → 0.1288`` (a group step: how many
-        of the drawn node's entries are complete)."""
-        l = self.loss_name
-        if isinstance(step, GroupStep):
-            targets = [self.index[id(v)] for v in step.inputs]
-            if not targets:
-                return f"∂{l}/∂{step.tail_name} = ∂{l}/∂{step.result_name} (no scalar node: nothing to store)"
-            at = step.index + 1
-            done = sum(1 for j in targets if self._completed[j] <= at)
-            if len(targets) == 1:
-                j = targets[0]
-                before = next((old for idx, old, _ in step.changes if idx == j), self.initial[j])
-                after = next((new for idx, _, new in reversed(step.changes) if idx == j), before)
-                return f"∂{l}/∂{step.tail_name}: {self.fmt(before)} → {self.fmt(after)}"
-            return (f"∂{l}/∂{step.tail_name}: {done} of {len(targets)} entries complete "
-                    f"({len(step.members)} scalar steps)")
-        text = f"∂{l}/∂{self.names[step.input]}: {self.fmt(step.grad_before)} → {self.fmt(step.grad_after)}"
-        if step.hooked_from is not None:
-            text += (f"   (a hook replaced ∂{l}/∂{self.names[step.node]} = "
-                     f"{self.fmt(step.hooked_from)} by {self.fmt(step.upstream)})")
-        return text
+        """What a step changes, in words (:func:`viz.step_scalar.change_text`)."""
+        return step_scalar.change_text(self, step)
 
     def describe(self, node: Union[str, Value]) -> str:
-        """One line about a node at the current position: name, op, value, gradient."""
-        v = self.lookup(node)
-        kind = v.op if not v.is_leaf else ("parameter" if v.param else "leaf")
-        grad = "?" if not self.known(v) else self.fmt(self.grad(v)) + ("" if self.complete(v) else " (partial)")
-        return f"{self.names[v]} [{kind}]  value {self.fmt(v.data)}  ∂{self.names[self.loss]}/∂{self.names[v]} = {grad}"
+        """One line about a node at the current position (:func:`viz.step_scalar.describe`)."""
+        return step_scalar.describe(self, node)
 
     # -------------------------------------------------------------- breakpoints
     def break_on(self, spec: Union[str, "re.Pattern[str]", Callable[[Step], bool]],
                  description: Optional[str] = None) -> Breakpoint:
-        """Stop :meth:`continue_` at steps whose input's name matches ``spec`` (an
-        ``fnmatch`` pattern such as ``"w*"``, or a compiled regular expression,
-        searched), or for which ``spec(step)`` is true when it is a callable."""
-        if isinstance(spec, str):
-            test = lambda s: any(fnmatch.fnmatchcase(n, spec) for n in self._step_names(s))
-            description = description or f"name matches {spec!r}"
-        elif isinstance(spec, re.Pattern):
-            test = lambda s: any(spec.search(n) for n in self._step_names(s))
-            description = description or f"name matches /{spec.pattern}/"
-        elif callable(spec):
-            test = spec
-            description = description or f"predicate {getattr(spec, '__name__', repr(spec))}"
-        else:
-            raise TypeError(f"break_on needs a pattern, a compiled regex or a predicate, got {spec!r}")
-        bp = Breakpoint(description, test)
+        """Stop :meth:`continue_` at steps whose input's name matches ``spec`` (a glob such
+        as ``"w*"``, or a compiled regular expression without nested repeats), or for
+        which ``spec(step)`` is true (:func:`viz.step_breakpoints.name_breakpoint`)."""
+        bp = step_breakpoints.name_breakpoint(spec, self._step_names, description)
         self.breakpoints.append(bp)
         return bp
 
     def break_on_nonfinite(self) -> Breakpoint:
         """Stop where the upstream gradient, local derivative, product or new gradient is
         NaN or infinite."""
-        test = lambda s: any(not all(map(math.isfinite, (p.upstream, p.local, p.product, p.grad_after)))
-                             for p in _parts(s))
-        bp = Breakpoint("a non-finite value (NaN or ±inf)", test)
+        bp = step_breakpoints.nonfinite_breakpoint()
         self.breakpoints.append(bp)
         return bp
 
     def break_on_small(self, eps: float) -> Breakpoint:
-        """Stop where the input's new gradient is below ``eps`` in absolute value (a
-        vanishing gradient)."""
-        if not eps > 0:
-            raise ValueError(f"break_on_small needs eps > 0, got {eps!r}")
-        bp = Breakpoint(f"|gradient| < {eps:g}", lambda s: any(abs(p.grad_after) < eps for p in _parts(s)))
+        """Stop where the input's new gradient is below ``eps`` in absolute value."""
+        bp = step_breakpoints.small_breakpoint(eps)
         self.breakpoints.append(bp)
         return bp
 
@@ -537,15 +418,11 @@ class Stepper:
             return (step.tail_name, plain(step.tail_name)) + tuple(n for v in step.inputs for n in self._names_of(v))
         return self._names_of(step.input)
 
-    def _names_of(self, v: Value) -> tuple[str, ...]:
-        """The names a user may type for ``v``: as displayed, with ASCII digits, its label."""
-        return (self.names[v], plain(self.names[v])) + ((v.label,) if v.label else ())
-
-    def hits(self, step: Step) -> list[Breakpoint]:
+    def hits(self, step) -> list[Breakpoint]:
         """The enabled breakpoints that ``step`` triggers."""
         return [bp for bp in self.breakpoints if bp.enabled and bp.test(step)]
 
-    def continue_(self) -> Optional[Step]:
+    def continue_(self):
         """Apply steps until one triggers a breakpoint and return it; ``None`` when the
         pass ends first (the position is then at the end)."""
         while not self.at_end:
@@ -554,250 +431,60 @@ class Stepper:
                 return step
         return None
 
-    # ------------------------------------------------------------------ checks
-    def check(self, step: Optional[Step] = None, eps: float = 1e-6,
-              atol: float = 1e-5, rtol: float = 1e-4) -> Check:
-        """Finite-difference check of a step's local derivative (the current one by
-        default), using :func:`autodiff.local_gradcheck` on the op's table forward."""
+    # ------------------------------------------------------------------ questions
+    def check(self, step=None, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-4) -> Check:
+        """Finite-difference check of a step's local derivative(s), the current step by
+        default (:func:`viz.step_analysis.check`; a grouped step checks all it applies)."""
         step = step or self.current
         if step is None:
             raise ValueError("no current step to check: step forward first")
-        if isinstance(step, GroupStep):
-            raise ValueError(f"check works on one scalar step; step {step.index + 1} groups "
-                             f"{len(step.members)} of them (check each of step.members, or use detail='scalar')")
-        _, rule, numeric = autodiff.local_gradcheck(step.node, eps)[step.operand]
-        ok = abs(rule - numeric) <= atol + rtol * abs(numeric) and rule == step.local
-        u, a = self.names[step.node], self.names[step.input]
-        text = (f"∂{u}/∂{a} ({step.node.op}): rule {rule:.10g}, central difference "
-                f"{numeric:.10g}, |difference| {abs(rule - numeric):.2g} -> {'ok' if ok else 'MISMATCH'}")
-        return Check(step, step.local, rule, numeric, ok, text)
+        return step_analysis.check(step, self.names, eps, atol, rtol)
 
     def paths(self, node: Union[str, Value]) -> Iterator[Path]:
-        """The paths from the loss to ``node``, one at a time (depth first, operands in
-        order). Only nodes from which ``node`` can be reached are entered, so every
-        branch ends at ``node`` and the cost is the length of the paths produced."""
-        target = self.lookup(node)
-        reaches = self._reaching(target)
-        if id(self.loss) not in reaches:
-            return
-        index, local = self.index, self.locals
-        nodes: list[Value] = [self.loss]
-        ops: list[int] = []
-        locs: list[float] = []
-        stack: list[Iterator[int]] = [iter(range(len(self.loss.inputs)))]
-        if self.loss is target:
-            yield Path((target,), (), (), 1.0)
-            return
-        while stack:
-            last = nodes[-1]
-            for k in stack[-1]:
-                x = last.inputs[k]
-                if id(x) not in reaches:
-                    continue
-                nodes.append(x)
-                ops.append(k)
-                locs.append(local[(index[id(last)], k)])
-                if x is target:
-                    yield Path(tuple(nodes), tuple(ops), tuple(locs), math.prod(locs))
-                    nodes.pop(), ops.pop(), locs.pop()
-                    continue
-                stack.append(iter(range(len(x.inputs))))
-                break
-            else:
-                stack.pop()
-                if ops:
-                    nodes.pop(), ops.pop(), locs.pop()
-
-    def _reaching(self, target: Value) -> set[int]:
-        """ids of the nodes from which ``target`` is reached going backward (one pass)."""
-        reaches = {id(target)}
-        for v in self.order[self.index[id(target)] + 1:]:
-            if any(id(x) in reaches for x in v.inputs):
-                reaches.add(id(v))
-        return reaches
+        """The paths from the loss to ``node`` (:func:`viz.step_analysis.paths`)."""
+        return step_analysis.paths(self.trace, self.lookup(node))
 
     def why(self, node: Union[str, Value], limit: int = 1000) -> Why:
-        """The paths from the loss to ``node`` with the product of their local derivatives.
-
-        By the chain rule ∂l/∂node = Σ over paths of ∏ local derivatives along the path.
-        The number of paths and that sum are computed for all of them by dynamic
-        programming, in one pass over the graph; the paths themselves are enumerated
-        lazily (:meth:`paths`) and at most ``limit`` (an integer ≥ 1) are listed
-        (``truncated`` says whether there are more)."""
-        if isinstance(limit, bool) or not isinstance(limit, int):
-            raise TypeError(f"why(limit=...) needs an integer ≥ 1, got {limit!r}")
-        if limit < 1:
-            raise ValueError(f"why(limit={limit}): the limit must be at least 1")
+        """The paths from the loss to ``node`` with the product of their local derivatives
+        (:func:`viz.step_analysis.why`): ∂l/∂node = Σ over paths of ∏ local derivatives."""
         target = self.lookup(node)
-        reaches = self._reaching(target)
-        index, local = self.index, self.locals
-        total_of: dict[int, float] = {id(target): 1.0}
-        count_of: dict[int, int] = {id(target): 1}
-        for v in self.order[index[id(target)] + 1:]:
-            if id(v) in reaches:
-                i = index[id(v)]
-                ks = [k for k, x in enumerate(v.inputs) if id(x) in reaches]
-                total_of[id(v)] = math.fsum(local[(i, k)] * total_of[id(v.inputs[k])] for k in ks)
-                count_of[id(v)] = sum(count_of[id(v.inputs[k])] for k in ks)
-        count = count_of.get(id(self.loss), 0)
-        paths: list[Path] = []
-        for p in self.paths(target):
-            paths.append(p)
-            if len(paths) == limit:
-                break
-        truncated = count > len(paths)
-        total = total_of.get(id(self.loss), 0.0)
-        grad = self.final_grad(target)
-        text = self._why_text(target, paths, count, total, grad)
-        return Why(target, tuple(paths), total, grad, truncated, text, count)
+        return step_analysis.why(self.trace, target, self.names, self.fmt, self.final_grad(target), limit)
 
-    def _why_text(self, target: Value, paths: list[Path], count: int, total: float, grad: float) -> str:
-        name, f = self.names, self.fmt
-        l, t = name[self.loss], name[target]
-        if not paths:
-            return f"no path from {l} to {t}: ∂{l}/∂{t} = 0"
-        listed = f" (the first {len(paths)} listed)" if count > len(paths) else ""
-        lines = [f"{count} path(s) from {l} to {t}{listed}:"]
-        for p in paths:
-            if len(p.nodes) <= 12:
-                chain = " → ".join(name[v] for v in p.nodes)
-            else:
-                chain = (" → ".join(name[v] for v in p.nodes[:5]) + f" → … ({len(p.nodes) - 10} more) → "
-                         + " → ".join(name[v] for v in p.nodes[-5:]))
-            factors = " · ".join(f"∂{name[u]}/∂{name[a]}" for u, a in zip(p.nodes, p.nodes[1:]))
-            values = " · ".join(factor(f(x)) for x in p.locals) if len(p.locals) <= 12 else \
-                f"product of {len(p.locals)} local derivatives"
-            symbolic = f"{factors} = " if len(p.locals) <= 4 else ""
-            lines.append(f"  {chain}:  {symbolic}{values} = {f(p.product)}")
-        lines.append(f"sum over paths = {f(total)};  ∂{l}/∂{t} after backward = {f(grad)}")
-        return "\n".join(lines)
-
-    # --------------------------------------------------------------- non-finite
     def nonfinite_trace(self) -> list[Step]:
-        """The chain of steps that carried a finite gradient into the first NaN.
+        """The chain of scalar steps that carried a finite gradient into the first NaN
+        (:func:`viz.step_analysis.nonfinite_chain`), in backward order; empty if all
+        gradients are finite."""
+        return [self._step_of_edge(e) for e in step_analysis.nonfinite_chain(self.trace)]
 
-        Scalar steps (at the neuron and layer levels, those of the whole pass).
-        Start at the first step whose product or new gradient is NaN (or, if none is,
-        ±inf) and walk back through the steps that made each upstream gradient
-        non-finite, until a step whose upstream gradient is finite: there a finite
-        ∂l/∂u met a non-finite local derivative (or the product overflowed). Returned
-        in backward order (the finite end first); empty if all gradients are finite."""
-        def bad(s: Step) -> bool:
-            return not (math.isfinite(s.product) and math.isfinite(s.grad_after))
-        steps = self.scalar_steps
-        first = next((s for s in steps if math.isnan(s.product) or math.isnan(s.grad_after)), None)
-        first = first or next((s for s in steps if bad(s)), None)
-        if first is None:
-            return []
-        chain = [first]
-        while not math.isfinite(chain[0].upstream):
-            cause = next((s for s in steps[:chain[0].index]
-                          if s.input is chain[0].node and bad(s)), None)
-            if cause is None:  # made non-finite by a hook, or the loss itself
-                break
-            chain.insert(0, cause)
-        return chain
+    def _step_of_edge(self, e: int) -> Step:
+        """Edge ``e`` as a scalar step (numbered as the step that applies it)."""
+        if self.detail != "scalar":
+            return self._all_edges[e]
+        k = int(np.searchsorted(self._ends, e, side="right"))
+        if k < len(self._shown) and self._shown[k] == e:
+            return self.steps[k]
+        return self._edge_step(e, min(k, len(self.steps) - 1), e, tail=False)
 
     def explain_nonfinite(self) -> str:
         """The :meth:`nonfinite_trace` as text ("" if all gradients are finite)."""
-        chain = self.nonfinite_trace()
-        if not chain:
-            return ""
-        name, f, l = self.names, self.fmt, self.names[self.loss]
-        first = chain[0]
-        lines = [f"∂{l}/∂{name[first.node]} = {f(first.upstream)} is finite"
-                 if math.isfinite(first.upstream) else
-                 f"∂{l}/∂{name[first.node]} = {f(first.upstream)} is not finite already"]
-        for s in chain:
-            lines.append(f"step {s.index + 1}: ∂{l}/∂{name[s.node]} · ∂{name[s.node]}/∂{name[s.input]} = "
-                         f"{f(s.upstream)} · {f(s.local)} = {f(s.product)}  →  ∂{l}/∂{name[s.input]} = "
-                         f"{f(s.grad_after)}")
-        return "\n".join(lines)
+        return step_analysis.explain_nonfinite(self.trace, self.nonfinite_trace(), self.names, self.fmt)
 
-    # --------------------------------------------------------------- drawing
+    # --------------------------------------------------------------- presenting
     def draw(self, **options):
-        """The backward view at the current position: the current node, op and edge
-        highlighted, gradients not reached yet drawn as unknown, red twins on the
-        edges to ``wrt`` (see viz.render.draw). The graph's ``.grad`` values are
-        shown as this stepper has them and left as they were."""
-        from .render import draw
-        step = self.current
-        if self.detail != "scalar":
-            options.setdefault("detail", self.detail)
-        if step is None:
-            highlight_nodes, highlight_edges = (self.loss,), ()
-        elif isinstance(step, GroupStep):
-            highlight_nodes, highlight_edges = (step.tail, step.head, step.result), step.twins
-        else:
-            highlight_nodes = (step.node, step.input, f"op{step.node_index}")
-            highlight_edges = (step.edge_id + "_back", f"r{step.node_index}_back")
-            options.setdefault("edge_labels", {step.edge_id + "_back": f"× {self.fmt(step.local)}"})
-        known = [v for v in self.order if self.known(v)]
-        options.setdefault("wrt", list(self.traced))
-        saved = [v.grad for v in self.order]
-        try:
-            for v, g in zip(self.order, self.grads):
-                v.grad = g
-            return draw(self.loss, view="backward", highlight_nodes=highlight_nodes,
-                        highlight_edges=highlight_edges, grads_known=known, **options)
-        finally:
-            for v, g in zip(self.order, saved):
-                v.grad = g
+        """The backward view at the current position (:func:`viz.step_frames.draw`)."""
+        return step_frames.draw(self, **options)
 
     def frame(self, **options):
-        """:meth:`draw` with the current step's formula as a caption under the graph
-        (a slide frame)."""
-        drawing = self.draw(**options)
-        step = self.current
-        lines = [step.formula, step.local_formula] if step else [f"∂{self.loss_name}/∂{self.loss_name} = 1"]
-        caption = "<BR/>".join(html.escape(line) for line in lines if line)
-        drawing.digraph.attr(label=f'<<FONT FACE="Latin Modern Math," POINT-SIZE="16">{caption}</FONT>>',
-                             labelloc="b", labeljust="c")
-        return drawing
+        """:meth:`draw` with the current step's formulas as a caption (a slide frame)."""
+        return step_frames.frame(self, **options)
 
     def frame_svg(self, **options) -> str:
-        """The SVG text of :meth:`frame`, with only the red twins the steps so far have
-        reached (a twin appears when its step does, as on the page)."""
-        svg = self.frame(**options).svg()
-        reached = {t for st in self.steps[:self.position] for t in _twins(st)}
-        later = {t for st in self.steps for t in _twins(st)} - reached
-        if later:
-            pattern = re.compile(r'<!-- [^>]*? -->\n<g id="(%s)" class="edge backward">.*?</g>\n'
-                                 % "|".join(map(re.escape, sorted(later))), re.S)
-            svg = pattern.sub("", svg)
-        return svg
+        """The SVG text of :meth:`frame`, with only the red twins reached so far."""
+        return step_frames.frame_svg(self, **options)
 
     def export_frames(self, directory: Union[str, FilePath], **options) -> list[FilePath]:
-        """Write one slide-style SVG per step into ``directory`` (created if needed):
-        ``step-001.svg`` … with that step applied, its edge highlighted, the red twins
-        reached so far, and its formula as the caption (``step-000.svg`` is the start).
-        Returns the paths; leaves the position unchanged."""
-        out = FilePath(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        width = max(3, len(str(len(self.steps))))
-        keep = self.position
-        paths = []
-        try:
-            for k in range(len(self.steps) + 1):
-                self.goto(k)
-                path = out / f"step-{k:0{width}d}.svg"
-                path.write_text(self.frame_svg(**options), encoding="utf-8")
-                paths.append(path)
-        finally:
-            self.goto(keep)
-        return paths
-
-
-def _twins(step) -> list[str]:
-    """The drawn ids of the red twins a step reaches (its edge's, and its op's result edge)."""
-    if isinstance(step, GroupStep):
-        return list(step.twins)
-    return [step.edge_id + "_back", f"r{step.node_index}_back"]
-
-
-def _parts(step) -> list[Step]:
-    """The scalar steps a step applies (itself, or a group step's members)."""
-    return list(step.members) if isinstance(step, GroupStep) else [step]
+        """One slide-style SVG per position into ``directory`` (:func:`viz.step_frames.export_frames`)."""
+        return step_frames.export_frames(self, directory, **options)
 
 
 def step_through(loss: Value, **options) -> Stepper:

@@ -19,8 +19,10 @@ import sys
 import textwrap
 from typing import Callable, Optional, TextIO
 
+from .step_breakpoints import closest
 from .stepformula import escape_control
-from .stepper import Step, Stepper
+from .step_types import Step
+from .stepper import Stepper
 
 __all__ = ["run", "HELP", "COMMANDS"]
 
@@ -30,13 +32,14 @@ COMMANDS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("back", ("b",), "[N]", "undo the current step (or N steps)"),
     ("continue", ("c", "cont"), "", "apply steps until a breakpoint triggers (or the pass ends)"),
     ("break", ("br",), "[PATTERN | nan | small EPS]",
-     "stop when a gradient flows into a node whose name matches PATTERN (fnmatch, e.g. w*; "
-     "re:REGEX for a regular expression), at a NaN or infinite value, or when the new "
-     "|gradient| < EPS; without arguments: list the breakpoints"),
+     "stop when a gradient flows into a node whose name matches PATTERN (a glob, e.g. w*; "
+     "re:REGEX for a regular expression without nested repeats), at a NaN or infinite value, "
+     "or when the new |gradient| < EPS; without arguments: list the breakpoints"),
     ("delete", ("d",), "[K]", "remove breakpoint K (all of them without K)"),
     ("print", ("p",), "NAME", "value and gradient of node NAME at this point"),
     ("why", ("w",), "NAME", "every path from the loss to NAME and its product of local derivatives"),
-    ("check", ("ch",), "", "finite-difference check of the current step's local derivative"),
+    ("local", ("lr", "rule"), "", "the current step's local derivative: the op's rule, instantiated"),
+    ("check", ("ch",), "", "finite-difference check of the current step's local derivative(s)"),
     ("svg", ("sv",), "PATH", "write the backward view at this point (current step highlighted)"),
     ("frames", ("f",), "DIR", "write one SVG per step into DIR (slide frames, formula as caption)"),
     ("list", ("l",), "", "all steps; > marks the current one"),
@@ -78,6 +81,8 @@ class _Session:
                      "nothing propagated yet")
             return
         self.say(f"[{step.index + 1}/{len(s)}] {step.formula}")
+        if step.local_formula:
+            self.say(f"        {step.local_formula}")
         self.say(f"        {s.change_text(step)}")
         for bp in s.hits(step):
             self.say(f"        breakpoint: {bp.description}")
@@ -173,6 +178,12 @@ class _Session:
     def do_check(self, args: list[str]) -> None:
         self.say(str(self.s.check()))
 
+    def do_local(self, args: list[str]) -> None:
+        step = self.s.current
+        if step is None:
+            raise ValueError("no current step: step forward first (the loss's own rule is ∂l/∂l = 1)")
+        self.say(step.local_formula or "(no local rule recorded for this step)")
+
     def do_svg(self, args: list[str]) -> None:
         if len(args) != 1:
             raise ValueError("usage: svg PATH")
@@ -201,29 +212,47 @@ class _Session:
 
 
 _ALIASES = {short: name for name, shorts, _, _ in COMMANDS for short in shorts}
+_CANCELLED = object()   # what the reader returns when Ctrl-C cancelled the line being typed
 
 
 def _line_reader(stdin: TextIO, stdout: TextIO, interactive: bool, prompt: str) -> Callable[[], Optional[str]]:
-    """A function returning the next line ('' for an empty one) or None at the end of
-    input. At the real terminal it is :func:`input` with readline's editing and history."""
+    """A function returning the next line ('' for an empty one), ``_CANCELLED`` when Ctrl-C
+    cancelled the line (as in gdb: a new prompt, the session goes on), or None at the end
+    of input (Ctrl-D at a terminal, after printing the newline the shell's prompt needs).
+    At the real terminal it is :func:`input` with readline's editing and history."""
     if interactive and stdin is sys.stdin and stdout is sys.stdout:
         try:
             import readline  # noqa: F401  (line editing and history for input())
         except ImportError:  # pragma: no cover - e.g. Windows without pyreadline
             pass
 
-        def read() -> Optional[str]:
+        def read():
             try:
                 return input(prompt)
             except EOFError:
+                stdout.write("\n")
+                stdout.flush()
                 return None
+            except KeyboardInterrupt:   # the terminal has echoed ^C: end its line
+                stdout.write("\n")
+                stdout.flush()
+                return _CANCELLED
         return read
 
-    def read_stream() -> Optional[str]:
+    def read_stream():
         if interactive:
             stdout.write(prompt)
             stdout.flush()
-        line = stdin.readline()
+        try:
+            line = stdin.readline()
+        except KeyboardInterrupt:
+            if not interactive:
+                raise
+            stdout.write("^C\n")
+            return _CANCELLED
+        if not line and interactive:
+            stdout.write("\n")
+            stdout.flush()
         return line if line else None
     return read_stream
 
@@ -248,6 +277,8 @@ def run(stepper: Stepper, stdin: Optional[TextIO] = None, stdout: Optional[TextI
         line = read()
         if line is None:
             break
+        if line is _CANCELLED:
+            continue
         line = line.strip()
         if not line and interactive:
             line = last  # Enter repeats the last command
@@ -269,11 +300,17 @@ def run(stepper: Stepper, stdin: Optional[TextIO] = None, stdout: Optional[TextI
             break
         handler: Optional[Callable[[list[str]], None]] = getattr(session, f"do_{name}", None)
         if handler is None:
-            session.say(f"error: unknown command {words[0]!r} (help lists the commands)")
+            close = closest(words[0], [c for c, shorts, _, _ in COMMANDS] + list(_ALIASES))
+            hint = f"; did you mean {_ALIASES.get(close, close)!r}?" if close else ""
+            session.say(f"error: unknown command {words[0]!r}{hint} (help lists the commands)")
             failed = True
             continue
         try:
             handler(words[1:])
+        except KeyboardInterrupt:   # Ctrl-C during a long command: stop it, keep the session
+            if not interactive:
+                raise
+            session.say(f"interrupted at position {stepper.position} of {len(stepper)}")
         except (ValueError, KeyError, IndexError, TypeError, OSError, RuntimeError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
             session.say(f"error: {message}")

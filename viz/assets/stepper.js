@@ -6,6 +6,22 @@
   var steps = data.steps, nodes = data.nodes, N = steps.length;
   var XLINK = "http://www.w3.org/1999/xlink";
   var el = function (id) { return document.getElementById(id); };
+  // A formula's names written as the drawing writes them: TeX's out_H1 as out with the
+  // subscript H1 (the names are the drawing's; viz.render.name_html draws the same subscript).
+  var TEX_NAME = /([^\W_][^_\s\/∂·=+(),\[\]]{0,7})_([^_\s\/∂·=+(),\[\]]{1,8})/g;
+  function setMath(node, text) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+    var last = 0, m;
+    TEX_NAME.lastIndex = 0;
+    while ((m = TEX_NAME.exec(text)) !== null) {
+      node.appendChild(document.createTextNode(text.slice(last, m.index) + m[1]));
+      var sub = document.createElement("sub");
+      sub.textContent = m[2];
+      node.appendChild(sub);
+      last = m.index + m[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(last)));
+  }
   var slider = el("bpl-slider"), backBtn = el("bpl-back"), nextBtn = el("bpl-next");
   var playBtn = el("bpl-play"), speedSel = el("bpl-speed");
   var pos = 0;
@@ -55,7 +71,7 @@
   var natW = vb ? vb.width * 4 / 3 : 1, natH = vb ? vb.height * 4 / 3 : 1;  // pt -> px
   if (svg) { svg.style.width = natW + "px"; svg.style.height = natH + "px"; }
   var NUMBER_PX = data.numberPt * 4 / 3;   // the drawing's value and gradient lines at zoom 1
-  var READABLE_PX = 9;                     // the smallest number size the page opens with
+  var READABLE_PX = 7;                     // the smallest number size the page opens with
   var view = { s: 1, x: 0, y: 0 };
   function applyView() {
     canvas.style.transform = "translate(" + view.x + "px," + view.y + "px) scale(" + view.s + ")";
@@ -92,6 +108,7 @@
     var box = graph.getBoundingClientRect(), r = target.getBoundingClientRect();
     if (r.left < box.left + 10 || r.right > box.right - 10 || r.top < box.top + 10 || r.bottom > box.bottom - 10) {
       centreOn(target);
+      clampView();   // never past the graph's edge
     }
   }
   function clampView() {  // no empty margin where the graph is larger than the box
@@ -140,7 +157,7 @@
   var list = el("bpl-steps");
   var items = steps.map(function (s, k) {
     var li = document.createElement("li");
-    li.textContent = s.formula;
+    setMath(li, s.formula);
     li.addEventListener("click", function () { go(k + 1); });
     list.appendChild(li);
     return li;
@@ -173,9 +190,9 @@
     document.body.setAttribute("data-position", String(pos));
     var s = pos > 0 ? steps[pos - 1] : null;
     if (s) {
-      el("bpl-formula").textContent = s.formula;
-      el("bpl-local").textContent = s.local;
-      el("bpl-detail").textContent = s.detail;
+      setMath(el("bpl-formula"), s.formula);
+      setMath(el("bpl-local"), s.local);
+      setMath(el("bpl-detail"), s.detail);
     } else {
       el("bpl-formula").textContent = "∂" + data.loss + "/∂" + data.loss + " = 1";
       el("bpl-local").textContent = "";
@@ -311,6 +328,8 @@
     var unknown = gradText.filter(function (t) { return t && t.textContent === "?"; }).length;
     var out = { missing: missing, unknown: unknown, scale: view.s, numberPx: NUMBER_PX * view.s, position: pos, playing: timer !== null,
                 graph: [box.left, box.top, box.right, box.bottom], svg: [r.left, r.top, r.right, r.bottom],
+                legend: (function (l) { return l ? [l.left, l.top, l.right, l.bottom] : null; })(
+                  document.querySelector(".legend") && document.querySelector(".legend").getBoundingClientRect()),
                 viewport: [window.innerWidth, window.innerHeight], visibleTwins: visibleTwins };
     var pre = el("bpl-probe");
     if (!pre) { pre = document.createElement("pre"); pre.id = "bpl-probe"; pre.hidden = true; document.body.appendChild(pre); }
@@ -318,7 +337,8 @@
   }
   window.addEventListener("hashchange", runFragment);
   window.addEventListener("resize", function () { if (pos === 0 && timer === null) openView(); });
+  render();              // fills the panel and the steps list first: the graph's box is then final
   openView();
-  render();
+  go(data.start || 0);   // the Stepper's position when the page was made (Jupyter shows it there)
   runFragment();
 })();
