@@ -17,13 +17,14 @@ code.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional, Sequence, Union
 
 from operator import attrgetter
 
 from .engine import core
+from .staleness import check_graph
+from .validate import real_number
 from .value import Value, describe
 
 _inputs = attrgetter("inputs")
@@ -116,9 +117,7 @@ def _run_hooks(node: Value, grad: float) -> float:
     for (hook,) in list(node._hooks or ()):
         replaced = hook(grad)
         if replaced is not None:
-            if isinstance(replaced, bool) or not isinstance(replaced, numbers.Real):
-                raise TypeError(
-                    f"a hook on {describe(node)} returned {replaced!r}; it must return a number or None")
+            replaced = real_number(replaced, f"the value a hook on {describe(node)} returned")
             if not math.isfinite(replaced):
                 raise FloatingPointError(
                     f"a hook on {describe(node)} returned {replaced!r} for the gradient {grad!r}; "
@@ -226,6 +225,8 @@ def chain_rule(root: Value, record: bool = False,
     runs only when that bound is not finite); with ``record`` the steps carry the NaN, so the
     debugger can show where it comes from.
     """
+    if record:
+        check_graph(root, "backward (recorded)")  # backward() checks before it calls this
     if order is None:
         order = topological_order(root, leaves=Value.leaf_hooks > 0)
     hooked_leaves: dict[int, float] = {}
@@ -285,6 +286,9 @@ def backward(root: Value) -> None:
     that pass met a number that may be NaN or infinite, :func:`_check_gradients` decides, as
     after the Python pass.
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward(root): expected a Value, got {type(root).__name__}: {root!r}")
+    check_graph(root)  # StaleGraphError when data changed since the graph was built
     if core is not None:
         handled = core.backward(root)
         if handled is not NotImplemented:
@@ -299,6 +303,9 @@ def zero_grad(values_or_root: Union[Value, Iterable[Value]]) -> None:
     """Set ``grad = 0`` on a list of values, or on every node of a root's graph."""
     if isinstance(values_or_root, Value):
         nodes: Iterable[Value] = topological_order(values_or_root)
+    elif isinstance(values_or_root, (str, bytes)) or not hasattr(values_or_root, "__iter__"):
+        raise TypeError(f"zero_grad(values_or_root): expected a Value or an iterable of Values, got "
+                        f"{type(values_or_root).__name__}: {values_or_root!r}")
     else:
         nodes = values_or_root
     for v in nodes:

@@ -26,12 +26,13 @@ it for you), so neither state can be stale when it is read.
 
 from __future__ import annotations
 
-import numbers
 from operator import attrgetter
 from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
+from .staleness import data_written
+from .validate import real_number
 from .value import Value, describe
 
 __all__ = ["ParameterStore", "StoredValue", "store_of", "parameter_store", "Index"]
@@ -81,9 +82,7 @@ def _unbound_value(data: float, grad: float, label: str, param: bool, group: Opt
 
 
 def _real(x: object, what: str, v: Value) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{describe(v)}: {what} must be a real number, got {type(x).__name__}: {x!r}")
-    return float(x)
+    return real_number(x, f"{describe(v)}: .{what}")
 
 
 def _vector_data(self: Value) -> float:
@@ -94,6 +93,7 @@ def _vector_data(self: Value) -> float:
 def _set_vector_data(self: Value, x: float) -> None:
     b = self._binding
     b.store._data[b.index] = _real(x, "data", self)
+    data_written()
 
 
 def _vector_grad(self: Value) -> float:

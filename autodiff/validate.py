@@ -1,0 +1,207 @@
+"""Checks at the doors where data enters the library; one place for each rule.
+
+Every function takes the value and ``where`` — the argument as the user wrote it, e.g.
+``"fit(X)"`` or ``"node 'w' [parameter]: .data"`` — and either returns the value in the one
+form the library computes with (a Python ``float``, a float64 array, a ``str``, an ``int``)
+or raises an error that names ``where``, the row/column/key when there is one, what was wrong
+and what is accepted. The eager engine, the compiled tape, training and the loaders call
+these same functions, so they accept and refuse the same things.
+
+Types follow Python's and NumPy's conventions: a wrong *kind* of thing is a ``TypeError``
+(``None``, a string, a bool, a ``Decimal``, a complex number), a thing of the right kind with
+a bad value is a ``ValueError`` (NaN where finite numbers are needed, a negative seed, a
+ragged batch), an int too large for a float is an ``OverflowError``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import unicodedata
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+__all__ = ["real_number", "finite_number", "positive_number", "nonnegative_number", "check_label",
+           "seed", "int_at_least", "batch", "ACCEPTED_NUMBER"]
+
+ACCEPTED_NUMBER = "a real number (int or float; not bool, str, None, Decimal or complex)"
+
+
+def _kind(x: Any) -> str:
+    text = repr(x)
+    return f"{type(x).__name__}: {text[:60] + '…' if len(text) > 60 else text}"
+
+
+def real_number(x: Any, where: str) -> float:
+    """``x`` as a Python float: ints, floats and NumPy real scalars are accepted (NaN and ±inf
+    too); bools, strings, ``None``, ``Decimal``, ``Fraction``-like exotic types that are not
+    ``numbers.Real`` and complex numbers are a ``TypeError``; an int too large for a float an
+    ``OverflowError``."""
+    if x.__class__ is float:
+        return x
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Real):
+        raise TypeError(f"{where} must be {ACCEPTED_NUMBER}, got {_kind(x)}")
+    try:
+        return float(x)
+    except OverflowError:
+        raise OverflowError(f"{where} is too large for a float (beyond ±1.8e308): {_kind(x)}") from None
+
+
+def finite_number(x: Any, where: str) -> float:
+    """:func:`real_number`, and finite (no NaN, no ±inf)."""
+    f = real_number(x, where)
+    if f - f != 0.0:
+        raise ValueError(f"{where} must be a finite number, got {f!r}")
+    return f
+
+
+def positive_number(x: Any, where: str) -> float:
+    """A finite number > 0 (a step size, a tolerance that must not vanish)."""
+    f = finite_number(x, where)
+    if not f > 0.0:
+        raise ValueError(f"{where} must be a finite number > 0, got {f!r}")
+    return f
+
+
+def nonnegative_number(x: Any, where: str) -> float:
+    """A finite number ≥ 0 (a tolerance, a noise level)."""
+    f = finite_number(x, where)
+    if f < 0.0:
+        raise ValueError(f"{where} must be a finite number ≥ 0, got {f!r}")
+    return f
+
+
+def int_at_least(x: Any, where: str, low: int) -> int:
+    """An int (not bool) ≥ ``low``; NumPy integers are accepted."""
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, numbers.Integral):
+        raise TypeError(f"{where} must be an int ≥ {low}, got {_kind(x)}")
+    if x < low:
+        raise ValueError(f"{where} must be an int ≥ {low}, got {int(x)}")
+    return int(x)
+
+
+def seed(x: Any, where: str) -> Optional[int]:
+    """A random seed: ``None`` (fresh entropy) or an int in [0, 2³² − 1] (what NumPy and the
+    Mersenne twister take)."""
+    if x is None:
+        return None
+    s = int_at_least(x, where, 0)
+    if s > 2 ** 32 - 1:
+        raise ValueError(f"{where} must be None or an int in [0, 2**32 - 1], got {s}")
+    return s
+
+
+def check_label(label: Any, where: str) -> str:
+    """A label: any ``str`` (drawings escape what they cannot show and shorten long ones),
+    except control characters and lone surrogates, which no output can carry."""
+    if label.__class__ is not str:
+        if not isinstance(label, str):
+            raise TypeError(f"{where} must be a str, got {_kind(label)}")
+        label = str(label)
+    if not label.isprintable():
+        for i, ch in enumerate(label):
+            kind = unicodedata.category(ch)
+            if kind == "Cc":
+                raise ValueError(f"{where} {label[:40]!r} holds the control character U+{ord(ch):04X} at "
+                                 f"index {i}; labels are drawn and printed: use printable text")
+            if kind == "Cs":
+                raise ValueError(f"{where} {label[:40]!r} holds a lone surrogate U+{ord(ch):04X} at index "
+                                 f"{i}, which is not valid text (it cannot be written as UTF-8)")
+    return label
+
+
+# ------------------------------------------------------------------ arrays
+
+def _column(i: int, names: Optional[Sequence[str]]) -> str:
+    if names is not None and i < len(names) and names[i]:
+        return f"column {i} ({names[i]!r})"
+    return f"column {i}"
+
+
+def _first_ragged_row(rows: Sequence[Any], where: str) -> ValueError:
+    width = None
+    for r, row in enumerate(rows):
+        try:
+            n = len(row)
+        except TypeError:
+            return ValueError(f"{where}: row {r} is {_kind(row)}, not a row of numbers; every row must "
+                              "be a sequence of the same length")
+        if width is None:
+            width = n
+        elif n != width:
+            return ValueError(f"{where}: row {r} has {n} entries but row 0 has {width}; every row must have "
+                              "the same length (a ragged batch)")
+    return ValueError(f"{where}: the rows are nested unevenly; pass a 2-D table of numbers")
+
+
+def batch(X: Any, where: str, width: Optional[int] = None, *, names: Optional[Sequence[str]] = None,
+          finite: bool = False, one_sample: bool = True) -> np.ndarray:
+    """``X`` as a C-contiguous float64 array of shape (B, width), B ≥ 1.
+
+    Every entry must be a real number (:func:`real_number`); the first that is not is named
+    by row and column (and the column's input name from ``names``). A 1-D ``X`` of length
+    ``width`` is one sample when ``one_sample``. Masked arrays are refused when an entry is
+    masked (the mask would be lost); ``finite=True`` also refuses NaN and ±inf (what training
+    data must be).
+    """
+    if isinstance(X, (str, bytes)) or X is None or isinstance(X, (bool, numbers.Number)):
+        raise TypeError(f"{where} must be a 2-D table of numbers (a list of rows or an array), "
+                        f"got {_kind(X)}")
+    if np.ma.isMaskedArray(X):
+        mask = np.ma.getmaskarray(X)
+        if mask.any():
+            r, *c = np.argwhere(mask)[0].tolist()
+            at = f"row {r}, {_column(c[0], names)}" if c else f"entry {r}"
+            raise ValueError(f"{where} is a masked array with a masked entry at {at}; the engine has no "
+                             "missing values: pass X.filled(value) or drop those rows")
+        X = np.ma.getdata(X)
+    if np.iscomplexobj(X):
+        raise TypeError(f"{where} holds complex numbers; the engine computes with real numbers only "
+                        "(pass the real part explicitly if that is what you mean)")
+    try:
+        A = np.asarray(X)
+    except ValueError:  # NumPy refuses ragged nesting
+        raise _first_ragged_row(X, where) from None
+    if A.dtype.kind not in "fiu":
+        A = _checked_objects(A, where, names)
+    else:
+        A = np.ascontiguousarray(A, dtype=np.float64)
+    if A.ndim == 1 and one_sample and width is not None and A.shape[0] == width:
+        A = A[None, :]
+    if A.ndim != 2 or (width is not None and A.shape[1] != width):
+        want = f"(B, {width})" if width is not None else "(B, n)"
+        shown = ""
+        if names:
+            shown = " — one column per input (" + ", ".join(n or "?" for n in names[:3]) + \
+                (", …" if len(names) > 3 else "") + ")"
+        raise ValueError(f"{where} must have shape {want}{shown}, got shape {A.shape}")
+    if A.shape[0] == 0:
+        raise ValueError(f"{where} is empty (B = 0 rows)")
+    if finite and not np.isfinite(A).all():
+        r, c = np.argwhere(~np.isfinite(A))[0].tolist()
+        raise ValueError(f"{where}: row {r}, {_column(c, names)} is {A[r, c]!r}; training data must be "
+                         "finite numbers")
+    return A
+
+
+def _checked_objects(A: np.ndarray, where: str, names: Optional[Sequence[str]]) -> np.ndarray:
+    """An array of another dtype (object, bool, str, bytes...) converted entry by entry, the
+    first entry that is not a real number named."""
+    out = np.empty(A.shape, dtype=np.float64)
+    flat_in, flat_out = A.reshape(-1), out.reshape(-1)
+    for k, x in enumerate(flat_in.tolist() if A.dtype.kind != "O" else flat_in):
+        try:
+            flat_out[k] = real_number(x, "entry")
+        except (TypeError, OverflowError) as exc:
+            index = np.unravel_index(k, A.shape) if A.ndim else ()
+            if len(index) == 2:
+                at = f"row {index[0]}, {_column(index[1], names)}"
+            elif len(index) == 1:
+                at = _column(index[0], names) if names else f"entry {index[0]}"
+            else:
+                at = "the value"
+            what = "is too large for a float (beyond ±1.8e308)" if isinstance(exc, OverflowError) else \
+                f"is {_kind(x)}; expected {ACCEPTED_NUMBER}"
+            raise type(exc)(f"{where}: {at} {what}") from None
+    return out
