@@ -92,8 +92,9 @@ def _vector_data(self: Value) -> float:
 
 def _set_vector_data(self: Value, x: float) -> None:
     b = self._binding
-    b.store._data[b.index] = _real(x, "data", self)
-    data_written()
+    x = _real(x, "data", self)
+    data_written()  # before the write: a tape awaiting backward keeps the numbers it used
+    b.store._data[b.index] = x
 
 
 def _vector_grad(self: Value) -> float:
@@ -154,6 +155,7 @@ class ParameterStore:
     def data(self) -> np.ndarray:
         """θ, shape (P,): the parameters' values (writable; Values see what you write)."""
         self.vector_current()
+        data_written()  # the caller may write it: graphs built before are checked (staleness)
         return self._data
 
     @property

@@ -156,13 +156,13 @@ def batch(X: Any, where: str, width: Optional[int] = None, *, names: Optional[Se
             raise ValueError(f"{where} is a masked array with a masked entry at {at}; the engine has no "
                              "missing values: pass X.filled(value) or drop those rows")
         X = np.ma.getdata(X)
-    if np.iscomplexobj(X):
-        raise TypeError(f"{where} holds complex numbers; the engine computes with real numbers only "
-                        "(pass the real part explicitly if that is what you mean)")
     try:
         A = np.asarray(X)
     except ValueError:  # NumPy refuses ragged nesting
         raise _first_ragged_row(X, where) from None
+    if A.dtype.kind == "c" or (A.dtype.kind == "O" and any(isinstance(x, complex) for x in A.flat)):
+        raise TypeError(f"{where} holds complex numbers; the engine computes with real numbers only "
+                        "(pass the real part explicitly if that is what you mean)")
     if A.dtype.kind not in "fiu":
         A = _checked_objects(A, where, names)
     else:
