@@ -23,7 +23,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 __all__ = ["real_number", "finite_number", "positive_number", "nonnegative_number", "check_label",
-           "seed", "int_at_least", "batch", "ACCEPTED_NUMBER"]
+           "seed", "int_at_least", "batch", "vector", "targets", "ACCEPTED_NUMBER"]
 
 ACCEPTED_NUMBER = "a real number (int or float; not bool, str, None, Decimal or complex)"
 
@@ -113,6 +113,10 @@ def check_label(label: Any, where: str) -> str:
 
 # ------------------------------------------------------------------ arrays
 
+def _nonfinite(x: float) -> str:
+    return "NaN" if x != x else ("+inf" if x > 0 else "-inf")
+
+
 def _column(i: int, names: Optional[Sequence[str]]) -> str:
     if names is not None and i < len(names) and names[i]:
         return f"column {i} ({names[i]!r})"
@@ -136,12 +140,14 @@ def _first_ragged_row(rows: Sequence[Any], where: str) -> ValueError:
 
 
 def batch(X: Any, where: str, width: Optional[int] = None, *, names: Optional[Sequence[str]] = None,
-          finite: bool = False, one_sample: bool = True) -> np.ndarray:
+          finite: bool = False, one_sample: bool = True, one_d: str = "sample",
+          expects: Optional[str] = None) -> np.ndarray:
     """``X`` as a C-contiguous float64 array of shape (B, width), B ≥ 1.
 
     Every entry must be a real number (:func:`real_number`); the first that is not is named
     by row and column (and the column's input name from ``names``). A 1-D ``X`` of length
-    ``width`` is one sample when ``one_sample``. Masked arrays are refused when an entry is
+    ``width`` is one sample when ``one_sample``; with ``one_d="column"`` a 1-D ``X`` is one
+    column (N samples of one input, when ``width`` is 1); ``one_d="keep"`` returns it 1-D. Masked arrays are refused when an entry is
     masked (the mask would be lost); ``finite=True`` also refuses NaN and ±inf (what training
     data must be).
     """
@@ -167,21 +173,33 @@ def batch(X: Any, where: str, width: Optional[int] = None, *, names: Optional[Se
         A = _checked_objects(A, where, names)
     else:
         A = np.ascontiguousarray(A, dtype=np.float64)
+    if A.ndim == 1 and one_d == "keep":
+        if A.shape[0] == 0:
+            raise ValueError(f"{where} is empty (0 rows, no samples)")
+        if finite and not np.isfinite(A).all():
+            i = int(np.flatnonzero(~np.isfinite(A))[0])
+            raise ValueError(f"{where}: entry {i} is {_nonfinite(A[i])}; training data must be finite numbers")
+        return A
+    if A.ndim == 1 and one_d == "column" and width == 1:
+        A = A[:, None]
     if A.ndim == 1 and one_sample and width is not None and A.shape[0] == width:
         A = A[None, :]
+    if A.ndim == 2 and width is not None and A.shape[1] != width and expects:
+        raise ValueError(f"{where} has {A.shape[1]} columns but {expects} (shape {A.shape})")
     if A.ndim != 2 or (width is not None and A.shape[1] != width):
-        want = f"(B, {width})" if width is not None else "(B, n)"
+        rows = "B" if one_sample else "N"
+        want = f"({rows}, {width})" if width is not None else f"({rows}, n)"
         shown = ""
         if names:
             shown = " — one column per input (" + ", ".join(n or "?" for n in names[:3]) + \
                 (", …" if len(names) > 3 else "") + ")"
         raise ValueError(f"{where} must have shape {want}{shown}, got shape {A.shape}")
     if A.shape[0] == 0:
-        raise ValueError(f"{where} is empty (B = 0 rows)")
+        raise ValueError(f"{where} is empty (0 rows, no samples)")
     if finite and not np.isfinite(A).all():
         r, c = np.argwhere(~np.isfinite(A))[0].tolist()
-        raise ValueError(f"{where}: row {r}, {_column(c, names)} is {A[r, c]!r}; training data must be "
-                         "finite numbers")
+        raise ValueError(f"{where}: row {r}, {_column(c, names)} is {_nonfinite(A[r, c])}; training data "
+                         "must be finite numbers")
     return A
 
 
@@ -205,3 +223,42 @@ def _checked_objects(A: np.ndarray, where: str, names: Optional[Sequence[str]]) 
                 f"is {_kind(x)}; expected {ACCEPTED_NUMBER}"
             raise type(exc)(f"{where}: {at} {what}") from None
     return out
+
+
+def vector(x: Any, where: str, length: Optional[int] = None, *, finite: bool = True) -> np.ndarray:
+    """``x`` as a 1-D float64 array (of ``length`` entries when given), entry by entry checked
+    as :func:`real_number`; the first bad entry is named by position."""
+    if isinstance(x, (str, bytes)) or x is None or isinstance(x, (bool, numbers.Number)):
+        raise TypeError(f"{where} must be a sequence of numbers, got {_kind(x)}")
+    try:
+        A = np.asarray(x)
+    except ValueError:
+        raise ValueError(f"{where} must be a flat sequence of numbers (it is nested unevenly)") from None
+    if A.dtype.kind == "c":
+        raise TypeError(f"{where} holds complex numbers; parameters are real numbers "
+                        "(pass the real part explicitly if that is what you mean)")
+    A = A.reshape(-1) if A.ndim != 1 else A
+    if A.dtype.kind in "fiu":
+        A = np.asarray(A, dtype=np.float64)
+    else:
+        A = _checked_objects(A, where, None)
+    if length is not None and A.size != length:
+        raise ValueError(f"{where}: expected {length} numbers, got {A.size}")
+    if finite and not np.isfinite(A).all():
+        i = int(np.flatnonzero(~np.isfinite(A))[0])
+        raise ValueError(f"{where}: entry {i} is {_nonfinite(A[i])}; expected finite numbers")
+    return A
+
+
+def targets(Y: Any, where: str, width: Optional[int] = None) -> np.ndarray:
+    """Training targets: integer class labels (N,) are kept as integers (the caller one-hot
+    encodes them); anything else is checked as :func:`batch` (1-D kept 1-D), NaN refused."""
+    try:
+        kind = np.asarray(Y).dtype.kind if not isinstance(Y, (str, bytes)) and Y is not None else "O"
+    except ValueError:
+        kind = "O"
+    if kind in "iu":
+        A = np.asarray(Y)
+        if A.ndim == 1:
+            return A
+    return batch(Y, where, None, finite=True, one_sample=False, one_d="keep")
