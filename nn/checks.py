@@ -61,5 +61,5 @@ def perceptron_targets(d: np.ndarray, activation: str, where: str = "Perceptron.
     bad = np.flatnonzero(~np.isin(d, allowed))
     if bad.size:
         i = int(bad[0])
-        raise ValueError(f"{where}: sample {i} has desired output {d[i]!r}; a '{activation}' perceptron "
+        raise ValueError(f"{where}: sample {i} has desired output {float(d[i])!r}; a '{activation}' perceptron "
                          f"outputs only {allowed[0]:g} or {allowed[1]:g}")

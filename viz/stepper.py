@@ -565,9 +565,14 @@ class Stepper:
         if isinstance(step, GroupStep):
             raise ValueError(f"check works on one scalar step; step {step.index + 1} groups "
                              f"{len(step.members)} of them (check each of step.members, or use detail='scalar')")
-        _, rule, numeric = autodiff.local_gradcheck(step.node, eps)[step.operand]
-        ok = abs(rule - numeric) <= atol + rtol * abs(numeric) and rule == step.local
+        eps, atol, rtol = autodiff.check_tolerances("Stepper.check", eps, atol, rtol)
         u, a = self.names[step.node], self.names[step.input]
+        try:
+            _, rule, numeric = autodiff.local_gradcheck(step.node, eps)[step.operand]
+        except autodiff.UndefinedHere as exc:
+            return Check(step, step.local, float("nan"), float("nan"), False,
+                         f"∂{u}/∂{a} ({step.node.op}): undefined here: {exc}")
+        ok = abs(rule - numeric) <= atol + rtol * abs(numeric) and rule == step.local
         text = (f"∂{u}/∂{a} ({step.node.op}): rule {rule:.10g}, central difference "
                 f"{numeric:.10g}, |difference| {abs(rule - numeric):.2g} -> {'ok' if ok else 'MISMATCH'}")
         return Check(step, step.local, rule, numeric, ok, text)
