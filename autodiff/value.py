@@ -13,6 +13,7 @@ names the op and the operands.
 
 from __future__ import annotations
 
+import numbers
 import threading
 from itertools import repeat
 from contextlib import contextmanager
@@ -555,6 +556,10 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mirrors the builtin
 
 def dot(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Optional[Operand] = None) -> Value:
     """Σᵢ wᵢxᵢ (+ b) as one ``dot`` node: a neuron's weighted input z = wᵀx + b."""
+    for name, seq in (("weights", weights), ("inputs", inputs)):
+        if isinstance(seq, (Value, numbers.Number, str)) or not hasattr(seq, "__iter__"):
+            raise TypeError(f"dot({name}): expected a sequence of Values or numbers (w₁…wₙ, x₁…xₙ), got "
+                            f"{type(seq).__name__}: {seq!r}; for one product write w * x")
     ws, xs = tuple(weights), tuple(inputs)
     if len(ws) != len(xs):
         raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
