@@ -169,8 +169,8 @@ def batch(X: Any, where: str, width: Optional[int] = None, *, names: Optional[Se
     if A.dtype.kind == "c" or (A.dtype.kind == "O" and any(isinstance(x, complex) for x in A.flat)):
         raise TypeError(f"{where} holds complex numbers; the engine computes with real numbers only "
                         "(pass the real part explicitly if that is what you mean)")
-    if A.dtype.kind not in "fiu":
-        A = _checked_objects(A, where, names)
+    if A.dtype.kind not in "fiu" or (A.dtype.kind == "f" and not isinstance(X, np.ndarray) and _holds_bool(X)):
+        A = _checked_objects(np.asarray(X, dtype=object) if A.dtype.kind == "f" else A, where, names)
     else:
         A = np.ascontiguousarray(A, dtype=np.float64)
     if A.ndim == 1 and one_d == "keep":
@@ -201,6 +201,18 @@ def batch(X: Any, where: str, width: Optional[int] = None, *, names: Optional[Se
         raise ValueError(f"{where}: row {r}, {_column(c, names)} is {_nonfinite(A[r, c])}; training data "
                          "must be finite numbers")
     return A
+
+
+def _holds_bool(X: Any) -> bool:
+    """Whether nested lists hold a bool (NumPy turns ``[[True, 0.5]]`` into floats silently)."""
+    if not isinstance(X, (list, tuple)):
+        return False
+    for row in X:
+        if isinstance(row, (bool, np.bool_)):
+            return True
+        if isinstance(row, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in row):
+            return True
+    return False
 
 
 def _checked_objects(A: np.ndarray, where: str, names: Optional[Sequence[str]]) -> np.ndarray:
