@@ -379,3 +379,38 @@ def test_max_bytes_lets_a_larger_file_through(tmp_path):
     with pytest.raises(ValueError, match="more than max_bytes = 50"):
         mnist.read_idx(path, max_bytes=50)
     assert mnist.read_idx(path, max_bytes=100).shape == (100,)
+
+
+# ------------------------------------------------------------------ docs/errors.md
+
+def _errors_doc():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("errors_doc", ROOT / "scripts" / "errors_doc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_errors_page_is_what_the_script_writes_from_the_probe_table():
+    doc = _errors_doc()
+    page = doc.PAGE.read_text(encoding="utf-8")
+    assert doc.page_with(doc.render(), page) == page, "run: python scripts/errors_doc.py"
+    for probe in PROBES:
+        assert f"| `{probe.id}` |" in page
+
+
+def test_every_row_of_the_errors_page_names_a_test_that_exists():
+    page = (ROOT / "docs" / "errors.md").read_text(encoding="utf-8")
+    cited = re.findall(r"`(tests/test_[a-z_]+\.py)::(test_[a-z0-9_]+)`", page)
+    assert len(cited) >= 30
+    for file, name in cited:
+        source = (ROOT / file).read_text(encoding="utf-8")
+        assert re.search(rf"^def {name}\(", source, re.M), f"docs/errors.md cites {file}::{name}, which does not exist"
+    rows, cites = [], False  # rows of the hand-written tables (their header has a test column)
+    for line in page.splitlines():
+        if line.startswith("| probe |"):
+            cites = line.rstrip().endswith("| test |")
+        elif line.startswith("| ") and cites:
+            rows.append(line)
+    assert len(rows) >= 25
+    assert all("::test_" in line for line in rows), [r for r in rows if "::test_" not in r][:3]
