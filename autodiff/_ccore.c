@@ -35,6 +35,7 @@ static PyTypeObject *ValueType = NULL;          /* autodiff.value.Value (exact t
 static Py_ssize_t OFF_DATA, OFF_GRAD, OFF_LABEL, OFF_PARAM, OFF_OP, OFF_INPUTS, OFF_ATTR,
     OFF_GROUP, OFF_HOOKS, OFF_STAMP;
 static PyObject *CLOCK = NULL;  /* autodiff.staleness.CLOCK, a list holding the write clock */
+static PyObject *NO_STAMP = NULL;  /* value.NO_STAMP: a leaf's stamp (+inf) */
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 
 static PyObject *VALUE_GLOBALS = NULL;  /* autodiff.value's namespace: _ALL_RECORDING */
@@ -119,7 +120,7 @@ static PyObject *stamp_of(PyObject *inputs)
         if (!PyObject_TypeCheck(in, ValueType))
             continue;
         PyObject *s = SLOT(in, OFF_STAMP);
-        if (s == NULL || s == Py_None || s == stamp)
+        if (s == NULL || s == NO_STAMP || s == stamp)
             continue;
         if (PyLong_CheckExact(s) && PyLong_CheckExact(stamp)) {
             int overflow_s, overflow_t;
@@ -156,7 +157,7 @@ static PyObject *new_value_from(PyObject *f, PyObject *op, PyObject *inputs, PyO
     SLOT(v, OFF_ATTR) = Py_NewRef(attr);
     SLOT(v, OFF_GROUP) = Py_NewRef(Py_None);
     SLOT(v, OFF_HOOKS) = Py_NewRef(Py_None);
-    SLOT(v, OFF_STAMP) = Py_NewRef(op == Py_None ? Py_None : stamp_of(inputs));
+    SLOT(v, OFF_STAMP) = Py_NewRef(op == Py_None ? NO_STAMP : stamp_of(inputs));
     return v;
 }
 
@@ -1021,6 +1022,10 @@ static PyObject *c_install(PyObject *mod, PyObject *args)
     if (CLOCK == NULL || !PyList_CheckExact(CLOCK) || PyList_GET_SIZE(CLOCK) != 1)
         return PyErr_Format(PyExc_TypeError, "autodiff._ccore: value._CLOCK is not a one-item list");
     Py_INCREF(CLOCK);
+    NO_STAMP = PyDict_GetItemString(globals, "NO_STAMP");
+    if (NO_STAMP == NULL || !PyFloat_CheckExact(NO_STAMP))
+        return PyErr_Format(PyExc_TypeError, "autodiff._ccore: value.NO_STAMP is not a float");
+    Py_INCREF(NO_STAMP);
     for (int i = 0; i < N_OPS; i++) {
         PyObject *op = PyDict_GetItemString(ops, OP_NAMES[i]);
         if (op == NULL)

@@ -74,6 +74,8 @@ def _check_number(data: Any, argument: str) -> float:
 # The write clock (autodiff.staleness): an op node stamps itself with it, taking the oldest
 # stamp among its op operands, so a root's stamp is that of the oldest op node of its graph.
 _CLOCK = CLOCK
+NO_STAMP = float("inf")  # a leaf's stamp: leaves are not computed from anything
+_get_stamp = attrgetter("_stamp")
 
 
 def check_inputs(node: "Value", inputs: Iterable["Value"]) -> tuple:
@@ -124,7 +126,7 @@ class Value:
     # ``_data``, ``_grad``, ``_label``, ``_inputs``: the fields behind the validating
     # properties below (autodiff.validate: Python floats inside, always). ``_stamp``: for an
     # op node, the write clock (autodiff.staleness) when the oldest op node of its graph was
-    # built; None for leaves.
+    # built; NO_STAMP (+inf) for leaves.
     __slots__ = ("_data", "_grad", "_label", "param", "_op", "_inputs", "attr", "group", "_hooks",
                  "_binding", "_stamp")
 
@@ -144,7 +146,7 @@ class Value:
         self.group: Optional[tuple] = None
         self._hooks: Optional[list] = None
         self._binding = None  # set so that asking a leaf for its store raises nothing
-        self._stamp = None
+        self._stamp = NO_STAMP
 
     # ------------------------------------------------------------------ fields
     # Each is checked where it enters (autodiff.validate): a number becomes a Python float
@@ -288,7 +290,7 @@ class Value:
         self._hooks = None
         self._binding = None
         self._op = None
-        self._stamp = _CLOCK[0] if name else None
+        self._stamp = _CLOCK[0] if name else NO_STAMP
         if name:
             if name not in OPS:
                 raise ValueError(f"loading a Value made by op {name!r}, which is not in autodiff.OPS: "
@@ -387,7 +389,7 @@ def _copy_fields(v: Value, inputs: tuple) -> Value:
     c._data, c._grad, c._label, c.param = v.data, v.grad, v.label, v.param
     c._op, c._inputs, c.attr, c.group, c._hooks = v._op, inputs, v.attr, v.group, None
     c._binding = None
-    c._stamp = _CLOCK[0] if v._op is not None else None
+    c._stamp = _CLOCK[0] if v._op is not None else NO_STAMP
     return c
 
 _ADD, _SUB, _MUL, _DIV, _NEG = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["neg"]
@@ -415,7 +417,7 @@ def _as_value(x: Operand) -> Value:
     v.attr = None
     v.group = None
     v._hooks = None
-    v._stamp = None
+    v._stamp = NO_STAMP
     return v
 
 
@@ -486,12 +488,11 @@ def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any) -> Value:
     if _ALL_RECORDING or not getattr(_thread_state, "depth", 0):
         v._op, v._inputs, v.attr = op, inputs, attr
         stamp = _CLOCK[0]
-        for a in inputs:
-            if a._stamp is not None and a._stamp < stamp:
-                stamp = a._stamp
-        v._stamp = stamp
+        oldest = min(map(_get_stamp, inputs)) if len(inputs) > 2 else \
+            (inputs[0]._stamp if len(inputs) == 1 or inputs[0]._stamp < inputs[1]._stamp else inputs[1]._stamp)
+        v._stamp = oldest if oldest < stamp else stamp
     else:
-        v._op, v._inputs, v.attr, v._stamp = None, (), None, None
+        v._op, v._inputs, v.attr, v._stamp = None, (), None, NO_STAMP
     return v
 
 
