@@ -123,7 +123,7 @@ def _column(i: int, names: Optional[Sequence[str]]) -> str:
     return f"column {i}"
 
 
-def _first_ragged_row(rows: Sequence[Any], where: str) -> ValueError:
+def _first_ragged_row(rows: Sequence[Any], where: str) -> Exception:
     width = None
     for r, row in enumerate(rows):
         try:
@@ -136,6 +136,11 @@ def _first_ragged_row(rows: Sequence[Any], where: str) -> ValueError:
         elif n != width:
             return ValueError(f"{where}: row {r} has {n} entries but row 0 has {width}; every row must have "
                               "the same length (a ragged batch)")
+    for r, row in enumerate(rows):
+        for c, cell in enumerate(row):
+            if not isinstance(cell, (numbers.Number, str, bytes)) and cell is not None:
+                return TypeError(f"{where}: row {r}, column {c} is {_kind(cell)}; expected {ACCEPTED_NUMBER} "
+                                 "(a 2-D table of numbers, not nested deeper)")
     return ValueError(f"{where}: the rows are nested unevenly; pass a 2-D table of numbers")
 
 
@@ -169,8 +174,8 @@ def batch(X: Any, where: str, width: Optional[int] = None, *, names: Optional[Se
     if A.dtype.kind == "c" or (A.dtype.kind == "O" and any(isinstance(x, complex) for x in A.flat)):
         raise TypeError(f"{where} holds complex numbers; the engine computes with real numbers only "
                         "(pass the real part explicitly if that is what you mean)")
-    if A.dtype.kind not in "fiu" or (A.dtype.kind == "f" and not isinstance(X, np.ndarray) and _holds_bool(X)):
-        A = _checked_objects(np.asarray(X, dtype=object) if A.dtype.kind == "f" else A, where, names)
+    if A.dtype.kind not in "fiu" or (not isinstance(X, np.ndarray) and _holds_bool(X)):
+        A = _checked_objects(np.asarray(X, dtype=object) if A.dtype.kind in "fiu" else A, where, names)
     else:
         A = np.ascontiguousarray(A, dtype=np.float64)
     if A.ndim == 1 and one_d == "keep":
