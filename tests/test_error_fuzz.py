@@ -306,9 +306,10 @@ def test_tape_forward_refuses_what_value_refuses_and_names_the_place(batch):
         tape.forward(batch)
     message = str(info.value)
     assert "tape.forward(batch)" in message
-    if all(len(row) == 2 for row in batch):
+    if all(len(row) == 2 for row in batch) and "complex" not in message and "got shape" not in message:
+        # (a complex cell anywhere is reported first; cells nested deeper are a 3-D shape)
         r, c = next((r, c) for r, row in enumerate(batch) for c, cell in enumerate(row) if not _is_good(cell))
-        assert f"row {r}, column {c}" in message or "complex" in message, message
+        assert f"row {r}, column {c}" in message, message
         with pytest.raises(type(info.value)):  # the eager door refuses the same cell the same way
             Value(batch[r][c])
 
