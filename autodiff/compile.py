@@ -53,8 +53,14 @@ time at B = 1–1000 (bench/bench_mnist_step.py); micrograd's demo step runs ≥
 than micrograd 0.1.0. Compiling itself costs ~13–16 µs per node, from 1k to 100k nodes
 (bench/bench_compile_cost.py).
 
-Errors. A batch of the wrong width raises ``ValueError`` giving the expected width, a complex
-batch ``TypeError``. The tape raises exactly where the eager engine would: when a value or a
+Errors. The batch is checked by :func:`autodiff.validate.batch`, as ``Value()`` checks a
+number: a cell that is not a real number (``None``, a string, a bool, a ``Decimal``, a
+complex number) is a ``TypeError`` naming its row and column (and the input's label), an int
+too large for a float an ``OverflowError``, a ragged batch, a masked entry or the wrong width a
+``ValueError``. A parameter or constant whose ``.data`` changed between ``forward`` and
+``backward`` raises :class:`autodiff.StaleGraphError` (:mod:`autodiff.staleness`), as eager
+``backward()`` does. A tape is run by one thread at a time (a second one entering raises
+``RuntimeError``), and refuses pickling with a ``TypeError`` (compile again after loading). The tape raises exactly where the eager engine would: when a value or a
 parameter gradient is not finite, the samples concerned are rebuilt as eager graphs
 (:meth:`Tape._replay`, only on that rare path) and the eager checks decide — a NaN made from
 non-NaN operands, an overflow from finite ones, a NaN gradient (0·∞, ∞−∞) or one that
