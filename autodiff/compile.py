@@ -156,7 +156,8 @@ class Tape:
         self.param_grad = np.zeros(len(self.params))
         self.batch_size = 0
         self._lock = threading.Lock()
-        self._seen: Optional[tuple] = None
+        self._seen: Optional[tuple] = None  # θ and constants as forward used them, kept at a write
+        self._checked_at = 0  # the write clock when the last backward checked them
         self._V = self._G = None
         self._forward_done = self._backward_done = False
         self.sync()
@@ -192,7 +193,7 @@ class Tape:
         X = validate.batch(batch, "tape.forward(batch)", len(self.inputs),
                            names=[v.label for v in self.inputs])
         staleness.unwatch(self)
-        self._seen = None
+        self._seen, self._checked_at = None, -1
         B = X.shape[0]
         if B != self.batch_size:
             self._allocate(B)
@@ -226,8 +227,16 @@ class Tape:
         staleness.unwatch(self)
 
     def _check_unchanged(self) -> None:
-        """StaleGraphError when a parameter or constant changed since :meth:`forward`."""
+        """StaleGraphError when a parameter or constant changed since :meth:`forward`. After
+        a first backward the tape stops watching (no copy in a training loop's optimizer
+        step); a second backward with no forward in between then refuses any write since."""
         if self._seen is None:
+            if self._checked_at >= 0 and staleness.CLOCK[0] != self._checked_at:
+                raise staleness.StaleGraphError(
+                    "tape.backward: data was written since the last tape.backward (e.g. an optimizer "
+                    "step); run tape.forward again before another backward")
+            staleness.unwatch(self)
+            self._checked_at = staleness.CLOCK[0]
             return
         theta, consts = self._seen
         for values, used in ((self.params, theta), (self._consts, consts)):
@@ -239,6 +248,8 @@ class Tape:
                         f"and holds {now!r} now; a Value's .data was assigned between forward and backward "
                         "(as PyTorch's 'modified by an inplace operation'): run tape.forward again after "
                         "changing data, or change it only after backward")
+        staleness.unwatch(self)
+        self._seen, self._checked_at = None, staleness.CLOCK[0]
 
     @contextmanager
     def _in_use(self, what: str) -> Iterator[None]:

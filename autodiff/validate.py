@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 import unicodedata
+from itertools import chain
 from typing import Any, Optional, Sequence
 
 import numpy as np
@@ -209,15 +210,12 @@ def batch(X: Any, where: str, width: Optional[int] = None, *, names: Optional[Se
 
 
 def _holds_bool(X: Any) -> bool:
-    """Whether nested lists hold a bool (NumPy turns ``[[True, 0.5]]`` into floats silently)."""
+    """Whether nested lists hold a bool (NumPy turns ``[[True, 0.5]]`` into floats silently).
+    One pass over the cells' types, at C speed (a set of the types met)."""
     if not isinstance(X, (list, tuple)):
         return False
-    for row in X:
-        if isinstance(row, (bool, np.bool_)):
-            return True
-        if isinstance(row, (list, tuple)) and any(isinstance(v, (bool, np.bool_)) for v in row):
-            return True
-    return False
+    cells = chain.from_iterable(row if isinstance(row, (list, tuple)) else (row,) for row in X)
+    return any(issubclass(t, (bool, np.bool_)) for t in set(map(type, cells)))
 
 
 def _checked_objects(A: np.ndarray, where: str, names: Optional[Sequence[str]]) -> np.ndarray:

@@ -414,3 +414,27 @@ def test_every_row_of_the_errors_page_names_a_test_that_exists():
             rows.append(line)
     assert len(rows) >= 25
     assert all("::test_" in line for line in rows), [r for r in rows if "::test_" not in r][:3]
+
+
+def test_a_tape_backward_twice_around_an_optimizer_step_is_refused():
+    """After a first backward the tape stops watching (no copy of θ in a training loop);
+    a second backward after a write, with no forward between, is refused."""
+    w, x, loss = _graph()
+    tape = autodiff.compile(loss, [x])
+    tape.forward([[0.5]])
+    tape.backward()
+    tape.backward()  # nothing written: allowed (gradients accumulate)
+    nn.SGD([w], lr=0.1).step()
+    with pytest.raises(autodiff.StaleGraphError, match="since the last tape.backward"):
+        tape.backward()
+    tape.forward([[0.5]])
+    tape.backward()
+    assert not staleness._WATCHERS or tape not in staleness._WATCHERS
+
+
+def test_lists_holding_bools_among_numbers_are_refused_like_value_refuses_them():
+    from autodiff import validate
+    for bad in ([[True, 0.5]], [[0, False]], [[1.0, np.bool_(True)]]):
+        with pytest.raises(TypeError, match=r"row 0, column [01] is bool"):
+            validate.batch(bad, "X", 2)
+    assert validate.batch([[1, 2.5]], "X", 2).tolist() == [[1.0, 2.5]]
