@@ -33,7 +33,7 @@ import numpy as np
 
 from .staleness import data_written
 from .validate import real_number
-from .value import Value, describe
+from .value import Value, describe, values_in_vectors
 
 __all__ = ["ParameterStore", "StoredValue", "store_of", "parameter_store", "Index"]
 
@@ -189,6 +189,7 @@ class ParameterStore:
         cls = self._class
         for v in self.values:
             v.__class__ = cls
+        values_in_vectors(len(self.values))
         self._vector_mode = True
 
     def values_current(self) -> None:
@@ -197,6 +198,7 @@ class ParameterStore:
             return
         for v in self.values:
             v.__class__ = Value
+        values_in_vectors(-len(self.values))
         for v, d, g in zip(self.values, self._data.tolist(), self._grad.tolist()):
             v.data = d
             v.grad = g

@@ -77,6 +77,17 @@ _CLOCK = CLOCK
 NO_STAMP = float("inf")  # a leaf's stamp: leaves are not computed from anything
 _get_stamp = attrgetter("_stamp")
 
+# How many Values are in a parameter store's vector state (autodiff.params): their ``data``
+# lives in the store's array and their own field is stale. While none is, the n-ary ops read
+# the fields directly (the property costs more than the arithmetic of a wide dot node).
+_IN_VECTORS = [0]
+_get_data, _get_field = attrgetter("data"), attrgetter("_data")
+
+
+def values_in_vectors(change: int) -> None:
+    """Called by :mod:`autodiff.params` when Values enter (+n) or leave (−n) a vector state."""
+    _IN_VECTORS[0] += change
+
 
 def check_inputs(node: "Value", inputs: Iterable["Value"]) -> tuple:
     """New operands for ``node`` (``node.inputs = ...``): Values only, and none of them may
@@ -513,7 +524,7 @@ def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
     """Build the node ``op(inputs; attr)``: evaluate the op's forward from the table and
     record the operands. Inside :func:`no_grad` the result is a leaf with no inputs."""
     try:
-        data = op.forward(*[v.data for v in inputs], attr=attr)
+        data = op.forward(*map(_get_data if _IN_VECTORS[0] else _get_field, inputs), attr=attr)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, inputs, attr, exc) from None
     except AttributeError:
