@@ -301,7 +301,7 @@ class Value:
         self._hooks = None
         self._binding = None
         self._op = None
-        self._stamp = _CLOCK[0] if name else NO_STAMP
+        self._stamp = -1 if name else NO_STAMP  # a loaded graph is checked at its first backward
         if name:
             if name not in OPS:
                 raise ValueError(f"loading a Value made by op {name!r}, which is not in autodiff.OPS: "
@@ -400,7 +400,7 @@ def _copy_fields(v: Value, inputs: tuple) -> Value:
     c._data, c._grad, c._label, c.param = v.data, v.grad, v.label, v.param
     c._op, c._inputs, c.attr, c.group, c._hooks = v._op, inputs, v.attr, v.group, None
     c._binding = None
-    c._stamp = _CLOCK[0] if v._op is not None else NO_STAMP
+    c._stamp = v._stamp  # the same numbers from the same (or copied) operands
     return c
 
 _ADD, _SUB, _MUL, _DIV, _NEG = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["neg"]

@@ -438,3 +438,21 @@ def test_lists_holding_bools_among_numbers_are_refused_like_value_refuses_them()
         with pytest.raises(TypeError, match=r"row 0, column [01] is bool"):
             validate.batch(bad, "X", 2)
     assert validate.batch([[1, 2.5]], "X", 2).tolist() == [[1.0, 2.5]]
+
+
+def test_copies_and_loaded_graphs_are_checked_too():
+    import copy
+    import pickle
+    w, x = Value(2.0, "w", param=True), Value(0.5, "x")
+    y = w * x
+    w.data = 3.0
+    for stale in (copy.copy(y) * 2.0, copy.deepcopy(y) * 2.0):
+        with pytest.raises(autodiff.StaleGraphError):
+            stale.backward()
+    loaded = pickle.loads(pickle.dumps(y * 2.0))  # pickled stale: refused once loaded
+    with pytest.raises(autodiff.StaleGraphError):
+        loaded.backward()
+    w.data = 2.0
+    fine = pickle.loads(pickle.dumps(y * 2.0))
+    fine.backward()
+    assert fine.inputs[0].inputs[0].grad == 1.0
