@@ -534,7 +534,7 @@ def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
 
 def _unary(op: Op, a: Value, attr: Any = None) -> Value:
     try:
-        data = op.forward(a.data, attr=attr)
+        data = op.forward(a.data if _IN_VECTORS[0] else a._data, attr=attr)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, (a,), attr, exc) from None
     except AttributeError:
@@ -544,7 +544,7 @@ def _unary(op: Op, a: Value, attr: Any = None) -> Value:
 
 def _binary(op: Op, a: Value, b: Value) -> Value:
     try:
-        data = op.forward(a.data, b.data)
+        data = op.forward(a.data, b.data) if _IN_VECTORS[0] else op.forward(a._data, b._data)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, (a, b), None, exc) from None
     except AttributeError:
