@@ -1,7 +1,9 @@
 """Text that every output format can carry: Graphviz's XML-based HTML labels reject control
-characters ("not well-formed"), and UTF-8 cannot encode a lone surrogate. Labels are refused
-with such characters when a Value is made (:class:`autodiff.Value`), but ``v.label = ...``
-can still set one; these helpers make the drawing robust to it.
+characters, U+FFFE and U+FFFF ("not well-formed"), and UTF-8 cannot encode a lone surrogate.
+Labels with control characters or surrogates are refused at the door (``Value(label)`` and the
+``.label`` setter, :func:`autodiff.validate.check_label`); every other code point is accepted,
+so a drawing replaces what XML cannot hold with U+FFFD (:func:`dot_safe`) and draws a long name
+shortened, its full text in the tooltip (:func:`shorten`).
 """
 
 from __future__ import annotations
