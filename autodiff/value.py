@@ -13,7 +13,6 @@ names the op and the operands.
 
 from __future__ import annotations
 
-import numbers
 import threading
 from itertools import repeat
 from contextlib import contextmanager
@@ -81,7 +80,6 @@ _get_stamp = attrgetter("_stamp")
 # lives in the store's array and their own field is stale. While none is, the n-ary ops read
 # the fields directly (the property costs more than the arithmetic of a wide dot node).
 _IN_VECTORS = [0]
-_get_data, _get_field = attrgetter("data"), attrgetter("_data")
 
 
 def values_in_vectors(change: int) -> None:
@@ -485,8 +483,9 @@ def _check_nonfinite(op: Op, data: float, inputs: Sequence[Value]) -> None:
         raise OverflowError(f"{op.name}: the result overflows to {data!r} for {operands}")
 
 
-def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any) -> Value:
-    """A new node holding ``data``; records ``op`` and ``inputs`` unless in :func:`no_grad`."""
+def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any, oldest: Any = None) -> Value:
+    """A new node holding ``data``; records ``op`` and ``inputs`` unless in :func:`no_grad`.
+    ``oldest``: the smallest stamp among the operands, when the caller has it at hand."""
     if data - data != 0.0:  # NaN or ±inf
         _check_nonfinite(op, data, inputs)
     v = _new(Value)
@@ -499,8 +498,8 @@ def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any) -> Value:
     if _ALL_RECORDING or not getattr(_thread_state, "depth", 0):
         v._op, v._inputs, v.attr = op, inputs, attr
         stamp = _CLOCK[0]
-        oldest = min(map(_get_stamp, inputs)) if len(inputs) > 2 else \
-            (inputs[0]._stamp if len(inputs) == 1 or inputs[0]._stamp < inputs[1]._stamp else inputs[1]._stamp)
+        if oldest is None:
+            oldest = min(map(_get_stamp, inputs))
         v._stamp = oldest if oldest < stamp else stamp
     else:
         v._op, v._inputs, v.attr, v._stamp = None, (), None, NO_STAMP
@@ -524,7 +523,8 @@ def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
     """Build the node ``op(inputs; attr)``: evaluate the op's forward from the table and
     record the operands. Inside :func:`no_grad` the result is a leaf with no inputs."""
     try:
-        data = op.forward(*map(_get_data if _IN_VECTORS[0] else _get_field, inputs), attr=attr)
+        data = op.forward(*([v.data for v in inputs] if _IN_VECTORS[0] else [v._data for v in inputs]),
+                          attr=attr)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, inputs, attr, exc) from None
     except AttributeError:
@@ -539,7 +539,7 @@ def _unary(op: Op, a: Value, attr: Any = None) -> Value:
         raise _forward_failed(op, (a,), attr, exc) from None
     except AttributeError:
         raise _not_values(op, (a,)) from None
-    return _node(data, op, (a,), attr)
+    return _node(data, op, (a,), attr, a._stamp)
 
 
 def _binary(op: Op, a: Value, b: Value) -> Value:
@@ -549,7 +549,8 @@ def _binary(op: Op, a: Value, b: Value) -> Value:
         raise _forward_failed(op, (a, b), None, exc) from None
     except AttributeError:
         raise _not_values(op, (a, b)) from None
-    return _node(data, op, (a, b), None)
+    s, t = a._stamp, b._stamp
+    return _node(data, op, (a, b), None, s if s < t else t)
 
 
 # --------------------------------------------------------- n-ary module functions
@@ -568,11 +569,12 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mirrors the builtin
 
 def dot(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Optional[Operand] = None) -> Value:
     """Σᵢ wᵢxᵢ (+ b) as one ``dot`` node: a neuron's weighted input z = wᵀx + b."""
-    for name, seq in (("weights", weights), ("inputs", inputs)):
-        if isinstance(seq, (Value, numbers.Number, str)) or not hasattr(seq, "__iter__"):
-            raise TypeError(f"dot({name}): expected a sequence of Values or numbers (w₁…wₙ, x₁…xₙ), got "
-                            f"{type(seq).__name__}: {seq!r}; for one product write w * x")
-    ws, xs = tuple(weights), tuple(inputs)
+    try:
+        ws, xs = tuple(weights), tuple(inputs)
+    except TypeError:
+        name, seq = ("weights", weights) if not hasattr(weights, "__iter__") else ("inputs", inputs)
+        raise TypeError(f"dot({name}): expected a sequence of Values or numbers (w₁…wₙ, x₁…xₙ), got "
+                        f"{type(seq).__name__}: {seq!r}; for one product write w * x") from None
     if len(ws) != len(xs):
         raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
     if not ws:
