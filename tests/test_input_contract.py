@@ -456,3 +456,23 @@ def test_copies_and_loaded_graphs_are_checked_too():
     fine = pickle.loads(pickle.dumps(y * 2.0))
     fine.backward()
     assert fine.inputs[0].inputs[0].grad == 1.0
+
+
+def test_an_optimizer_over_part_of_the_model_is_accepted():
+    """Freezing layers is legitimate: only an optimizer over none of the model's parameters is
+    refused."""
+    model = nn.MLP(2, [3, 1], seed=0)
+    last = model.layers[-1].parameters()
+    first = model.layers[0].parameters()
+    before = [p.data for p in first]
+    autodiff.ParameterStore(model.parameters())  # one store for the model (as a tape or fit makes)
+    nn.fit(model, np.ones((4, 2)), np.ones(4), optimizer=nn.SGD(last, lr=0.5), epochs=2, progress=False)
+    assert [p.data for p in first] == before
+    assert any(p.grad != 0.0 for p in last)
+
+
+def test_a_user_loss_returning_a_value_trains_as_before():
+    model = nn.MLP(2, [3, 1], seed=0)
+    history = nn.fit(model, np.ones((4, 2)), np.zeros(4), epochs=3, progress=False, lr=0.5,
+                     loss=lambda outputs, targets: sum((o - t) ** 2 for o, t in zip(outputs, targets)))
+    assert history.loss[-1] < history.loss[0]
