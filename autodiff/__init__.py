@@ -15,7 +15,8 @@ from .compile import Tape
 from .compile import compile  # noqa: A004 - autodiff.compile(loss, inputs) -> Tape
 from .backprop import EdgeStep, NodeStep, backward, topological_order, zero_grad
 from .trace import Trace, chain_rule
-from .gradcheck import GradcheckError, gradcheck, local_gradcheck
+from .gradcheck import GradcheckError, UndefinedHere, check_tolerances, gradcheck, local_gradcheck
+from .staleness import StaleGraphError
 from .ops import OPS, Op, register
 from .params import ParameterStore
 from .value import Value, apply, describe, dot, is_grad_enabled, maximum, no_grad, softmax
@@ -26,6 +27,7 @@ __all__ = [
     "Value", "OPS", "Op", "register", "apply", "describe",
     "dot", "maximum", "softmax",  # autodiff.sum is left out of * so as not to shadow the builtin
     "backward", "chain_rule", "Trace", "topological_order", "zero_grad", "NodeStep", "EdgeStep",
-    "no_grad", "is_grad_enabled", "gradcheck", "local_gradcheck", "GradcheckError",
+    "no_grad", "is_grad_enabled", "gradcheck", "local_gradcheck", "GradcheckError", "UndefinedHere",
+    "check_tolerances", "StaleGraphError",
     "compile", "Tape", "ParameterStore", "accelerated",
 ]

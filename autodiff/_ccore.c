@@ -33,7 +33,9 @@
 
 static PyTypeObject *ValueType = NULL;          /* autodiff.value.Value (exact type only) */
 static Py_ssize_t OFF_DATA, OFF_GRAD, OFF_LABEL, OFF_PARAM, OFF_OP, OFF_INPUTS, OFF_ATTR,
-    OFF_GROUP, OFF_HOOKS;
+    OFF_GROUP, OFF_HOOKS, OFF_STAMP;
+static PyObject *CLOCK = NULL;  /* autodiff.staleness.CLOCK, a list holding the write clock */
+static PyObject *NO_STAMP = NULL;  /* value.NO_STAMP: a leaf's stamp (+inf) */
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 
 static PyObject *VALUE_GLOBALS = NULL;  /* autodiff.value's namespace: _ALL_RECORDING */
@@ -106,6 +108,31 @@ static inline int all_recording(void)
     return flag == Py_True;
 }
 
+/* An op node's stamp (autodiff/staleness.py): the write clock, or the oldest stamp among its
+ * op operands (borrowed). Operands made by this file or by value.py all share the clock's int
+ * while nothing is written, so the usual case is one pointer comparison per operand. */
+static PyObject *stamp_of(PyObject *inputs)
+{
+    PyObject *stamp = PyList_GET_ITEM(CLOCK, 0);
+    Py_ssize_t n = PyTuple_GET_SIZE(inputs);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *in = PyTuple_GET_ITEM(inputs, i);
+        if (!PyObject_TypeCheck(in, ValueType))
+            continue;
+        PyObject *s = SLOT(in, OFF_STAMP);
+        if (s == NULL || s == NO_STAMP || s == stamp)
+            continue;
+        if (PyLong_CheckExact(s) && PyLong_CheckExact(stamp)) {
+            int overflow_s, overflow_t;
+            long long a = PyLong_AsLongLongAndOverflow(s, &overflow_s);
+            long long b = PyLong_AsLongLongAndOverflow(stamp, &overflow_t);
+            if (!overflow_s && !overflow_t && a < b)
+                stamp = s;
+        }
+    }
+    return stamp;
+}
+
 /* A new Value with every slot value.py's _node sets (data, grad 0.0, label "", param False,
  * op, inputs, attr, group None, hooks None); steals `f` (the data, a float) and `inputs`,
  * borrows `op` and `attr`. */
@@ -130,6 +157,7 @@ static PyObject *new_value_from(PyObject *f, PyObject *op, PyObject *inputs, PyO
     SLOT(v, OFF_ATTR) = Py_NewRef(attr);
     SLOT(v, OFF_GROUP) = Py_NewRef(Py_None);
     SLOT(v, OFF_HOOKS) = Py_NewRef(Py_None);
+    SLOT(v, OFF_STAMP) = Py_NewRef(op == Py_None ? NO_STAMP : stamp_of(inputs));
     return v;
 }
 
@@ -1278,12 +1306,20 @@ static PyObject *c_install(PyObject *mod, PyObject *args)
         return NULL;
     }
     Py_ssize_t *offs[] = {&OFF_DATA, &OFF_GRAD, &OFF_LABEL, &OFF_PARAM, &OFF_OP, &OFF_INPUTS,
-                          &OFF_ATTR, &OFF_GROUP, &OFF_HOOKS};
-    const char *names[] = {"data", "grad", "label", "param", "_op", "inputs", "attr", "group",
-                           "_hooks"};
-    for (int i = 0; i < 9; i++)
+                          &OFF_ATTR, &OFF_GROUP, &OFF_HOOKS, &OFF_STAMP};
+    const char *names[] = {"_data", "_grad", "_label", "param", "_op", "_inputs", "attr", "group",
+                           "_hooks", "_stamp"};
+    for (int i = 0; i < 10; i++)
         if ((*offs[i] = slot_offset(cls, names[i])) < 0)
             return NULL;
+    CLOCK = PyDict_GetItemString(globals, "_CLOCK");
+    if (CLOCK == NULL || !PyList_CheckExact(CLOCK) || PyList_GET_SIZE(CLOCK) != 1)
+        return PyErr_Format(PyExc_TypeError, "autodiff._ccore: value._CLOCK is not a one-item list");
+    Py_INCREF(CLOCK);
+    NO_STAMP = PyDict_GetItemString(globals, "NO_STAMP");
+    if (NO_STAMP == NULL || !PyFloat_CheckExact(NO_STAMP))
+        return PyErr_Format(PyExc_TypeError, "autodiff._ccore: value.NO_STAMP is not a float");
+    Py_INCREF(NO_STAMP);
     for (int i = 0; i < N_OPS; i++) {
         PyObject *op = PyDict_GetItemString(ops, OP_NAMES[i]);
         if (op == NULL)

@@ -29,6 +29,8 @@ from typing import Iterable, Iterator, Optional, Union
 from operator import attrgetter
 
 from .engine import core
+from .staleness import check_graph
+from .validate import real_number
 from .value import Value, describe
 
 _inputs = attrgetter("inputs")
@@ -128,9 +130,7 @@ def _run_hooks(node: Value, grad: float) -> float:
     for (hook,) in list(node._hooks or ()):
         replaced = hook(grad)
         if replaced is not None:
-            if isinstance(replaced, bool) or not isinstance(replaced, numbers.Real):
-                raise TypeError(
-                    f"a hook on {describe(node)} returned {replaced!r}; it must return a number or None")
+            replaced = real_number(replaced, f"the value a hook on {describe(node)} returned")
             if not math.isfinite(replaced):
                 raise FloatingPointError(
                     f"a hook on {describe(node)} returned {replaced!r} for the gradient {grad!r}; "
@@ -338,6 +338,9 @@ def backward(root: Value) -> None:
     of its own and writes the gradients at its end, under the same lock. Otherwise,
     having changed nothing, it leaves the pass to Python.
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"backward(root): expected a Value, got {type(root).__name__}: {root!r}")
+    check_graph(root)  # StaleGraphError when data changed since the graph was built
     if core is not None:
         with GRADIENT_LOCK:
             handled = core.backward(root)
@@ -354,6 +357,9 @@ def zero_grad(values_or_root: Union[Value, Iterable[Value]]) -> None:
     """Set ``grad = 0`` on a list of values, or on every node of a root's graph."""
     if isinstance(values_or_root, Value):
         nodes: Iterable[Value] = topological_order(values_or_root)
+    elif isinstance(values_or_root, (str, bytes)) or not hasattr(values_or_root, "__iter__"):
+        raise TypeError(f"zero_grad(values_or_root): expected a Value or an iterable of Values, got "
+                        f"{type(values_or_root).__name__}: {values_or_root!r}")
     else:
         nodes = values_or_root
     for v in nodes:

@@ -53,8 +53,14 @@ time at B = 1–1000 (bench/bench_mnist_step.py); micrograd's demo step runs ≥
 than micrograd 0.1.0. Compiling itself costs ~13–16 µs per node, from 1k to 100k nodes
 (bench/bench_compile_cost.py).
 
-Errors. A batch of the wrong width raises ``ValueError`` giving the expected width, a complex
-batch ``TypeError``. The tape raises exactly where the eager engine would: when a value or a
+Errors. The batch is checked by :func:`autodiff.validate.batch`, as ``Value()`` checks a
+number: a cell that is not a real number (``None``, a string, a bool, a ``Decimal``, a
+complex number) is a ``TypeError`` naming its row and column (and the input's label), an int
+too large for a float an ``OverflowError``, a ragged batch, a masked entry or the wrong width a
+``ValueError``. A parameter or constant whose ``.data`` changed between ``forward`` and
+``backward`` raises :class:`autodiff.StaleGraphError` (:mod:`autodiff.staleness`), as eager
+``backward()`` does. A tape is run by one thread at a time (a second one entering raises
+``RuntimeError``), and refuses pickling with a ``TypeError`` (compile again after loading). The tape raises exactly where the eager engine would: when a value or a
 parameter gradient is not finite, the samples concerned are rebuilt as eager graphs
 (:meth:`Tape._replay`, only on that rare path) and the eager checks decide — a NaN made from
 non-NaN operands, an overflow from finite ones, a NaN gradient (0·∞, ∞−∞) or one that
@@ -69,9 +75,11 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
+from contextlib import contextmanager
 from collections import defaultdict
 from operator import attrgetter
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -79,6 +87,7 @@ from .backprop import topological_order
 from .params import ParameterStore, store_of
 from .compile_kernels import (DotKernel, Elementwise, MatmulBlock, MaxKernel, SoftmaxKernel,
                               SumKernel, as_index)
+from . import staleness, validate
 from .value import Value, apply, describe
 
 __all__ = ["compile", "Tape"]
@@ -146,6 +155,9 @@ class Tape:
             self.param_data = np.zeros(len(self.params))
         self.param_grad = np.zeros(len(self.params))
         self.batch_size = 0
+        self._lock = threading.Lock()
+        self._seen: Optional[tuple] = None  # θ and constants as forward used them, kept at a write
+        self._checked_at = 0  # the write clock when the last backward checked them
         self._V = self._G = None
         self._forward_done = self._backward_done = False
         self.sync()
@@ -174,19 +186,14 @@ class Tape:
         ``sync=True`` first re-reads parameters and constants from their Values.
         A 1-D batch of length n_inputs is one sample.
         """
-        if np.iscomplexobj(batch):
-            raise TypeError("tape.forward: the batch holds complex numbers; the engine computes with "
-                            "real numbers only (pass the real part explicitly if that is what you mean)")
-        X = np.ascontiguousarray(batch, dtype=np.float64)
-        n_in = len(self.inputs)
-        if X.ndim == 1 and X.shape[0] == n_in:
-            X = X[None, :]
-        if X.ndim != 2 or X.shape[1] != n_in:
-            names = ", ".join(v.label or "?" for v in self.inputs[:3]) + (", …" if n_in > 3 else "")
-            raise ValueError(f"tape.forward: a batch must have shape (B, {n_in}) — one column per "
-                             f"input ({names}) — got shape {X.shape}")
-        if X.shape[0] == 0:
-            raise ValueError("tape.forward: the batch is empty (B = 0)")
+        with self._in_use("forward"):
+            return self._forward(batch, sync)
+
+    def _forward(self, batch: Any, sync: bool) -> np.ndarray:
+        X = validate.batch(batch, "tape.forward(batch)", len(self.inputs),
+                           names=[v.label for v in self.inputs])
+        staleness.unwatch(self)
+        self._seen, self._checked_at = None, -1
         B = X.shape[0]
         if B != self.batch_size:
             self._allocate(B)
@@ -209,7 +216,57 @@ class Tape:
         if not math.isfinite(total):
             self._raise_non_finite()  # returns if the sum merely overflowed
         self._forward_done, self._backward_done = True, False
+        staleness.watch(self)  # a write before backward: keep the numbers computed with
         return V[self._root_row].copy()
+
+    def _before_data_write(self) -> None:
+        """Called (autodiff.staleness) before a Value's data or a parameter vector may change
+        while this tape awaits its backward: keep the parameters and constants it used."""
+        if self._seen is None:
+            self._seen = (self.param_data.copy(), self._const_data.copy())
+        staleness.unwatch(self)
+
+    def _check_unchanged(self) -> None:
+        """StaleGraphError when a parameter or constant changed since :meth:`forward`. After
+        a first backward the tape stops watching (no copy in a training loop's optimizer
+        step); a second backward with no forward in between then refuses any write since."""
+        if self._seen is None:
+            if self._checked_at >= 0 and staleness.CLOCK[0] != self._checked_at:
+                raise staleness.StaleGraphError(
+                    "tape.backward: data was written since the last tape.backward (e.g. an optimizer "
+                    "step); run tape.forward again before another backward")
+            staleness.unwatch(self)
+            self._checked_at = staleness.CLOCK[0]
+            return
+        theta, consts = self._seen
+        for values, used in ((self.params, theta), (self._consts, consts)):
+            for v, old in zip(values, used.tolist()):
+                now = v.data
+                if now != old and not (now != now and old != old):
+                    raise staleness.StaleGraphError(
+                        f"tape.backward: {describe(v)} held {old!r} when tape.forward computed with it "
+                        f"and holds {now!r} now; a Value's .data was assigned between forward and backward "
+                        "(as PyTorch's 'modified by an inplace operation'): run tape.forward again after "
+                        "changing data, or change it only after backward")
+        staleness.unwatch(self)
+        self._seen, self._checked_at = None, staleness.CLOCK[0]
+
+    @contextmanager
+    def _in_use(self, what: str) -> Iterator[None]:
+        """One thread at a time: the tape's arrays are its working memory, so a second thread
+        entering forward/backward while another is inside would mix two batches."""
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(f"tape.{what}: this tape is being run by another thread right now; a tape "
+                               "is not thread-safe (its arrays hold one batch): compile one tape per "
+                               "thread, or guard the tape with a lock")
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    def __reduce__(self):
+        raise TypeError("a compiled Tape cannot be pickled (it holds kernels built for this process); "
+                        "pickle the graph or the model and call autodiff.compile again after loading")
 
     def backward(self, reduction: str = "mean", *, accumulate: bool = True) -> np.ndarray:
         """Backprop the last forward's losses; return ∂(reduced loss)/∂θ as ``param_grad``.
@@ -223,6 +280,11 @@ class Tape:
             raise ValueError(f"tape.backward(reduction): 'mean' or 'sum', got {reduction!r}")
         if not self._forward_done:
             raise RuntimeError("tape.backward: call tape.forward(batch) first")
+        with self._in_use("backward"):
+            self._check_unchanged()
+            return self._backward(reduction, accumulate)
+
+    def _backward(self, reduction: str, accumulate: bool) -> np.ndarray:
         V, G, theta, gtheta = self._V, self._G, self.param_data, self.param_grad
         for rows, cols in self._zero:  # only rows that kernels accumulate into
             G[rows, cols] = 0.0

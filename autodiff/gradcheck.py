@@ -17,13 +17,27 @@ from typing import Callable, Sequence
 
 from .backprop import topological_order, zero_grad
 from .trace import chain_rule
+from .validate import nonnegative_number, positive_number
 from .value import Value, describe, no_grad
 
-__all__ = ["gradcheck", "GradcheckError", "local_gradcheck"]
+__all__ = ["gradcheck", "GradcheckError", "local_gradcheck", "UndefinedHere", "check_tolerances"]
 
 
 class GradcheckError(AssertionError):
     """Backprop and finite differences disagree; the message names the worst place."""
+
+
+class UndefinedHere(ValueError):
+    """A finite-difference check has no answer at this point: x ± eps leaves the op's domain
+    (log near 0, √ at 0), or the op overflows there (exp of a large number)."""
+
+
+def check_tolerances(where: str, eps: float, atol: float = 0.0, rtol: float = 0.0) -> tuple[float, float, float]:
+    """The step and tolerances of a finite-difference check: eps a finite number > 0, atol
+    and rtol finite numbers ≥ 0 (``ValueError`` naming the argument otherwise; ``TypeError``
+    for what is not a number)."""
+    return (positive_number(eps, f"{where}(eps)"), nonnegative_number(atol, f"{where}(atol)"),
+            nonnegative_number(rtol, f"{where}(rtol)"))
 
 
 def _excess(analytic: float, numeric: float, atol: float, rtol: float) -> float:
@@ -53,19 +67,40 @@ def _numerical(fn: Callable[..., Value], inputs: Sequence[Value], i: int, eps: f
 
 
 def local_gradcheck(node: Value, eps: float = 1e-6) -> list[tuple[int, float, float]]:
-    """(input index, table partial, central difference) for each input of one op node."""
+    """(input index, table partial, central difference) for each input of one op node.
+
+    Raises :class:`UndefinedHere` (a ``ValueError``) naming the node and the input when the
+    check has no answer at this point: the rule or the forward at x ± eps is undefined there
+    (a math domain error, an overflow, a non-finite result from finite numbers)."""
+    if not isinstance(node, Value):
+        raise TypeError(f"local_gradcheck(node): expected a Value, got {type(node).__name__}: {node!r}")
+    eps, _, _ = check_tolerances("local_gradcheck", eps)
     op = node._op
     if op is None:
         return []
     xs = [v.data for v in node.inputs]
-    analytic = op.partials(xs, op.forward(*xs, attr=node.attr), node.attr)
+    try:
+        analytic = [float(a) for a in op.partials(xs, op.forward(*xs, attr=node.attr), node.attr)]
+    except (ArithmeticError, ValueError) as exc:
+        raise UndefinedHere(f"local_gradcheck: the derivative rule of {op.name} is undefined here, at "
+                            f"{describe(node)}: {exc}") from None
     rows = []
     for i in range(len(xs)):
         hi, lo = list(xs), list(xs)
         hi[i] += eps
         lo[i] -= eps
-        numeric = (op.forward(*hi, attr=node.attr) - op.forward(*lo, attr=node.attr)) / (2 * eps)
-        rows.append((i, float(analytic[i]), numeric))
+        try:
+            numeric = (op.forward(*hi, attr=node.attr) - op.forward(*lo, attr=node.attr)) / (2 * eps)
+        except (ArithmeticError, ValueError) as exc:
+            raise UndefinedHere(
+                f"local_gradcheck: the central difference of {op.name} is undefined here, at input {i} of "
+                f"{describe(node)}: evaluating at {xs[i]!r} ± eps ({lo[i]!r}, {hi[i]!r}) fails with: {exc}. "
+                f"Pass a smaller eps (now {eps!r}) or check a point farther from the edge") from None
+        if numeric - numeric != 0.0 and all(x - x == 0.0 for x in xs):
+            raise UndefinedHere(
+                f"local_gradcheck: the central difference of {op.name} is {numeric!r} at input {i} of "
+                f"{describe(node)} (undefined here: the forward overflows at {xs[i]!r} ± {eps!r})")
+        rows.append((i, analytic[i], numeric))
     return rows
 
 
@@ -77,11 +112,9 @@ def gradcheck(fn: Callable[..., Value], inputs: Sequence[Value], eps: float = 1e
     :class:`GradcheckError` naming the worst input and, if one is found, the op node
     whose local derivative disagrees with its own forward.
     """
-    for name, number, positive in (("eps", eps, True), ("atol", atol, False), ("rtol", rtol, False)):
-        if isinstance(number, bool) or not isinstance(number, (int, float)) or not math.isfinite(number) \
-                or number < 0 or (positive and number == 0):
-            raise ValueError(f"gradcheck({name}) must be a finite number {'> 0' if positive else '≥ 0'}, "
-                             f"got {number!r}")
+    eps, atol, rtol = check_tolerances("gradcheck", eps, atol, rtol)
+    if not callable(fn):
+        raise TypeError(f"gradcheck(fn): expected a function of the inputs returning a Value, got {fn!r}")
     inputs = list(inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Value):

@@ -123,7 +123,7 @@ register(Op(
 ))
 def _real_pow(a: float, k: float) -> float:
     """aᵏ over the reals: Python would return a complex number for a < 0, k ∉ ℤ."""
-    if a < 0.0 and not float(k).is_integer():
+    if a < 0.0 and not float(k).is_integer() and k - k == 0.0:  # (−1) ** ±inf = 1, as C and PyTorch
         raise ValueError(f"a negative base {a!r} with a non-integer exponent {k!r} has no real value")
     return a ** k
 

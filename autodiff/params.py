@@ -26,13 +26,14 @@ it for you), so neither state can be stale when it is read.
 
 from __future__ import annotations
 
-import numbers
 from operator import attrgetter
 from typing import Iterable, Optional, Sequence, Union
 
 import numpy as np
 
-from .value import Value, describe
+from .staleness import data_written
+from .validate import real_number
+from .value import Value, describe, values_in_vectors
 
 __all__ = ["ParameterStore", "StoredValue", "store_of", "parameter_store", "Index"]
 
@@ -81,9 +82,7 @@ def _unbound_value(data: float, grad: float, label: str, param: bool, group: Opt
 
 
 def _real(x: object, what: str, v: Value) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{describe(v)}: {what} must be a real number, got {type(x).__name__}: {x!r}")
-    return float(x)
+    return real_number(x, f"{describe(v)}: .{what}")
 
 
 def _vector_data(self: Value) -> float:
@@ -93,7 +92,9 @@ def _vector_data(self: Value) -> float:
 
 def _set_vector_data(self: Value, x: float) -> None:
     b = self._binding
-    b.store._data[b.index] = _real(x, "data", self)
+    x = _real(x, "data", self)
+    data_written()  # before the write: a tape awaiting backward keeps the numbers it used
+    b.store._data[b.index] = x
 
 
 def _vector_grad(self: Value) -> float:
@@ -154,6 +155,7 @@ class ParameterStore:
     def data(self) -> np.ndarray:
         """θ, shape (P,): the parameters' values (writable; Values see what you write)."""
         self.vector_current()
+        data_written()  # the caller may write it: graphs built before are checked (staleness)
         return self._data
 
     @property
@@ -187,6 +189,7 @@ class ParameterStore:
         cls = self._class
         for v in self.values:
             v.__class__ = cls
+        values_in_vectors(len(self.values))
         self._vector_mode = True
 
     def values_current(self) -> None:
@@ -195,6 +198,7 @@ class ParameterStore:
             return
         for v in self.values:
             v.__class__ = Value
+        values_in_vectors(-len(self.values))
         for v, d, g in zip(self.values, self._data.tolist(), self._grad.tolist()):
             v.data = d
             v.grad = g

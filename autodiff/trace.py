@@ -37,6 +37,7 @@ from typing import Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
+from .staleness import check_graph
 from .backprop import (EdgeStep, NodeStep, Recording, check_gradients, run_pass, topological_order,
                        write_gradients)
 from .engine import core
@@ -57,6 +58,7 @@ class Trace:
     def __init__(self, root: Value, order: Optional[list[Value]] = None) -> None:
         if not isinstance(root, Value):
             raise TypeError(f"Trace needs the loss Value, got {type(root).__name__}: {root!r}")
+        check_graph(root, "backward (recorded)")  # StaleGraphError, as backward() raises
         self.root = root
         self.error: Optional[ArithmeticError] = None
         self._grads: Optional[Mapping[Value, float]] = None
@@ -203,6 +205,7 @@ def chain_rule(root: Value, record: bool = False,
     gradcheck can show where it comes from), then yields the steps.
     """
     if not record:
+        check_graph(root)
         if order is None:
             order = topological_order(root, leaves=Value.leaf_hooks > 0)
         grads, bound = run_pass(root, order)

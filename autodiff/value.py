@@ -13,14 +13,16 @@ names the op and the operands.
 
 from __future__ import annotations
 
-import numbers
 import threading
-import unicodedata
 from itertools import repeat
 from contextlib import contextmanager
 from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
+from operator import attrgetter
+
 from .ops import OPS, Op
+from .staleness import CLOCK, data_written
+from .validate import check_label, real_number
 
 __all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number"]
 
@@ -65,26 +67,53 @@ def no_grad() -> Iterator[None]:
 
 
 def _check_number(data: Any, argument: str) -> float:
-    if isinstance(data, bool) or not isinstance(data, numbers.Real):
-        raise TypeError(
-            f"{argument} must be a real number (int or float), got {type(data).__name__}: {data!r}")
-    try:
-        return float(data)
-    except OverflowError:
-        raise OverflowError(f"{argument} is too large for a float: {data!r}") from None
+    return real_number(data, argument)
 
 
-def _check_label(label: str) -> None:
-    """Refuse what no output can show: control characters (they break SVG and terminals)
-    and lone surrogates (not encodable as UTF-8). Other non-printable characters pass."""
-    for i, ch in enumerate(label):
-        kind = unicodedata.category(ch)
-        if kind == "Cc":
-            raise ValueError(f"Value(label) {label!r} holds the control character U+{ord(ch):04X} at "
-                             f"index {i}; labels are drawn and printed: use printable text")
-        if kind == "Cs":
-            raise ValueError(f"Value(label) {label!r} holds a lone surrogate U+{ord(ch):04X} at index {i}, "
-                             "which is not valid text (it cannot be written as UTF-8)")
+# The write clock (autodiff.staleness): an op node stamps itself with it, taking the oldest
+# stamp among its op operands, so a root's stamp is that of the oldest op node of its graph.
+_CLOCK = CLOCK
+NO_STAMP = float("inf")  # a leaf's stamp: leaves are not computed from anything
+_get_stamp = attrgetter("_stamp")
+
+# How many Values are in a parameter store's vector state (autodiff.params): their ``data``
+# lives in the store's array and their own field is stale. While none is, the n-ary ops read
+# the fields directly (the property costs more than the arithmetic of a wide dot node).
+_IN_VECTORS = [0]
+
+
+def values_in_vectors(change: int) -> None:
+    """Called by :mod:`autodiff.params` when Values enter (+n) or leave (−n) a vector state."""
+    _IN_VECTORS[0] += change
+
+
+def check_inputs(node: "Value", inputs: Iterable["Value"]) -> tuple:
+    """New operands for ``node`` (``node.inputs = ...``): Values only, and none of them may
+    depend on ``node`` (that would make the graph a cycle, which no backward, compile or
+    copy could order)."""
+    new = tuple(inputs)
+    where = f"{describe(node)}: .inputs"
+    for i, v in enumerate(new):
+        if not isinstance(v, Value):
+            raise TypeError(f"{where}: item {i} is {type(v).__name__}, not a Value")
+    if node._op is None and new:
+        raise ValueError(f"{where}: a leaf has no operands (it was made by no op); build the node "
+                         "with an operator instead")
+    if node._op is not None and node._op.arity is not None and len(new) != node._op.arity:
+        raise ValueError(f"{where}: op {node._op.name} takes {node._op.arity} operands, got {len(new)}")
+    seen: set[int] = set()
+    stack = list(new)
+    while stack:
+        v = stack.pop()
+        if v is node:
+            raise ValueError(f"{where}: the new operands depend on the node itself, which would make "
+                             "the graph a cycle (no topological order, no backward); build a new node instead")
+        if id(v) not in seen:
+            seen.add(id(v))
+            stack.extend(v._inputs)
+    if node._op is not None:
+        data_written()  # the node's data no longer need be its op of its operands
+    return new
 
 
 class Value:
@@ -103,7 +132,12 @@ class Value:
 
     # ``_binding``: a parameter's ParameterStore and position (autodiff.params); never set
     # on other nodes, so building a node costs nothing more.
-    __slots__ = ("data", "grad", "label", "param", "_op", "inputs", "attr", "group", "_hooks", "_binding")
+    # ``_data``, ``_grad``, ``_label``, ``_inputs``: the fields behind the validating
+    # properties below (autodiff.validate: Python floats inside, always). ``_stamp``: for an
+    # op node, the write clock (autodiff.staleness) when the oldest op node of its graph was
+    # built; NO_STAMP (+inf) for leaves.
+    __slots__ = ("_data", "_grad", "_label", "param", "_op", "_inputs", "attr", "group", "_hooks",
+                 "_binding", "_stamp")
 
     # How many hooks were ever put on leaves and not removed. Backward skips leaves (most
     # edges of a network end in one) unless this is non-zero. A count, not references, so
@@ -111,20 +145,43 @@ class Value:
     leaf_hooks = 0
 
     def __init__(self, data: Number, label: str = "", *, param: bool = False) -> None:
-        self.data = _check_number(data, "Value(data)")
-        if not isinstance(label, str):
-            raise TypeError(f"Value(label) must be a str, got {type(label).__name__}: {label!r}")
-        if not label.isprintable():
-            _check_label(label)
-        self.grad = 0.0
-        self.label = label
+        self._data = _check_number(data, "Value(data)")
+        self._label = check_label(label, "Value(label)")
+        self._grad = 0.0
         self.param = bool(param)
         self._op: Optional[Op] = None
-        self.inputs: tuple[Value, ...] = ()
+        self._inputs: tuple[Value, ...] = ()
         self.attr: Any = None
         self.group: Optional[tuple] = None
         self._hooks: Optional[list] = None
         self._binding = None  # set so that asking a leaf for its store raises nothing
+        self._stamp = NO_STAMP
+
+    # ------------------------------------------------------------------ fields
+    # Each is checked where it enters (autodiff.validate): a number becomes a Python float
+    # (np.float32 or an int does not leak into later results), anything else is a TypeError
+    # naming the node and the field. Writing ``data`` advances the write clock, so that a
+    # graph built before the write is checked before backward uses it (autodiff.staleness).
+
+    def _set_data(self, x: Number) -> None:
+        data = x if x.__class__ is float else real_number(x, f"{describe(self)}: .data")
+        data_written()
+        self._data = data
+
+    def _set_grad(self, x: Number) -> None:
+        self._grad = x if x.__class__ is float else real_number(x, f"{describe(self)}: .grad")
+
+    def _set_label(self, label: str) -> None:
+        self._label = check_label(label, f"{describe(self)}: .label")
+
+    def _set_inputs(self, inputs: Iterable[Value]) -> None:
+        self._inputs = check_inputs(self, inputs)
+
+    data = property(attrgetter("_data"), _set_data, doc="The node's number (a Python float).")
+    grad = property(attrgetter("_grad"), _set_grad, doc="∂l/∂node after backward (a Python float).")
+    label = property(attrgetter("_label"), _set_label, doc="The name drawn and printed (a str).")
+    inputs = property(attrgetter("_inputs"), _set_inputs,
+                      doc="The operands, in order (a tuple of Values; never a cycle).")
 
     # ------------------------------------------------------------------ identity
     @property
@@ -234,9 +291,15 @@ class Value:
                                    self.inputs, self.attr, self.group))
 
     def __setstate__(self, state: tuple) -> None:
-        _, self.data, self.grad, self.label, self.param, name, self.inputs, self.attr, self.group = state
+        _, data, grad, label, self.param, name, inputs, self.attr, self.group = state
+        self._data = real_number(data, "loading a Value: data")
+        self._grad = real_number(grad, "loading a Value: grad")
+        self._label = check_label(label, "loading a Value: label")
+        self._inputs = tuple(inputs)
         self._hooks = None
+        self._binding = None
         self._op = None
+        self._stamp = -1 if name else NO_STAMP  # a loaded graph is checked at its first backward
         if name:
             if name not in OPS:
                 raise ValueError(f"loading a Value made by op {name!r}, which is not in autodiff.OPS: "
@@ -332,8 +395,10 @@ def _copy_fields(v: Value, inputs: tuple) -> Value:
     if v._hooks:
         _warn_hooks_dropped(v)
     c = _new(Value)
-    c.data, c.grad, c.label, c.param = v.data, v.grad, v.label, v.param
-    c._op, c.inputs, c.attr, c.group, c._hooks = v._op, inputs, v.attr, v.group, None
+    c._data, c._grad, c._label, c.param = v.data, v.grad, v.label, v.param
+    c._op, c._inputs, c.attr, c.group, c._hooks = v._op, inputs, v.attr, v.group, None
+    c._binding = None
+    c._stamp = v._stamp  # the same numbers from the same (or copied) operands
     return c
 
 _ADD, _SUB, _MUL, _DIV, _NEG = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["neg"]
@@ -352,15 +417,16 @@ def _as_value(x: Operand) -> Value:
     if isinstance(x, Value):
         return x
     v = _new(Value)
-    v.data = _check_number(x, "operand")
-    v.grad = 0.0
-    v.label = ""
+    v._data = real_number(x, "operand")
+    v._grad = 0.0
+    v._label = ""
     v.param = False
     v._op = None
-    v.inputs = ()
+    v._inputs = ()
     v.attr = None
     v.group = None
     v._hooks = None
+    v._stamp = NO_STAMP
     return v
 
 
@@ -380,7 +446,7 @@ def _domain_error(op: Op, inputs: Sequence[Value], attr: Any) -> Optional[BaseEx
         a = inputs[0].data
         k = attr if name == "pow" else inputs[1].data
         where = f"{describe(inputs[0])} ** " + (repr(k) if name == "pow" else describe(inputs[1]))
-        if a < 0.0 and not float(k).is_integer():
+        if a < 0.0 and not float(k).is_integer() and k - k == 0.0:
             return ValueError(
                 f"pow: a negative base {a!r} with a non-integer exponent {k!r} has no real value ({where})")
         if a == 0.0 and k < 0.0:
@@ -417,22 +483,37 @@ def _check_nonfinite(op: Op, data: float, inputs: Sequence[Value]) -> None:
         raise OverflowError(f"{op.name}: the result overflows to {data!r} for {operands}")
 
 
-def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any) -> Value:
-    """A new node holding ``data``; records ``op`` and ``inputs`` unless in :func:`no_grad`."""
+def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any, oldest: Any = None) -> Value:
+    """A new node holding ``data``; records ``op`` and ``inputs`` unless in :func:`no_grad`.
+    ``oldest``: the smallest stamp among the operands, when the caller has it at hand."""
     if data - data != 0.0:  # NaN or ±inf
         _check_nonfinite(op, data, inputs)
     v = _new(Value)
-    v.data = data
-    v.grad = 0.0
-    v.label = ""
+    v._data = data
+    v._grad = 0.0
+    v._label = ""
     v.param = False
     v.group = None
     v._hooks = None
     if _ALL_RECORDING or not getattr(_thread_state, "depth", 0):
-        v._op, v.inputs, v.attr = op, inputs, attr
+        v._op, v._inputs, v.attr = op, inputs, attr
+        stamp = _CLOCK[0]
+        if oldest is None:
+            oldest = min(map(_get_stamp, inputs))
+        v._stamp = oldest if oldest < stamp else stamp
     else:
-        v._op, v.inputs, v.attr = None, (), None
+        v._op, v._inputs, v.attr, v._stamp = None, (), None, NO_STAMP
     return v
+
+
+def _not_values(op: Op, inputs: Sequence[Any]) -> Exception:
+    """An operand that is not a Value reached an op: a method called unbound, as in
+    ``Value.__add__(3.0, 4.0)`` (a TypeError, as Python's own method descriptors raise)."""
+    bad = next((x for x in inputs if not isinstance(x, Value)), None)
+    if bad is None:  # the AttributeError came from elsewhere: not ours to rename
+        return AttributeError(f"{op.name}: an operand lacks a field it needs")
+    return TypeError(f"{op.name}: every operand must be a Value (self included: a Value method "
+                     f"called unbound?), got {type(bad).__name__}: {bad!r}")
 
 
 # apply, _unary and _binary differ only in how they call the op's forward (n, one or two
@@ -442,26 +523,34 @@ def apply(op: Op, inputs: tuple[Value, ...], attr: Any = None) -> Value:
     """Build the node ``op(inputs; attr)``: evaluate the op's forward from the table and
     record the operands. Inside :func:`no_grad` the result is a leaf with no inputs."""
     try:
-        data = op.forward(*[v.data for v in inputs], attr=attr)
+        data = op.forward(*([v.data for v in inputs] if _IN_VECTORS[0] else [v._data for v in inputs]),
+                          attr=attr)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, inputs, attr, exc) from None
+    except AttributeError:
+        raise _not_values(op, inputs) from None
     return _node(data, op, inputs, attr)
 
 
 def _unary(op: Op, a: Value, attr: Any = None) -> Value:
     try:
-        data = op.forward(a.data, attr=attr)
+        data = op.forward(a.data if _IN_VECTORS[0] else a._data, attr=attr)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, (a,), attr, exc) from None
-    return _node(data, op, (a,), attr)
+    except AttributeError:
+        raise _not_values(op, (a,)) from None
+    return _node(data, op, (a,), attr, a._stamp)
 
 
 def _binary(op: Op, a: Value, b: Value) -> Value:
     try:
-        data = op.forward(a.data, b.data)
+        data = op.forward(a.data, b.data) if _IN_VECTORS[0] else op.forward(a._data, b._data)
     except (ArithmeticError, ValueError) as exc:
         raise _forward_failed(op, (a, b), None, exc) from None
-    return _node(data, op, (a, b), None)
+    except AttributeError:
+        raise _not_values(op, (a, b)) from None
+    s, t = a._stamp, b._stamp
+    return _node(data, op, (a, b), None, s if s < t else t)
 
 
 # --------------------------------------------------------- n-ary module functions
@@ -480,7 +569,12 @@ def sum(values: Iterable[Operand]) -> Value:  # noqa: A001 - mirrors the builtin
 
 def dot(weights: Sequence[Operand], inputs: Sequence[Operand], bias: Optional[Operand] = None) -> Value:
     """Σᵢ wᵢxᵢ (+ b) as one ``dot`` node: a neuron's weighted input z = wᵀx + b."""
-    ws, xs = tuple(weights), tuple(inputs)
+    try:
+        ws, xs = tuple(weights), tuple(inputs)
+    except TypeError:
+        name, seq = ("weights", weights) if not hasattr(weights, "__iter__") else ("inputs", inputs)
+        raise TypeError(f"dot({name}): expected a sequence of Values or numbers (w₁…wₙ, x₁…xₙ), got "
+                        f"{type(seq).__name__}: {seq!r}; for one product write w * x") from None
     if len(ws) != len(xs):
         raise ValueError(f"dot: {len(ws)} weights but {len(xs)} inputs; they must match")
     if not ws:

@@ -34,6 +34,8 @@ from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from autodiff import validate
+
 __all__ = ["INITIALISERS", "NETWORK_INITS", "get_init", "make_rng", "network2_arrays", "RngLike"]
 
 RngLike = Union[None, int, np.random.Generator]
@@ -50,7 +52,7 @@ def make_rng(rng: RngLike = None, seed: Optional[int] = None, where: str = "rng"
     if isinstance(src, np.random.Generator):
         return src
     if isinstance(src, numbers.Integral) and not isinstance(src, bool):
-        return np.random.default_rng(int(src))
+        return np.random.default_rng(validate.seed(src, where))
     raise TypeError(f"{where}: expected a numpy Generator or an int seed, got {type(src).__name__}: {src!r}")
 
 

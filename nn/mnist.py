@@ -30,7 +30,9 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-__all__ = ["OFFICIAL_SHA256", "MIRRORS", "ENV_VAR", "ChecksumError", "read_idx", "parse_idx", "find_mnist_dir",
+from autodiff import validate
+
+__all__ = ["MAX_BYTES", "MAX_NDIM", "OFFICIAL_SHA256", "MIRRORS", "ENV_VAR", "ChecksumError", "read_idx", "parse_idx", "find_mnist_dir",
            "download_mnist", "load_mnist", "mnist_arrays", "default_cache_dir"]
 
 ENV_VAR = "BACKPROPLAB_MNIST"
@@ -62,45 +64,110 @@ def default_cache_dir() -> Path:
     return Path(base) / "backproplab" / "mnist"
 
 
-def _raw_bytes(path: Path) -> bytes:
-    data = path.read_bytes()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: not a valid gzip file ({exc}); the file is corrupt or was "
-                             "cut short: delete it and fetch it again") from None
-    return data
+# The most an IDX file may hold once inflated (the official training images hold 47 MB):
+# a header asking for more is refused before a single byte is inflated (a "gzip bomb" of a
+# few MB would otherwise inflate to gigabytes). Pass ``max_bytes`` to read larger files.
+MAX_BYTES = 1 << 30
+MAX_NDIM = 4  # MNIST's files have 1 (labels) or 3 (images) dimensions
 
 
-def parse_idx(data: bytes, where: str = "IDX data") -> np.ndarray:
+def _header(head: bytes, where: str, ndim_bytes: Optional[bytes] = None) -> tuple[np.dtype, int]:
+    """Check the 4 magic bytes: 0, 0, a known type byte, 1 ≤ ndim ≤ MAX_NDIM."""
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _DTYPES:
+        raise ValueError(f"{where}: not an IDX file (bad magic number {head[:4].hex() or 'empty file'}; "
+                         f"an IDX file starts with 00 00, a type byte in "
+                         f"{', '.join(f'{k:02x}' for k in _DTYPES)} and the number of dimensions)")
+    ndim = head[3]
+    if not 1 <= ndim <= MAX_NDIM:
+        raise ValueError(f"{where}: IDX header gives {ndim} dimensions; accepted are 1 to {MAX_NDIM} "
+                         "(MNIST labels have 1, images 3)")
+    return np.dtype(_DTYPES[head[2]]), ndim
+
+
+def _size(shape: tuple[int, ...], dtype: np.dtype, where: str, max_bytes: int) -> int:
+    """The data bytes the header announces (exact Python integers: no overflow), refused
+    above ``max_bytes``."""
+    count = 1
+    for n in shape:
+        count *= n
+    nbytes = count * dtype.itemsize
+    if nbytes > max_bytes:
+        raise ValueError(f"{where}: IDX header says shape {shape} of {dtype.itemsize}-byte values = {nbytes:,} "
+                         f"data bytes, more than max_bytes = {max_bytes:,}; refused before reading (pass a "
+                         "larger max_bytes if the file really is that large)")
+    return nbytes
+
+
+def parse_idx(data: bytes, where: str = "IDX data", max_bytes: int = MAX_BYTES) -> np.ndarray:
     """Parse the bytes of an (uncompressed) IDX file into a numpy array."""
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
-        raise ValueError(f"{where}: not an IDX file (bad magic number {data[:4].hex()})")
-    ndim = data[3]
+    dtype, ndim = _header(data[:4], where)
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise ValueError(f"{where}: truncated IDX header")
+        raise ValueError(f"{where}: truncated IDX header ({len(data)} bytes, the {ndim} sizes need {header})")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    dtype = np.dtype(_DTYPES[data[2]])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = _size(shape, dtype, where, max_bytes)
     if len(data) - header != expected:
-        raise ValueError(f"{where}: IDX header says shape {shape} ({expected} data bytes) but the file "
-                         f"holds {len(data) - header}")
+        raise ValueError(f"{where}: IDX header says shape {shape} ({expected:,} data bytes) but the file "
+                         f"holds {len(data) - header:,}")
     arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
     return arr.astype(dtype.newbyteorder("="))
 
 
-def read_idx(path: PathLike, sha256: Optional[str] = None) -> np.ndarray:
-    """Read an IDX file (gzip or raw); with ``sha256``, check the uncompressed bytes first."""
+def _read_exactly(f, n: int, path: Path) -> bytes:
+    try:
+        return f.read(n)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(f"{path}: not a valid gzip file ({exc}); the file is corrupt or was "
+                         "cut short: delete it and fetch it again") from None
+
+
+def read_idx(path: PathLike, sha256: Optional[str] = None, *, max_bytes: int = MAX_BYTES) -> np.ndarray:
+    """Read an IDX file (gzip or raw), streaming: the header is read and checked (magic, number
+    of dimensions, announced size ≤ ``max_bytes``) before any data is inflated, then exactly
+    the announced bytes are read. With ``sha256``, the uncompressed bytes are checked.
+    Every malformed file is a ``ValueError`` naming it."""
     path = Path(path)
-    data = _raw_bytes(path)
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+        raw.seek(0)
+        f = gzip.GzipFile(fileobj=raw) if gzipped else raw
+        head = _read_exactly(f, 4, path)
+        dtype, ndim = _header(head, str(path))
+        sizes = _read_exactly(f, 4 * ndim, path)
+        if len(sizes) < 4 * ndim:
+            raise ValueError(f"{path}: truncated IDX header (the {ndim} sizes need {4 * ndim} bytes, "
+                             f"found {len(sizes)})")
+        shape = tuple(int.from_bytes(sizes[4 * i: 4 * i + 4], "big") for i in range(ndim))
+        expected = _size(shape, dtype, str(path), max_bytes)
+        if not gzipped:
+            held = os.fstat(raw.fileno()).st_size - 4 - 4 * ndim
+            if held != expected:
+                raise ValueError(f"{path}: IDX header says shape {shape} ({expected:,} data bytes) but the "
+                                 f"file holds {held:,}")
+        body = _read_exactly(f, expected, path)
+        extra = _read_exactly(f, 1, path) if gzipped else b""
+        if len(body) != expected or extra:
+            held = f"{len(body):,}" if not extra else f"more than {expected:,}"
+            raise ValueError(f"{path}: IDX header says shape {shape} ({expected:,} data bytes) but the "
+                             f"file holds {held}")
     if sha256 is not None:
-        got = hashlib.sha256(data).hexdigest()
+        got = hashlib.sha256(head + sizes + body).hexdigest()
         if got != sha256.lower():
             raise ChecksumError(f"{path}: SHA-256 of the uncompressed file is {got}, expected {sha256} "
                                 "(the file is corrupted or is not the official MNIST file)")
-    return parse_idx(data, str(path))
+    return np.frombuffer(body, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _expected_sum(sums: Mapping[str, str], base: str, where: str) -> str:
+    """The SHA-256 for ``base`` from a checksum table; a table without it is an error (it
+    would silently skip the check)."""
+    if not isinstance(sums, Mapping):
+        raise TypeError(f"{where}: expected a mapping {{file base name: SHA-256}}, None or False, "
+                        f"got {type(sums).__name__}")
+    if base not in sums:
+        raise ValueError(f"{where}: the checksum table has no entry for {base!r} (its keys: "
+                         f"{sorted(sums)[:4]}); give the SHA-256 of every file, or sums=False to skip the check")
+    return sums[base]
 
 
 def _candidates(base: str) -> list[str]:
@@ -145,7 +212,7 @@ def download_mnist(cache_dir: Optional[PathLike] = None, mirrors: Sequence[str] 
         target = cache / (base + ".gz")
         if target.is_file():
             try:
-                read_idx(target, sums.get(base))
+                read_idx(target, _expected_sum(sums, base, "download_mnist(sums)"))
                 continue
             except (ValueError, OSError):
                 target.unlink()
@@ -156,7 +223,7 @@ def download_mnist(cache_dir: Optional[PathLike] = None, mirrors: Sequence[str] 
             try:
                 with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
                     shutil.copyfileobj(response, out)
-                read_idx(tmp, sums.get(base))
+                read_idx(tmp, _expected_sum(sums, base, "download_mnist(sums)"))
                 os.replace(tmp, target)
                 break
             except Exception as exc:  # network errors, bad checksums: try the next mirror
@@ -193,7 +260,7 @@ def load_mnist(directory: Optional[PathLike] = None, split: str = "train", *, do
         path = _locate(found, base)
         if path is None:
             raise FileNotFoundError(f"MNIST: no {base} (or {', '.join(_candidates(base)[1:])}) in {found}")
-        expected = None if sums is False else sums.get(base)
+        expected = None if sums is False else _expected_sum(sums, base, "load_mnist(sums)")
         try:
             arrays.append(read_idx(path, expected))
         except ValueError as exc:  # a corrupt gzip stream, a bad checksum, a truncated file
@@ -221,6 +288,7 @@ def mnist_arrays(directory: Optional[PathLike] = None, split: str = "train", n: 
             continue
         if isinstance(number, bool) or not isinstance(number, (int, np.integer)) or number < minimum:
             raise ValueError(f"mnist_arrays({name}) must be an int ≥ {minimum}, got {number!r}")
+    scale = validate.positive_number(scale, "mnist_arrays(scale)")
     images, labels = load_mnist(directory, split, **kwargs)
     if start >= len(images):
         raise ValueError(f"mnist_arrays(start={start}) is past the end of the {split} split "

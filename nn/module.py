@@ -13,6 +13,8 @@ from typing import Iterator, Mapping, Sequence, Union
 
 import numpy as np
 
+from autodiff import validate
+
 from autodiff import Value
 from autodiff.params import parameter_store
 
@@ -77,16 +79,20 @@ class Module:
 
         With ``strict`` the keys must be exactly this module's parameter names.
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict(state): expected a mapping {{name: number}} (from state_dict()), "
+                            f"got {type(state).__name__}")
         params = dict(self.named_parameters())
+        values = {k: validate.real_number(v, f"load_state_dict: key {k!r}") for k, v in state.items()
+                  if k in params}
         if strict:
             missing = [k for k in params if k not in state]
             unexpected = [k for k in state if k not in params]
             if missing or unexpected:
                 raise KeyError(f"load_state_dict: missing keys {missing[:5]}{'...' if len(missing) > 5 else ''}, "
                                f"unexpected keys {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
-        for k, value in state.items():
-            if k in params:
-                params[k].data = float(value)
+        for k, value in values.items():
+            params[k].data = value
 
     def parameter_vector(self) -> np.ndarray:
         """All parameter values as one float64 array, in :meth:`named_parameters` order."""
@@ -94,9 +100,7 @@ class Module:
 
     def set_parameter_vector(self, flat: Sequence[float]) -> None:
         params = self.parameters()
-        flat = np.asarray(flat, dtype=float).ravel()
-        if flat.size != len(params):
-            raise ValueError(f"set_parameter_vector: expected {len(params)} numbers, got {flat.size}")
+        flat = validate.vector(flat, "set_parameter_vector(flat)", len(params), finite=False)
         for v, x in zip(params, flat.tolist()):
             v.data = x
 

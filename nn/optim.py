@@ -40,6 +40,8 @@ import numpy as np
 from autodiff import Value
 from autodiff.params import ParameterStore, store_of
 
+from .checks import check_unique_params
+
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "clip_grad_value", "clip_grad_norm", "grad_norm",
            "clip_by_value", "clip_by_norm"]
 
@@ -49,13 +51,12 @@ def _params(params: Any, where: str) -> list[Value]:
         params = params.parameters()
     if isinstance(params, Value):
         params = [params]
-    out, seen = [], set()
+    out = []
     for p in params:
         if not isinstance(p, Value):
             raise TypeError(f"{where}: expected Values (model.parameters()), got {type(p).__name__}: {p!r}")
-        if id(p) not in seen:
-            seen.add(id(p))
-            out.append(p)
+        out.append(p)
+    check_unique_params(out, where)
     if not out:
         raise ValueError(f"{where}: no parameters given")
     return out

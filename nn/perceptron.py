@@ -17,6 +17,9 @@ from typing import Any, Optional
 
 import numpy as np
 
+from autodiff import validate
+
+from .checks import perceptron_targets
 from .init import RngLike, make_rng
 from .layers import Neuron, as_inputs
 from .module import Module
@@ -85,19 +88,16 @@ class Perceptron(Module):
     def fit(self, X: Any, d: Any, epochs: int = 100, threshold: float = 0.0, shuffle: bool = False,
             seed: Optional[int] = None) -> PerceptronHistory:
         """Apply the rule sample by sample until E = ½Σe² ≤ ``threshold`` or ``epochs`` ends."""
-        X = np.asarray(X, dtype=float)
-        d = np.asarray(d, dtype=float).ravel()
-        if X.ndim != 2 or X.shape[1] != self.nin:
-            raise ValueError(f"Perceptron.fit: X must have shape (N, {self.nin}), got {X.shape}")
-        if X.shape[0] == 0:
-            raise ValueError("Perceptron.fit: X is empty")
+        X = validate.batch(X, "Perceptron.fit(X)", self.nin, finite=True, one_sample=False, one_d="column")
+        d = validate.vector(d, "Perceptron.fit(d)")
+        perceptron_targets(d, self.neuron.activation.name)
         if d.shape[0] != X.shape[0]:
             raise ValueError(f"Perceptron.fit: {X.shape[0]} samples but {d.shape[0]} desired outputs")
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
             raise ValueError(f"Perceptron.fit(epochs) must be an int ≥ 1, got {epochs!r}")
-        if threshold < 0:
-            raise ValueError(f"Perceptron.fit(threshold) γ must be ≥ 0, got {threshold!r}")
-        gen = make_rng(None, seed, "Perceptron.fit(seed)") if shuffle else None
+        threshold = validate.nonnegative_number(threshold, "Perceptron.fit(threshold) γ")
+        gen = make_rng(None, validate.seed(seed, "Perceptron.fit(seed)"), "Perceptron.fit(seed)") \
+            if shuffle else None
         hist = PerceptronHistory()
         for _ in range(epochs):
             order = gen.permutation(len(X)) if gen is not None else range(len(X))

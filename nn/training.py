@@ -46,7 +46,10 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from autodiff import validate
 from autodiff.params import store_of
+
+from .checks import check_optimizer_covers, checked_loss
 
 from .compiled_engine import CompiledEngine
 from .divergence import DivergenceGuard
@@ -106,6 +109,9 @@ def _as_callbacks(callbacks: Any) -> list[Callback]:
         return []
     if isinstance(callbacks, Callback) or callable(callbacks):
         callbacks = [callbacks]
+    elif isinstance(callbacks, (str, bytes)) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(f"fit(callbacks): expected None, an nn.Callback, a function or a list of them, "
+                        f"got {type(callbacks).__name__}: {callbacks!r}")
     out = []
     for cb in callbacks:
         if isinstance(cb, Callback):
@@ -124,28 +130,24 @@ def prepare_data(model: Any, X: Any, Y: Any, where: str = "fit") -> tuple[np.nda
     (turned one-hot).
     """
     nin, nout = model_nin(model), model_nout(model)
-    for name, data in (("X", X), ("Y", Y)):
-        if np.iscomplexobj(data):
-            raise TypeError(f"{where}: {name} holds complex numbers; the engine computes with real numbers only")
-    try:
-        X = np.asarray(X, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{where}: X must be numeric, shape (N, {nin}): {exc}") from None
-    if X.ndim == 1 and nin == 1:
-        X = X[:, None]
+    X = validate.batch(X, f"{where}: X", nin, finite=True, one_sample=False, one_d="column",
+                       expects=f"the model expects nin={nin} inputs")
+    Y = validate.targets(Y, f"{where}: Y", nout)
     if X.ndim != 2:
         raise ValueError(f"{where}: X must have shape (N, nin={nin}), got shape {X.shape}")
     if X.shape[0] == 0:
         raise ValueError(f"{where}: X is empty (no samples)")
     if X.shape[1] != nin:
         raise ValueError(f"{where}: X has {X.shape[1]} columns but the model expects nin={nin} inputs")
-    if not np.all(np.isfinite(X)):
-        raise ValueError(f"{where}: X contains NaN or infinite values")
     Y = np.asarray(Y)
     if Y.ndim == 1:
         if nout == 1:
             Y = Y[:, None]
         elif np.issubdtype(Y.dtype, np.integer):
+            if Y.size and (Y.min() < 0 or Y.max() >= nout):
+                i = int(np.flatnonzero((Y < 0) | (Y >= nout))[0])
+                raise ValueError(f"{where}: Y: sample {i} has class label {int(Y[i])}, but the model has "
+                                 f"{nout} outputs: labels must lie in 0..{nout - 1}")
             Y = one_hot(Y, nout)
         else:
             raise ValueError(f"{where}: Y of shape {Y.shape} for a model with {nout} outputs: give (N, {nout}) "
@@ -263,7 +265,7 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     # ---------------------------------------------------------------- validation
     X, Y = prepare_data(model, X, Y, "fit")
     N = X.shape[0]
-    loss_fn = get_loss(loss, "fit(loss)")
+    loss_fn = get_loss(loss, "fit(loss)") if isinstance(loss, str) else checked_loss(get_loss(loss, "fit(loss)"))
     if mode not in MODES:
         raise ValueError(f"fit(mode): unknown mode {mode!r}; choose one of {', '.join(MODES)}")
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
@@ -293,8 +295,9 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         raise ValueError("fit: pass either optimizer= or lr/momentum/weight_decay, not both")
     elif not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):
         raise TypeError(f"fit(optimizer) needs step() and zero_grad(), got {optimizer!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"fit(seed) must be an int or None, got {seed!r}")
+    seed = validate.seed(seed, "fit(seed)")
+    if optimizer is not None:
+        check_optimizer_covers(optimizer, model)
     if validation is not None:
         if not isinstance(validation, (tuple, list)) or len(validation) != 2:
             raise ValueError("fit(validation) must be a pair (X_val, Y_val)")

@@ -203,8 +203,8 @@ labels = st.text(st.characters(codec=None, exclude_categories=()), max_size=12) 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(names=st.lists(labels, min_size=2, max_size=2))
 def test_hostile_labels_through_every_output_format(names, tmp_path_factory):
-    """Value(label) accepts the label or refuses it with a ValueError naming it; a label set
-    afterwards (bypassing that check) is still drawn (SVG, PNG, DOT), written to the HTML page,
+    """Value(label) and the .label setter accept the label or refuse it with a ValueError
+    naming it; an accepted label is drawn (SVG, PNG, DOT), written to the HTML page,
     and printed by the stepper and the terminal stepper; the SVG stays well-formed XML."""
     import io
     import shutil
@@ -221,7 +221,11 @@ def test_hostile_labels_through_every_output_format(names, tmp_path_factory):
         except ValueError as exc:
             assert "Value(label)" in str(exc)
     w, x = Value(0.5, "w", param=True), Value(2.0, "x")
-    w.label, x.label = names
+    for node, name in zip((w, x), names):  # the setter refuses what Value(label) refuses (issue 18)
+        try:
+            node.label = name
+        except ValueError as exc:
+            assert ".label" in str(exc)
     loss = (w * x).tanh()
     loss.backward()
     out = tmp_path_factory.mktemp("labels")
@@ -236,3 +240,111 @@ def test_hostile_labels_through_every_output_format(names, tmp_path_factory):
     assert drawing.png()[:4] == b"\x89PNG"
     page = write_html(loss, out / "p.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in page.split("<script", 1)[0]
+
+
+# ------------------------------------------------------------------ issue 18: malformed inputs
+
+import decimal  # noqa: E402
+import gzip  # noqa: E402
+
+import nn  # noqa: E402
+from nn import mnist  # noqa: E402
+
+GOOD_CELLS = st.one_of(st.floats(-1e6, 1e6), st.integers(-10 ** 6, 10 ** 6),
+                       st.sampled_from([np.float32(0.25), np.int64(3), np.float64(-2.0)]))
+BAD_CELLS = st.sampled_from([None, "0.5", "", True, False, np.bool_(True), decimal.Decimal("0.1"), 1 + 2j,
+                             2 ** 1100, -(2 ** 1100), [0.1], b"1", object()])
+REFUSALS = (TypeError, ValueError, OverflowError)
+
+
+def _rows(cells):
+    return st.lists(st.lists(cells, min_size=2, max_size=2), min_size=1, max_size=3)
+
+
+batches = st.one_of(
+    _rows(GOOD_CELLS),
+    _rows(st.one_of(GOOD_CELLS, BAD_CELLS)),
+    st.lists(st.lists(GOOD_CELLS, min_size=1, max_size=3), min_size=2, max_size=3),  # often ragged
+)
+
+
+def _is_good(cell) -> bool:
+    try:
+        Value(cell)
+        return True
+    except REFUSALS:
+        return False
+
+
+def _tape_and_eager():
+    w = Value(0.5, "w", param=True)
+    x0, x1 = Value(0.0, "x0"), Value(0.0, "x1")
+    loss = (w * x0 + x1 * 1e-6).tanh() + w
+    tape = autodiff.compile(loss, [x0, x1])
+
+    def eager(row):
+        a, b = (Value(c) for c in row)
+        return ((w * a + b * 1e-6).tanh() + w).data
+    return tape, eager
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches)
+def test_tape_forward_refuses_what_value_refuses_and_names_the_place(batch):
+    """A batch is accepted exactly when every row has 2 cells that Value() accepts; then the
+    tape gives eager's numbers. Otherwise a TypeError / ValueError / OverflowError naming
+    tape.forward(batch) and, for a bad cell, its row and column."""
+    tape, eager = _tape_and_eager()
+    valid = all(len(row) == 2 for row in batch) and all(_is_good(c) for row in batch for c in row)
+    if valid:
+        got = tape.forward(batch)
+        assert got.dtype == np.float64
+        for b, row in enumerate(batch):
+            assert same(float(got[b]), eager(row))
+        return
+    with pytest.raises(REFUSALS) as info:
+        tape.forward(batch)
+    message = str(info.value)
+    assert "tape.forward(batch)" in message
+    if all(len(row) == 2 for row in batch) and "complex" not in message and "got shape" not in message:
+        # (a complex cell anywhere is reported first; cells nested deeper are a 3-D shape)
+        r, c = next((r, c) for r, row in enumerate(batch) for c, cell in enumerate(row) if not _is_good(cell))
+        assert f"row {r}, column {c}" in message, message
+        with pytest.raises(type(info.value)):  # the eager door refuses the same cell the same way
+            Value(batch[r][c])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches, st.lists(st.one_of(st.sampled_from([0.0, 1.0]), BAD_CELLS, st.just(math.nan)),
+                         min_size=1, max_size=3))
+def test_fit_refuses_malformed_data_before_any_update(X, Y):
+    model = nn.MLP(2, [2, 1], seed=0)
+    before = model.parameter_vector().copy()
+    x_ok = all(len(row) == 2 for row in X) and all(_is_good(c) for row in X for c in row)
+    y_ok = len(Y) == len(X) and all(_is_good(c) and c == c for c in Y)
+    if x_ok and y_ok:
+        nn.fit(model, X, Y, epochs=1, progress=False)
+        return
+    with pytest.raises(REFUSALS) as info:
+        nn.fit(model, X, Y, epochs=1, progress=False)
+    assert str(info.value).startswith("fit"), str(info.value)
+    assert np.array_equal(model.parameter_vector(), before)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(head=st.binary(min_size=0, max_size=24), body=st.binary(max_size=64), gz=st.booleans(),
+       magic=st.booleans())
+def test_the_idx_reader_names_the_file_for_any_malformed_bytes(head, body, gz, magic, tmp_path_factory):
+    """Random bytes (half of them behind a valid magic number): an array, or a ValueError
+    naming the file; never numpy's or zlib's own error, whatever the header announces."""
+    if magic and len(head) >= 4:
+        head = bytes([0, 0, 8, 1 + head[3] % 4]) + head[4:]
+    data = head + body
+    path = tmp_path_factory.mktemp("idx") / ("f.gz" if gz else "f.idx")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    try:
+        arr = mnist.read_idx(path)
+    except ValueError as exc:
+        assert str(path) in str(exc)
+        return
+    assert arr.size * arr.dtype.itemsize + 4 + 4 * arr.ndim == len(data)

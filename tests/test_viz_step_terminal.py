@@ -124,14 +124,16 @@ def test_help_lists_every_command_with_its_short_forms():
 
 
 def test_control_characters_in_labels_are_shown_escaped():
-    """Value() refuses control characters, but a label set later can hold them."""
+    """Value() and the label setter refuse control characters (issue 18); other invisible
+    characters (a right-to-left override) and those typed as commands are shown escaped."""
     x = Value(0.5, "x")
-    x.label = "x\x1b]0;pwned\x07\x1b[2J"
+    with pytest.raises(ValueError, match="control character U\\+001B"):
+        x.label = "x\x1b]0;pwned\x07\x1b[2J"
     w = Value(2.0, "w\u202e", param=True)
     s = Stepper(w * x, wrt=[w, x])
     rc, out = drive(s, "step 2\nlist\nprint w\u202e\nwhy w\u202e\nbogus\x1b[A\n")
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
-    assert "x\\x1b]0;pwned\\x07\\x1b[2J" in out and "w\\u202e" in out
+    assert "w\\u202e" in out
     assert "unknown command 'bogus\\x1b[A'" in out
 
 

@@ -16,6 +16,7 @@ the output failed (e.g. Graphviz is not installed).
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import difflib
 import sys
@@ -137,9 +138,26 @@ def cmd_step(args: argparse.Namespace) -> int:
         return 0
     from .terminal import run
     if args.script:
-        with open(args.script, encoding="utf-8") as script:
-            return run(stepper, script, sys.stdout)
+        return run(stepper, io.StringIO(_read_script(args.script)), sys.stdout)
     return run(stepper, sys.stdin, sys.stdout)
+
+
+def _read_script(path: str) -> str:
+    """The text of a ``--script`` file; a file that cannot be read or is not UTF-8 text is a
+    usage error naming it."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise UsageError(f"--script {path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"--script {path}: not a UTF-8 text file (byte {exc.start} is "
+                         f"0x{raw[exc.start]:02x}); give a file of stepper commands, one per line") from None
+    if "\x00" in text:
+        raise UsageError(f"--script {path}: holds NUL bytes, so it is a binary file, not stepper commands")
+    return text
 
 
 def add_commands(sub: "argparse._SubParsersAction") -> dict[str, argparse.ArgumentParser]:

@@ -70,7 +70,13 @@ def notebook_html(loss_or_stepper: Union[Value, Stepper], height: int = 720, **o
 def write_html(loss_or_stepper: Union[Value, Stepper], path: Union[str, Path],
                title: Optional[str] = None, **options) -> Path:
     """Write :func:`html_page` to ``path`` (UTF-8) and return the path."""
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise TypeError(f"write_html(path): expected a file path (str or Path), got {path!r}")
     path = Path(path)
     # errors="replace": a lone surrogate set with v.label = ... is written as "?", not a crash
-    path.write_text(html_page(loss_or_stepper, title, **options), encoding="utf-8", errors="replace")
+    page = html_page(loss_or_stepper, title, **options)
+    try:
+        path.write_text(page, encoding="utf-8", errors="replace")
+    except OSError as exc:  # e.g. /dev/full says only "No space left on device"
+        raise type(exc)(exc.errno, f"write_html: cannot write the page to {path}: {exc.strerror or exc}") from None
     return path

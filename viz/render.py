@@ -30,12 +30,13 @@ import graphviz
 
 import autodiff
 from autodiff import Value
+from autodiff.validate import int_at_least
 
 from . import style as S
 from .graph import DGraph, DNode, GraphTooLarge, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
 from .layout import Layout, slide_layout
 from .naming import display_names, format_number
-from .text_safety import dot_safe, visible_whitespace
+from .text_safety import dot_safe, shorten, visible_whitespace
 
 __all__ = ["draw", "Drawing", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
 
@@ -236,7 +237,7 @@ def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str
     size = {0: 28, 1: 26}.get(lines_below, 24)   # subscripts (0.65 size) stay above NUMBER_SIZE
     if node.role == "const":
         size = 22                                   # a number as a name: upright, smaller
-    lines = [name_html(node.name, node.style, size)]
+    lines = [name_html(shorten(node.name), node.style, size)]
     if node.note and show_value:              # shapes ([3], 3×2) count as numbers
         lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape(node.note)))
     elif show_value and v is not None:
@@ -489,6 +490,7 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         raise ValueError(f"numbers must be one of {NUMBERS}, got {numbers!r}")
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    max_nodes = int_at_least(max_nodes, "draw(max_nodes) (the most nodes to lay out)", 1)
     order = autodiff.topological_order(root)
     # refuse at once, before any layout: the scalar count is exact; at the coarse
     # levels every ungrouped op and every block still draws a square and a circle

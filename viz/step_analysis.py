@@ -132,9 +132,15 @@ def check(step, names: Mapping[Value, str], eps: float = 1e-6, atol: float = 1e-
     """Finite-difference check of a step's local derivative(s) (:func:`autodiff.local_gradcheck`
     on the op's table forward). A grouped step checks every scalar step it applies and
     reports the worst; ``ok`` only if all agree."""
+    eps, atol, rtol = autodiff.check_tolerances("Stepper.check", eps, atol, rtol)
     results = []
     for member in step.members:
-        _, rule, numeric = autodiff.local_gradcheck(member.node, eps)[member.operand]
+        try:
+            _, rule, numeric = autodiff.local_gradcheck(member.node, eps)[member.operand]
+        except autodiff.UndefinedHere as exc:
+            u, a = names[member.node], names[member.input]
+            return Check(step, member.local, float("nan"), float("nan"), False,
+                         f"∂{u}/∂{a} ({member.node.op}): undefined here: {exc}")
         ok = abs(rule - numeric) <= atol + rtol * abs(numeric) and rule == member.local
         results.append((not ok, abs(rule - numeric), member, rule, numeric, ok))
     _, _, member, rule, numeric, _ = max(results, key=lambda r: (r[0], r[1]))
