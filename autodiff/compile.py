@@ -75,6 +75,7 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
+from .compile_kernels import bind
 from .compile_plan import Plan, build_plan
 from .params import ParameterStore, store_of
 from .value import Value, apply, describe
@@ -158,6 +159,7 @@ class Tape:
         self.batch_size = 0
         self._V = self._G = None
         self._forward_done = self._backward_done = False
+        self._seed = 1.0  # ∂C/∂C of the last backward (1/B for reduction="mean")
         self.sync()
 
     # ------------------------------------------------------------------ running
@@ -208,13 +210,12 @@ class Tape:
         for rows, pos, cols in self._lay.prow:
             V[rows, cols] = theta[pos][:, None]
         with np.errstate(all="ignore"):
-            V1 = self._V1
-            for k in self._sch.inv_kernels:
-                k.forward(V1, theta, X)
+            for k in self._run_inv:
+                k.forward(theta, X)
             if self._sch.frontier is not None:
-                V[self._sch.frontier] = V1[self._sch.frontier]
-            for k in self._sch.var_kernels:
-                k.forward(V, theta, X)
+                V[self._sch.frontier] = self._V1[self._sch.frontier]
+            for k in self._run_var:
+                k.forward(theta, X)
             total = float(V[self._sch.op_rows].sum())  # inf/NaN anywhere makes the sum non-finite
         if not math.isfinite(total):
             self._raise_non_finite()  # returns if the sum merely overflowed
@@ -233,27 +234,27 @@ class Tape:
             raise ValueError(f"tape.backward(reduction): 'mean' or 'sum', got {reduction!r}")
         if not self._forward_done:
             raise RuntimeError("tape.backward: call tape.forward(batch) first")
+        sch = self._sch
         V, G, theta, gtheta = self._V, self._G, self.param_data, self.param_grad
-        for rows, cols in self._sch.zero:  # only rows that kernels accumulate into
+        for rows, cols in sch.zero:  # only rows that kernels accumulate into
             G[rows, cols] = 0.0
-        gtheta.fill(0.0)
-        G[self._sch.root_row] = 1.0
-        with np.errstate(all="ignore"):
-            for k in self._sch.var_backward:
-                k.backward(V, G, theta, gtheta)
-            if self._sch.frontier is not None:
-                self._G_frontier = G[self._sch.frontier].copy()  # per-sample, kept for grad_of
-                G[self._sch.frontier, :1] = self._G_frontier.sum(axis=1, keepdims=True)
-            V1, G1 = self._V1, G[:, :1]
-            for k in self._sch.inv_backward:
-                k.backward(V1, G1, theta, gtheta)
-        for rows, pos, cols in self._lay.prow:
-            gtheta[pos] += G[rows, cols].sum(axis=1)
-        if reduction == "mean":
-            gtheta *= 1.0 / self.batch_size
+        if sch.theta_unwritten is not None:  # block kernels overwrite their own slots
+            gtheta[sch.theta_unwritten] = 0.0
+        # the seed ∂C/∂C: 1 per sample, or 1/B for the mean, so that no pass over θ scales it
+        self._seed = 1.0 / self.batch_size if reduction == "mean" else 1.0
+        G[sch.root_row] = self._seed
+        with np.errstate(all="ignore"):  # non-finite values: the check below decides
+            for k in self._back_var:
+                k.backward(theta, gtheta)
+            if sch.frontier is not None:
+                self._G_frontier = G[sch.frontier].copy()  # per-sample, kept for grad_of
+                G[sch.frontier, :1] = self._G_frontier.sum(axis=1, keepdims=True)
+            for k in self._back_inv:
+                k.backward(theta, gtheta)
+            for rows, pos, cols in self._lay.prow:
+                gtheta[pos] += G[rows, cols].sum(axis=1)
+            finite = math.isfinite(float(gtheta.sum()))  # +inf + −inf, NaN: not finite
         self._backward_done = True
-        with np.errstate(invalid="ignore", over="ignore"):  # +inf + −inf: the check below says
-            finite = math.isfinite(float(gtheta.sum()))
         if not finite:
             self._check_gradients()
         if accumulate:
@@ -317,12 +318,12 @@ class Tape:
                              "that reads no input), which the tape runs once per batch: only the "
                              "batch-reduced gradient is kept (param_grad / .grad)")
         if key in self._sch.frontier_ids:
-            return self._G_frontier[self._sch.frontier_ids[key]].copy()
+            return self._G_frontier[self._sch.frontier_ids[key]] / self._seed
         g = self._G[self._sch.row[key]].copy() if key in self._sch.row else np.zeros(self.batch_size)
         for block, i, j in self._sch.block_uses.get(key, ()):  # weight (i, j) or bias (i, -1) of a block
             gz = self._G[block.out][i]
             g += gz if j < 0 else gz * block.X[j]
-        return g
+        return g / self._seed  # the pass ran from the seed ∂C/∂C = 1/B under reduction="mean"
 
     def plan(self) -> list[dict]:
         """One dict per kernel, in execution order: kind, op, level, nodes, shapes, and whether
@@ -367,6 +368,14 @@ class Tape:
         self._G = np.zeros((self._sch.n_rows, B))
         self._V1 = self._V[:, :1]
         self._V[self._lay.const_rows] = self._const_data[:, None]
+        # the kernels bound to these arrays; batch-invariant ones run on column 0 only
+        sch, theta, gtheta = self._sch, self.param_data, self.param_grad
+        bound = {id(k): bind(k, self._V, self._G, theta, gtheta) for k in sch.var_kernels}
+        bound.update((id(k), bind(k, self._V1, self._G[:, :1], theta, gtheta)) for k in sch.inv_kernels)
+        self._run_inv = [bound[id(k)] for k in sch.inv_kernels]
+        self._run_var = [bound[id(k)] for k in sch.var_kernels]
+        self._back_var = [bound[id(k)] for k in sch.var_backward]
+        self._back_inv = [bound[id(k)] for k in sch.inv_backward]
         self.batch_size = B
         self._forward_done = self._backward_done = False
 

@@ -29,7 +29,7 @@ from .ops import Op
 
 Index = Union[slice, np.ndarray]
 
-__all__ = ["as_index", "first_row", "Scatter", "Elementwise", "SumKernel", "DotKernel", "MatmulBlock",
+__all__ = ["as_index", "first_row", "Scatter", "Bound", "bind", "Elementwise", "SumKernel", "DotKernel", "MatmulBlock",
            "MaxKernel", "SoftmaxKernel", "Kernel", "KernelKind", "KERNEL_KINDS"]
 
 
@@ -305,7 +305,119 @@ class SoftmaxKernel:
         self.scatter.add(G, C.reshape(self.t * self.n, -1))
 
 
+class Bound:
+    """A kernel bound to one batch size's arrays V and G (:meth:`Tape.forward` allocates them
+    once per B): ``forward(theta, batch)`` / ``backward(theta, gtheta)``. This generic form
+    passes the arrays on; kernels whose rows are slices bind views instead (below), which
+    halves the per-call cost of a small group."""
+
+    __slots__ = ("kernel", "V", "G")
+
+    def __init__(self, kernel: "Kernel", V: np.ndarray, G: np.ndarray) -> None:
+        self.kernel, self.V, self.G = kernel, V, G
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        self.kernel.forward(self.V, theta, batch)
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        self.kernel.backward(self.V, self.G, theta, gtheta)
+
+
+def _target(G: np.ndarray, scatter: Scatter) -> Optional[np.ndarray]:
+    """G's rows of a scatter as a view when they are distinct and consecutive, else None."""
+    return G[scatter.key] if scatter.perm is None and isinstance(scatter.key, slice) else None
+
+
+class BoundElementwise:
+    """:class:`Elementwise` on views: V[u] = f(V[a₁], …) written into the output rows'
+    view; G[aᵢ] += G[u]·∂f/∂aᵢ added in place into the input rows' view (a scatter where
+    an input row repeats or the rows are not consecutive)."""
+
+    __slots__ = ("fwd", "partials", "attr", "vins", "vout", "gout", "grads", "G")
+
+    def __init__(self, k: "Elementwise", V: np.ndarray, G: np.ndarray) -> None:
+        self.fwd, self.partials, self.attr = k.fwd, k.partials, k.attr
+        self.vins = [V[r] for r in k.ins]
+        self.vout, self.gout, self.G = V[k.out], G[k.out], G
+        self.grads = [(i, _target(G, sc), sc) for i, sc in k.pairs]
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        self.vout[...] = self.fwd(*self.vins, attr=self.attr)
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        g = self.gout
+        locals_ = self.partials(self.vins, self.vout, self.attr)
+        for i, target, scatter in self.grads:
+            local = locals_[i]
+            if target is None:
+                scatter.add(self.G, _scaled(g, local))
+            elif local.__class__ is float and (local == 1.0 or local == -1.0):
+                if local == 1.0:
+                    target += g
+                else:
+                    target -= g
+            else:
+                target += g * local
+
+
+class BoundMatmul:
+    """:class:`MatmulBlock` on views: Z = W X (+ b) computed into V's rows, ∂C/∂W and
+    ∂C/∂b written into θ's gradient slots."""
+
+    __slots__ = ("k", "W", "b", "gW", "gb", "vx", "cols", "vout", "gout", "brows", "gx", "X", "V", "G")
+
+    def __init__(self, k: "MatmulBlock", V: np.ndarray, G: np.ndarray, theta: np.ndarray,
+                 gtheta: np.ndarray) -> None:
+        self.k, self.V, self.G = k, V, G
+        self.W = theta[k.wsl].reshape(k.k, k.n)
+        self.gW = gtheta[k.wsl].reshape(k.k, k.n)
+        self.b = theta[k.bsl][:, None] if k.bsl is not None else None
+        self.gb = gtheta[k.bsl] if k.bsl is not None else None
+        self.cols = k.cols
+        self.vx = V[k.x] if k.cols is None and isinstance(k.x, slice) else None
+        self.vout, self.gout = V[k.out], G[k.out]
+        self.brows = k.brows
+        self.gx = _target(G, k.sx) if k.sx is not None else None
+        self.X = None
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        k = self.k
+        if self.cols is not None:
+            X = batch[:, self.cols].T
+        else:
+            X = self.vx if self.vx is not None else self.V[k.x]
+        self.X = k.X = X
+        Z = self.vout
+        np.matmul(self.W, X, out=Z)
+        if self.b is not None:
+            Z += self.b
+        elif self.brows is not None:
+            Z += self.V[self.brows]
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        k, g = self.k, self.gout
+        np.matmul(g, self.X.T, out=self.gW)
+        if self.gb is not None:
+            np.sum(g, axis=1, out=self.gb)
+        elif k.sb is not None:
+            k.sb.add(self.G, g)
+        if k.sx is not None:
+            if self.gx is not None:
+                self.gx += self.W.T @ g
+            else:
+                k.sx.add(self.G, self.W.T @ g)
+
+
 Kernel = Union[Elementwise, SumKernel, DotKernel, MatmulBlock, MaxKernel, SoftmaxKernel]
+
+
+def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> Any:
+    """``kernel`` bound to these arrays (views where its rows allow), for one batch size."""
+    if isinstance(kernel, Elementwise) and all(isinstance(r, slice) for r in kernel.ins):
+        return BoundElementwise(kernel, V, G)
+    if isinstance(kernel, MatmulBlock):
+        return BoundMatmul(kernel, V, G, theta, gtheta)
+    return Bound(kernel, V, G)
 
 
 # ------------------------------------------------------------- kernel kinds

@@ -324,6 +324,7 @@ class Schedule:
     invariant: frozenset[int]
     summed_only: frozenset[int]         # only the batch-summed gradient exists for these
     zero: tuple[tuple[Index, slice], ...]  # (rows, columns) backward zeroes first
+    theta_unwritten: Optional[Index]    # θ slots no block overwrites: zeroed before backward
     root_row: int
     block_uses: dict[int, tuple[tuple[MatmulBlock, int, int], ...]]
 
@@ -356,6 +357,8 @@ def schedule(tr: Trace, gr: Grouping, lay: Layout) -> Schedule:
     def needed(ks: list[Kernel]) -> tuple[Kernel, ...]:
         return tuple(k for k in reversed(ks) if any(id(v) in needs for v in k.nodes))
 
+    inv_backward, var_backward = needed(inv_kernels), needed(var_kernels)
+
     # invariant op nodes that variant nodes read (or that are root / outputs): broadcast to
     # every column after the invariant kernels; their gradients are summed over the batch
     # before the invariant kernels run backward
@@ -384,9 +387,18 @@ def schedule(tr: Trace, gr: Grouping, lay: Layout) -> Schedule:
                     uses[id(w)].append((k, i, j))
                 if k.bsl is not None:
                     uses[id(v.inputs[-1])].append((k, i, -1))
+    written = bytearray(len(lay.params))
+    for k in (*inv_backward, *var_backward):
+        if isinstance(k, MatmulBlock):  # writes its weights' (and own bias') gradient whole
+            for sl in (k.wsl, k.bsl):
+                if sl is not None:
+                    written[sl] = b"\x01" * (sl.stop - sl.start)
+    unwritten = [i for i, w in enumerate(written) if not w]
     return Schedule(row, len(row), slice(first_op_row, len(row)), tuple(kernels), tuple(levels), n_inv,
-                    tuple(inv_kernels), tuple(var_kernels), needed(inv_kernels), needed(var_kernels), frontier_rows, frontier_ids, invariant,
+                    tuple(inv_kernels), tuple(var_kernels), inv_backward, var_backward, frontier_rows,
+                    frontier_ids, invariant,
                     frozenset((invariant - frontier_ids.keys()) | read_by_invariant), tuple(zero),
+                    as_index(unwritten) if unwritten else None,
                     row[id(tr.root)], {k: tuple(u) for k, u in uses.items()})
 
 
