@@ -253,7 +253,9 @@ class Tape:
                 k.backward(theta, gtheta)
             for rows, pos, cols in self._lay.prow:
                 gtheta[pos] += G[rows, cols].sum(axis=1)
-            finite = math.isfinite(float(gtheta.sum()))  # +inf + −inf, NaN: not finite
+            # gᵀg is a cheap screen (one BLAS pass): not finite when an entry is NaN or ±inf,
+            # or merely above ~1e154, which the exact sum then clears
+            finite = math.isfinite(float(np.dot(gtheta, gtheta))) or math.isfinite(float(gtheta.sum()))
         self._backward_done = True
         if not finite:
             self._check_gradients()

@@ -396,7 +396,10 @@ class BoundMatmul:
 
     def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
         k, g = self.k, self.gout
-        np.matmul(g, self.X.T, out=self.gW)
+        if g.shape[1] == 1:  # one sample: ∂C/∂W = g xᵀ is an outer product, one multiply per entry
+            np.multiply(g, self.X.T, out=self.gW)
+        else:
+            np.matmul(g, self.X.T, out=self.gW)
         if self.gb is not None:
             np.sum(g, axis=1, out=self.gb)
         elif k.sb is not None:

@@ -297,12 +297,30 @@ def layout(tr: Trace, gr: Grouping) -> Layout:
         if ps:
             prow.append((as_index([row[id(p)] for p in ps]), as_index([theta_pos[id(p)] for p in ps]),
                          slice(None) if full else slice(0, 1)))
-    consts = tuple(c for c in tr.consts if id(c) in read_rows)
+    consts = _consts_in_reading_order(tr, gr, read_rows)
     for c in consts:
         row[id(c)] = len(row)
     const_rows = as_index([row[id(c)] for c in consts])
     return Layout(tuple(params), theta_pos, tuple(block_pos), direct, row, in_rows, tuple(prow),
                   consts, const_rows)
+
+
+def _consts_in_reading_order(tr: Trace, gr: Grouping, read_rows: set[int]) -> tuple[Value, ...]:
+    """The constants kernels read, ordered operand slot by operand slot of each group, so
+    that the constants one slot of a group reads (e.g. the 1.0 of every lane's 1 + e⁻ᶻ)
+    sit in consecutive rows: the kernel then reads them as a view, not a gather."""
+    wanted = {id(c): c for c in tr.consts if id(c) in read_rows}
+    ordered: list[Value] = []
+    for g in gr.groups:
+        if not wanted:
+            break
+        for column in zip(*(v.inputs for v in g.nodes)) if g.block is None else ():
+            for a in column:
+                c = wanted.pop(id(a), None)
+                if c is not None:
+                    ordered.append(c)
+    ordered.extend(wanted.values())  # block biases and operands of mixed-arity groups
+    return tuple(ordered)
 
 
 # --------------------------------------------------------------- phase 4: schedule
