@@ -26,15 +26,19 @@ when the tape made the store), else a copy gathered at every ``forward(sync=True
 read at compile time and again by :meth:`Tape.sync` (i.e. at every forward with
 ``sync=True``); it gets no gradient.
 
-How it runs (DESIGN.md, lessons 4–5). The graph is traced once (:func:`plan`) into integer
-arrays: nodes are grouped by (topological level, op, attr), and each group runs as a few
-numpy gathers, one ufunc and scatter-adds over the ``(rows, B)`` value array. ``dot`` nodes of
-one level that read the same input vector with distinct parameter weights become one
-*matmul block*: their weights are laid out contiguously in ``param_data`` so that W is a
-view, and the whole layer is Z = W X + b over the batch (this is what makes an MLP step as
-fast as PyTorch's). ``sum``, ``max`` and ``softmax`` are lowered with ``np.add.reduceat``,
-argmax masks and one softmax per distinct input tuple. Inspect the result with
-:meth:`Tape.plan` / :meth:`Tape.describe`.
+How it runs (DESIGN.md, lessons 4–5). The graph is planned once
+(:func:`autodiff.compile_plan.build_plan`, four phases: trace, group, layout, schedule) into
+a frozen :class:`~autodiff.compile_plan.Plan` (``tape.graph_plan``): nodes are grouped by
+(topological level, op, the op's kernel attribute), and each group runs as one kernel of the
+kind its op table entry names (``Op.kernel``, :data:`autodiff.compile_kernels.KERNEL_KINDS`):
+a ufunc over the ``(rows, B)`` value array for elementwise ops, read and written as views
+where the group's rows are consecutive (the planner lays rows out so that they are), with
+scatter-adds where they are not. ``dot`` nodes of one level that read the same input vector
+with distinct parameter weights become one *matmul block*: their weights are laid out
+contiguously in ``param_data`` so that W is a view, and the whole layer is Z = W X + b over
+the batch. ``sum``, ``max`` and ``softmax`` are lowered with cumulative sums, argmax masks
+and one softmax per distinct input tuple. Inspect the result with :meth:`Tape.plan` /
+:meth:`Tape.describe`.
 
 Batch-invariant parts. Nodes that read no input (an L2 penalty Σ w², products of
 parameters) have the same value for every sample: they run once per batch on a single
@@ -324,7 +328,7 @@ class Tape:
         g = self._G[self._sch.row[key]].copy() if key in self._sch.row else np.zeros(self.batch_size)
         for block, i, j in self._sch.block_uses.get(key, ()):  # weight (i, j) or bias (i, -1) of a block
             gz = self._G[block.out][i]
-            g += gz if j < 0 else gz * block.X[j]
+            g += gz if j < 0 else gz * self._bound[id(block)].X[j]
         return g / self._seed  # the pass ran from the seed ∂C/∂C = 1/B under reduction="mean"
 
     def plan(self) -> list[dict]:
@@ -374,6 +378,7 @@ class Tape:
         sch, theta, gtheta = self._sch, self.param_data, self.param_grad
         bound = {id(k): bind(k, self._V, self._G, theta, gtheta) for k in sch.var_kernels}
         bound.update((id(k), bind(k, self._V1, self._G[:, :1], theta, gtheta)) for k in sch.inv_kernels)
+        self._bound = bound
         self._run_inv = [bound[id(k)] for k in sch.inv_kernels]
         self._run_var = [bound[id(k)] for k in sch.var_kernels]
         self._back_var = [bound[id(k)] for k in sch.var_backward]

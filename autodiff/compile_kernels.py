@@ -200,10 +200,11 @@ class DotKernel:
 class MatmulBlock:
     """k ``dot`` nodes that read one input vector x (n nodes) with distinct parameter
     weights, run as one matrix product over the batch:  Z = W X (+ b 1ᵀ), W (k, n) a view
-    of ``theta``. Backward: ∂C/∂W = G_Z Xᵀ, ∂C/∂b = G_Z 1, G[x] += Wᵀ G_Z."""
+    of ``theta``. Backward: ∂C/∂W = G_Z Xᵀ, ∂C/∂b = G_Z 1, G[x] += Wᵀ G_Z.
+    Runs bound to a batch size's arrays (:class:`BoundMatmul`)."""
 
     kind = "matmul"
-    __slots__ = ("nodes", "k", "n", "out", "wsl", "bsl", "brows", "x", "cols", "sx", "sb", "X")
+    __slots__ = ("nodes", "k", "n", "out", "wsl", "bsl", "brows", "x", "cols", "sx", "sb")
 
     def __init__(self, nodes: Sequence, out: slice, wpos: int, n: int, x: Sequence[int],
                  bias_theta: Optional[int], bias_rows: Optional[Sequence[int]],
@@ -218,27 +219,6 @@ class MatmulBlock:
         self.cols = batch_cols  # x = graph inputs in consecutive batch columns: read the batch
         self.sx = Scatter(x) if need_x else None
         self.sb = Scatter(bias_rows) if bias_rows is not None and need_bias_rows else None
-        self.X = None
-
-    def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
-        W = theta[self.wsl].reshape(self.k, self.n)
-        X = self.X = V[self.x] if self.cols is None else batch[:, self.cols].T
-        Z = W @ X
-        if self.bsl is not None:
-            Z += theta[self.bsl][:, None]
-        elif self.brows is not None:
-            Z += V[self.brows]
-        V[self.out] = Z
-
-    def backward(self, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> None:
-        g = G[self.out]
-        np.matmul(g, self.X.T, out=gtheta[self.wsl].reshape(self.k, self.n))
-        if self.bsl is not None:
-            gtheta[self.bsl] = g.sum(axis=1)
-        elif self.sb is not None:
-            self.sb.add(G, g)
-        if self.sx is not None:
-            self.sx.add(G, theta[self.wsl].reshape(self.k, self.n).T @ g)
 
 
 class MaxKernel:
@@ -386,7 +366,7 @@ class BoundMatmul:
             X = batch[:, self.cols].T
         else:
             X = self.vx if self.vx is not None else self.V[k.x]
-        self.X = k.X = X
+        self.X = X
         Z = self.vout
         np.matmul(self.W, X, out=Z)
         if self.b is not None:

@@ -248,42 +248,40 @@ def layout(tr: Trace, gr: Grouping) -> Layout:
             theta_pos[id(p)] = len(params)
             params.append(p)
 
-    # which leaves ordinary kernels read through rows (block weights / owned biases come from θ)
-    in_block = {id(v): blk for blk in gr.blocks for v in blk.members}
+    # which leaves kernels read through rows (block weights / owned biases come from θ);
+    # which inputs need a row (those a block reads as X straight from the batch do not)
+    in_block = {id(v) for blk in gr.blocks for v in blk.members}
     read_rows: set[int] = set()
     variant_reads = {id(v) for v in (tr.root, *tr.outputs) if v.is_leaf}  # returned per sample
+    variant = tr.variant
     for v in tr.ops:
-        blk = in_block.get(id(v))
-        if blk is None:
+        key = id(v)
+        if key not in in_block:
             ids = list(map(id, v.inputs))
-        else:
-            n = len(v.inputs) // 2
-            ids = list(map(id, v.inputs[n:2 * n]))
-            if len(v.inputs) > 2 * n and not blk.own_bias:
-                ids.append(id(v.inputs[-1]))
-        read_rows.update(ids)
-        if id(v) in tr.variant:
-            variant_reads.update(ids if blk is None else map(id, v.inputs[len(v.inputs) // 2:]))
-    read_rows.update(id(v) for v in (tr.root, *tr.outputs) if v.is_leaf)
-
+            read_rows.update(ids)
+            if key in variant:
+                variant_reads.update(ids)
+    input_readers = {id(v) for v in (tr.root, *tr.outputs)}  # beyond read_rows
     row: dict[int, int] = {id(v): i for i, v in enumerate(tr.inputs)}
     direct: dict[int, slice] = {}   # blocks whose x is a run of inputs in batch order read X itself
-    input_readers = {id(v) for v in (tr.root, *tr.outputs)}
+    block_reads: list[int] = []
     for b, blk in enumerate(gr.blocks):
         v0 = blk.members[0]
         n = len(v0.inputs) // 2
-        xs = v0.inputs[n:2 * n]
-        cols = [row.get(id(x), -1) for x in xs]
+        x_ids = list(map(id, v0.inputs[n:2 * n]))
+        cols = [row.get(i, -1) for i in x_ids]
         if cols[0] >= 0 and cols == list(range(cols[0], cols[0] + n)):
             direct[b] = slice(cols[0], cols[0] + n)
         else:
-            input_readers.update(map(id, xs))
-        if not blk.own_bias and v0.attr:
-            input_readers.update(id(v.inputs[-1]) for v in blk.members)
-    for v in tr.ops:
-        if id(v) not in in_block:
-            input_readers.update(map(id, v.inputs))
-    in_rows = as_index([i for i, v in enumerate(tr.inputs) if id(v) in input_readers])
+            input_readers.update(x_ids)
+        ids = x_ids + ([id(v.inputs[-1]) for v in blk.members] if v0.attr and not blk.own_bias else [])
+        block_reads.extend(ids)
+        input_readers.update(ids[n:])
+        if id(v0) in variant:  # one block: one phase
+            variant_reads.update(ids)
+    in_rows = as_index([i for i, v in enumerate(tr.inputs) if id(v) in read_rows or id(v) in input_readers])
+    read_rows.update(block_reads)
+    read_rows.update(id(v) for v in (tr.root, *tr.outputs) if v.is_leaf)
 
     # parameter rows: those variant nodes read are filled on every column, those only
     # batch-invariant nodes read on column 0 only
@@ -380,11 +378,15 @@ def schedule(tr: Trace, gr: Grouping, lay: Layout) -> Schedule:
     # invariant op nodes that variant nodes read (or that are root / outputs): broadcast to
     # every column after the invariant kernels; their gradients are summed over the batch
     # before the invariant kernels run backward
-    invariant = frozenset(id(v) for v in tr.ops if id(v) not in variant)
-    read_by_variant = {id(a) for v in tr.ops if id(v) in variant for a in v.inputs}
-    read_by_variant.update(map(id, (tr.root, *tr.outputs)))
-    frontier = sorted((v for v in tr.ops if id(v) in invariant and id(v) in read_by_variant),
-                      key=lambda v: row[id(v)])
+    invariant_ops = [v for k in inv_kernels for v in k.nodes]
+    invariant = frozenset(map(id, invariant_ops))
+    frontier: list[Value] = []
+    read_by_invariant: set[int] = set()
+    if invariant:  # most graphs read an input everywhere: nothing below to do
+        read_by_variant = {id(a) for v in tr.ops if id(v) in variant for a in v.inputs}
+        read_by_variant.update(map(id, (tr.root, *tr.outputs)))
+        frontier = sorted((v for v in invariant_ops if id(v) in read_by_variant), key=lambda v: row[id(v)])
+        read_by_invariant = {id(a) for v in invariant_ops for a in v.inputs}
     frontier_rows = as_index([row[id(v)] for v in frontier]) if frontier else None
     # backward zeroes: variant op rows, frontier rows and full parameter rows on every
     # column; parameters read only by invariant nodes, constants and invariant op rows on
@@ -395,7 +397,6 @@ def schedule(tr: Trace, gr: Grouping, lay: Layout) -> Schedule:
     if frontier_rows is not None:
         zero.append((frontier_rows, slice(None)))
     zero.append((slice(len(tr.inputs), first_var), slice(0, 1)))
-    read_by_invariant = {id(a) for v in tr.ops if id(v) in invariant for a in v.inputs}
     frontier_ids = {id(v): i for i, v in enumerate(frontier)}
     uses: dict[int, list] = defaultdict(list)
     for k in kernels:
