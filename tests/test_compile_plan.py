@@ -1,9 +1,10 @@
 """The compile planner: a frozen plan built in phases, kernels chosen by the op table's entry.
 
 The numbers the tape computes are checked against the eager engine in test_compile.py; here,
-the structure: the plan cannot be changed after it is built, an op's kernel comes from its
+the structure (ops registered here are removed again by the ``clean_ops`` fixture): the plan cannot be changed after it is built, an op's kernel comes from its
 ``Op.kernel`` field (not its name), every θ slot a backward does not write is zero, and
-errors the eager engine raises in backward are raised by the tape too.
+errors the eager engine raises in backward are raised by the tape too. Ops registered here
+are removed again by the ``clean_ops`` fixture.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ def test_plan_parts_are_frozen_and_the_tape_holds_the_whole_plan():
     assert [k.kind for k in again.schedule.kernels] == [k.kind for k in plan.schedule.kernels]
 
 
-def test_a_new_elementwise_op_compiles_from_its_table_entry():
+def test_a_new_elementwise_op_compiles_from_its_table_entry(clean_ops):
     cube = _register(arity=1, forward=lambda a, attr=None: a ** 3,
                      partials=lambda xs, out, attr: (3.0 * xs[0] ** 2,),
                      label="cube", formula="c = a³; ∂c/∂a = 3a²",
@@ -66,7 +67,7 @@ def test_a_new_elementwise_op_compiles_from_its_table_entry():
     assert any(d.get("op") == cube.name for d in tape.plan())
 
 
-def test_the_kernel_is_chosen_by_the_entry_kind_not_the_name():
+def test_the_kernel_is_chosen_by_the_entry_kind_not_the_name(clean_ops):
     """An n-ary op under a new name that declares kernel="sum" runs as a sum kernel."""
     total = _register(arity=None, forward=lambda *xs, attr=None: sum(xs),
                       partials=lambda xs, out, attr: (1.0,) * len(xs),
@@ -82,7 +83,7 @@ def test_the_kernel_is_chosen_by_the_entry_kind_not_the_name():
     assert tape.param_grad[0] == batch.sum()
 
 
-def test_an_op_without_array_form_is_refused_naming_it():
+def test_an_op_without_array_form_is_refused_naming_it(clean_ops):
     scalar_only = _register(arity=1, forward=lambda a, attr=None: 2.0 * a,
                             partials=lambda xs, out, attr: (2.0,), label="twice", formula="c = 2a")
     x = Value(0.0, "x")
