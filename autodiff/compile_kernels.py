@@ -394,10 +394,36 @@ class BoundMatmul:
 Kernel = Union[Elementwise, SumKernel, DotKernel, MatmulBlock, MaxKernel, SoftmaxKernel]
 
 
+class BoundSum:
+    """:class:`SumKernel` of one arity a whose terms are consecutive, distinct rows: the m
+    nodes' terms are an (m, a, B) view; forward adds them in order (a cumulative sum),
+    backward adds G[u] to each of its terms' rows in place (broadcast, no gather)."""
+
+    __slots__ = ("terms", "vout", "gterms", "gout")
+
+    def __init__(self, k: "SumKernel", V: np.ndarray, G: np.ndarray) -> None:
+        m, a = len(k.nodes), k.arity
+        self.terms = V[k.flat].reshape(m, a, -1)
+        self.vout, self.gout = V[k.out], G[k.out]
+        self.gterms = G[k.flat].reshape(m, a, -1) if k.scatter is not None else None
+        # splitting the row axis never copies; the in-place add below relies on it
+        assert self.gterms is None or np.shares_memory(self.gterms, G)
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        self.vout[...] = self.terms.cumsum(axis=1)[:, -1]
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        if self.gterms is not None:
+            self.gterms += self.gout[:, None, :]
+
+
 def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> Any:
     """``kernel`` bound to these arrays (views where its rows allow), for one batch size."""
     if isinstance(kernel, Elementwise) and all(isinstance(r, slice) for r in kernel.ins):
         return BoundElementwise(kernel, V, G)
+    if (isinstance(kernel, SumKernel) and kernel.arity is not None and isinstance(kernel.flat, slice)
+            and (kernel.scatter is None or kernel.scatter.perm is None)):
+        return BoundSum(kernel, V, G)
     if isinstance(kernel, MatmulBlock):
         return BoundMatmul(kernel, V, G, theta, gtheta)
     return Bound(kernel, V, G)

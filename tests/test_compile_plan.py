@@ -1,7 +1,7 @@
 """The compile planner: a frozen plan built in phases, kernels chosen by the op table's entry.
 
 The numbers the tape computes are checked against the eager engine in test_compile.py; here,
-the structure (ops registered here are removed again by the ``clean_ops`` fixture): the plan cannot be changed after it is built, an op's kernel comes from its
+the structure: the plan cannot be changed after it is built, an op's kernel comes from its
 ``Op.kernel`` field (not its name), every θ slot a backward does not write is zero, and
 errors the eager engine raises in backward are raised by the tape too. Ops registered here
 are removed again by the ``clean_ops`` fixture.
