@@ -52,10 +52,11 @@ numpy calls, forward plus backward, however narrow it is; eager costs a few µs 
 the tape loses at B = 1 (0.2–0.6× eager's speed), roughly breaks even to wins 3× at B = 10,
 and wins 17–38× at B = 100: compile deep narrow graphs only to run batches of more than a
 few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) training step through
-the public loop (forward, ``nn.SGD.zero_grad``, backward, ``step``) runs at 0.7–1.3× PyTorch's
-time at B = 1–1000 (bench/bench_mnist_step.py); micrograd's demo step runs ≥ 4,000× faster
-than micrograd 0.1.0. Compiling itself costs ~13–16 µs per node, from 1k to 100k nodes
-(bench/bench_compile_cost.py).
+the public loop (forward, ``nn.SGD.zero_grad``, backward, ``step``) is measured against the
+same step written by hand in numpy and against PyTorch at B = 1–1000
+(bench/bench_mnist_step.py, bench/run_callgrind_mnist_step.sh); micrograd's demo step runs
+≥ 4,000× faster than micrograd 0.1.0. Compiling itself costs ~2–11 µs per node from 1k to
+200k nodes, and the tape holds ~1.3 KB per node (bench/bench_compile_cost.py).
 
 Errors. A batch of the wrong width raises ``ValueError`` giving the expected width, a complex
 batch ``TypeError``. The tape raises exactly where the eager engine would: when a value or a

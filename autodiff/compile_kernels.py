@@ -16,6 +16,15 @@ Row indices are stored as a ``slice`` when they are consecutive (a view, no copy
 otherwise as an integer array (a numpy gather). Scatter-adds use plain ``G[idx] += C``
 when the target rows are distinct, else sum duplicates with one ``np.add.reduceat``
 over a precomputed sort (``np.add.at`` is avoided: it is an order of magnitude slower).
+
+Kernels are part of the frozen plan and know nothing of a batch size. :func:`bind` makes,
+for the arrays of one batch size, the object the tape calls — ``forward(theta, batch)`` /
+``backward(theta, gtheta)``: for elementwise groups, matmul blocks and sums whose rows are
+slices it holds views of V and G, so a call is one ufunc into a view (no gather, no
+``V[idx] = …`` copy); the others run through :class:`Bound`, which passes V and G on.
+
+:data:`KERNEL_KINDS` maps the kind an op table entry names (``Op.kernel``) to how its groups
+are keyed and built: the planner never looks at an op's name.
 """
 
 from __future__ import annotations
