@@ -18,9 +18,23 @@ count() {  # which B steps -> total instructions
   rm -f "$out"
 }
 per_step() { local a c; a=$(count "$1" "$2" "$n0"); c=$(count "$1" "$2" "$n1"); echo $(( (c - a) / (n1 - n0) )); }
-echo "| B | ours (instructions per step) | numpy by hand | ours / numpy |"
-echo "|---|---|---|---|"
+table="| B | ours (instructions per step) | numpy by hand | ours / numpy |
+|---|---|---|---|"
 for B in ${BATCHES:-1 10 100}; do
   o=$(per_step ours "$B"); h=$(per_step numpy "$B")
-  awk -v B="$B" -v o="$o" -v h="$h" 'BEGIN { printf "| %d | %.2f M | %.2f M | **%.2f×** |\n", B, o/1e6, h/1e6, o/h }'
+  table+=$'\n'$(awk -v B="$B" -v o="$o" -v h="$h" 'BEGIN { printf "| %d | %.2f M | %.2f M | **%.2f×** |", B, o/1e6, h/1e6, o/h }')
+  echo "$table" | tail -1
 done
+# the section of bench/RESULTS.md this script owns
+(cd "$here/bench" && TABLE="$table" N0="$n0" N1="$n1" "$py" - <<'PY'
+import os
+from _common import machine_line, write_section
+write_section("run_callgrind_mnist_step", "\n".join([
+    "## Instructions per training step of MLP(784,[30,10]): public loop vs numpy by hand (run_callgrind_mnist_step.sh)\n",
+    machine_line() + f"; callgrind, (count({os.environ['N1']} steps) − count({os.environ['N0']} steps)) / "
+    f"{int(os.environ['N1']) - int(os.environ['N0'])}; one BLAS thread, OPENBLAS_CORETYPE/L2_SIZE unset. Ours: "
+    "`tape.forward; opt.zero_grad(); tape.backward(\"mean\"); opt.step()` with nn.SGD; numpy by hand: "
+    "bench_mnist_step.NumpyStep. Instruction counts miss cache effects: bench_mnist_step.py has the times.\n",
+    os.environ["TABLE"], ""]))
+PY
+)
