@@ -55,8 +55,9 @@ few samples. Wide graphs pay at any batch size: an MLP(784, [30, 10]) training s
 the public loop (forward, ``nn.SGD.zero_grad``, backward, ``step``) is measured against the
 same step written by hand in numpy and against PyTorch at B = 1–1000
 (bench/bench_mnist_step.py, bench/run_callgrind_mnist_step.sh); micrograd's demo step runs
-≥ 4,000× faster than micrograd 0.1.0. Compiling itself costs ~2–11 µs per node from 1k to
-200k nodes, and the tape holds ~1.3 KB per node (bench/bench_compile_cost.py).
+≥ 4,000× faster than micrograd 0.1.0. Compiling itself costs ~3 µs per node on an MLP and 5–15 µs
+per node on a deep chain, from 1k to 200k nodes, and the tape holds ~0.5–1.1 KB per node
+(bench/bench_compile_cost.py).
 
 Errors. A batch of the wrong width raises ``ValueError`` giving the expected width, a complex
 batch ``TypeError``. The tape raises exactly where the eager engine would: when a value or a
