@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 from .backprop import topological_order
 from .compile_kernels import KERNEL_KINDS, Index, Kernel, MatmulBlock, as_index, first_row
@@ -63,6 +63,7 @@ def _op_entry(v: Value) -> Op:
 
 
 def trace(root: Value, inputs: Sequence[Value], outputs: Sequence[Value]) -> Trace:
+    """Phase 1: order the nodes; level, variance and need of a gradient of each."""
     order = topological_order(root)
     known = set(map(id, order))
     in_root = frozenset(known)
@@ -132,6 +133,8 @@ class Grouping:
 
 
 def group(tr: Trace) -> Grouping:
+    """Phase 2: one group per (phase, level, op, kernel attribute), dot groups split into
+    matmul blocks; groups in execution order (invariant phases first, then by level)."""
     buckets: dict[tuple, list[Value]] = defaultdict(list)
     ops_of_key: dict[tuple, Op] = {}
     for v in tr.ops:
@@ -229,6 +232,8 @@ class Layout:
 
 
 def layout(tr: Trace, gr: Grouping) -> Layout:
+    """Phase 3: θ's order (each block's W row-major, then its b, then the other parameters)
+    and the rows of the leaves kernels read."""
     theta_pos: dict[int, int] = {}
     params: list[Value] = []
     block_pos = []
@@ -346,6 +351,8 @@ class Schedule:
 
 
 def schedule(tr: Trace, gr: Grouping, lay: Layout) -> Schedule:
+    """Phase 4: rows of the op nodes (a group's nodes consecutive, ordered by their operands'
+    rows so that operands are read as slices), one kernel per group, the backward order."""
     row = dict(lay.row)
     first_op_row = len(row)
     needs = tr.needs_grad
