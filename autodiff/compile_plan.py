@@ -78,9 +78,11 @@ def trace(root: Value, inputs: Sequence[Value], outputs: Sequence[Value]) -> Tra
     variant: set[int] = set()  # nodes that depend on an input (the others are batch-invariant)
     params, consts, ops = [], [], []
     op_of: dict[int, Op] = {}
+    level_of = level.__getitem__
     for v in order:
         key = id(v)
-        if v.is_leaf:
+        ins = v.inputs
+        if not ins:  # a leaf (an op node has at least one input)
             level[key] = 0
             if key in input_ids:
                 variant.add(key)
@@ -90,11 +92,11 @@ def trace(root: Value, inputs: Sequence[Value], outputs: Sequence[Value]) -> Tra
             else:
                 consts.append(v)
             continue
-        ids = [id(a) for a in v.inputs]
-        level[key] = 1 + max(level[i] for i in ids)
-        if key in in_root and any(i in needs for i in ids):  # outputs only: gradient 0
+        ids = list(map(id, ins))
+        level[key] = 1 + max(map(level_of, ids))
+        if not needs.isdisjoint(ids) and key in in_root:  # outputs only: gradient 0
             needs.add(key)
-        if any(i in variant for i in ids):
+        if not variant.isdisjoint(ids):
             variant.add(key)
         op_of[key] = _op_entry(v)
         ops.append(v)
@@ -135,15 +137,23 @@ class Grouping:
 def group(tr: Trace) -> Grouping:
     """Phase 2: one group per (phase, level, op, kernel attribute), dot groups split into
     matmul blocks; groups in execution order (invariant phases first, then by level)."""
-    buckets: dict[tuple, list[Value]] = defaultdict(list)
+    buckets: dict[tuple, list[Value]] = {}
     ops_of_key: dict[tuple, Op] = {}
+    attr_of: dict[str, Any] = {}  # op name → its kernel kind's group_attr
+    variant, in_root, level, op_of = tr.variant, tr.in_root, tr.level, tr.op_of
     for v in tr.ops:
         key_id = id(v)
-        op = tr.op_of[key_id]
-        phase = 2 * (key_id in tr.variant) + (key_id not in tr.in_root)
-        key = (phase, tr.level[key_id], op.name, KERNEL_KINDS[op.kernel].group_attr(v))
-        buckets[key].append(v)
-        ops_of_key[key] = op
+        op = op_of[key_id]
+        group_attr = attr_of.get(op.name)
+        if group_attr is None:
+            group_attr = attr_of[op.name] = KERNEL_KINDS[op.kernel].group_attr
+        key = (2 * (key_id in variant) + (key_id not in in_root), level[key_id], op.name, group_attr(v))
+        bucket = buckets.get(key)
+        if bucket is None:
+            buckets[key] = [v]
+            ops_of_key[key] = op
+        else:
+            bucket.append(v)
     owner: set[int] = set()  # params whose θ slot belongs to a block
     input_ids = set(map(id, tr.inputs))
     groups: list[Group] = []
