@@ -16,11 +16,21 @@ Row indices are stored as a ``slice`` when they are consecutive (a view, no copy
 otherwise as an integer array (a numpy gather). Scatter-adds use plain ``G[idx] += C``
 when the target rows are distinct, else sum duplicates with one ``np.add.reduceat``
 over a precomputed sort (``np.add.at`` is avoided: it is an order of magnitude slower).
+
+Kernels are part of the frozen plan and know nothing of a batch size. :func:`bind` makes,
+for the arrays of one batch size, the object the tape calls — ``forward(theta, batch)`` /
+``backward(theta, gtheta)``: for elementwise groups, matmul blocks and sums whose rows are
+slices it holds views of V and G, so a call is one ufunc into a view (no gather, no
+``V[idx] = …`` copy); the others run through :class:`Bound`, which passes V and G on.
+
+:data:`KERNEL_KINDS` maps the kind an op table entry names (``Op.kernel``) to how its groups
+are keyed and built: the planner never looks at an op's name.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -28,16 +38,26 @@ from .ops import Op
 
 Index = Union[slice, np.ndarray]
 
-__all__ = ["as_index", "Scatter", "Elementwise", "SumKernel", "DotKernel", "MatmulBlock",
-           "MaxKernel", "SoftmaxKernel"]
+__all__ = ["as_index", "first_row", "Scatter", "Bound", "bind", "Elementwise", "SumKernel", "DotKernel", "MatmulBlock",
+           "MaxKernel", "SoftmaxKernel", "Kernel", "KernelKind", "KERNEL_KINDS"]
 
 
 def as_index(rows: Sequence[int]) -> Index:
-    """``rows`` as a slice when consecutive and increasing, else as an intp array."""
-    idx = np.asarray(rows, dtype=np.intp)
-    if idx.size and (idx.size == 1 or bool(np.all(np.diff(idx) == 1))):
-        return slice(int(idx[0]), int(idx[-1]) + 1)
-    return idx
+    """``rows`` as a slice when consecutive and increasing, else as an intp array.
+
+    Checked in Python: most groups are small, and a numpy call costs more than the loop."""
+    n = len(rows)
+    if n < 2:
+        return slice(rows[0], rows[0] + 1) if n else slice(0, 0)
+    first = rows[0]
+    if rows[n - 1] - first == n - 1 and (n == 2 or all(b - a == 1 for a, b in zip(rows, rows[1:]))):
+        return slice(first, first + n)
+    return np.asarray(rows, dtype=np.intp)
+
+
+def first_row(index: Index) -> int:
+    """The first row of a kernel's output index (a slice or an intp array)."""
+    return index.start if isinstance(index, slice) else int(index[0])
 
 
 class Scatter:
@@ -46,15 +66,14 @@ class Scatter:
     __slots__ = ("key", "perm", "starts")
 
     def __init__(self, rows: Sequence[int]) -> None:
+        if len(rows) == 1 or len(set(rows)) == len(rows):  # distinct: a plain fancy (or slice) add
+            self.key, self.perm, self.starts = as_index(rows), None, None
+            return
         rows = np.asarray(rows, dtype=np.intp)
         uniq, counts = np.unique(rows, return_counts=True)
-        if uniq.size == rows.size:
-            self.key, self.perm, self.starts = as_index(rows), None, None
-        else:
-            perm = np.argsort(rows, kind="stable")
-            self.key = as_index(uniq)
-            self.perm = perm
-            self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
+        self.key = as_index(uniq.tolist())
+        self.perm = np.argsort(rows, kind="stable")
+        self.starts = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.intp)
 
     def add(self, G: np.ndarray, C: np.ndarray) -> None:
         if self.perm is None:
@@ -65,7 +84,7 @@ class Scatter:
 
 def _scaled(g: np.ndarray, local: Any) -> np.ndarray:
     """g · local, skipping the multiply for the constant partials ±1."""
-    if isinstance(local, float):
+    if local.__class__ is float:
         if local == 1.0:
             return g
         if local == -1.0:
@@ -73,21 +92,37 @@ def _scaled(g: np.ndarray, local: Any) -> np.ndarray:
     return g * local
 
 
+def _offsets(arities: Sequence[int]) -> list[int]:
+    """Start of each segment in a flat list of segments of these lengths."""
+    starts, at = [], 0
+    for a in arities:
+        starts.append(at)
+        at += a
+    return starts
+
+
+def _segment_of(arities: Sequence[int]) -> Index:
+    """Row i of the flat operand list → its segment (node) number, for G[out][seg]."""
+    if len(arities) == 1:
+        return np.zeros(arities[0], dtype=np.intp)
+    return np.repeat(np.arange(len(arities)), arities)
+
+
 class Elementwise:
     """A group of nodes of one elementwise op with one ``attr``: forward and partials come
     from the op table's ``array_forward`` / ``array_partials``."""
 
     kind = "elementwise"
+    __slots__ = ("op", "attr", "nodes", "out", "ins", "fwd", "partials", "pairs", "xs")
 
-    def __init__(self, op: Op, attr: Any, nodes: list, out: Sequence[int],
+    def __init__(self, op: Op, attr: Any, nodes: Sequence, out: slice,
                  ins: Sequence[Sequence[int]], grad_slots: Sequence[bool]) -> None:
-        self.op, self.attr, self.nodes = op, attr, nodes
-        self.out = as_index(out)
+        if op.array_forward is None or op.array_partials is None:
+            raise NotImplementedError(f"compile: op {op.name!r} has no array form")
+        self.op, self.attr, self.nodes, self.out = op, attr, nodes, out
         self.ins = [as_index(r) for r in ins]
-        self.scatters = [Scatter(r) if need else None for r, need in zip(ins, grad_slots)]
         self.fwd, self.partials = op.array_forward, op.array_partials
-        self.pairs = [(i, sc) for i, sc in enumerate(self.scatters) if sc is not None]
-        self.check_base = op.name == "powv" and self.scatters[1] is not None
+        self.pairs = [(i, Scatter(r)) for i, (r, need) in enumerate(zip(ins, grad_slots)) if need]
         self.xs: list = []
 
     def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
@@ -97,11 +132,6 @@ class Elementwise:
     def backward(self, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> None:
         g = G[self.out]
         locals_ = self.partials(self.xs, V[self.out], self.attr)
-        if self.check_base and (self.xs[0] < 0).any():
-            i, b = np.argwhere(self.xs[0] < 0)[0]
-            from .value import describe
-            raise ValueError(f"backward through {describe(self.nodes[i])} (sample {b}): ∂(aᵇ)/∂b = "
-                             f"aᵇ·ln a is undefined for a negative base a = {self.xs[0][i, b]!r}")
         for i, scatter in self.pairs:
             scatter.add(G, _scaled(g, locals_[i]))
 
@@ -114,14 +144,14 @@ class SumKernel:
     can round, or overflow, differently)."""
 
     kind = "sum"
+    __slots__ = ("nodes", "out", "flat", "starts", "seg", "scatter", "arity")
 
-    def __init__(self, nodes: list, out: Sequence[int], flat: Sequence[int],
+    def __init__(self, nodes: Sequence, out: slice, flat: Sequence[int],
                  arities: Sequence[int], need_grad: bool) -> None:
-        self.nodes = nodes
-        self.out = as_index(out)
+        self.nodes, self.out = nodes, out
         self.flat = as_index(flat)
-        self.starts = np.concatenate(([0], np.cumsum(arities)[:-1])).astype(np.intp)
-        self.seg = np.repeat(np.arange(len(arities)), arities)
+        self.starts = _offsets(arities)
+        self.seg = _segment_of(arities) if need_grad else None
         self.scatter = Scatter(flat) if need_grad else None
         self.arity = arities[0] if len(set(arities)) == 1 else None
 
@@ -130,7 +160,7 @@ class SumKernel:
         if self.arity is not None:
             V[self.out] = terms.reshape(-1, self.arity, terms.shape[-1]).cumsum(axis=1)[:, -1]
         else:               # mixed arities: one segment at a time, each in order
-            ends = list(self.starts[1:]) + [len(terms)]
+            ends = self.starts[1:] + [len(terms)]
             V[self.out] = np.stack([terms[a:b].cumsum(axis=0)[-1] for a, b in zip(self.starts, ends)])
 
     def backward(self, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> None:
@@ -143,16 +173,16 @@ class DotKernel:
     u = Σᵢ wᵢxᵢ (+ b);  G[wᵢ] += G[u]·xᵢ,  G[xᵢ] += G[u]·wᵢ,  G[b] += G[u]."""
 
     kind = "dot"
+    __slots__ = ("nodes", "out", "w", "x", "b", "starts", "seg", "sw", "sx", "sb", "W", "X")
 
-    def __init__(self, nodes: list, out: Sequence[int], w: Sequence[int], x: Sequence[int],
+    def __init__(self, nodes: Sequence, out: slice, w: Sequence[int], x: Sequence[int],
                  arities: Sequence[int], bias: Optional[Sequence[int]],
                  need: tuple[bool, bool, bool]) -> None:
-        self.nodes = nodes
-        self.out = as_index(out)
+        self.nodes, self.out = nodes, out
         self.w, self.x = as_index(w), as_index(x)
         self.b = as_index(bias) if bias is not None else None
-        self.starts = np.concatenate(([0], np.cumsum(arities)[:-1])).astype(np.intp)
-        self.seg = np.repeat(np.arange(len(arities)), arities)
+        self.starts = np.asarray(_offsets(arities), dtype=np.intp)
+        self.seg = _segment_of(arities)
         self.sw = Scatter(w) if need[0] else None
         self.sx = Scatter(x) if need[1] else None
         self.sb = Scatter(bias) if bias is not None and need[2] else None
@@ -179,16 +209,18 @@ class DotKernel:
 class MatmulBlock:
     """k ``dot`` nodes that read one input vector x (n nodes) with distinct parameter
     weights, run as one matrix product over the batch:  Z = W X (+ b 1ᵀ), W (k, n) a view
-    of ``theta``. Backward: ∂C/∂W = G_Z Xᵀ, ∂C/∂b = G_Z 1, G[x] += Wᵀ G_Z."""
+    of ``theta``. Backward: ∂C/∂W = G_Z Xᵀ, ∂C/∂b = G_Z 1, G[x] += Wᵀ G_Z.
+    Runs bound to a batch size's arrays (:class:`BoundMatmul`)."""
 
     kind = "matmul"
+    __slots__ = ("nodes", "k", "n", "out", "wsl", "bsl", "brows", "x", "cols", "sx", "sb")
 
-    def __init__(self, nodes: list, out: Sequence[int], wpos: int, n: int, x: Sequence[int],
+    def __init__(self, nodes: Sequence, out: slice, wpos: int, n: int, x: Sequence[int],
                  bias_theta: Optional[int], bias_rows: Optional[Sequence[int]],
                  need_x: bool, need_bias_rows: bool, batch_cols: Optional[slice] = None) -> None:
         self.nodes = nodes
         self.k, self.n = len(nodes), n
-        self.out = as_index(out)
+        self.out = out
         self.wsl = slice(wpos, wpos + self.k * n)
         self.bsl = slice(bias_theta, bias_theta + self.k) if bias_theta is not None else None
         self.brows = as_index(bias_rows) if bias_rows is not None else None
@@ -196,42 +228,21 @@ class MatmulBlock:
         self.cols = batch_cols  # x = graph inputs in consecutive batch columns: read the batch
         self.sx = Scatter(x) if need_x else None
         self.sb = Scatter(bias_rows) if bias_rows is not None and need_bias_rows else None
-        self.X = None
-
-    def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
-        W = theta[self.wsl].reshape(self.k, self.n)
-        X = self.X = V[self.x] if self.cols is None else batch[:, self.cols].T
-        Z = W @ X
-        if self.bsl is not None:
-            Z += theta[self.bsl][:, None]
-        elif self.brows is not None:
-            Z += V[self.brows]
-        V[self.out] = Z
-
-    def backward(self, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> None:
-        g = G[self.out]
-        np.matmul(g, self.X.T, out=gtheta[self.wsl].reshape(self.k, self.n))
-        if self.bsl is not None:
-            gtheta[self.bsl] = g.sum(axis=1)
-        elif self.sb is not None:
-            self.sb.add(G, g)
-        if self.sx is not None:
-            self.sx.add(G, theta[self.wsl].reshape(self.k, self.n).T @ g)
 
 
 class MaxKernel:
     """``max`` nodes of one arity n: u = maxᵢ aᵢ; the first largest input gets G[u]."""
 
     kind = "max"
+    __slots__ = ("nodes", "m", "n", "out", "flat", "scatter", "A", "cols")
 
-    def __init__(self, nodes: list, out: Sequence[int], flat: Sequence[int], n: int,
-                 need_grad: bool) -> None:
+    def __init__(self, nodes: Sequence, out: slice, flat: Sequence[int], n: int, need_grad: bool) -> None:
         self.nodes, self.m, self.n = nodes, len(nodes), n
-        self.out = as_index(out)
+        self.out = out
         self.flat = as_index(flat)
         self.scatter = Scatter(flat) if need_grad else None
         self.A = None
-        self.cols = np.arange(n)[None, :, None]
+        self.cols = np.arange(n)[None, :, None] if need_grad else None
 
     def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
         A = self.A = V[self.flat].reshape(self.m, self.n, -1)
@@ -253,15 +264,17 @@ class SoftmaxKernel:
     G[aⱼᵢ] += Sⱼᵢ (Gsⱼᵢ − Σₖ Gsⱼₖ Sⱼₖ)   (from ∂sₖ/∂aᵢ = sₖ(δₖᵢ − sᵢ))."""
 
     kind = "softmax"
+    __slots__ = ("nodes", "n", "t", "out", "flat", "pos", "spos", "scatter", "S")
 
-    def __init__(self, nodes: list, out: Sequence[int], flat: Sequence[int], n: int,
+    def __init__(self, nodes: Sequence, out: slice, flat: Sequence[int], n: int,
                  tuple_of: Sequence[int], which: Sequence[int], need_grad: bool) -> None:
         self.nodes, self.n = nodes, n
         self.t = len(flat) // n
-        self.out = as_index(out)
+        self.out = out
         self.flat = as_index(flat)
-        self.pos = np.asarray(tuple_of, np.intp) * n + np.asarray(which, np.intp)
-        self.spos = Scatter(self.pos)
+        pos = [j * n + k for j, k in zip(tuple_of, which)]
+        self.pos = as_index(pos)
+        self.spos = Scatter(pos)
         self.scatter = Scatter(flat) if need_grad else None
         self.S = None
 
@@ -279,3 +292,246 @@ class SoftmaxKernel:
         self.spos.add(Gs.reshape(self.t * self.n, -1), G[self.out])
         C = S * (Gs - (Gs * S).sum(axis=1, keepdims=True))
         self.scatter.add(G, C.reshape(self.t * self.n, -1))
+
+
+class Bound:
+    """A kernel bound to one batch size's arrays V and G (:meth:`Tape.forward` allocates them
+    once per B): ``forward(theta, batch)`` / ``backward(theta, gtheta)``. This generic form
+    passes the arrays on; kernels whose rows are slices bind views instead (below), which
+    halves the per-call cost of a small group."""
+
+    __slots__ = ("kernel", "V", "G")
+
+    def __init__(self, kernel: "Kernel", V: np.ndarray, G: np.ndarray) -> None:
+        self.kernel, self.V, self.G = kernel, V, G
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        self.kernel.forward(self.V, theta, batch)
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        self.kernel.backward(self.V, self.G, theta, gtheta)
+
+
+def _target(G: np.ndarray, scatter: Scatter) -> Optional[np.ndarray]:
+    """G's rows of a scatter as a view when they are distinct and consecutive, else None."""
+    return G[scatter.key] if scatter.perm is None and isinstance(scatter.key, slice) else None
+
+
+class BoundElementwise:
+    """:class:`Elementwise` on views: V[u] = f(V[a₁], …) written into the output rows'
+    view; G[aᵢ] += G[u]·∂f/∂aᵢ added in place into the input rows' view (a scatter where
+    an input row repeats or the rows are not consecutive)."""
+
+    __slots__ = ("fwd", "partials", "attr", "vins", "vout", "gout", "grads", "G")
+
+    def __init__(self, k: "Elementwise", V: np.ndarray, G: np.ndarray) -> None:
+        self.fwd, self.partials, self.attr = k.fwd, k.partials, k.attr
+        self.vins = [V[r] for r in k.ins]
+        self.vout, self.gout, self.G = V[k.out], G[k.out], G
+        self.grads = [(i, _target(G, sc), sc) for i, sc in k.pairs]
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        self.vout[...] = self.fwd(*self.vins, attr=self.attr)
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        g = self.gout
+        locals_ = self.partials(self.vins, self.vout, self.attr)
+        for i, target, scatter in self.grads:
+            local = locals_[i]
+            if target is None:
+                scatter.add(self.G, _scaled(g, local))
+            elif local.__class__ is float and (local == 1.0 or local == -1.0):
+                if local == 1.0:
+                    target += g
+                else:
+                    target -= g
+            else:
+                target += g * local
+
+
+class BoundMatmul:
+    """:class:`MatmulBlock` on views: Z = W X (+ b) computed into V's rows, ∂C/∂W and
+    ∂C/∂b written into θ's gradient slots."""
+
+    __slots__ = ("k", "W", "b", "gW", "gb", "vx", "cols", "vout", "gout", "brows", "gx", "X", "V", "G")
+
+    def __init__(self, k: "MatmulBlock", V: np.ndarray, G: np.ndarray, theta: np.ndarray,
+                 gtheta: np.ndarray) -> None:
+        self.k, self.V, self.G = k, V, G
+        self.W = theta[k.wsl].reshape(k.k, k.n)
+        self.gW = gtheta[k.wsl].reshape(k.k, k.n)
+        self.b = theta[k.bsl][:, None] if k.bsl is not None else None
+        self.gb = gtheta[k.bsl] if k.bsl is not None else None
+        self.cols = k.cols
+        self.vx = V[k.x] if k.cols is None and isinstance(k.x, slice) else None
+        self.vout, self.gout = V[k.out], G[k.out]
+        self.brows = k.brows
+        self.gx = _target(G, k.sx) if k.sx is not None else None
+        self.X = None
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        k = self.k
+        if self.cols is not None:
+            X = batch[:, self.cols].T
+        else:
+            X = self.vx if self.vx is not None else self.V[k.x]
+        self.X = X
+        Z = self.vout
+        np.matmul(self.W, X, out=Z)
+        if self.b is not None:
+            Z += self.b
+        elif self.brows is not None:
+            Z += self.V[self.brows]
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        k, g = self.k, self.gout
+        if g.shape[1] == 1:  # one sample: ∂C/∂W = g xᵀ is an outer product, one multiply per entry
+            np.multiply(g, self.X.T, out=self.gW)
+        else:
+            np.matmul(g, self.X.T, out=self.gW)
+        if self.gb is not None:
+            np.sum(g, axis=1, out=self.gb)
+        elif k.sb is not None:
+            k.sb.add(self.G, g)
+        if k.sx is not None:
+            if self.gx is not None:
+                self.gx += self.W.T @ g
+            else:
+                k.sx.add(self.G, self.W.T @ g)
+
+
+Kernel = Union[Elementwise, SumKernel, DotKernel, MatmulBlock, MaxKernel, SoftmaxKernel]
+
+
+class BoundSum:
+    """:class:`SumKernel` of one arity a whose terms are consecutive, distinct rows: the m
+    nodes' terms are an (m, a, B) view; forward adds them in order (a cumulative sum),
+    backward adds G[u] to each of its terms' rows in place (broadcast, no gather)."""
+
+    __slots__ = ("terms", "vout", "gterms", "gout")
+
+    def __init__(self, k: "SumKernel", V: np.ndarray, G: np.ndarray) -> None:
+        m, a = len(k.nodes), k.arity
+        self.terms = V[k.flat].reshape(m, a, -1)
+        self.vout, self.gout = V[k.out], G[k.out]
+        self.gterms = G[k.flat].reshape(m, a, -1) if k.scatter is not None else None
+        # splitting the row axis never copies; the in-place add below relies on it
+        assert self.gterms is None or np.shares_memory(self.gterms, G)
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        self.vout[...] = self.terms.cumsum(axis=1)[:, -1]
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        if self.gterms is not None:
+            self.gterms += self.gout[:, None, :]
+
+
+def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> Any:
+    """``kernel`` bound to these arrays (views where its rows allow), for one batch size."""
+    if isinstance(kernel, Elementwise) and all(isinstance(r, slice) for r in kernel.ins):
+        return BoundElementwise(kernel, V, G)
+    if (isinstance(kernel, SumKernel) and kernel.arity is not None and isinstance(kernel.flat, slice)
+            and (kernel.scatter is None or kernel.scatter.perm is None)):
+        return BoundSum(kernel, V, G)
+    if isinstance(kernel, MatmulBlock):
+        return BoundMatmul(kernel, V, G, theta, gtheta)
+    return Bound(kernel, V, G)
+
+
+# ------------------------------------------------------------- kernel kinds
+
+Rows = dict  # id(node) → row in V
+
+
+def _any_needs(nodes: Sequence, needs: frozenset) -> bool:
+    return any(id(a) in needs for v in nodes for a in v.inputs)
+
+
+def _build_elementwise(op: Op, attr: Any, nodes: Sequence, out: slice, row: Rows, needs: frozenset) -> Kernel:
+    if len(nodes) == 1:  # most groups of a deep narrow graph: no transposing
+        ins = nodes[0].inputs
+        slots = [[row[id(a)]] for a in ins]
+        grad_slots = [id(a) in needs for a in ins]
+    else:
+        operands = list(zip(*(v.inputs for v in nodes)))  # operands[i]: the i-th input of each node
+        slots = [[row[id(a)] for a in column] for column in operands]
+        grad_slots = [any(id(a) in needs for a in column) for column in operands]
+    return Elementwise(op, nodes[0].attr, nodes, out, slots, grad_slots)
+
+
+def _build_sum(op: Op, attr: Any, nodes: Sequence, out: slice, row: Rows, needs: frozenset) -> Kernel:
+    flat = [row[id(a)] for v in nodes for a in v.inputs]
+    return SumKernel(nodes, out, flat, [len(v.inputs) for v in nodes], _any_needs(nodes, needs))
+
+
+def _build_dot(op: Op, attr: Any, nodes: Sequence, out: slice, row: Rows, needs: frozenset) -> Kernel:
+    w: list[int] = []
+    x: list[int] = []
+    b: list[int] = []
+    arities = []
+    need = [False, False, False]
+    for v in nodes:
+        ins = v.inputs
+        n = len(ins) // 2
+        arities.append(n)
+        for part, (lo, hi), rows in ((0, (0, n), w), (1, (n, 2 * n), x), (2, (2 * n, len(ins)), b)):
+            for a in ins[lo:hi]:
+                rows.append(row[id(a)])
+                need[part] = need[part] or id(a) in needs
+    return DotKernel(nodes, out, w, x, arities, b if attr else None, (need[0], need[1], need[2]))
+
+
+def _build_max(op: Op, attr: Any, nodes: Sequence, out: slice, row: Rows, needs: frozenset) -> Kernel:
+    flat = [row[id(a)] for v in nodes for a in v.inputs]
+    return MaxKernel(nodes, out, flat, len(nodes[0].inputs), _any_needs(nodes, needs))
+
+
+def _build_softmax(op: Op, attr: Any, nodes: Sequence, out: slice, row: Rows, needs: frozenset) -> Kernel:
+    tuples: dict[tuple, int] = {}
+    firsts: list[tuple] = []
+    tuple_of = []
+    for v in nodes:
+        key = tuple(map(id, v.inputs))
+        j = tuples.setdefault(key, len(tuples))
+        if j == len(firsts):
+            firsts.append(v.inputs)
+        tuple_of.append(j)
+    flat = [row[id(a)] for ins in firsts for a in ins]
+    return SoftmaxKernel(nodes, out, flat, len(nodes[0].inputs), tuple_of, [v.attr for v in nodes],
+                         _any_needs(nodes, needs))
+
+
+def _attr_key(v: Any) -> Any:
+    """A hashable, exact key for an op attribute (floats compared bit for bit)."""
+    attr = v.attr
+    return attr if attr is None or isinstance(attr, (int, bool)) else float(attr).hex()
+
+
+def _arity(v: Any) -> int:
+    return len(v.inputs)
+
+
+def _has_bias(v: Any) -> bool:
+    return bool(v.attr)
+
+
+@dataclass(frozen=True)
+class KernelKind:
+    """How the compiler runs one kind of node (``Op.kernel`` names the kind).
+
+    ``group_attr(node)``: what nodes of one (level, op) must share to run in one kernel;
+    ``build(op, group_attr, nodes, out_rows, row_of, needs_grad)``: the kernel;
+    ``blocks``: ``dot``-like nodes whose groups are first split into matmul blocks."""
+
+    group_attr: Callable[[Any], Any]
+    build: Callable[..., Kernel]
+    blocks: bool = False
+
+
+KERNEL_KINDS: dict[str, KernelKind] = {
+    "elementwise": KernelKind(_attr_key, _build_elementwise),
+    "sum": KernelKind(_arity, _build_sum),      # one arity a group: the kernel adds left to right
+    "dot": KernelKind(_has_bias, _build_dot, blocks=True),
+    "max": KernelKind(_arity, _build_max),
+    "softmax": KernelKind(_arity, _build_softmax),  # attr = which output: per node, not per group
+}

@@ -9,7 +9,10 @@ Each :class:`Op` entry states, for one primitive, side by side:
 * ``formula``  -- the math, as a human reads it in a chain-rule step;
 * ``array_forward`` / ``array_partials`` -- the same two functions on numpy arrays
   (elementwise), used by the compiled path. ``None`` for the n-ary ops, which the
-  compiler lowers itself (``sum``, ``dot``, ``max``, ``softmax``).
+  compiler lowers itself (``sum``, ``dot``, ``max``, ``softmax``);
+* ``kernel``   -- which kind of compiled kernel runs a group of these nodes
+  (:data:`autodiff.compile_kernels.KERNEL_KINDS`): ``"elementwise"`` (from the array
+  forms above) unless the op names its own lowering.
 
 The eager engine (:mod:`autodiff.value`), the backward pass (:mod:`autodiff.backprop`),
 the step-through debugger and the renderer all read this table, so adding an
@@ -48,6 +51,7 @@ class Op:
     formula: str
     array_forward: Optional[Callable[..., np.ndarray]] = None
     array_partials: Optional[Callable[..., Sequence[np.ndarray]]] = None
+    kernel: str = "elementwise"
 
     def __repr__(self) -> str:  # pragma: no cover - cosmetic
         return f"Op({self.name!r})"
@@ -159,9 +163,9 @@ register(Op(
     "powv", 2, lambda a, b, attr=None: _real_pow(a, b), _powv_partials,
     "pow", "c = aᵇ;  ∂c/∂a = b·aᵇ⁻¹,  ∂c/∂b = aᵇ·ln a",
     lambda a, b, attr=None: a ** b,
-    lambda xs, out, attr: (
+    lambda xs, out, attr: (  # ∂/∂b: aᵇ·ln a, 0 at a = 0, NaN (no real value) for a < 0
         _np_power_rule(xs[0], xs[1]),
-        out * np.log(np.where(xs[0] > 0, xs[0], 1.0)),
+        np.where(xs[0] < 0, np.nan, out * np.log(np.where(xs[0] > 0, xs[0], 1.0))),
     ),
 ))
 
@@ -269,7 +273,7 @@ def _sum_forward(*xs: float, attr: Any = None) -> float:
 register(Op(
     "sum", None, _sum_forward,
     lambda xs, out, attr: (1.0,) * len(xs),
-    "add", "c = Σᵢ aᵢ;  ∂c/∂aᵢ = 1",
+    "add", "c = Σᵢ aᵢ;  ∂c/∂aᵢ = 1", kernel="sum",
 ))
 
 
@@ -288,7 +292,7 @@ def _dot_partials(xs: Sequence[float], out: float, attr: bool) -> Sequence[float
 register(Op(
     # inputs: (w_1..w_n, x_1..x_n[, b]); attr: True when a bias is present.
     "dot", None, _dot_forward, _dot_partials,
-    "dot", "c = Σᵢ wᵢxᵢ (+ b);  ∂c/∂wᵢ = xᵢ,  ∂c/∂xᵢ = wᵢ,  ∂c/∂b = 1",
+    "dot", "c = Σᵢ wᵢxᵢ (+ b);  ∂c/∂wᵢ = xᵢ,  ∂c/∂xᵢ = wᵢ,  ∂c/∂b = 1", kernel="dot",
 ))
 
 
@@ -312,6 +316,7 @@ def _max_partials(xs: Sequence[float], out: float, attr: Any) -> Sequence[float]
 register(Op(
     "max", None, _max_forward, _max_partials,
     "max", "c = maxᵢ aᵢ (NaN if any aᵢ is);  ∂c/∂aᵢ = 1 for the (first) largest aᵢ, else 0",
+    kernel="max",
 ))
 
 
@@ -327,5 +332,5 @@ def _softmax_partials(xs: Sequence[float], out: float, attr: int) -> Sequence[fl
 register(Op(
     # output number attr of softmax(a_1..a_n); every output node reads all inputs.
     "softmax", None, _softmax_forward, _softmax_partials,
-    "softmax", "sₖ = eᵃᵏ / Σⱼ eᵃʲ;  ∂sₖ/∂aⱼ = sₖ(δₖⱼ − sⱼ)",
+    "softmax", "sₖ = eᵃᵏ / Σⱼ eᵃʲ;  ∂sₖ/∂aⱼ = sₖ(δₖⱼ − sⱼ)", kernel="softmax",
 ))

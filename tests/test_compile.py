@@ -132,7 +132,7 @@ def test_random_graphs_match_eager(r):
     close([p.grad for p in params], psum / r["B"], "mean parameter gradients")
     order = autodiff.topological_order(root)
     reached = {id(v) for v in order}
-    needs = tape._needs_grad
+    needs = tape.graph_plan.trace.needs_grad
     variant = {id(x) for x in xs}  # nodes that read an input; the others run once per batch
     for v in order:
         if any(id(a) in variant for a in v.inputs):
