@@ -151,7 +151,8 @@ _STEPPER_HINT = ("Step through it with viz.Stepper(loss) (break_on_nonfinite, ex
 def _infinite_local_allowed(node: Value) -> bool:
     """An infinite local derivative is a limit (d(aᵏ)/da at a = 0, k < 1) or comes from an
     infinite operand the user gave; any other one overflowed from finite numbers."""
-    if node._op.name in ("pow", "powv") and node.inputs[0].data == 0.0:
+    limit_at = node._op.limit_at
+    if limit_at is not None and limit_at([v.data for v in node.inputs], node.attr):
         return True
     return any(v.data - v.data != 0.0 for v in node.inputs)
 

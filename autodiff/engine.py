@@ -28,7 +28,7 @@ from . import value
 from .ops import OPS
 from .value import Value
 
-__all__ = ["accelerated", "reason", "core", "PYTHON", "METHODS"]
+__all__ = ["accelerated", "reason", "core", "PYTHON", "METHODS", "python_only_ops", "c_kernels"]
 
 # The Value methods the C core provides (module functions: sum and dot).
 METHODS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
@@ -47,12 +47,25 @@ def _load() -> tuple[Optional[ModuleType], str]:
         return None, f"the C extension autodiff._ccore is not built ({exc})"
     python = {name: Value.__dict__[name] for name in METHODS}
     python.update(sum=value.sum, dot=value.dot)
-    fast = _ccore.install(Value, OPS, vars(value), python)
+    fast = _ccore.install(Value, c_kernels(), vars(value), python)
     for name in METHODS:
         setattr(Value, name, fast[name])
     value.sum, value.dot = fast["sum"], fast["dot"]
     PYTHON.update(python)
     return _ccore, ""
+
+
+def c_kernels() -> dict[str, object]:
+    """The ops the C core runs, by the kernel id the op table assigns them (``Op.c_kernel``)."""
+    return {op.c_kernel: op for op in OPS.values() if op.c_kernel}
+
+
+def python_only_ops() -> dict[str, str]:
+    """The ops the eager engine always runs in Python (a graph holding one takes the Python
+    backward pass), with why: declared Python-only in the table (``c_kernel=None``), or no C
+    kernel named (``c_kernel`` left unset: an op added without one)."""
+    return {name: ("declared Python-only" if op.c_kernel is None else "no C kernel named")
+            for name, op in OPS.items() if not op.c_kernel}
 
 
 core, reason = _load()

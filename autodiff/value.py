@@ -360,6 +360,14 @@ class Value:
     def abs(self) -> Value:
         return _unary(_ABS, self)
 
+    def __getattr__(self, name: str) -> Callable[..., Value]:
+        """``v.<function>(attr)`` for an op of the table that has no method written above
+        (one added with :func:`autodiff.register`): the op's ``function`` name builds it."""
+        op = _FUNCTIONS.get(name) if not name.startswith("_") else None
+        if op is None:
+            raise AttributeError(f"'Value' object has no attribute {name!r}")
+        return lambda *args, **kwargs: call_function(op, self, *args, **kwargs)
+
 
 Operand = Union[Value, Number]
 
@@ -410,6 +418,35 @@ _SIGN, _STEP, _ABS, _DOT = OPS["sign"], OPS["step"], OPS["abs"], OPS["dot"]
 _new = object.__new__
 
 
+class _FunctionIndex:
+    """The ops of the table by their ``function`` name (``Value.softplus`` → OPS["softplus"]),
+    read from the table at each look-up, so that an op registered later has its method."""
+
+    def get(self, name: str) -> Optional[Op]:
+        op = OPS.get(name)
+        if op is None or op.function != name:
+            op = next((o for o in OPS.values() if o.function == name), None)
+        return op if op is not None and op.arity == 1 else None
+
+
+_FUNCTIONS = _FunctionIndex()
+
+
+def call_function(op: Op, x: Operand, *args: Any, **kwargs: Any) -> Value:
+    """``op`` applied to ``x`` as its function is called (``leaky_relu(x, slope=0.1)``): the
+    op's constant is the one optional argument, by position or by ``op.attr_name``."""
+    if len(args) > 1 or (kwargs and set(kwargs) != {op.attr_name}) or (args and kwargs):
+        raise TypeError(f"{op.function}() takes one optional argument"
+                        + (f" ({op.attr_name})" if op.attr_name else " (none)")
+                        + f", got {len(args)} positional and {sorted(kwargs)} keyword")
+    if op.attr_name is None and (args or kwargs):
+        raise TypeError(f"{op.function}() takes no argument besides the value")
+    attr = args[0] if args else kwargs.get(op.attr_name, op.attr_default)
+    if op.attr_name is not None:
+        attr = _check_number(attr, f"{op.function}({op.attr_name})")
+    return _unary(op, _as_value(x), attr)
+
+
 def _as_value(x: Operand) -> Value:
     """Wrap a number as a constant leaf; pass a Value through."""
     if x.__class__ is Value:
@@ -438,22 +475,9 @@ def describe(v: Value) -> str:
 
 
 def _domain_error(op: Op, inputs: Sequence[Value], attr: Any) -> Optional[BaseException]:
-    """Check inputs that would give a complex number, a silent NaN or an infinity."""
-    name = op.name
-    if name == "log" and not inputs[0].data > 0.0:
-        return ValueError(f"log: the input must be > 0, got {inputs[0].data!r} from {describe(inputs[0])}")
-    if name in ("pow", "powv"):
-        a = inputs[0].data
-        k = attr if name == "pow" else inputs[1].data
-        where = f"{describe(inputs[0])} ** " + (repr(k) if name == "pow" else describe(inputs[1]))
-        if a < 0.0 and not float(k).is_integer() and k - k == 0.0:
-            return ValueError(
-                f"pow: a negative base {a!r} with a non-integer exponent {k!r} has no real value ({where})")
-        if a == 0.0 and k < 0.0:
-            return ZeroDivisionError(f"pow: 0 raised to a negative power {k!r} ({where})")
-    if name == "div" and inputs[1].data == 0.0:
-        return ZeroDivisionError(f"div: division by zero: {describe(inputs[0])} / {describe(inputs[1])}")
-    return None
+    """The op's own domain rule (``Op.domain``): inputs that would give a complex number, a
+    silent NaN or an infinity."""
+    return op.domain_error([v.data for v in inputs], attr, [describe(v) for v in inputs])
 
 
 def _forward_failed(op: Op, inputs: Sequence[Value], attr: Any, exc: Exception) -> Exception:
