@@ -10,7 +10,7 @@ and :func:`compile`, which replays a graph vectorised over a batch.
 (``autodiff/engine.py``); ``BACKPROPLAB_PURE=1`` forces the pure-Python engine.
 """
 
-from . import engine  # first: when the C core is built, it takes over Value's hot paths
+from . import engine  # which eager engine runs (C core or Python), chosen once; value.py binds it
 from .compile import Tape
 from .compile import compile  # noqa: A004 - autodiff.compile(loss, inputs) -> Tape
 from .backprop import EdgeStep, NodeStep, backward, topological_order, zero_grad

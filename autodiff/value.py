@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from operator import attrgetter
 
+from . import engine
 from .ops import OPS, Op
 from .staleness import CLOCK, data_written
 from .validate import check_label, real_number
@@ -29,26 +30,27 @@ __all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number"]
 Number = Union[int, float]
 
 # Grad mode is per thread, as in PyTorch: a thread inside ``no_grad`` does not stop other
-# threads from recording. The hot path (:func:`_node`) reads one module global,
-# ``_ALL_RECORDING``, which is True while no thread at all is inside ``no_grad``; only
-# otherwise does it ask this thread's own depth of nested ``no_grad`` blocks.
+# threads from recording. The hot path (:func:`_node`, and the C core's) reads one module
+# global, ``ALL_RECORDING``, which is True while no thread at all is inside ``no_grad``; only
+# otherwise does it ask this thread's own depth of nested ``no_grad`` blocks. Public: the C
+# core reads it by this name (see the end of this module).
 _thread_state = threading.local()
 _mode_lock = threading.Lock()
 _no_grad_depth_total = 0  # sum over threads of their no_grad nesting depth
-_ALL_RECORDING = True
+ALL_RECORDING = True
 
 
 def is_grad_enabled() -> bool:
     """Whether new operations are being recorded into graphs, in this thread."""
-    return _ALL_RECORDING or not getattr(_thread_state, "depth", 0)
+    return ALL_RECORDING or not getattr(_thread_state, "depth", 0)
 
 
 def _enter_no_grad(step: int) -> None:
-    global _no_grad_depth_total, _ALL_RECORDING
+    global _no_grad_depth_total, ALL_RECORDING
     with _mode_lock:
         _thread_state.depth = getattr(_thread_state, "depth", 0) + step
         _no_grad_depth_total += step
-        _ALL_RECORDING = _no_grad_depth_total == 0
+        ALL_RECORDING = _no_grad_depth_total == 0
 
 
 @contextmanager
@@ -72,7 +74,6 @@ def _check_number(data: Any, argument: str) -> float:
 
 # The write clock (autodiff.staleness): an op node stamps itself with it, taking the oldest
 # stamp among its op operands, so a root's stamp is that of the oldest op node of its graph.
-_CLOCK = CLOCK
 NO_STAMP = float("inf")  # a leaf's stamp: leaves are not computed from anything
 _get_stamp = attrgetter("_stamp")
 
@@ -519,9 +520,9 @@ def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any, oldest: Any
     v.param = False
     v.group = None
     v._hooks = None
-    if _ALL_RECORDING or not getattr(_thread_state, "depth", 0):
+    if ALL_RECORDING or not getattr(_thread_state, "depth", 0):
         v._op, v._inputs, v.attr = op, inputs, attr
-        stamp = _CLOCK[0]
+        stamp = CLOCK[0]
         if oldest is None:
             oldest = min(map(_get_stamp, inputs))
         v._stamp = oldest if oldest < stamp else stamp
@@ -620,3 +621,17 @@ def softmax(values: Iterable[Operand]) -> list[Value]:
     op = OPS["softmax"]
     return [apply(op, vs, k) for k in range(len(vs))]
 
+
+# ------------------------------------------------------------------ the engine, chosen once
+# autodiff.engine chose the C core or pure Python when it was imported; here Value's hot
+# methods and sum/dot are set to that engine's implementations, once. With the C core they
+# are its functions, which build the same nodes and fall back to the Python ones above (kept
+# in engine.PYTHON) for anything they do not cover; without it, the Python ones stay.
+# The C core reads three public names of this module: ALL_RECORDING, CLOCK, NO_STAMP.
+_IMPLEMENTATIONS = engine.bind(
+    Value, {**{name: Value.__dict__[name] for name in engine.METHODS}, "sum": sum, "dot": dot},
+    globals())  # this module's namespace, read live: ALL_RECORDING is rebound by no_grad
+for _name in engine.METHODS:
+    setattr(Value, _name, _IMPLEMENTATIONS[_name])
+sum, dot = _IMPLEMENTATIONS["sum"], _IMPLEMENTATIONS["dot"]  # noqa: A001
+del _name
