@@ -20,12 +20,14 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from operator import attrgetter
 
-from . import engine
+from . import backprop, engine
+from .describe import describe
+from .graph_order import topological_order
 from .ops import OPS, Op
 from .staleness import CLOCK, data_written
 from .validate import check_label, real_number
 
-__all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number"]
+__all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number", "backward", "zero_grad"]
 
 Number = Union[int, float]
 
@@ -206,8 +208,7 @@ class Value:
         Leaves accumulate across calls (as in PyTorch); gradients of intermediate
         nodes are recomputed on every call, never double-counted.
         """
-        from .backprop import backward
-        backward(self)
+        backprop.backward(self)
 
     def register_hook(self, fn: Callable[[float], Optional[float]]) -> Callable[[], None]:
         """Call ``fn(grad)`` when backward reaches this node with its full gradient.
@@ -286,7 +287,6 @@ class Value:
             _warn_hooks_dropped(self)
         prefix = None
         if not getattr(_pickle_state, "depth", 0) and any(v.inputs for v in self.inputs):
-            from .backprop import topological_order
             prefix = _Ancestors(topological_order(self, leaves=False)[:-1])
         return (_blank_value, (), (prefix, self.data, self.grad, self.label, self.param, self.op,
                                    self.inputs, self.attr, self.group))
@@ -314,7 +314,6 @@ class Value:
     def __deepcopy__(self, memo: dict) -> Value:
         """A copy of the whole graph below this node, shared nodes kept shared (iterative:
         any depth works)."""
-        from .backprop import topological_order
         for v in topological_order(self):
             if id(v) not in memo:
                 memo[id(v)] = _copy_fields(v, tuple(memo[id(a)] for a in v.inputs))
@@ -468,13 +467,6 @@ def _as_value(x: Operand) -> Value:
     return v
 
 
-def describe(v: Value) -> str:
-    """A short, human description of a node for error messages."""
-    name = f"'{v.label}'" if v.label else "(unlabelled)"
-    what = f"op {v.op}" if v._op is not None else ("parameter" if v.param else "leaf")
-    return f"node {name} [{what}, data={v.data!r}]"
-
-
 def _domain_error(op: Op, inputs: Sequence[Value], attr: Any) -> Optional[BaseException]:
     """The op's own domain rule (``Op.domain``): inputs that would give a complex number, a
     silent NaN or an infinity."""
@@ -576,6 +568,30 @@ def _binary(op: Op, a: Value, b: Value) -> Value:
         raise _not_values(op, (a, b)) from None
     s, t = a._stamp, b._stamp
     return _node(data, op, (a, b), None, s if s < t else t)
+
+
+# ------------------------------------------------------------- backward, zero_grad
+
+def backward(root: Value) -> None:
+    """Reverse-mode backprop from ``root`` (see :func:`autodiff.backprop.backward`)."""
+    if not isinstance(root, Value):
+        raise TypeError(f"backward(root): expected a Value, got {type(root).__name__}: {root!r}")
+    backprop.backward(root)
+
+
+def zero_grad(values_or_root: Union[Value, Iterable[Value]]) -> None:
+    """Set ``grad = 0`` on a list of values, or on every node of a root's graph."""
+    if isinstance(values_or_root, Value):
+        nodes: Iterable[Value] = topological_order(values_or_root)
+    elif isinstance(values_or_root, (str, bytes)) or not hasattr(values_or_root, "__iter__"):
+        raise TypeError(f"zero_grad(values_or_root): expected a Value or an iterable of Values, got "
+                        f"{type(values_or_root).__name__}: {values_or_root!r}")
+    else:
+        nodes = values_or_root
+    for v in nodes:
+        if not isinstance(v, Value):
+            raise TypeError(f"zero_grad expects Values or a graph root, got {type(v).__name__}: {v!r}")
+        v.grad = 0.0
 
 
 # --------------------------------------------------------- n-ary module functions
