@@ -36,10 +36,11 @@ from .ops import OPS, Op
 
 __all__ = ["accelerated", "reason", "core", "PYTHON", "METHODS", "bind", "python_only_ops", "c_kernels"]
 
-# The Value methods the C core provides (module functions: sum and dot).
-METHODS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
-           "__rtruediv__", "__pow__", "__neg__", "exp", "log", "tanh", "sigmoid", "relu",
-           "leaky_relu", "elu", "sign", "step", "abs")
+# The Value methods the C core provides: the operators, and the method of every op the table
+# gives a C kernel and a function name (exp, ..., abs); module functions: sum and dot.
+OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+             "__rtruediv__", "__pow__", "__neg__")
+METHODS = OPERATORS + tuple(op.function for op in OPS.values() if op.c_kernel and op.function)
 FUNCTIONS = ("sum", "dot")
 
 PYTHON: dict[str, Callable] = {}

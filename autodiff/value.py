@@ -13,6 +13,7 @@ names the op and the operands.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from itertools import repeat
 from contextlib import contextmanager
@@ -327,42 +328,13 @@ class Value:
     # Values hash and compare by identity, with CPython's C-level default hash.
 
     # ------------------------------------------------------------------ functions
-    def exp(self) -> Value:
-        return _unary(_EXP, self)
-
-    def log(self) -> Value:
-        return _unary(_LOG, self)
-
-    def tanh(self) -> Value:
-        return _unary(_TANH, self)
-
-    def sigmoid(self) -> Value:
-        return _unary(_SIGMOID, self)
-
-    def relu(self) -> Value:
-        """max(0, x); the derivative at 0 is taken as 0."""
-        return _unary(_RELU, self)
-
-    def leaky_relu(self, slope: Number = 0.01) -> Value:
-        return _unary(_LEAKY, self, _check_number(slope, "leaky_relu(slope)"))
-
-    def elu(self, alpha: Number = 1.0) -> Value:
-        return _unary(_ELU, self, _check_number(alpha, "elu(alpha)"))
-
-    def sign(self) -> Value:
-        """+1 for x ≥ 0, −1 otherwise; derivative 0 everywhere (as the lectures take it)."""
-        return _unary(_SIGN, self)
-
-    def step(self) -> Value:
-        """1 for x > 0, 0 otherwise (so step(0) = 0); derivative 0 everywhere."""
-        return _unary(_STEP, self)
-
-    def abs(self) -> Value:
-        return _unary(_ABS, self)
+    # exp, log, tanh, sigmoid, relu, leaky_relu(slope), elu(alpha), sign, step, abs: one
+    # method per op of the table with a ``function`` name, made from its entry (see
+    # _op_method at the end of this module).
 
     def __getattr__(self, name: str) -> Callable[..., Value]:
-        """``v.<function>(attr)`` for an op of the table that has no method written above
-        (one added with :func:`autodiff.register`): the op's ``function`` name builds it."""
+        """``v.<function>(attr)`` for an op registered after this module was imported
+        (:func:`autodiff.register`): the op's ``function`` name builds it."""
         op = _FUNCTIONS.get(name) if not name.startswith("_") else None
         if op is None:
             raise AttributeError(f"'Value' object has no attribute {name!r}")
@@ -410,10 +382,7 @@ def _copy_fields(v: Value, inputs: tuple) -> Value:
     return c
 
 _ADD, _SUB, _MUL, _DIV, _NEG = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["neg"]
-_POW, _POWV, _EXP, _LOG = OPS["pow"], OPS["powv"], OPS["exp"], OPS["log"]
-_TANH, _SIGMOID, _RELU, _LEAKY, _ELU = (
-    OPS["tanh"], OPS["sigmoid"], OPS["relu"], OPS["leaky_relu"], OPS["elu"])
-_SIGN, _STEP, _ABS, _DOT = OPS["sign"], OPS["step"], OPS["abs"], OPS["dot"]
+_POW, _POWV, _DOT = OPS["pow"], OPS["powv"], OPS["dot"]
 
 _new = object.__new__
 
@@ -636,6 +605,33 @@ def softmax(values: Iterable[Operand]) -> list[Value]:
     vs = _values(values, "softmax")
     op = OPS["softmax"]
     return [apply(op, vs, k) for k in range(len(vs))]
+
+
+# ------------------------------------------------------------------ methods from the table
+
+def _op_method(op: Op) -> Callable[..., Value]:
+    """``Value.<op.function>``: the node ``op(self)``, or ``op(self; attr)`` with the op's
+    constant as its one optional argument (``leaky_relu(slope=0.01)``)."""
+    if op.attr_name is None:
+        def method(self: Value) -> Value:
+            return _unary(op, self)
+        parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
+    else:
+        def method(self: Value, *args: Any, **kwargs: Any) -> Value:
+            return call_function(op, self, *args, **kwargs)
+        parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+                      inspect.Parameter(op.attr_name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        default=op.attr_default)]
+    method.__name__, method.__qualname__ = op.function, f"Value.{op.function}"
+    method.__doc__ = f"The ``{op.name}`` node of the op table: {op.formula}"
+    method.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return method
+
+
+for _op in list(OPS.values()):
+    if _op.function and _op.arity == 1:
+        setattr(Value, _op.function, _op_method(_op))
+del _op
 
 
 # ------------------------------------------------------------------ the engine, chosen once
