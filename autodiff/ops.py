@@ -15,8 +15,9 @@ Each :class:`Op` entry states, for one primitive, side by side:
   forms above) unless the op names its own lowering.
 
 The eager engine (:mod:`autodiff.value`), the backward pass (:mod:`autodiff.backprop`),
-the step-through debugger and the renderer all read this table, so adding an
-activation is one entry here plus one method or function that builds the node.
+the C core (by ``c_kernel``), the step-through debugger, the renderer, the CLI and
+:mod:`nn.activations` all read this table, so adding an activation is one entry here
+(``tests/test_engine_op_table.py`` adds ``softplus`` so at run time).
 
 Conventions that follow the lectures (seed 002/004): the derivative of ``sign``
 and ``step`` is 0 everywhere (including 0, where it does not exist), and
