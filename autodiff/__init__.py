@@ -10,16 +10,16 @@ and :func:`compile`, which replays a graph vectorised over a batch.
 (``autodiff/engine.py``); ``BACKPROPLAB_PURE=1`` forces the pure-Python engine.
 """
 
-from . import engine  # first: when the C core is built, it takes over Value's hot paths
+from . import engine  # which eager engine runs (C core or Python), chosen once; value.py binds it
 from .compile import Tape
 from .compile import compile  # noqa: A004 - autodiff.compile(loss, inputs) -> Tape
-from .backprop import EdgeStep, NodeStep, backward, topological_order, zero_grad
+from .backprop import EdgeStep, NodeStep, topological_order
 from .trace import Trace, chain_rule
 from .gradcheck import GradcheckError, UndefinedHere, check_tolerances, gradcheck, local_gradcheck
 from .staleness import StaleGraphError
 from .ops import OPS, Op, register
 from .params import ParameterStore
-from .value import Value, apply, describe, dot, is_grad_enabled, maximum, no_grad, softmax
+from .value import Value, apply, backward, describe, dot, zero_grad, is_grad_enabled, maximum, no_grad, softmax
 from .engine import accelerated
 from .value import sum  # noqa: A004, F401 - autodiff.sum is the n-ary sum node
 

@@ -38,12 +38,13 @@ static PyObject *CLOCK = NULL;  /* autodiff.staleness.CLOCK, a list holding the 
 static PyObject *NO_STAMP = NULL;  /* value.NO_STAMP: a leaf's stamp (+inf) */
 #define SLOT(o, off) (*(PyObject **)((char *)(o) + (off)))
 
-static PyObject *VALUE_GLOBALS = NULL;  /* autodiff.value's namespace: _ALL_RECORDING */
+static PyObject *VALUE_GLOBALS = NULL;  /* autodiff.value's namespace: ALL_RECORDING */
 static PyObject *STR_ALL_RECORDING = NULL, *STR_LEAF_HOOKS = NULL, *EMPTY_STR = NULL;
 static PyObject *ZERO = NULL;           /* the float 0.0 a new node's grad starts from */
 static PyObject *ONE = NULL, *MINUS_ONE = NULL;
 
-/* The ops this file implements, by code; OP_OBJ holds their OPS entries. */
+/* The kernels this file implements, by code; OP_NAMES are their ids (the op table's
+ * Op.c_kernel), OP_OBJ the Op entries that name them (given to install). */
 enum {
     OP_DOT, OP_RELU, OP_MUL, OP_ADD, OP_SUM, OP_SUB, OP_TANH, OP_SIGMOID, OP_POW, OP_DIV,
     OP_NEG, OP_EXP, OP_LOG, OP_LEAKY, OP_ELU, OP_SIGN, OP_STEP, OP_ABS, N_OPS
@@ -101,7 +102,7 @@ static inline int plain_number(PyObject *o, double *out)
     return 0;
 }
 
-/* True while no thread is inside no_grad (value.py's _ALL_RECORDING). */
+/* True while no thread is inside no_grad (value.py's ALL_RECORDING). */
 static inline int all_recording(void)
 {
     PyObject *flag = PyDict_GetItemWithError(VALUE_GLOBALS, STR_ALL_RECORDING);
@@ -1292,8 +1293,10 @@ static Py_ssize_t slot_offset(PyObject *cls, const char *name)
     return m->offset;
 }
 
-/* install(Value, ops, value_globals, python) -> {name: method descriptor or function}
- * ops: autodiff.ops.OPS; value_globals: autodiff.value's namespace; python: {name: the Python
+/* install(Value, kernels, value_globals, python) -> {name: method descriptor or function}
+ * kernels: {kernel id: its Op entry}, the ids the op table assigns (Op.c_kernel, the names in
+ * OP_NAMES); value_globals: autodiff.value's namespace, read by the public names ALL_RECORDING,
+ * CLOCK and NO_STAMP; python: {name: the Python
  * function each fast path falls back to}, names as in PY_NAMES. */
 static PyObject *c_install(PyObject *mod, PyObject *args)
 {
@@ -1312,9 +1315,9 @@ static PyObject *c_install(PyObject *mod, PyObject *args)
     for (int i = 0; i < 10; i++)
         if ((*offs[i] = slot_offset(cls, names[i])) < 0)
             return NULL;
-    CLOCK = PyDict_GetItemString(globals, "_CLOCK");
+    CLOCK = PyDict_GetItemString(globals, "CLOCK");
     if (CLOCK == NULL || !PyList_CheckExact(CLOCK) || PyList_GET_SIZE(CLOCK) != 1)
-        return PyErr_Format(PyExc_TypeError, "autodiff._ccore: value._CLOCK is not a one-item list");
+        return PyErr_Format(PyExc_TypeError, "autodiff._ccore: value.CLOCK is not a one-item list");
     Py_INCREF(CLOCK);
     NO_STAMP = PyDict_GetItemString(globals, "NO_STAMP");
     if (NO_STAMP == NULL || !PyFloat_CheckExact(NO_STAMP))
@@ -1323,7 +1326,7 @@ static PyObject *c_install(PyObject *mod, PyObject *args)
     for (int i = 0; i < N_OPS; i++) {
         PyObject *op = PyDict_GetItemString(ops, OP_NAMES[i]);
         if (op == NULL)
-            return PyErr_Format(PyExc_KeyError, "autodiff._ccore: OPS has no %s", OP_NAMES[i]);
+            return PyErr_Format(PyExc_KeyError, "autodiff._ccore: no op of the table names the C kernel %s (Op.c_kernel)", OP_NAMES[i]);
         OP_OBJ[i] = Py_NewRef(op);
     }
     for (int i = 0; i < N_PY; i++) {
@@ -1384,7 +1387,7 @@ PyMODINIT_FUNC PyInit__ccore(void)
     PyObject *m = PyModule_Create(&MODULE);
     if (m == NULL)
         return NULL;
-    STR_ALL_RECORDING = PyUnicode_InternFromString("_ALL_RECORDING");
+    STR_ALL_RECORDING = PyUnicode_InternFromString("ALL_RECORDING");
     STR_LEAF_HOOKS = PyUnicode_InternFromString("leaf_hooks");
     EMPTY_STR = PyUnicode_FromString("");
     ZERO = PyFloat_FromDouble(0.0);

@@ -24,64 +24,29 @@ import math
 import numbers
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterable, Iterator, Optional, Union
 
 from operator import attrgetter
 
 from .engine import core
 from .staleness import check_graph
 from .validate import real_number
-from .value import Value, describe
+from .describe import describe
+from .graph_order import topological_order
+
+if TYPE_CHECKING:  # for the annotations only
+    from .value import Value
 
 _inputs = attrgetter("inputs")
 _hypot = math.hypot
 
-__all__ = ["topological_order", "backward", "zero_grad", "NodeStep", "EdgeStep", "run_pass",
+__all__ = ["topological_order", "backward", "NodeStep", "EdgeStep", "run_pass",
            "write_gradients", "check_gradients", "GRADIENT_LOCK", "Recording"]
 
 #: Held while a pass writes its gradients into ``.grad`` (by :func:`write_gradients`, and
 #: around the C core's pass, which writes at its end): a leaf's ``grad += g`` is a read and
 #: a write, and two passes adding into one shared leaf must not interleave them.
 GRADIENT_LOCK = threading.Lock()
-
-
-def topological_order(root: Value, leaves: bool = True) -> list[Value]:
-    """All nodes of ``root``'s graph, each after its inputs, root last.
-
-    Iterative depth-first search (no recursion, so any depth works): each stack entry
-    holds a node and the iterator over its remaining inputs; a node is emitted once all
-    its inputs are. Leaves are emitted when first seen, or skipped with ``leaves=False``
-    (what backward uses: most edges of a neural network end in a leaf, and filtering them
-    out in C keeps the Python loop to the edges between op nodes).
-    """
-    if not root.inputs:
-        return [root]
-    operands = iter if leaves else _op_inputs
-    order: list[Value] = []
-    emit = order.append
-    seen = {root}  # Values hash by identity
-    mark = seen.add
-    stack = [(root, operands(root.inputs))]
-    push = stack.append
-    while stack:
-        node, pending = stack[-1]
-        for inp in pending:
-            if inp in seen:
-                continue
-            mark(inp)
-            if inp.inputs:
-                push((inp, operands(inp.inputs)))
-                break
-            emit(inp)  # a leaf (only reached when leaves=True)
-        else:
-            stack.pop()
-            emit(node)
-    return order
-
-
-def _op_inputs(inputs: tuple[Value, ...]) -> Iterator[Value]:
-    """The inputs that are op nodes (not leaves)."""
-    return filter(_inputs, inputs)
 
 
 @dataclass
@@ -151,7 +116,8 @@ _STEPPER_HINT = ("Step through it with viz.Stepper(loss) (break_on_nonfinite, ex
 def _infinite_local_allowed(node: Value) -> bool:
     """An infinite local derivative is a limit (d(aᵏ)/da at a = 0, k < 1) or comes from an
     infinite operand the user gave; any other one overflowed from finite numbers."""
-    if node._op.name in ("pow", "powv") and node.inputs[0].data == 0.0:
+    limit_at = node._op.limit_at
+    if limit_at is not None and limit_at([v.data for v in node.inputs], node.attr):
         return True
     return any(v.data - v.data != 0.0 for v in node.inputs)
 
@@ -328,7 +294,7 @@ def write_gradients(grads: dict[Value, float]) -> None:
 
 
 def backward(root: Value) -> None:
-    """Plain backprop from ``root``: :func:`run_pass`, :func:`check_gradients` when the
+    """Plain backprop from ``root`` (a Value: :func:`autodiff.backward` checks it): :func:`run_pass`, :func:`check_gradients` when the
     pass met a number that may be NaN or infinite (raising ``FloatingPointError`` or
     ``OverflowError`` that names the node, and then writing nothing), then
     :func:`write_gradients`.
@@ -338,31 +304,14 @@ def backward(root: Value) -> None:
     of its own and writes the gradients at its end, under the same lock. Otherwise,
     having changed nothing, it leaves the pass to Python.
     """
-    if not isinstance(root, Value):
-        raise TypeError(f"backward(root): expected a Value, got {type(root).__name__}: {root!r}")
     check_graph(root)  # StaleGraphError when data changed since the graph was built
     if core is not None:
         with GRADIENT_LOCK:
             handled = core.backward(root)
         if handled is not NotImplemented:
             return
-    order = topological_order(root, leaves=Value.leaf_hooks > 0)
+    order = topological_order(root, leaves=type(root).leaf_hooks > 0)
     grads, bound = run_pass(root, order)
     if bound - bound != 0.0:  # NaN or ±inf somewhere in this pass
         check_gradients(order, grads)
     write_gradients(grads)
-
-
-def zero_grad(values_or_root: Union[Value, Iterable[Value]]) -> None:
-    """Set ``grad = 0`` on a list of values, or on every node of a root's graph."""
-    if isinstance(values_or_root, Value):
-        nodes: Iterable[Value] = topological_order(values_or_root)
-    elif isinstance(values_or_root, (str, bytes)) or not hasattr(values_or_root, "__iter__"):
-        raise TypeError(f"zero_grad(values_or_root): expected a Value or an iterable of Values, got "
-                        f"{type(values_or_root).__name__}: {values_or_root!r}")
-    else:
-        nodes = values_or_root
-    for v in nodes:
-        if not isinstance(v, Value):
-            raise TypeError(f"zero_grad expects Values or a graph root, got {type(v).__name__}: {v!r}")
-        v.grad = 0.0

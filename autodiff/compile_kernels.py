@@ -108,6 +108,21 @@ def _segment_of(arities: Sequence[int]) -> Index:
     return np.repeat(np.arange(len(arities)), arities)
 
 
+def _check_array_form(op: Op, attr: Any) -> None:
+    """An op whose scalar forms serve as its array forms (the table's default) must take
+    numpy arrays: tried once on a small array at compile time, refused naming the op."""
+    if op.array_forward is not op.forward and op.array_partials is not op.partials:
+        return
+    probe = [np.full(2, 0.5) for _ in range(op.arity or 1)]
+    try:
+        with np.errstate(all="ignore"):
+            op.array_partials(probe, op.array_forward(*probe, attr=attr), attr)
+    except (TypeError, ValueError) as exc:
+        raise NotImplementedError(
+            f"compile: op {op.name!r} has no array form: its forward or partials do not take numpy "
+            f"arrays ({exc}); give its Op entry array_forward / array_partials") from None
+
+
 class Elementwise:
     """A group of nodes of one elementwise op with one ``attr``: forward and partials come
     from the op table's ``array_forward`` / ``array_partials``."""
@@ -119,6 +134,7 @@ class Elementwise:
                  ins: Sequence[Sequence[int]], grad_slots: Sequence[bool]) -> None:
         if op.array_forward is None or op.array_partials is None:
             raise NotImplementedError(f"compile: op {op.name!r} has no array form")
+        _check_array_form(op, attr)
         self.op, self.attr, self.nodes, self.out = op, attr, nodes, out
         self.ins = [as_index(r) for r in ins]
         self.fwd, self.partials = op.array_forward, op.array_partials

@@ -15,10 +15,10 @@ from __future__ import annotations
 import math
 from typing import Callable, Sequence
 
-from .backprop import topological_order, zero_grad
+from .graph_order import topological_order
 from .trace import chain_rule
 from .validate import nonnegative_number, positive_number
-from .value import Value, describe, no_grad
+from .value import Value, describe, no_grad, zero_grad
 
 __all__ = ["gradcheck", "GradcheckError", "local_gradcheck", "UndefinedHere", "check_tolerances"]
 

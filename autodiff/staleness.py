@@ -30,6 +30,9 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
+from .describe import describe
+from .graph_order import topological_order
+
 __all__ = ["CLOCK", "StaleGraphError", "data_written", "watch", "unwatch", "check_graph"]
 
 CLOCK = [0]  # a list, so that value.py and the C core read and bump it in place
@@ -71,8 +74,6 @@ def check_graph(root: Any, where: str = "backward") -> None:
     stamp = root._stamp
     if CLOCK[0] <= stamp:  # nothing written since the oldest op node was made (leaves: +inf)
         return
-    from .backprop import topological_order
-    from .value import describe
     for node in topological_order(root, leaves=False):
         op = node._op
         xs = [v.data for v in node.inputs]

@@ -13,6 +13,7 @@ names the op and the operands.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from itertools import repeat
 from contextlib import contextmanager
@@ -20,35 +21,39 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence, Union
 
 from operator import attrgetter
 
+from . import backprop, engine
+from .describe import describe
+from .graph_order import topological_order
 from .ops import OPS, Op
 from .staleness import CLOCK, data_written
 from .validate import check_label, real_number
 
-__all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number"]
+__all__ = ["Value", "apply", "no_grad", "is_grad_enabled", "describe", "Number", "backward", "zero_grad"]
 
 Number = Union[int, float]
 
 # Grad mode is per thread, as in PyTorch: a thread inside ``no_grad`` does not stop other
-# threads from recording. The hot path (:func:`_node`) reads one module global,
-# ``_ALL_RECORDING``, which is True while no thread at all is inside ``no_grad``; only
-# otherwise does it ask this thread's own depth of nested ``no_grad`` blocks.
+# threads from recording. The hot path (:func:`_node`, and the C core's) reads one module
+# global, ``ALL_RECORDING``, which is True while no thread at all is inside ``no_grad``; only
+# otherwise does it ask this thread's own depth of nested ``no_grad`` blocks. Public: the C
+# core reads it by this name (see the end of this module).
 _thread_state = threading.local()
 _mode_lock = threading.Lock()
 _no_grad_depth_total = 0  # sum over threads of their no_grad nesting depth
-_ALL_RECORDING = True
+ALL_RECORDING = True
 
 
 def is_grad_enabled() -> bool:
     """Whether new operations are being recorded into graphs, in this thread."""
-    return _ALL_RECORDING or not getattr(_thread_state, "depth", 0)
+    return ALL_RECORDING or not getattr(_thread_state, "depth", 0)
 
 
 def _enter_no_grad(step: int) -> None:
-    global _no_grad_depth_total, _ALL_RECORDING
+    global _no_grad_depth_total, ALL_RECORDING
     with _mode_lock:
         _thread_state.depth = getattr(_thread_state, "depth", 0) + step
         _no_grad_depth_total += step
-        _ALL_RECORDING = _no_grad_depth_total == 0
+        ALL_RECORDING = _no_grad_depth_total == 0
 
 
 @contextmanager
@@ -72,7 +77,6 @@ def _check_number(data: Any, argument: str) -> float:
 
 # The write clock (autodiff.staleness): an op node stamps itself with it, taking the oldest
 # stamp among its op operands, so a root's stamp is that of the oldest op node of its graph.
-_CLOCK = CLOCK
 NO_STAMP = float("inf")  # a leaf's stamp: leaves are not computed from anything
 _get_stamp = attrgetter("_stamp")
 
@@ -205,8 +209,7 @@ class Value:
         Leaves accumulate across calls (as in PyTorch); gradients of intermediate
         nodes are recomputed on every call, never double-counted.
         """
-        from .backprop import backward
-        backward(self)
+        backprop.backward(self)
 
     def register_hook(self, fn: Callable[[float], Optional[float]]) -> Callable[[], None]:
         """Call ``fn(grad)`` when backward reaches this node with its full gradient.
@@ -285,7 +288,6 @@ class Value:
             _warn_hooks_dropped(self)
         prefix = None
         if not getattr(_pickle_state, "depth", 0) and any(v.inputs for v in self.inputs):
-            from .backprop import topological_order
             prefix = _Ancestors(topological_order(self, leaves=False)[:-1])
         return (_blank_value, (), (prefix, self.data, self.grad, self.label, self.param, self.op,
                                    self.inputs, self.attr, self.group))
@@ -313,7 +315,6 @@ class Value:
     def __deepcopy__(self, memo: dict) -> Value:
         """A copy of the whole graph below this node, shared nodes kept shared (iterative:
         any depth works)."""
-        from .backprop import topological_order
         for v in topological_order(self):
             if id(v) not in memo:
                 memo[id(v)] = _copy_fields(v, tuple(memo[id(a)] for a in v.inputs))
@@ -327,38 +328,17 @@ class Value:
     # Values hash and compare by identity, with CPython's C-level default hash.
 
     # ------------------------------------------------------------------ functions
-    def exp(self) -> Value:
-        return _unary(_EXP, self)
+    # exp, log, tanh, sigmoid, relu, leaky_relu(slope), elu(alpha), sign, step, abs: one
+    # method per op of the table with a ``function`` name, made from its entry (see
+    # _op_method at the end of this module).
 
-    def log(self) -> Value:
-        return _unary(_LOG, self)
-
-    def tanh(self) -> Value:
-        return _unary(_TANH, self)
-
-    def sigmoid(self) -> Value:
-        return _unary(_SIGMOID, self)
-
-    def relu(self) -> Value:
-        """max(0, x); the derivative at 0 is taken as 0."""
-        return _unary(_RELU, self)
-
-    def leaky_relu(self, slope: Number = 0.01) -> Value:
-        return _unary(_LEAKY, self, _check_number(slope, "leaky_relu(slope)"))
-
-    def elu(self, alpha: Number = 1.0) -> Value:
-        return _unary(_ELU, self, _check_number(alpha, "elu(alpha)"))
-
-    def sign(self) -> Value:
-        """+1 for x ≥ 0, −1 otherwise; derivative 0 everywhere (as the lectures take it)."""
-        return _unary(_SIGN, self)
-
-    def step(self) -> Value:
-        """1 for x > 0, 0 otherwise (so step(0) = 0); derivative 0 everywhere."""
-        return _unary(_STEP, self)
-
-    def abs(self) -> Value:
-        return _unary(_ABS, self)
+    def __getattr__(self, name: str) -> Callable[..., Value]:
+        """``v.<function>(attr)`` for an op registered after this module was imported
+        (:func:`autodiff.register`): the op's ``function`` name builds it."""
+        op = _FUNCTIONS.get(name) if not name.startswith("_") else None
+        if op is None:
+            raise AttributeError(f"'Value' object has no attribute {name!r}")
+        return lambda *args, **kwargs: call_function(op, self, *args, **kwargs)
 
 
 Operand = Union[Value, Number]
@@ -402,12 +382,38 @@ def _copy_fields(v: Value, inputs: tuple) -> Value:
     return c
 
 _ADD, _SUB, _MUL, _DIV, _NEG = OPS["add"], OPS["sub"], OPS["mul"], OPS["div"], OPS["neg"]
-_POW, _POWV, _EXP, _LOG = OPS["pow"], OPS["powv"], OPS["exp"], OPS["log"]
-_TANH, _SIGMOID, _RELU, _LEAKY, _ELU = (
-    OPS["tanh"], OPS["sigmoid"], OPS["relu"], OPS["leaky_relu"], OPS["elu"])
-_SIGN, _STEP, _ABS, _DOT = OPS["sign"], OPS["step"], OPS["abs"], OPS["dot"]
+_POW, _POWV, _DOT = OPS["pow"], OPS["powv"], OPS["dot"]
 
 _new = object.__new__
+
+
+class _FunctionIndex:
+    """The ops of the table by their ``function`` name (``Value.softplus`` → OPS["softplus"]),
+    read from the table at each look-up, so that an op registered later has its method."""
+
+    def get(self, name: str) -> Optional[Op]:
+        op = OPS.get(name)
+        if op is None or op.function != name:
+            op = next((o for o in OPS.values() if o.function == name), None)
+        return op if op is not None and op.arity == 1 else None
+
+
+_FUNCTIONS = _FunctionIndex()
+
+
+def call_function(op: Op, x: Operand, *args: Any, **kwargs: Any) -> Value:
+    """``op`` applied to ``x`` as its function is called (``leaky_relu(x, slope=0.1)``): the
+    op's constant is the one optional argument, by position or by ``op.attr_name``."""
+    if len(args) > 1 or (kwargs and set(kwargs) != {op.attr_name}) or (args and kwargs):
+        raise TypeError(f"{op.function}() takes one optional argument"
+                        + (f" ({op.attr_name})" if op.attr_name else " (none)")
+                        + f", got {len(args)} positional and {sorted(kwargs)} keyword")
+    if op.attr_name is None and (args or kwargs):
+        raise TypeError(f"{op.function}() takes no argument besides the value")
+    attr = args[0] if args else kwargs.get(op.attr_name, op.attr_default)
+    if op.attr_name is not None:
+        attr = _check_number(attr, f"{op.function}({op.attr_name})")
+    return _unary(op, _as_value(x), attr)
 
 
 def _as_value(x: Operand) -> Value:
@@ -430,30 +436,10 @@ def _as_value(x: Operand) -> Value:
     return v
 
 
-def describe(v: Value) -> str:
-    """A short, human description of a node for error messages."""
-    name = f"'{v.label}'" if v.label else "(unlabelled)"
-    what = f"op {v.op}" if v._op is not None else ("parameter" if v.param else "leaf")
-    return f"node {name} [{what}, data={v.data!r}]"
-
-
 def _domain_error(op: Op, inputs: Sequence[Value], attr: Any) -> Optional[BaseException]:
-    """Check inputs that would give a complex number, a silent NaN or an infinity."""
-    name = op.name
-    if name == "log" and not inputs[0].data > 0.0:
-        return ValueError(f"log: the input must be > 0, got {inputs[0].data!r} from {describe(inputs[0])}")
-    if name in ("pow", "powv"):
-        a = inputs[0].data
-        k = attr if name == "pow" else inputs[1].data
-        where = f"{describe(inputs[0])} ** " + (repr(k) if name == "pow" else describe(inputs[1]))
-        if a < 0.0 and not float(k).is_integer() and k - k == 0.0:
-            return ValueError(
-                f"pow: a negative base {a!r} with a non-integer exponent {k!r} has no real value ({where})")
-        if a == 0.0 and k < 0.0:
-            return ZeroDivisionError(f"pow: 0 raised to a negative power {k!r} ({where})")
-    if name == "div" and inputs[1].data == 0.0:
-        return ZeroDivisionError(f"div: division by zero: {describe(inputs[0])} / {describe(inputs[1])}")
-    return None
+    """The op's own domain rule (``Op.domain``): inputs that would give a complex number, a
+    silent NaN or an infinity."""
+    return op.domain_error([v.data for v in inputs], attr, [describe(v) for v in inputs])
 
 
 def _forward_failed(op: Op, inputs: Sequence[Value], attr: Any, exc: Exception) -> Exception:
@@ -495,9 +481,9 @@ def _node(data: float, op: Op, inputs: tuple[Value, ...], attr: Any, oldest: Any
     v.param = False
     v.group = None
     v._hooks = None
-    if _ALL_RECORDING or not getattr(_thread_state, "depth", 0):
+    if ALL_RECORDING or not getattr(_thread_state, "depth", 0):
         v._op, v._inputs, v.attr = op, inputs, attr
-        stamp = _CLOCK[0]
+        stamp = CLOCK[0]
         if oldest is None:
             oldest = min(map(_get_stamp, inputs))
         v._stamp = oldest if oldest < stamp else stamp
@@ -553,6 +539,30 @@ def _binary(op: Op, a: Value, b: Value) -> Value:
     return _node(data, op, (a, b), None, s if s < t else t)
 
 
+# ------------------------------------------------------------- backward, zero_grad
+
+def backward(root: Value) -> None:
+    """Reverse-mode backprop from ``root`` (see :func:`autodiff.backprop.backward`)."""
+    if not isinstance(root, Value):
+        raise TypeError(f"backward(root): expected a Value, got {type(root).__name__}: {root!r}")
+    backprop.backward(root)
+
+
+def zero_grad(values_or_root: Union[Value, Iterable[Value]]) -> None:
+    """Set ``grad = 0`` on a list of values, or on every node of a root's graph."""
+    if isinstance(values_or_root, Value):
+        nodes: Iterable[Value] = topological_order(values_or_root)
+    elif isinstance(values_or_root, (str, bytes)) or not hasattr(values_or_root, "__iter__"):
+        raise TypeError(f"zero_grad(values_or_root): expected a Value or an iterable of Values, got "
+                        f"{type(values_or_root).__name__}: {values_or_root!r}")
+    else:
+        nodes = values_or_root
+    for v in nodes:
+        if not isinstance(v, Value):
+            raise TypeError(f"zero_grad expects Values or a graph root, got {type(v).__name__}: {v!r}")
+        v.grad = 0.0
+
+
 # --------------------------------------------------------- n-ary module functions
 
 def _values(xs: Iterable[Operand], what: str) -> tuple[Value, ...]:
@@ -596,3 +606,44 @@ def softmax(values: Iterable[Operand]) -> list[Value]:
     op = OPS["softmax"]
     return [apply(op, vs, k) for k in range(len(vs))]
 
+
+# ------------------------------------------------------------------ methods from the table
+
+def _op_method(op: Op) -> Callable[..., Value]:
+    """``Value.<op.function>``: the node ``op(self)``, or ``op(self; attr)`` with the op's
+    constant as its one optional argument (``leaky_relu(slope=0.01)``)."""
+    if op.attr_name is None:
+        def method(self: Value) -> Value:
+            return _unary(op, self)
+        parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)]
+    else:
+        def method(self: Value, *args: Any, **kwargs: Any) -> Value:
+            return call_function(op, self, *args, **kwargs)
+        parameters = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+                      inspect.Parameter(op.attr_name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                        default=op.attr_default)]
+    method.__name__, method.__qualname__ = op.function, f"Value.{op.function}"
+    method.__doc__ = f"The ``{op.name}`` node of the op table: {op.formula}"
+    method.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    return method
+
+
+for _op in list(OPS.values()):
+    if _op.function and _op.arity == 1:
+        setattr(Value, _op.function, _op_method(_op))
+del _op
+
+
+# ------------------------------------------------------------------ the engine, chosen once
+# autodiff.engine chose the C core or pure Python when it was imported; here Value's hot
+# methods and sum/dot are set to that engine's implementations, once. With the C core they
+# are its functions, which build the same nodes and fall back to the Python ones above (kept
+# in engine.PYTHON) for anything they do not cover; without it, the Python ones stay.
+# The C core reads three public names of this module: ALL_RECORDING, CLOCK, NO_STAMP.
+_IMPLEMENTATIONS = engine.bind(
+    Value, {**{name: Value.__dict__[name] for name in engine.METHODS}, "sum": sum, "dot": dot},
+    globals())  # this module's namespace, read live: ALL_RECORDING is rebound by no_grad
+for _name in engine.METHODS:
+    setattr(Value, _name, _IMPLEMENTATIONS[_name])
+sum, dot = _IMPLEMENTATIONS["sum"], _IMPLEMENTATIONS["dot"]  # noqa: A001
+del _name

@@ -85,14 +85,20 @@ def Maxout(k: int = 2) -> Activation:
     return Activation(f"maxout({k})", lambda zs: autodiff.maximum(zs), pieces=k)
 
 
+def _from_table(name: str) -> Optional[Activation]:
+    """The activation made by the op whose ``function`` is ``name``, where the op table marks
+    it as one (``Op.activation``) and it takes no constant (those have factories below)."""
+    op = next((o for o in autodiff.OPS.values() if o.function == name), None)
+    if op is None or not op.activation or op.attr_name is not None:
+        return None
+    return _method(name, name)
+
+
 ACTIVATIONS: dict[str, Activation] = {
-    "sigmoid": _method("sigmoid", "sigmoid"),
-    "tanh": _method("tanh", "tanh"),
-    "relu": _method("relu", "relu"),
+    **{op.function: _method(op.function, op.function) for op in autodiff.OPS.values()
+       if op.activation and op.attr_name is None and op.function},
     "leaky_relu": LeakyReLU(),
     "elu": ELU(),
-    "sign": _method("sign", "sign"),
-    "step": _method("step", "step"),
     "linear": Activation("linear", lambda zs: zs[0]),
     "maxout": Maxout(2),
 }
@@ -115,6 +121,9 @@ def get_activation(spec: Union[str, Activation, None], argument: str = "activati
                          "MLP(output_activation='softmax'), not on a single Neuron")
     if spec in ACTIVATIONS:
         return ACTIVATIONS[spec]
+    registered = _from_table(spec)  # an op registered after this module was imported
+    if registered is not None:
+        return registered
     m = _PARAM.match(spec)
     if m and m.group(1) in _FACTORIES:
         factory, cast = _FACTORIES[m.group(1)]

@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import itertools
 
+import math
+
 import numpy as np
 import pytest
 
@@ -83,9 +85,14 @@ def test_the_kernel_is_chosen_by_the_entry_kind_not_the_name(clean_ops):
     assert tape.param_grad[0] == batch.sum()
 
 
-def test_an_op_without_array_form_is_refused_naming_it(clean_ops):
-    scalar_only = _register(arity=1, forward=lambda a, attr=None: 2.0 * a,
-                            partials=lambda xs, out, attr: (2.0,), label="twice", formula="c = 2a")
+@pytest.mark.parametrize("array_forward", [None, "scalar math"])
+def test_an_op_without_array_form_is_refused_naming_it(clean_ops, array_forward):
+    """Declared without one (array_forward=None), or its scalar forward (the default array form)
+    written with math, which numpy arrays cannot go through."""
+    extra = {} if array_forward == "scalar math" else {"array_forward": None}
+    scalar_only = _register(arity=1, forward=lambda a, attr=None: math.exp(a) * 2.0,
+                            partials=lambda xs, out, attr: (out,), label="twice", formula="c = 2eᵃ",
+                            **extra)
     x = Value(0.0, "x")
     with pytest.raises(NotImplementedError, match=scalar_only.name):
         autodiff.compile(autodiff.apply(scalar_only, (x * Value(1.0, "p", param=True),)), [x])

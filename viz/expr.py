@@ -25,10 +25,12 @@ from __future__ import annotations
 import ast
 import difflib
 import math
-from typing import Callable, Iterable, Mapping, Union
+from collections.abc import Mapping
+from typing import Any, Callable, Iterable, Iterator, Union
 
 import autodiff
 from autodiff import Value
+from autodiff.value import call_function
 
 __all__ = ["ExprError", "parse_expr", "FUNCTIONS", "free_names"]
 
@@ -41,26 +43,52 @@ class ExprError(ValueError):
     """An expression was refused or could not be evaluated; the message quotes where."""
 
 
-def _unary(method: str) -> Callable[[Num], Value]:
-    return lambda x: getattr(_value(x), method)()
+Signature = tuple[Callable[..., Value], tuple[str, ...], tuple[int, int], tuple[int, ...]]
 
-
-# name -> (function, allowed keywords, number of positional arguments (min, max),
-#          which positional arguments are lists)
-FUNCTIONS: dict[str, tuple[Callable[..., Value], tuple[str, ...], tuple[int, int], tuple[int, ...]]] = {
-    **{name: (_unary(name), (), (1, 1), ())
-       for name in ("exp", "log", "tanh", "sigmoid", "relu", "sign", "step", "abs")},
-    "leaky_relu": (lambda x, slope=0.01: _value(x).leaky_relu(slope), ("slope",), (1, 2), ()),
-    "elu": (lambda x, alpha=1.0: _value(x).elu(alpha), ("alpha",), (1, 2), ()),
+# The n-ary module functions; every one-operand op of the table with a ``function`` name
+# (autodiff.OPS: exp, sigmoid, leaky_relu(x, slope), ... and any op registered later) joins them.
+_NARY: dict[str, Signature] = {
     "sum": (lambda xs: autodiff.sum(xs), (), (1, 1), (0,)),
     "maximum": (lambda xs: autodiff.maximum(xs), (), (1, 1), (0,)),
     "dot": (lambda w, x, bias=None: autodiff.dot(w, x, bias), ("bias",), (2, 3), (0, 1)),
 }
 
+
+def _of_op(op: autodiff.Op) -> Signature:
+    def fn(x: Num, *args: Any, **kwargs: Any) -> Value:
+        return call_function(op, _value(x), *args, **kwargs)
+    keywords = (op.attr_name,) if op.attr_name else ()
+    return fn, keywords, (1, 1 + len(keywords)), ()
+
+
+class _Functions(Mapping[str, Signature]):
+    """name -> (function, allowed keywords, number of positional arguments (min, max), which
+    positional arguments are lists), read from the op table at each use."""
+
+    def _table(self) -> dict[str, Signature]:
+        ops = {op.function: _of_op(op) for op in autodiff.OPS.values() if op.function and op.arity == 1}
+        return {**ops, **_NARY}
+
+    def __getitem__(self, name: str) -> Signature:
+        return self._table()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table())
+
+    def __len__(self) -> int:
+        return len(self._table())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._table()
+
+
+FUNCTIONS: Mapping[str, Signature] = _Functions()
+
 _BINOPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _ALLOWED = (ast.Constant, ast.Name, ast.UnaryOp, ast.BinOp, ast.Call, ast.List, ast.keyword,
             ast.Load, ast.USub, ast.UAdd, *_BINOPS)
-_HELP = f"use numbers, names, + - * / ** and the functions {', '.join(FUNCTIONS)}"
+def _help() -> str:
+    return f"use numbers, names, + - * / ** and the functions {', '.join(FUNCTIONS)}"
 
 
 def _did_you_mean(name: str) -> str:
@@ -100,7 +128,7 @@ def _parse(source: str) -> ast.expr:
         bad_op = isinstance(node, (ast.BinOp, ast.UnaryOp)) and not isinstance(node.op, _ALLOWED)
         if bad_op or not isinstance(node, _ALLOWED):
             what = f"the operator {type(node.op).__name__}" if bad_op else type(node).__name__
-            raise ExprError(f"refused {_quote(source, node)}: {what} is not allowed; {_HELP}")
+            raise ExprError(f"refused {_quote(source, node)}: {what} is not allowed; {_help()}")
     return tree
 
 
@@ -185,7 +213,7 @@ class _Evaluator:
             return self.call(node)
         if isinstance(node, ast.List):
             raise self.refuse(node, "a list is allowed only as an argument of sum, maximum or dot")
-        raise self.refuse(node, f"{type(node).__name__} is not allowed; {_HELP}")
+        raise self.refuse(node, f"{type(node).__name__} is not allowed; {_help()}")
 
     def call(self, node: ast.Call) -> Value:
         name = node.func.id
@@ -208,7 +236,7 @@ class _Evaluator:
                 args.append([self.eval(e) for e in arg.elts])
             else:
                 args.append(self.eval(arg))
-        if name in ("leaky_relu", "elu") and any(isinstance(a, Value) for a in [*args[1:], *kwargs.values()]):
+        if name not in _NARY and any(isinstance(a, Value) for a in [*args[1:], *kwargs.values()]):
             raise self.refuse(node, f"the {keywords[0]} of {name} must be a number, not a variable")
         return self.engine(node, lambda: fn(*args, **kwargs))
 

@@ -98,11 +98,8 @@ def depends_on(order: list[Value], wrt: Optional[Iterable[Value]]) -> set[int]:
 
 def op_note(v: Value) -> str:
     """The op's constant, where it is one the reader needs: ``k = 2`` for ``a ** 2``."""
-    if v.op == "pow":
-        return f"k = {v.attr:g}"
-    if v.op in ("leaky_relu", "elu"):
-        return f"{'s' if v.op == 'leaky_relu' else 'α'} = {v.attr:g}"
-    return ""
+    note = autodiff.OPS[v.op].note if v.op in autodiff.OPS else None
+    return note(v.attr) if note is not None else ""
 
 
 def _role(v: Value, root: Value) -> str:

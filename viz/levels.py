@@ -38,6 +38,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Optional, Sequence
 
+import autodiff
 from autodiff import Trace, Value
 
 from .graph import DEdge, DGraph, DNode
@@ -45,8 +46,15 @@ from .stepformula import as_drawn, factor
 
 __all__ = ["GroupStep", "group_steps", "level_names"]
 
-_ELEMENTWISE = {"σ(·)": "σ′", "tanh": "tanh′", "relu": "relu′", "leaky_relu": "leaky_relu′",
-                "elu": "elu′", "exp": "exp", "abs": "sign", "sign": "sign′", "step": "step′"}
+def _elementwise_prime(label: str) -> Optional[str]:
+    """The derivative's name (``σ′``) of the element-wise op drawn as ``label``, from the op
+    table (``Op.prime``); ``None`` when no element-wise op is drawn so."""
+    return next((op.prime for op in autodiff.OPS.values() if op.elementwise and op.label == label), None)
+
+
+def _prime_of(f: str) -> str:
+    """The derivative's name of the activation ``f`` drawn as ``f(·)`` or ``f``."""
+    return _elementwise_prime(f + "(·)") or _elementwise_prime(f) or f + "′"
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,14 +316,14 @@ def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, trace: T
     elif tail.kind == "param" and (op == "dot" or op.endswith("(dot)")):   # a neuron's weights
         f = op[:-len("(dot)")] if op != "dot" else ""
         x = as_drawn(other)
-        slope = f" · {_ELEMENTWISE.get(f + '(·)', f + '′')}(z)" if f else ""
+        slope = f" · {_prime_of(f)}(z)" if f else ""
         formula = f"∂{l}/∂{t} = ∂{l}/∂{r}{slope} · {x}    [{n_t}] = [1]{' · [1]' if f else ''} · [{n_t}]"
-        local = f"∂{r}/∂{t}ᵢ = {(_ELEMENTWISE.get(f + '(·)', f + '′') + '(z) · ') if f else ''}xᵢ, z = w · x + b"
+        local = f"∂{r}/∂{t}ᵢ = {(_prime_of(f) + '(z) · ') if f else ''}xᵢ, z = w · x + b"
     elif op == "add":
         formula = f"∂{l}/∂{t} = ∂{l}/∂{r}    [{n_t}] = {shape_r}"
         local = f"∂{r}/∂{t} = I (identity)"
-    elif op in _ELEMENTWISE:
-        f = _ELEMENTWISE[op]
+    elif _elementwise_prime(op) is not None:
+        f = _elementwise_prime(op)
         formula = f"∂{l}/∂{t} = ∂{l}/∂{r} ⊙ {f}({t})    [{n_t}] = {shape_r} ⊙ [{n_t}]"
         local = f"∂{r}/∂{t} = diag({f}({t}))"
     else:

@@ -7,7 +7,7 @@
 * :func:`factor`: a number inside a product, negative ones in parentheses
   (``0.5 · (−1.483)``).
 * :func:`local_derivative`: the local partial ∂u/∂a of one edge, instantiated from the
-  op table's formula (``autodiff.OPS[op].formula``) with this node's names and numbers:
+  op table's rule (``autodiff.OPS[op].rule``) with this node's names and numbers:
   ``∂u₂/∂u₁ = σ(u₁)(1 − σ(u₁)) = 0.2413``.
 """
 
@@ -19,6 +19,7 @@ from typing import Callable, Mapping
 
 import autodiff
 from autodiff import Value
+from autodiff.ops import StepNames
 
 from .naming import compact_label, display_names, subscript
 
@@ -68,77 +69,18 @@ def factor(text: str) -> str:
     return f"({text})" if text.startswith(("−", "-")) else text
 
 
-_SUPERSCRIPT = str.maketrans("0123456789−", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
-
-
-def _sup(text: str) -> str:
-    """An exponent: superscript digits (``³``, ``⁻¹``) or ``^(…)``."""
-    if re.fullmatch(r"−?[0-9]+", text):
-        return text.translate(_SUPERSCRIPT)
-    return f"^({text})"
-
-
 def local_derivative(node: Value, k: int, local: float, names: Mapping[Value, str],
                      fmt: Callable[[float], str]) -> str:
-    """``∂u/∂a = <the rule, instantiated> = <value>`` for operand ``k`` of ``node``."""
+    """``∂u/∂a = <the rule, instantiated> = <value>`` for operand ``k`` of ``node``: the op
+    table's rule (``autodiff.OPS[op].local_rule``) with this node's names and numbers."""
     u, a = names[node], names[node.inputs[k]]
     head = f"∂{u}/∂{a}"
     value = fmt(local)
     xs = node.inputs
-    n = lambda i: factor(names[xs[i]])
-    op = node.op
-    rule = None
-    if op in ("add", "sum"):
-        rule = "1"
-    elif op == "sub":
-        rule = "1" if k == 0 else "−1"
-    elif op == "neg":
-        rule = "−1"
-    elif op == "mul":
-        rule = names[xs[1 - k]]
-    elif op == "div":
-        rule = f"1/{n(1)}" if k == 0 else f"−{n(0)}/{n(1)}²"
-    elif op == "pow":
-        k1 = node.attr - 1
-        power = "" if k1 == 1 else _sup(fmt(k1))
-        rule = f"{factor(fmt(node.attr))} · {n(0)}{power}" if k1 else fmt(node.attr)
-    elif op == "powv":
-        rule = f"{n(1)} · {n(0)}^({names[xs[1]]} − 1)" if k == 0 else f"{n(0)}^{n(1)} · ln {n(0)}"
-    elif op == "exp":
-        rule = f"e^{n(0)} = {names[node]}"
-    elif op == "log":
-        rule = f"1/{n(0)}"
-    elif op == "tanh":
-        rule = f"1 − tanh²({names[xs[0]]})"
-    elif op == "sigmoid":
-        rule = f"σ({names[xs[0]]})(1 − σ({names[xs[0]]}))"
-    elif op == "relu":
-        rule = f"{'1' if xs[0].data > 0 else '0'} ({names[xs[0]]} {'>' if xs[0].data > 0 else '≤'} 0)"
-    elif op == "leaky_relu":
-        rule = "1" if xs[0].data > 0 else f"s = {fmt(node.attr)}"
-        rule += f" ({names[xs[0]]} {'>' if xs[0].data > 0 else '≤'} 0)"
-    elif op == "elu":
-        rule = "1" if xs[0].data > 0 else f"{names[node]} + α"
-        rule += f" ({names[xs[0]]} {'>' if xs[0].data > 0 else '≤'} 0)"
-    elif op in ("sign", "step"):
-        rule = "0 (taken as 0 everywhere)"
-    elif op == "abs":
-        rule = f"sign {n(0)}"
-    elif op == "dot":
-        half = (len(xs) - (1 if node.attr else 0)) // 2
-        rule = names[xs[k + half]] if k < half else (names[xs[k - half]] if k < 2 * half else "1")
-    elif op == "max":
-        rule = "1 (the largest)" if local else "0 (not the largest)"
-    elif op == "softmax":   # ∂sₖ/∂aⱼ = sₖ(δₖⱼ − sⱼ), sⱼ = e^aⱼ / Σᵢ e^aᵢ, with this node's numbers
-        s_k = node.data
-        if k == node.attr:
-            rule = f"{names[node]}(1 − {names[node]}) = {factor(fmt(s_k))} · {factor(fmt(1.0 - s_k))}"
-        else:
-            s_j = -local / s_k if s_k else 0.0
-            rule = (f"−{names[node]} · e^{n(k)}/Σᵢ e^aᵢ = −{factor(fmt(s_k))} · {factor(fmt(s_j))}")
-    if rule is None:  # an op added to the table later: its general rule
-        formula = autodiff.OPS[op].formula if op in autodiff.OPS else ""
-        rule = formula.split(";", 1)[-1].strip() if formula else "?"
+    op = autodiff.OPS.get(node.op)
+    rule = "?" if op is None else op.local_rule(StepNames(
+        out=names[node], names=tuple(names[x] for x in xs), data=tuple(x.data for x in xs),
+        value=node.data, attr=node.attr, k=k, local=local, fmt=fmt, factor=factor))
     if rule == value or rule.lstrip("(").rstrip(")") == value:
         return f"{head} = {value}"
     return f"{head} = {rule} = {value}"
