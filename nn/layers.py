@@ -21,6 +21,7 @@ one bias is shared by two neurons (the NPTEL 2-2-1 network of seed 004).
 from __future__ import annotations
 
 import numbers
+import random
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -34,9 +35,43 @@ from .module import Module
 
 __all__ = ["Neuron", "Layer", "MLP", "as_inputs"]
 
+DEFAULT_ACTIVATION = "relu"
 DEFAULT_INIT = "xavier_uniform"
 DEFAULT_BIAS_INIT = "zeros"
 Scalar = Union[Value, float, int]
+
+
+def _activation(activation: Union[str, Activation, None], nonlin: Optional[bool], where: str) -> Union[str, Activation]:
+    """micrograd's ``nonlin=True/False`` (ReLU / linear) or an activation name; ReLU when
+    neither is given, as in micrograd."""
+    if nonlin is None:
+        return DEFAULT_ACTIVATION if activation is None else activation
+    if activation is not None:
+        raise ValueError(f"{where}: give activation= or micrograd's nonlin=, not both "
+                         f"(got activation={activation!r}, nonlin={nonlin!r})")
+    return DEFAULT_ACTIVATION if nonlin else "linear"
+
+
+def _draw_weights(init: Any, fan_in: int, fan_out: int, shape: tuple, gen: Optional[np.random.Generator],
+                  where: str) -> np.ndarray:
+    """Initial weights of one module. ``init=None`` with no ``rng``/``seed`` (``gen is None``)
+    draws as micrograd does: ``random.uniform(-1, 1)`` from Python's :mod:`random`, one
+    neuron after the other, so ``random.seed(s)`` reproduces micrograd's model exactly.
+    Otherwise ``init`` (default ``xavier_uniform``) draws from the numpy Generator."""
+    if init is None and gen is None:
+        count = int(np.prod(shape))
+        return np.array([random.uniform(-1, 1) for _ in range(count)], dtype=float).reshape(shape)
+    if gen is None:
+        gen = make_rng(None, None)
+    return get_init(DEFAULT_INIT if init is None else init, where)(fan_in, fan_out, shape, gen)
+
+
+def _generator(init: Any, rng: RngLike, seed: Optional[int], where: str) -> Optional[np.random.Generator]:
+    """The numpy Generator to draw from, or ``None`` for micrograd's draws (see
+    :func:`_draw_weights`)."""
+    if init is None and rng is None and seed is None:
+        return None
+    return make_rng(rng, seed, where)
 
 
 def as_inputs(x: Any, n: int, where: str) -> list[Value]:
@@ -96,8 +131,15 @@ def _group(path: tuple[str, ...], default: str) -> tuple[str, ...]:
 class Neuron(Module):
     """y = φ(Σᵢ wᵢxᵢ + b).
 
-    ``Neuron(nin, activation="sigmoid", *, init="xavier_uniform", bias=True,
+    ``Neuron(nin, activation="relu", *, nonlin=None, init=None, bias=True,
     weights=None, bias_init="zeros", rng=None, seed=None, name=None, fan_out=1)``
+
+    * ``activation``: a name (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"linear"``, ...) or an
+      :class:`nn.activations.Activation`; ReLU by default, as micrograd's ``Neuron``.
+      micrograd's ``nonlin=True`` / ``nonlin=False`` (ReLU / linear) is accepted too.
+    * ``init``: an initialiser name (:mod:`nn.init`). Left out with no ``rng``/``seed``, the
+      weights are drawn as micrograd draws them (``random.uniform(-1, 1)`` from Python's
+      :mod:`random`); with ``rng``/``seed``, ``xavier_uniform`` from numpy.
 
     * ``weights``: ``nin`` numbers or Values (``k × nin`` for maxout(k)); drawn from
       ``init`` when omitted.
@@ -106,12 +148,12 @@ class Neuron(Module):
     * ``fan_out`` is only used by the Xavier initialisers (n_out of the layer).
     """
 
-    def __init__(self, nin: int, activation: Union[str, Activation] = "sigmoid", *,
-                 init: Any = DEFAULT_INIT, bias: Any = True, weights: Any = None,
+    def __init__(self, nin: int, activation: Union[str, Activation, None] = None, *,
+                 nonlin: Optional[bool] = None, init: Any = None, bias: Any = True, weights: Any = None,
                  bias_init: Any = DEFAULT_BIAS_INIT, rng: RngLike = None, seed: Optional[int] = None,
                  name: Optional[str] = None, fan_out: int = 1, _path: Optional[tuple[str, ...]] = None) -> None:
         self.nin = _check_count(nin, "Neuron(nin)")
-        act = get_activation(activation, "Neuron(activation)")
+        act = get_activation(_activation(activation, nonlin, "Neuron"), "Neuron(activation)")
         assert isinstance(act, Activation)
         self.activation = act
         k = act.pieces
@@ -125,9 +167,9 @@ class Neuron(Module):
         gen: Optional[np.random.Generator] = None
 
         if weights is None:
-            gen = make_rng(rng, seed, "Neuron(rng)")
+            gen = _generator(init, rng, seed, "Neuron(rng)")
             shape = (self.nin,) if k == 1 else (k, self.nin)
-            weights = get_init(init, "Neuron(init)")(self.nin, fan_out, shape, gen)
+            weights = _draw_weights(init, self.nin, fan_out, shape, gen, "Neuron(init)")
         rows = _rows(weights, k, self.nin, "Neuron(weights)")
 
         if bias is True:
@@ -227,8 +269,11 @@ class Layer(Module):
     """``nout`` neurons reading the same ``nin`` inputs; returns a list of ``nout`` Values
     (the Value itself when ``nout == 1``; :meth:`outputs` always gives the list).
 
-    ``Layer(nin, nout, activation="sigmoid", *, init="xavier_uniform", bias=True,
+    ``Layer(nin, nout, activation="relu", *, nonlin=None, init=None, bias=True,
     weights=None, biases=None, bias_init="zeros", rng=None, seed=None, name=None)``
+
+    ``activation``, ``nonlin`` and ``init`` as for :class:`Neuron` (ReLU by default; without
+    ``init``/``rng``/``seed`` the weights are micrograd's ``random.uniform(-1, 1)`` draws).
 
     ``weights`` is ``nout × nin`` (maxout: ``nout × k × nin``), ``biases`` has ``nout``
     entries; entries may be numbers or Values (pass the same Value twice to share it).
@@ -239,8 +284,9 @@ class Layer(Module):
     then biases (nout,), from ``rng`` (a Generator or an int seed).
     """
 
-    def __init__(self, nin: int, nout: int, activation: Union[str, Activation] = "sigmoid", *,
-                 init: Any = DEFAULT_INIT, bias: bool = True, weights: Any = None, biases: Any = None,
+    def __init__(self, nin: int, nout: int, activation: Union[str, Activation, None] = None, *,
+                 nonlin: Optional[bool] = None, init: Any = None, bias: bool = True, weights: Any = None,
+                 biases: Any = None,
                  bias_init: Any = DEFAULT_BIAS_INIT, rng: RngLike = None, seed: Optional[int] = None,
                  name: Optional[str] = None, _path: Optional[tuple[str, ...]] = None) -> None:
         self.nin = _check_count(nin, "Layer(nin)")
@@ -249,7 +295,7 @@ class Layer(Module):
                 raise TypeError(f"Layer(name) must be a str, got {name!r}")
             _path = (name,) if name else ()
         self.nout = _check_count(nout, "Layer(nout)")
-        act = get_activation(activation, "Layer(activation)", allow_softmax=True)
+        act = get_activation(_activation(activation, nonlin, "Layer"), "Layer(activation)", allow_softmax=True)
         self.activation = act
         neuron_act = get_activation("linear") if act == SOFTMAX else act
         assert isinstance(neuron_act, Activation)
@@ -258,10 +304,10 @@ class Layer(Module):
 
         gen = None
         if weights is None or (bias and biases is None):
-            gen = make_rng(rng, seed, "Layer(rng)")
+            gen = _generator(init, rng, seed, "Layer(rng)")
         if weights is None:
             shape = (self.nout, self.nin) if k == 1 else (self.nout, k, self.nin)
-            weights = get_init(init, "Layer(init)")(self.nin, self.nout, shape, gen)
+            weights = _draw_weights(init, self.nin, self.nout, shape, gen, "Layer(init)")
         if isinstance(weights, np.ndarray) and weights.dtype != object:
             weights = weights.tolist()
         if len(weights) != self.nout:
@@ -272,7 +318,8 @@ class Layer(Module):
             neuron_biases: list[Any] = [False] * self.nout
         elif biases is None:
             shape_b = (self.nout,) if k == 1 else (self.nout, k)
-            neuron_biases = get_init(bias_init, "Layer(bias_init)")(self.nin, self.nout, shape_b, gen).tolist()
+            neuron_biases = get_init(bias_init, "Layer(bias_init)")(
+                self.nin, self.nout, shape_b, gen if gen is not None else make_rng(None, None)).tolist()
         else:
             if isinstance(biases, np.ndarray) and biases.dtype != object:
                 biases = biases.tolist()
@@ -352,20 +399,26 @@ class Layer(Module):
 class MLP(Module):
     """A multilayer perceptron: ``MLP(nin, [n_1, ..., n_L], activation=..., output_activation=...)``.
 
-    Hidden layers use ``activation``; the last layer uses ``output_activation`` (default:
-    the same as ``activation``; ``"softmax"`` allowed). ``activation`` may instead be a list
+    With neither ``activation`` nor ``output_activation`` it is micrograd's ``MLP(nin, nouts)``:
+    ReLU hidden layers and a linear output layer. Given ``activation`` alone, every layer
+    uses it (the output too, as in the lectures' sigmoid networks); ``output_activation``
+    sets the last layer's (``"softmax"`` allowed). ``activation`` may instead be a list
     with one activation per layer, the last one the output's (then leave
     ``output_activation`` out). ``model(x)`` returns the list of the ``n_L`` output
     Values, or the Value itself when ``n_L == 1``.
 
     ``init`` is an initialiser name for every layer (see :mod:`nn.init`) or one of the
     whole-network modes ``"network2"`` / ``"network2_large"`` (Nielsen's draw order, needs
-    an int ``seed``, biases then N(0,1)). ``weights`` / ``biases``: one array (or nested
-    list, entries may be Values) per layer, as :class:`Layer` takes them.
+    an int ``seed``, biases then N(0,1)). Left out: with ``rng``/``seed``, ``xavier_uniform``
+    drawn from numpy; with neither, micrograd's draws (``random.uniform(-1, 1)`` from Python's
+    :mod:`random`, layer by layer, neuron by neuron, biases 0), so after ``random.seed(s)``
+    the model equals micrograd's ``MLP`` built after the same call. ``weights`` /
+    ``biases``: one array (or nested list, entries may be Values) per layer, as
+    :class:`Layer` takes them.
     """
 
-    def __init__(self, nin: int, sizes: Sequence[int], activation: Union[str, Activation] = "sigmoid",
-                 output_activation: Union[str, Activation, None] = None, *, init: Any = DEFAULT_INIT,
+    def __init__(self, nin: int, sizes: Sequence[int], activation: Union[str, Activation, None] = None,
+                 output_activation: Union[str, Activation, None] = None, *, init: Any = None,
                  bias_init: Any = DEFAULT_BIAS_INIT, bias: bool = True, weights: Any = None, biases: Any = None,
                  rng: RngLike = None, seed: Optional[int] = None) -> None:
         self.nin = _check_count(nin, "MLP(nin)")
@@ -384,6 +437,10 @@ class MLP(Module):
             acts = [get_activation(a, f"MLP(activation[{i}])", allow_softmax=i == L - 1)
                     for i, a in enumerate(activation)]
         else:
+            if activation is None:  # micrograd's MLP: ReLU hidden layers, linear output
+                activation = DEFAULT_ACTIVATION
+                if output_activation is None:
+                    output_activation = "linear"
             hidden = get_activation(activation, "MLP(activation)", allow_softmax=False)
             out_act = hidden if output_activation is None else get_activation(
                 output_activation, "MLP(output_activation)", allow_softmax=True)
@@ -404,7 +461,7 @@ class MLP(Module):
                 biases = None
             gen = None
         else:
-            gen = make_rng(rng, seed, "MLP(rng)")
+            gen = _generator(init, rng, seed, "MLP(rng)")
 
         self.layers = [
             Layer(self.sizes[i], self.sizes[i + 1], acts[i], init=init,
