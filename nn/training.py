@@ -51,6 +51,7 @@ from autodiff.params import store_of
 from .compiled_engine import CompiledEngine
 from .divergence import DivergenceGuard
 from .eager_engine import EagerEngine
+from .fit_keywords import resolve_keywords
 from .history import History
 from .losses import get_loss
 from .metrics import accuracy as accuracy_metric, one_hot
@@ -243,7 +244,8 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         metrics: Sequence[Union[str, Callable]] = ("accuracy",),
         callbacks: Any = None, progress: Optional[bool] = None, engine: Any = "auto",
         clip_value: Optional[float] = None, clip_norm: Optional[float] = None, l2: float = 0.0,
-        reduction: str = "mean", train_eval: str = "end", on_divergence: str = "raise") -> History:
+        reduction: str = "mean", train_eval: str = "end", on_divergence: str = "raise",
+        **keras_names: Any) -> History:
     """Train ``model`` on (X, Y); returns a :class:`History`. See the module docstring.
 
     ``optimizer`` defaults to ``SGD(model.parameters(), lr, momentum, weight_decay)``
@@ -253,7 +255,9 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     epoch from ``seed``. ``metrics``: ``"accuracy"`` and/or functions
     ``f(outputs (N,K), targets (N,K)) -> float``. ``l2`` is Nielsen's λ: adds
     (λ/2N) Σ w² to the reported loss and (λ/N) w to weight gradients.
-    All arguments are checked before the first update.
+    All arguments are checked before the first update. Keras' ``validation_data=`` and
+    ``verbose=`` are accepted for ``validation=`` and ``progress=``; another unknown keyword
+    raises ``TypeError`` with the closest name (:mod:`nn.fit_keywords`).
 
     Divergence (:mod:`nn.divergence`): a NaN/±inf loss, a loss 10⁶ times its starting scale,
     or a numerical error of the engine during a step raises :class:`nn.DivergenceError`
@@ -261,6 +265,9 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     training with ``history.stopped = "diverged"`` (``on_divergence="stop"``).
     """
     # ---------------------------------------------------------------- validation
+    if keras_names:
+        renamed = resolve_keywords(fit, keras_names, {"validation": validation, "progress": progress})
+        validation, progress = renamed.get("validation", validation), renamed.get("progress", progress)
     X, Y = prepare_data(model, X, Y, "fit")
     N = X.shape[0]
     loss_fn = get_loss(loss, "fit(loss)")
