@@ -3,11 +3,14 @@
 Every example is a script with ``main(argv=None) -> dict``. Run from a checkout without installing
 (``python3 examples/xor.py``): importing this module puts the repository root on ``sys.path`` so
 ``autodiff`` and ``nn`` import. Common options: ``--out DIR`` (default ``./out/<example>``),
-``--quick`` (small sizes, for the smoke tests), ``--no-figures``, ``--format png|svg|pdf``.
+``--quick`` (small sizes, for the smoke tests), ``--no-figures``, ``--format png|svg|pdf``
+(given, every file an example writes is in that format and nothing else is written; left out,
+figures are PNG and the graph examples write their usual SVG/PNG/HTML set).
 
 Figures are drawn with matplotlib's object API (:func:`new_figure`, :func:`save_figure`; no
-pyplot, so no global state and no display needed), with mathtext labels such as ``$\\eta$``.
-Without matplotlib an example stops with the install command (or runs with ``--no-figures``).
+pyplot, so no global state and no display needed), with mathtext labels such as ``$\\eta$``,
+sized and saved for a slide (:data:`DPI` = 150 dots per inch, nothing clipped). Without
+matplotlib an example prints its report and one line saying the figures were skipped.
 """
 
 from __future__ import annotations
@@ -43,30 +46,46 @@ def parse_args(name: str, doc: str, argv: Optional[Sequence[str]],
                         help=f"directory for figures (default: ./out/{name})")
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke tests)")
     parser.add_argument("--no-figures", action="store_true", help="write no files")
-    parser.add_argument("--format", choices=("png", "svg", "pdf"), default="png",
-                        help="figure file format (default png)")
+    parser.add_argument("--format", choices=FORMATS, default=None,
+                        help="write every file in this format only (default: PNG figures; the graph "
+                             "examples write SVG and PNG, the demo also its HTML page)")
     if extra is not None:
         extra(parser)
     args = parser.parse_args(list(argv) if argv is not None else None)
     args.out_dir = args.out
+    args.format_given = args.format is not None
+    if args.format is None:
+        args.format = "png"
+    args.figures_skipped = False
     if args.no_figures or not figures:
         args.out = None
+    elif matplotlib and not has_matplotlib():
+        print(f"figures skipped: {PLOTS_HINT}")
+        args.out, args.figures_skipped = None, True
     else:
-        if matplotlib:
-            _matplotlib()
         args.out.mkdir(parents=True, exist_ok=True)
     return args
 
 
-PLOTS_HINT = ("the example figures need matplotlib: pip install 'backproplab[plots]' "
-              "(or pip install matplotlib), or run with --no-figures")
+FORMATS = ("png", "svg", "pdf")
+DPI = 150  # a figure 9 in wide is 1350 px: sharp on a projected slide
+PLOTS_HINT = "matplotlib is not installed (pip install 'backproplab[plots]' to draw them)"
+
+
+def has_matplotlib() -> bool:
+    """Whether matplotlib can be imported (examples print their reports without it)."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _matplotlib():
     try:
         import matplotlib
     except ImportError:
-        raise SystemExit(PLOTS_HINT) from None
+        raise SystemExit(f"figures need matplotlib: {PLOTS_HINT}") from None
     return matplotlib
 
 
@@ -83,12 +102,26 @@ def new_figure(ncols: int = 1, nrows: int = 1, *, width: float = 4.6, height: fl
     return fig, axes
 
 
-def save_figure(fig, args: argparse.Namespace, stem: str, dpi: int = 110) -> str:
-    """Write ``fig`` as ``<args.out>/<stem>.<args.format>``, print and return the path."""
+def save_figure(fig, args: argparse.Namespace, stem: str, dpi: int = DPI) -> str:
+    """Write ``fig`` as ``<args.out>/<stem>.<args.format>`` at ``dpi`` (150: fit for a slide),
+    print and return the path. ``bbox_inches="tight"`` keeps every title and label inside."""
     path = args.out / f"{stem}.{args.format}"
-    fig.savefig(path, dpi=dpi)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", pad_inches=0.08, facecolor="white")
     print(f"wrote {path}")
     return str(path)
+
+
+def save_drawing(drawing, path: Path) -> Optional[Path]:
+    """Save a :class:`viz.Drawing` to ``path`` (format by suffix); without Graphviz print a
+    note saying what is missing and return ``None``."""
+    from viz.render import GraphvizNotFound
+    try:
+        written = drawing.save(path)
+    except GraphvizNotFound as exc:
+        print(f"note: {path.name} not drawn: {exc}")
+        return None
+    print(f"wrote {written}")
+    return written
 
 
 def probability_panel(ax, P, extent: tuple, points=(), classes=(), title: str = "") -> None:

@@ -80,9 +80,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
           f"0 < eta < 1/b^2 = {thr:.6f}")
     rows = []
     for r in runs:
-        verdict = ("converges" if r["converged"] else "diverges" if r["diverged"]
-                   else "oscillates, no progress" if abs(r["error_ratio_predicted"] - 1) < 1e-12
-                   else "not yet converged")
+        # the error factor |1 − 2ηb²| decides, also when a short run has not gone far yet
+        factor = r["error_ratio_predicted"]
+        verdict = ("converges" if r["converged"]
+                   else "oscillates, no progress" if abs(factor - 1) < 1e-12
+                   else f"diverges (error ×{factor:.3g} per step)" if r["diverged"] or factor > 1
+                   else f"converging (error ×{factor:.3g} per step), not there yet")
         if r["oscillates"] and r["converged"]:
             verdict += " (oscillating)"
         rows.append([r["eta"], r["eta"] / thr, r["error_ratio_predicted"], r["error_ratio_observed"],
