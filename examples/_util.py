@@ -124,12 +124,12 @@ def save_drawing(drawing, path: Path) -> Optional[Path]:
     return written
 
 
-def probability_panel(ax, P, extent: tuple, points=(), classes=(), title: str = "") -> None:
+def probability_panel(ax, P, extent: tuple, points=(), classes=(), title: str = ""):
     """Class-1 probabilities ``P`` (row 0 = top, covering ``extent`` = (xmin, xmax, ymin, ymax))
     in blue (0) to red (1), the decision boundary P = 0.5 in black, and scatter ``points``
-    (an (n, 2) array) coloured by ``classes`` (0/1)."""
+    (an (n, 2) array) coloured by ``classes`` (0/1). Returns the image (for a colour bar)."""
     import numpy as np
-    ax.imshow(P, extent=extent, origin="upper", cmap="RdBu_r", vmin=0.0, vmax=1.0, alpha=0.55,
+    image = ax.imshow(P, extent=extent, origin="upper", cmap="RdBu_r", vmin=0.0, vmax=1.0, alpha=0.55,
               interpolation="bilinear", aspect="auto")
     n, m = np.shape(P)
     xs = np.linspace(extent[0], extent[1], m)
@@ -149,6 +149,26 @@ def probability_panel(ax, P, extent: tuple, points=(), classes=(), title: str = 
     ax.grid(False)
     if title:
         ax.set_title(title, fontsize=10)
+    return image
+
+
+def class_legend_handles():
+    """Legend handles for the two classes as :func:`probability_panel` draws the points, and
+    the decision boundary."""
+    from matplotlib import colormaps
+    from matplotlib.lines import Line2D
+    cmap = colormaps["RdBu_r"]
+    dot = dict(marker="o", linestyle="none", markeredgecolor="black", markeredgewidth=0.6, markersize=7)
+    return [Line2D([], [], markerfacecolor=cmap(0.2 / 1.4), label="class 0", **dot),
+            Line2D([], [], markerfacecolor=cmap(1.2 / 1.4), label="class 1", **dot),
+            Line2D([], [], color="black", linewidth=1.2, label="decision boundary $P = 0.5$")]
+
+
+def probability_colorbar(fig, image, axes) -> None:
+    """A colour bar for :func:`probability_panel`'s shading, labelled P(class 1)."""
+    bar = fig.colorbar(image, ax=axes, shrink=0.8, pad=0.02)
+    bar.set_label(r"$P(\mathrm{class}\ 1)$")
+    bar.solids.set_alpha(0.55)
 
 
 def table(rows: Sequence[Sequence[object]], header: Sequence[str], floatfmt: str = ".6f") -> str:
