@@ -164,6 +164,15 @@ def class_legend_handles():
             Line2D([], [], color="black", linewidth=1.2, label="decision boundary $P = 0.5$")]
 
 
+def plain_log_ticks(axis) -> None:
+    """Label a log axis at 1, 2, 5 × 10^k with plain numbers (0.2, not 2 × 10⁻¹), so a range of
+    less than a decade is labelled too."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def probability_colorbar(fig, image, axes) -> None:
     """A colour bar for :func:`probability_panel`'s shading, labelled P(class 1)."""
     bar = fig.colorbar(image, ax=axes, shrink=0.8, pad=0.02)

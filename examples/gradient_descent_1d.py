@@ -123,7 +123,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         for ax in (ax1, ax2):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.legend(*ax1.get_legend_handles_labels(), loc="outside lower center", ncol=len(runs) + 1, frameon=False)
-        ax3.legend(fontsize=8, loc="upper center")
+        # the figure legend names the rates (same colours); a legend here would sit on the curve
         figures.append(_util.save_figure(fig, args, "gd_1d"))
     return {"a": a, "b": b, "x_opt": a / b, "eta_threshold": thr, "steps": steps,
             "runs": [{k: v for k, v in r.items() if k not in ("xs", "Js")} for r in runs],

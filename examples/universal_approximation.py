@@ -142,10 +142,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 xscale="log", yscale="log")
         ax3.set_xticks(widths, [str(q) for q in widths])
         ax3.minorticks_off()
-        from matplotlib.ticker import FuncFormatter, LogLocator
-        # labelled ticks at 1, 2, 5 × 10^k: a range under one decade (quick mode) still has numbers
-        ax3.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax3.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
+        _util.plain_log_ticks(ax3.yaxis)  # a range under one decade (quick mode) still has numbers
         ax3.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3, frameon=False)
         figures.append(_util.save_figure(fig, args, "universal_approximation"))
     return {"widths": widths, "results": results, "sign_error_slope": slope, "train_epochs": epochs,
