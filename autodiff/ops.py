@@ -38,7 +38,9 @@ __all__ = ["Op", "OPS", "register"]
 
 @dataclass(frozen=True)
 class Op:
-    """One primitive operation. See the module docstring for the fields."""
+    """One primitive operation: its ``name``, its slide ``label``, ``forward(*xs, attr=)`` and the
+    local derivatives ``backward`` gives for each operand (fields described in this module's
+    docstring)."""
 
     name: str
     arity: Optional[int]  # number of inputs, None for n-ary ops

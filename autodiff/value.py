@@ -134,6 +134,7 @@ class Value:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a node no op made (an input, a parameter or a constant)."""
         return self._op is None
 
     def __repr__(self) -> str:
@@ -286,15 +287,19 @@ class Value:
 
     # ------------------------------------------------------------------ functions
     def exp(self) -> Value:
+        """eˣ; derivative eˣ."""
         return _unary(_EXP, self)
 
     def log(self) -> Value:
+        """ln x (x > 0, else a ValueError naming the node); derivative 1/x."""
         return _unary(_LOG, self)
 
     def tanh(self) -> Value:
+        """tanh x; derivative 1 − tanh² x."""
         return _unary(_TANH, self)
 
     def sigmoid(self) -> Value:
+        """σ(x) = 1/(1 + e⁻ˣ); derivative σ(x)(1 − σ(x))."""
         return _unary(_SIGMOID, self)
 
     def relu(self) -> Value:
@@ -302,9 +307,11 @@ class Value:
         return _unary(_RELU, self)
 
     def leaky_relu(self, slope: Number = 0.01) -> Value:
+        """x for x > 0, ``slope``·x otherwise; derivative 1 or ``slope`` (``slope`` at 0)."""
         return _unary(_LEAKY, self, _check_number(slope, "leaky_relu(slope)"))
 
     def elu(self, alpha: Number = 1.0) -> Value:
+        """x for x > 0, α(eˣ − 1) otherwise; derivative 1 or αeˣ."""
         return _unary(_ELU, self, _check_number(alpha, "elu(alpha)"))
 
     def sign(self) -> Value:
@@ -316,6 +323,7 @@ class Value:
         return _unary(_STEP, self)
 
     def abs(self) -> Value:
+        """|x|; derivative sign(x) (0 at x = 0)."""
         return _unary(_ABS, self)
 
 

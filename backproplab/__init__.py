@@ -28,12 +28,17 @@ from .installation import PACKAGES, ShadowedPackageError, import_packages  # noq
 startup_error: ShadowedPackageError | None = None
 
 try:
-    autodiff, nn, viz = import_packages()
+    import_packages()  # checks first: a shadowing viz.py is named, never imported
 except ShadowedPackageError as _exc:
     if not (Path(sys.argv[0]).stem in ("backproplab", "backproplab-script") or sys.argv[0] == "-m"):
         raise
     startup_error = _exc
 else:
-    Value = autodiff.Value
+    # explicit imports (not attributes set at run time), so that editors and type checkers
+    # see `bl.nn.MLP`, `bl.viz.draw`, `bl.Value` with their signatures
+    import autodiff as autodiff
+    import nn as nn
+    import viz as viz
+    from autodiff import Value as Value
 
 __all__ = ["__version__", "Value", "autodiff", "nn", "viz", "ShadowedPackageError", "PACKAGES"]

@@ -24,7 +24,8 @@ _BUILTIN = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 class History:
-    """Per-epoch records of one :func:`nn.fit` run (see the module docstring).
+    """Per-epoch records of one :func:`nn.fit` run: ``history["loss"]`` / ``history.loss`` per epoch,
+    ``initial`` before training, :meth:`plot`.
 
     Attributes besides ``history``/``epoch``/``initial``: ``extra`` (what callbacks record,
     by name), ``stopped`` (why training ended: "epochs", "tol", "target_loss",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numbers
 import random
-from typing import Any, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Generic, Literal, Optional, Sequence, Union, cast, overload
 
 import numpy as np
 
@@ -34,6 +34,16 @@ from .init import NETWORK_INITS, RngLike, get_init, make_rng, network2_arrays
 from .module import Module
 
 __all__ = ["Neuron", "Layer", "MLP", "as_inputs"]
+
+if TYPE_CHECKING:  # PEP 696 default: an MLP whose width is not known to the checker gives either
+    from typing_extensions import TypeVar
+    Out = TypeVar("Out", default=Union[Value, list[Value]])
+else:
+    from typing import TypeVar
+    Out = TypeVar("Out")
+#: What a module returns for one sample: ``Value`` for one output, ``list[Value]`` for several.
+Output = Union[Value, list[Value]]
+ActivationLike = Union[str, Activation, None]
 
 DEFAULT_ACTIVATION = "relu"
 DEFAULT_INIT = "xavier_uniform"
@@ -202,10 +212,12 @@ class Neuron(Module):
     # the usual names for the one-piece case
     @property
     def w(self) -> list[Value]:
+        """The weights (all pieces' for a maxout neuron), as micrograd's ``Neuron.w``."""
         return list(self.pieces[0]) if len(self.pieces) == 1 else [w for row in self.pieces for w in row]
 
     @property
     def b(self) -> Optional[Value]:
+        """The bias (the first piece's for maxout), ``None`` without one."""
         return self.biases[0]
 
     def _own_parameters(self):
@@ -229,6 +241,7 @@ class Neuron(Module):
         return zs
 
     def forward(self, xs: Sequence[Value]) -> Value:
+        """y = φ(z) on input Values ``xs`` (no checks: :meth:`__call__` checks)."""
         of_one = self.activation.of_one
         if of_one is not None:  # one piece: z = w·x + b, y = φ(z), without the lists
             z = autodiff.dot(self.pieces[0], xs, self.biases[0])
@@ -240,6 +253,7 @@ class Neuron(Module):
         return out
 
     def __call__(self, x: Any) -> Value:
+        """The neuron's output y = φ(w·x + b) on one sample ``x`` (``nin`` numbers or Values)."""
         self.prepare_eager()
         return self.forward(as_inputs(x, self.nin, "Neuron"))
 
@@ -265,9 +279,11 @@ def _one_or_list(outs: list[Value]) -> Union[Value, list[Value]]:
     return outs[0] if len(outs) == 1 else outs
 
 
-class Layer(Module):
+class Layer(Module, Generic[Out]):
     """``nout`` neurons reading the same ``nin`` inputs; returns a list of ``nout`` Values
-    (the Value itself when ``nout == 1``; :meth:`outputs` always gives the list).
+    (the Value itself when ``nout == 1``; :meth:`outputs` always gives the list). For type
+    checkers ``Layer(nin, 1)`` is a ``Layer[Value]`` (its call is a :class:`Value`), any other
+    a ``Layer[list[Value]]``.
 
     ``Layer(nin, nout, activation="relu", *, nonlin=None, init=None, bias=True,
     weights=None, biases=None, bias_init="zeros", rng=None, seed=None, name=None)``
@@ -283,6 +299,14 @@ class Layer(Module):
     Random draws, when needed, are made for the whole layer at once: weights (nout, nin)
     then biases (nout,), from ``rng`` (a Generator or an int seed).
     """
+
+    @overload
+    def __init__(self: "Layer[Value]", nin: int, nout: Literal[1], activation: ActivationLike = None,
+                 **options: Any) -> None: ...
+
+    @overload
+    def __init__(self: "Layer[list[Value]]", nin: int, nout: int, activation: ActivationLike = None,
+                 **options: Any) -> None: ...
 
     def __init__(self, nin: int, nout: int, activation: Union[str, Activation, None] = None, *,
                  nonlin: Optional[bool] = None, init: Any = None, bias: bool = True, weights: Any = None,
@@ -345,16 +369,19 @@ class Layer(Module):
             s.group = n.group
         return outs
 
-    def forward(self, xs: Sequence[Value]) -> Union[Value, list[Value]]:
+    def forward(self, xs: Sequence[Value]) -> Out:
         """The outputs on input Values: a list, or the Value itself when ``nout == 1``."""
-        return _one_or_list(self.outputs(xs))
+        return cast(Out, _one_or_list(self.outputs(xs)))
 
-    def __call__(self, x: Any) -> Union[Value, list[Value]]:
+    def __call__(self, x: Any) -> Out:
+        """The layer on one sample ``x`` (``nin`` numbers or Values): ``nout`` output Values, or
+        the Value itself when ``nout == 1``."""
         self.prepare_eager()
         return self.forward(as_inputs(x, self.nin, "Layer"))
 
     @property
     def activation_name(self) -> str:
+        """The activation's name (``"softmax"`` for a softmax layer)."""
         return SOFTMAX if self.activation == SOFTMAX else self.activation.name
 
     def get_weights(self) -> tuple[np.ndarray, Optional[np.ndarray]]:
@@ -396,7 +423,7 @@ class Layer(Module):
         return f"Layer(nin={self.nin}, nout={self.nout}, activation={self.activation_name!r})"
 
 
-class MLP(Module):
+class MLP(Module, Generic[Out]):
     """A multilayer perceptron: ``MLP(nin, [n_1, ..., n_L], activation=..., output_activation=...)``.
 
     With neither ``activation`` nor ``output_activation`` it is micrograd's ``MLP(nin, nouts)``:
@@ -415,6 +442,10 @@ class MLP(Module):
     the model equals micrograd's ``MLP`` built after the same call. ``weights`` /
     ``biases``: one array (or nested list, entries may be Values) per layer, as
     :class:`Layer` takes them.
+
+    Typing: ``model(x)`` is ``Value | list[Value]`` to a type checker, which cannot see the
+    width of the last layer; declare a one-output model ``model: nn.MLP[Value] = nn.MLP(...)``
+    (or a wider one ``nn.MLP[list[Value]]``) and ``model(x).data`` checks.
     """
 
     def __init__(self, nin: int, sizes: Sequence[int], activation: Union[str, Activation, None] = None,
@@ -472,6 +503,7 @@ class MLP(Module):
 
     @property
     def nout(self) -> int:
+        """The number of outputs n_L."""
         return self.sizes[-1]
 
     def _children(self):
@@ -483,11 +515,13 @@ class MLP(Module):
             xs = layer.outputs(xs)
         return list(xs)
 
-    def forward(self, xs: Sequence[Value]) -> Union[Value, list[Value]]:
+    def forward(self, xs: Sequence[Value]) -> Out:
         """The outputs on input Values: a list, or the Value itself when ``nout == 1``."""
-        return _one_or_list(self.outputs(xs))
+        return cast(Out, _one_or_list(self.outputs(xs)))
 
-    def __call__(self, x: Any) -> Union[Value, list[Value]]:
+    def __call__(self, x: Any) -> Out:
+        """The network on one sample ``x`` (``nin`` numbers or Values): the ``n_L`` output Values,
+        or the Value itself when ``n_L == 1`` (as micrograd's ``MLP``)."""
         self.prepare_eager()
         return self.forward(as_inputs(x, self.nin, "MLP"))
 
@@ -504,6 +538,7 @@ class MLP(Module):
         return [layer.get_weights() for layer in self.layers]
 
     def set_weights(self, weights: Sequence[tuple[Any, Any]]) -> None:
+        """Set every layer's ``(W, b)`` from :meth:`get_weights`-shaped arrays."""
         if len(weights) != len(self.layers):
             raise ValueError(f"MLP.set_weights: expected {len(self.layers)} (W, b) pairs, got {len(weights)}")
         for layer, (W, b) in zip(self.layers, weights):

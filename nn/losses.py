@@ -135,7 +135,7 @@ def binary_cross_entropy(outputs, targets) -> Value:
     """Σⱼ [−yⱼ ln aⱼ − (1 − yⱼ) ln(1 − aⱼ)] (Nielsen's cross-entropy, summed over outputs).
 
     ``outputs`` are probabilities aⱼ ∈ [0, 1]. For a sigmoid output node the logit is used
-    (see the module docstring); otherwise the probability is clamped smoothly to
+    (ln a = −softplus(−z), so the loss is softplus(z) − yz); otherwise the probability is clamped smoothly to
     [ε, 1 − ε]. An output outside [0, 1] raises ``ValueError``: raw scores belong to
     :func:`binary_cross_entropy_with_logits`.
     """

@@ -93,6 +93,7 @@ class Module:
         return np.array([v.data for v in self.parameters()], dtype=float)
 
     def set_parameter_vector(self, flat: Sequence[float]) -> None:
+        """Set every parameter from one flat array, in :meth:`named_parameters` order."""
         params = self.parameters()
         flat = np.asarray(flat, dtype=float).ravel()
         if flat.size != len(params):
@@ -101,4 +102,5 @@ class Module:
             v.data = x
 
     def num_parameters(self) -> int:
+        """How many parameters the module has (each shared one counted once)."""
         return len(self.parameters())

@@ -202,7 +202,7 @@ class Optimizer:
 
 class SGD(Optimizer):
     """``SGD(params, lr, momentum=0.0, weight_decay=0.0, *, clip_value=None, clip_norm=None)``;
-    see the module docstring. ``velocity`` is Δθ(n−1), an array aligned with
+    Δθ(n) = αΔθ(n−1) − η(g + λ_wd θ), θ ← θ + Δθ(n), as ``torch.optim.SGD``. ``velocity`` is Δθ(n−1), an array aligned with
     ``store.data[index]`` (the store's order when the parameters are all of it)."""
 
     _hyper = Optimizer._hyper + ("momentum", "weight_decay")
@@ -234,7 +234,8 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """``Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
-    clip_value=None, clip_norm=None)``, as ``torch.optim.Adam``; see the module docstring.
+    clip_value=None, clip_norm=None)``, as ``torch.optim.Adam``: m ← β₁m + (1−β₁)g,
+    v ← β₂v + (1−β₂)g², θ ← θ − η m̂/(√v̂ + ε) with the bias corrections m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
     State: ``m``, ``v`` (arrays aligned with ``store.data[index]``) and the step count ``t``."""
 
     decoupled = False

@@ -85,13 +85,17 @@ class TrainingState:
 class Callback:
     """Override any of these; a plain function ``fn(state)`` is called at each epoch end."""
 
-    def on_train_begin(self, state: TrainingState) -> None: ...
+    def on_train_begin(self, state: TrainingState) -> None:
+        """Called once before the first update (``state.history.initial`` is measured)."""
 
-    def on_batch_end(self, state: TrainingState) -> None: ...
+    def on_batch_end(self, state: TrainingState) -> None:
+        """Called after every update (``state.batch_loss``, ``state.step``)."""
 
-    def on_epoch_end(self, state: TrainingState) -> None: ...
+    def on_epoch_end(self, state: TrainingState) -> None:
+        """Called after every epoch, once its losses and metrics are recorded."""
 
-    def on_train_end(self, state: TrainingState) -> None: ...
+    def on_train_end(self, state: TrainingState) -> None:
+        """Called once when training stops (``state.history.stopped`` says why)."""
 
 
 class _FunctionCallback(Callback):
@@ -246,7 +250,16 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         clip_value: Optional[float] = None, clip_norm: Optional[float] = None, l2: float = 0.0,
         reduction: str = "mean", train_eval: str = "end", on_divergence: str = "raise",
         **keras_names: Any) -> History:
-    """Train ``model`` on (X, Y); returns a :class:`History`. See the module docstring.
+    """Train ``model`` on (X, Y) by backpropagation; returns a :class:`History`.
+
+    ``X`` (N, nin) inputs, ``Y`` targets (N, nout) or (N,); ``loss`` a name
+    (``"half_sse"``, ``"mse"``, ``"binary_cross_entropy"``, ``"bce_with_logits"``,
+    ``"softmax_cross_entropy"``, ``"hinge"``, ...) or ``f(outputs, targets) -> Value``;
+    ``mode`` ``"sequential"`` (update after every sample), ``"batch"`` (one update per epoch)
+    or ``"minibatch"``; ``epochs``; ``validation=(X_val, Y_val)``; ``progress`` (a bar, or
+    ``False``). The update is θ ← θ − η·(1/B) Σ ∂E(n)/∂θ over each batch B (seed 000 §6.3),
+    through the optimizer; the modes, stopping rules and engines are described in
+    :mod:`nn.training`.
 
     ``optimizer`` defaults to ``SGD(model.parameters(), lr, momentum, weight_decay)``
     (``lr`` defaults to 0.1); pass an optimizer object instead to keep its state across
