@@ -104,7 +104,7 @@ def slide_drawings() -> None:
     for name in SLIDES:
         root, wrt, options = REFERENCE[name]()
         view = "backward" if name == "slides_network" else "forward"
-        viz.draw(root, view=view, wrt=wrt, **options).save(out / f"{name}.svg")
+        viz.draw(root, view=view, wrt=wrt, numbers="none", **options).save(out / f"{name}.svg")  # the slides' look
 
 
 def main() -> None:
