@@ -6,6 +6,7 @@ name, how the slides label it, how many operands, and its forward and derivative
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -30,3 +31,12 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, op_table())
     return markdown
+
+
+ROLE = re.compile(r":(?:class|meth|func|mod|data|attr|exc):(?=<code)")
+
+
+def on_page_content(html: str, page, config, files) -> str:
+    """Docstrings cite with reST roles (``:class:`nn.MLP```); the Markdown renderer keeps the
+    code span and would print the role's name before it: drop the name."""
+    return ROLE.sub("", html)
