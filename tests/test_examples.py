@@ -261,13 +261,59 @@ def test_without_matplotlib_the_script_exits_0(tmp_path):
     assert "figures skipped" in proc.stdout and "Part 2" in proc.stdout
 
 
+def legends_over_data(fig) -> list[str]:
+    """Every legend drawn inside an Axes that covers a plotted point (a line's vertex or a
+    scatter marker) of that Axes, in display coordinates after layout."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    problems = []
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent()
+        if not ax.get_window_extent().overlaps(box):
+            continue  # placed outside the plotting area
+        clouds = [(line.get_label(), line.get_transform().transform(line.get_xydata())) for line in ax.get_lines()]
+        clouds += [(str(c), c.get_offset_transform().transform(c.get_offsets())) for c in ax.collections
+                   if len(c.get_offsets())]
+        for label, pts in clouds:
+            pts = np.asarray(pts, dtype=float).reshape(-1, 2)
+            inside = ((box.x0 < pts[:, 0]) & (pts[:, 0] < box.x1) & (box.y0 < pts[:, 1]) & (pts[:, 1] < box.y1))
+            if inside.any():
+                problems.append(f"{ax.get_title()!r}: the legend covers {int(inside.sum())} point(s) of {label}")
+    return problems
+
+
+def test_the_legend_check_sees_a_legend_over_data():
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.plot([0, 1, 2, 3], [3, 2, 1, 0], marker="o", label="falling")
+    ax.legend(loc="upper right")
+    assert legends_over_data(fig) == []
+    ax.legend(loc="upper left")
+    assert legends_over_data(fig) and "falling" in legends_over_data(fig)[0]
+
+
 # pdf on every example; svg on one figure example and the graph examples (which default to svg + more)
 @pytest.mark.parametrize("name, fmt", [(n, "pdf") for n in MATPLOTLIB_EXAMPLES + tuple(GRAPH_EXAMPLES)]
                          + [("xor", "svg"), ("demo", "svg"), ("slides_network", "svg")])
-def test_format_writes_that_format_only(name, fmt, tmp_path):
+def test_format_writes_that_format_only(name, fmt, tmp_path, monkeypatch):
+    """Also: no figure has a legend over its data (checked on the figure before it is saved)."""
     if name in GRAPH_EXAMPLES and shutil.which("neato") is None:
         pytest.skip("the graph examples need Graphviz")
+    from examples import _util
+    save, problems = _util.save_figure, []
+
+    def checked_save(fig, args, stem, *rest, **options):
+        problems.extend(f"{stem}: {p}" for p in legends_over_data(fig))
+        return save(fig, args, stem, *rest, **options)
+
+    monkeypatch.setattr(_util, "save_figure", checked_save)
     run(name, tmp_path, "--format", fmt, *GRAPH_EXAMPLES.get(name, []))
+    assert problems == []
     written = sorted(p for p in tmp_path.rglob("*") if p.is_file())
     assert written and all(p.suffix == f".{fmt}" for p in written), written
     magic = b"%PDF-" if fmt == "pdf" else b"<?xml"
