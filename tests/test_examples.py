@@ -286,6 +286,37 @@ def legends_over_data(fig) -> list[str]:
     return problems
 
 
+def hidden_lines(fig) -> list[str]:
+    """Pairs of labelled lines in one Axes that lie within 2 px of each other at every point and
+    are drawn alike (same marker, line style and width): the one drawn first cannot be seen."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    problems = []
+    for ax in fig.axes:
+        lines = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+        for i, a in enumerate(lines):
+            for b in lines[i + 1:]:
+                pa = a.get_transform().transform(a.get_xydata())
+                pb = b.get_transform().transform(b.get_xydata())
+                alike = (a.get_marker(), a.get_linestyle(), a.get_linewidth()) == \
+                    (b.get_marker(), b.get_linestyle(), b.get_linewidth())
+                if alike and pa.shape == pb.shape and np.all(np.abs(pa - pb) < 2):
+                    problems.append(f"{ax.get_title()!r}: {a.get_label()} is hidden under {b.get_label()}")
+    return problems
+
+
+def test_the_figure_checks_see_a_hidden_line():
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.plot([0, 1, 2], [0, 1, 2], label="relu")
+    ax.plot([0, 1, 2], [0, 1.001, 2], label="leaky")
+    assert hidden_lines(fig) == ["'': relu is hidden under leaky"]
+    ax.lines[1].set_marker("s")
+    assert hidden_lines(fig) == []
+
+
 def test_the_legend_check_sees_a_legend_over_data():
     from matplotlib.figure import Figure
     fig = Figure(figsize=(4, 3))
@@ -301,14 +332,15 @@ def test_the_legend_check_sees_a_legend_over_data():
 @pytest.mark.parametrize("name, fmt", [(n, "pdf") for n in MATPLOTLIB_EXAMPLES + tuple(GRAPH_EXAMPLES)]
                          + [("xor", "svg"), ("demo", "svg"), ("slides_network", "svg")])
 def test_format_writes_that_format_only(name, fmt, tmp_path, monkeypatch):
-    """Also: no figure has a legend over its data (checked on the figure before it is saved)."""
+    """Also: no figure has a legend over its data or a line hidden under another (checked on the
+    figure before it is saved)."""
     if name in GRAPH_EXAMPLES and shutil.which("neato") is None:
         pytest.skip("the graph examples need Graphviz")
     from examples import _util
     save, problems = _util.save_figure, []
 
     def checked_save(fig, args, stem, *rest, **options):
-        problems.extend(f"{stem}: {p}" for p in legends_over_data(fig))
+        problems.extend(f"{stem}: {p}" for p in legends_over_data(fig) + hidden_lines(fig))
         return save(fig, args, stem, *rest, **options)
 
     monkeypatch.setattr(_util, "save_figure", checked_save)
