@@ -41,4 +41,9 @@ else:
     import viz as viz
     from autodiff import Value as Value
 
+    # `from backproplab.nn import MLP` (as `from micrograd.nn import MLP`) and `import
+    # backproplab.viz` find the same module objects (type checkers: the .pyi stubs beside this file)
+    for _name, _module in (("autodiff", autodiff), ("nn", nn), ("viz", viz)):
+        sys.modules.setdefault(f"{__name__}.{_name}", _module)
+
 __all__ = ["__version__", "Value", "autodiff", "nn", "viz", "ShadowedPackageError", "PACKAGES"]

@@ -113,3 +113,21 @@ def test_every_public_callable_has_its_own_docstring():
         if not doc or "see the module docstring" in doc.lower() or doc.startswith("Call self as a function"):
             missing.append(name)
     assert missing == []
+
+
+def test_micrograd_style_imports_through_the_namespace(tmp_path):
+    """`from backproplab.nn import MLP` works as `from micrograd.nn import MLP` does, at run time
+    and for mypy."""
+    import nn
+    from backproplab.autodiff import Value
+    from backproplab.nn import MLP
+    assert MLP is nn.MLP and Value is importlib.import_module("autodiff").Value
+    pytest.importorskip("mypy")
+    (tmp_path / "micro.py").write_text("from backproplab.nn import MLP\nfrom backproplab.engine import Value\n"
+                                       "reveal_type(MLP)\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--follow-imports=silent",
+                           "--cache-dir", str(tmp_path / ".cache"), "micro.py"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, env={"MYPYPATH": str(REPO), "PATH": "/usr/bin:/bin"})
+    assert 'Revealed type is "def [Out' in proc.stdout, proc.stdout
+    assert 'micro.py:2: error: Cannot find implementation or library stub for module named "backproplab.engine"' \
+        in proc.stdout  # a wrong name is still an error
