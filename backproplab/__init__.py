@@ -7,7 +7,9 @@ One namespace for the three packages the project ships::
     bl.nn.fit(...)              # the same module object as ``import nn``
     bl.viz.draw(loss)           # the same module object as ``import viz``
 
-``autodiff``, ``nn`` and ``viz`` stay importable at the top level. Because those names are
+``autodiff``, ``nn`` and ``viz`` stay importable at the top level, and as
+``backproplab.autodiff`` / ``backproplab.nn`` / ``backproplab.viz`` (``from backproplab.nn import
+MLP``, as micrograd's ``from micrograd.nn import MLP``). Because those names are
 common, importing ``backproplab`` first checks that they resolve to this distribution and
 raises :class:`ShadowedPackageError`, naming the file that shadows them, when they do not
 (a student's ``viz.py`` next to the notebook, or PyPI's unrelated ``nn``/``viz``/``autodiff``
