@@ -1,49 +1,60 @@
 """Keras' and PyTorch's keyword habits for :func:`nn.fit`.
 
 ``fit(validation_data=(X_val, Y_val))`` and ``fit(verbose=0)`` (Keras) are accepted as the
-aliases of ``validation=`` and ``progress=``; any other unknown keyword raises a
-``TypeError`` that names it and suggests the closest parameter (``did you mean``), with a
-hint for the names other libraries use (``learning_rate`` → ``lr``, ``nb_epoch`` → ``epochs``).
+aliases of ``validation=`` and ``progress=`` (:func:`keras_aliases`); any other unknown
+keyword raises a ``TypeError`` that names it and suggests the closest parameter
+(:func:`suggest_keywords`, with a hint for the names other libraries use: ``learning_rate`` →
+``lr``, ``nb_epoch`` → ``epochs``). The decorated function keeps its exact signature for type
+checkers, so a mistyped keyword is also a static error.
 """
 
 from __future__ import annotations
 
 import difflib
+import functools
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, Optional, ParamSpec, TypeVar
 
-__all__ = ["ALIASES", "HINTS", "resolve_keywords"]
+__all__ = ["HINTS", "suggest_keywords", "keras_aliases"]
 
-# Keras name -> fit's name, with how the value translates
-ALIASES: dict[str, tuple[str, Callable[[Any], Any]]] = {
-    "validation_data": ("validation", lambda v: v),
-    "verbose": ("progress", lambda v: bool(v)),  # Keras: 0 silent, 1/2 report
-}
+P = ParamSpec("P")
+R = TypeVar("R")
+
 # names from other libraries that are not accepted, and what to use instead
 HINTS = {"learning_rate": "lr", "nb_epoch": "epochs", "num_epochs": "epochs", "n_epochs": "epochs",
          "validation_split": "validation", "callback": "callbacks", "optim": "optimizer",
          "loss_fn": "loss", "criterion": "loss", "batchsize": "batch_size", "verbosity": "progress"}
 
 
-def resolve_keywords(function: Callable, extra: dict[str, Any], given: dict[str, Any]) -> dict[str, Any]:
-    """Translate the keywords ``function`` did not declare (``extra``) into its own parameters.
+def suggest_keywords(function: Callable[P, R]) -> Callable[P, R]:
+    """Wrap ``function`` so that an unknown keyword argument raises ``TypeError`` naming it, the
+    closest keyword (``did you mean``) and every keyword the function takes."""
+    signature = inspect.signature(function)
+    known = [p.name for p in signature.parameters.values()
+             if p.kind is p.KEYWORD_ONLY and not p.name.startswith("_")]
 
-    ``given`` holds the current values of the parameters an alias could set (``None`` when
-    the user left them out). Returns the parameters to override; raises ``TypeError`` for
-    an unknown keyword or an alias given together with its own name."""
-    name = function.__name__
-    out: dict[str, Any] = {}
-    for key, value in extra.items():
-        if key in ALIASES:
-            target, translate = ALIASES[key]
-            if given.get(target) is not None:
-                raise TypeError(f"{name}() got both {key}= (the Keras name) and {target}=; give one")
-            out[target] = translate(value)
-            continue
-        known = [p.name for p in inspect.signature(function).parameters.values()
-                 if p.kind is p.KEYWORD_ONLY and not p.name.startswith("_")]
-        suggestion = HINTS.get(key) or next(iter(difflib.get_close_matches(key, known + list(ALIASES), n=1)), None)
-        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
-        raise TypeError(f"{name}() got an unexpected keyword argument {key!r}{hint} "
-                        f"(its keywords: {', '.join(known)})")
-    return out
+    @functools.wraps(function)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        for key in kwargs:
+            if key not in signature.parameters:
+                suggestion = HINTS.get(key) or next(iter(difflib.get_close_matches(key, known, n=1)), None)
+                hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+                raise TypeError(f"{function.__name__}() got an unexpected keyword argument {key!r}{hint} "
+                                f"(its keywords: {', '.join(known)})")
+        return function(*args, **kwargs)
+    return checked
+
+
+def keras_aliases(name: str, validation: Any, progress: Optional[bool], validation_data: Any,
+                  verbose: Any) -> tuple[Any, Optional[bool]]:
+    """``(validation, progress)`` once Keras' ``validation_data`` and ``verbose`` (0 silent,
+    1 or 2 report) are folded in; giving both names of one thing is a ``TypeError``."""
+    if validation_data is not None:
+        if validation is not None:
+            raise TypeError(f"{name}() got both validation_data= (the Keras name) and validation=; give one")
+        validation = validation_data
+    if verbose is not None:
+        if progress is not None:
+            raise TypeError(f"{name}() got both verbose= (the Keras name) and progress=; give one")
+        progress = bool(verbose)
+    return validation, progress

@@ -51,7 +51,7 @@ from autodiff.params import store_of
 from .compiled_engine import CompiledEngine
 from .divergence import DivergenceGuard
 from .eager_engine import EagerEngine
-from .fit_keywords import resolve_keywords
+from .fit_keywords import keras_aliases, suggest_keywords
 from .history import History
 from .losses import get_loss
 from .metrics import accuracy as accuracy_metric, one_hot
@@ -239,6 +239,7 @@ def _adjust_gradient(store: Any, index: Any, weight_pos: Optional[np.ndarray], d
         grad[index] = g
 
 
+@suggest_keywords
 def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         optimizer: Optional[Any] = None, lr: Optional[float] = None, momentum: float = 0.0,
         weight_decay: float = 0.0, mode: str = "minibatch", batch_size: Optional[int] = None,
@@ -249,7 +250,7 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         callbacks: Any = None, progress: Optional[bool] = None, engine: Any = "auto",
         clip_value: Optional[float] = None, clip_norm: Optional[float] = None, l2: float = 0.0,
         reduction: str = "mean", train_eval: str = "end", on_divergence: str = "raise",
-        **keras_names: Any) -> History:
+        validation_data: Any = None, verbose: Optional[int] = None) -> History:
     """Train ``model`` on (X, Y) by backpropagation; returns a :class:`History`.
 
     ``X`` (N, nin) inputs, ``Y`` targets (N, nout) or (N,); ``loss`` a name
@@ -278,9 +279,7 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     training with ``history.stopped = "diverged"`` (``on_divergence="stop"``).
     """
     # ---------------------------------------------------------------- validation
-    if keras_names:
-        renamed = resolve_keywords(fit, keras_names, {"validation": validation, "progress": progress})
-        validation, progress = renamed.get("validation", validation), renamed.get("progress", progress)
+    validation, progress = keras_aliases("fit", validation, progress, validation_data, verbose)
     X, Y = prepare_data(model, X, Y, "fit")
     N = X.shape[0]
     loss_fn = get_loss(loss, "fit(loss)")

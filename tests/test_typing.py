@@ -46,7 +46,8 @@ def mypy_output(tmp_path_factory):
     folder = tmp_path_factory.mktemp("typing")
     (folder / "snippet.py").write_text(textwrap.dedent(SNIPPET), encoding="utf-8")
     (folder / "wrong.py").write_text("import backproplab as bl\nbl.nn.MLP(2, [3]).nonexistent\n"
-                                     "bl.viz.draw(3.0)\n", encoding="utf-8")
+                                     "bl.viz.draw(3.0)\n"
+                                     "bl.nn.fit(bl.nn.MLP(2, [1]), [[0.0, 1.0]], [1.0], epoch=3)\n", encoding="utf-8")
     env_path = str(REPO)
     proc = subprocess.run([sys.executable, "-m", "mypy", "--no-incremental", "--follow-imports=silent",
                            "--cache-dir", str(folder / ".mypy_cache"), "snippet.py", "wrong.py"],
@@ -83,6 +84,8 @@ def test_mypy_sees_mistakes_through_the_namespace(mypy_output):
     """Not everything is Any: a wrong attribute and a wrong argument are reported."""
     assert 'wrong.py:2: error: "MLP[Value | list[Value]]" has no attribute "nonexistent"' in mypy_output
     assert "wrong.py:3: error: Argument 1 to \"draw\" has incompatible type \"float\"" in mypy_output
+    # fit's run-time "did you mean" wrapper keeps its signature: a mistyped keyword is a static error too
+    assert 'wrong.py:4: error: Unexpected keyword argument "epoch" for "fit"' in mypy_output
 
 
 def _public_callables():
