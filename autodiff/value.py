@@ -195,6 +195,7 @@ class Value:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a node no op made (an input, a parameter or a constant)."""
         return self._op is None
 
     def __repr__(self) -> str:
@@ -323,6 +324,27 @@ class Value:
     def __bool__(self) -> bool:
         """``data != 0``, as ``bool()`` of a PyTorch scalar tensor (NaN is true)."""
         return self.data != 0.0
+
+    # PyTorch's habits for a scalar: float(loss), loss.item(), round(loss, 3), f"{loss:.3f}".
+    def __float__(self) -> float:
+        """``self.data``, as ``float()`` of a PyTorch scalar tensor."""
+        return self.data
+
+    def __int__(self) -> int:
+        """``int(self.data)`` (truncates toward zero, as ``int()`` of a float)."""
+        return int(self.data)
+
+    def item(self) -> float:
+        """``self.data`` as a Python float, as PyTorch's ``Tensor.item()``."""
+        return self.data
+
+    def __round__(self, ndigits: Optional[int] = None) -> Union[int, float]:
+        """``round(self.data, ndigits)``: a number, not a node (rounding has no gradient)."""
+        return round(self.data, ndigits)
+
+    def __format__(self, format_spec: str) -> str:
+        """``f"{v:.3f}"`` formats ``self.data``; an empty spec (``f"{v}"``) gives ``repr(v)``."""
+        return format(self.data, format_spec) if format_spec else repr(self)
 
     # Comparisons are on purpose not defined (the contract leaves them out; use .data), so
     # Values hash and compare by identity, with CPython's C-level default hash.

@@ -3,7 +3,7 @@
     backproplab --version
     backproplab doctor                              # is this installation whole? what to fix
     backproplab demo [--out DIR]                    # the NPTEL worked example: table, graphs, stepper page
-    backproplab examples list                       # the lecture experiments shipped with the package
+    backproplab examples [list]                     # the lecture experiments shipped with the package
     backproplab examples run xor [--quick] [--out DIR] [script options]
     backproplab draw "sigmoid(w*x + b)" --set ...   # see viz.cli
     backproplab step "..." --set ... [--html page.html]
@@ -50,6 +50,7 @@ def _scripts() -> dict[str, Path]:
 
 
 def example_names() -> list[str]:
+    """The examples' names (their script stems), as ``backproplab examples run NAME`` takes them."""
     return list(_scripts())
 
 
@@ -59,6 +60,7 @@ def _summary(path: Path) -> str:
 
 
 def cmd_examples_list(args: argparse.Namespace) -> int:
+    """Print every example with the first paragraph of its docstring."""
     scripts = _scripts()
     width = max(map(len, scripts))
     for name, path in scripts.items():
@@ -80,15 +82,18 @@ def _run_example(name: str, argv: Sequence[str]) -> int:
 
 
 def cmd_examples_run(args: argparse.Namespace) -> int:
+    """Run one example with its own options."""
     return _run_example(args.name, args.script_args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the main demo (the NPTEL worked example)."""
     argv = (["--out", args.out] if args.out else []) + ["--quick"] * args.quick + ["--no-figures"] * args.no_figures
     return _run_example("demo", argv)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check the installation and say what to fix."""
     return doctor.run(sys.stdout)
 
 
@@ -109,7 +114,8 @@ def _parser_and_commands() -> tuple[argparse.ArgumentParser, dict[str, argparse.
     p_demo.set_defaults(run=cmd_demo)
 
     p_examples = sub.add_parser("examples", help="list or run the lecture experiments")
-    ex_sub = p_examples.add_subparsers(dest="action", required=True, metavar="ACTION")
+    p_examples.set_defaults(run=cmd_examples_list)  # `backproplab examples` alone lists them
+    ex_sub = p_examples.add_subparsers(dest="action", required=False, metavar="ACTION")
     ex_sub.add_parser("list", help="every example with a one-line summary").set_defaults(run=cmd_examples_list)
     p_run = ex_sub.add_parser("run", help="run one example",
                               usage="backproplab examples run NAME [--quick] [--out DIR] [options]")
@@ -126,10 +132,12 @@ def _parser_and_commands() -> tuple[argparse.ArgumentParser, dict[str, argparse.
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``backproplab`` argument parser with every command."""
     return _parser_and_commands()[0]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line on ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     args = list(sys.argv[1:] if argv is None else argv)
     if backproplab.startup_error is not None:  # autodiff/nn/viz are not ours: only the doctor can run
         if args[:1] == ["doctor"]:

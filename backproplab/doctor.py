@@ -2,7 +2,8 @@
 
 Checks, in order: the Python version; that ``autodiff``, ``nn`` and ``viz`` resolve to this
 distribution and import (nothing shadows them, no other distribution wrote over them, see
-:mod:`backproplab.installation`); Graphviz's ``dot`` (drawings); the Latin Modern fonts (the
+:mod:`backproplab.installation`), and that no file in the working directory would shadow
+them for a script or notebook started there; Graphviz's ``dot`` (drawings); the Latin Modern fonts (the
 slides' look); the optional extras (matplotlib for plots, tqdm for progress bars). Only the
 standard library is used, so the doctor runs even when the packages themselves are broken.
 """
@@ -16,7 +17,7 @@ import sys
 from typing import TextIO
 
 from . import __version__
-from .installation import PACKAGES, import_packages, location_problems, record_problems
+from .installation import PACKAGES, folder_problems, import_packages, location_problems, record_problems
 
 __all__ = ["run", "checks"]
 
@@ -74,6 +75,10 @@ def checks() -> list[tuple[str, bool, str]]:
     problems = location_problems() + record_problems()
     for p in problems:
         out.append(("required", False, p.message))
+    seen = {p.package for p in problems}
+    for p in folder_problems():  # a viz.py here shadows for scripts and notebooks, not for this command
+        if p.package not in seen:
+            out.append(("required", False, p.message))
     if not problems:
         try:
             modules = import_packages()

@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import Optional
 
 __all__ = ["PACKAGES", "ShadowedPackageError", "Problem", "expected_origin", "resolved_origin",
-           "location_problems", "record_problems", "import_packages"]
+           "location_problems", "folder_problems", "record_problems", "import_packages"]
 
 #: Each top-level package of this distribution and a name only ours defines.
 PACKAGES: dict[str, str] = {"autodiff": "Value", "nn": "MLP", "viz": "draw"}
@@ -80,6 +80,23 @@ def location_problems() -> list[Problem]:
         elif origin != expected.resolve():
             problems.append(Problem(name, f"`import {name}` loads {origin}, not backproplab's {expected}: "
                                           f"that file shadows it; {_fix_for(name, origin)}"))
+    return problems
+
+
+def folder_problems(folder: Optional[Path] = None) -> list[Problem]:
+    """Files in ``folder`` (default: the working directory) that would shadow a package for a
+    script, ``python -m`` or a notebook started there: Python puts that folder first on
+    ``sys.path``. The ``backproplab`` command itself does not (its ``sys.path[0]`` is its own
+    bin directory), so :func:`location_problems` alone cannot see them from the command."""
+    folder = Path.cwd() if folder is None else Path(folder)
+    problems = []
+    for name in PACKAGES:
+        for candidate in (folder / f"{name}.py", folder / name / "__init__.py"):
+            if candidate.is_file() and candidate.resolve() != expected_origin(name).resolve():
+                problems.append(Problem(name, f"{candidate} shadows backproplab's {name} for every script and "
+                                              f"notebook run from {folder} (`import {name}` would load it); "
+                                              f"{_fix_for(name, candidate)}"))
+                break
     return problems
 
 

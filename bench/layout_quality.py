@@ -19,7 +19,7 @@ from viz.svg_geometry import measure  # noqa: E402
 
 
 def mlp_scalar():
-    model = nn.MLP(2, [3, 1], seed=0)
+    model = nn.MLP(2, [3, 1], "sigmoid", seed=0)
     out = model([1.0, -1.0])
     out = out[0] if isinstance(out, list) else out
     out.backward()
@@ -32,7 +32,7 @@ def slides_scalar():
 
 
 def mlp_neuron():
-    model = nn.MLP(3, [4, 4, 1], seed=0)
+    model = nn.MLP(3, [4, 4, 1], "sigmoid", seed=0)
     out = model([1.0, -1.0, 0.5])
     out = out[0] if isinstance(out, list) else out
     loss = (out - 1.0) ** 2

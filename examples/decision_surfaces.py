@@ -111,16 +111,24 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
 
     figures = []
     if args.out is not None:
-        fig, axes = _util.new_figure(runs, len(widths), width=3.0, height=2.9, title=(
-            "One hidden layer: rows $H$ = " + ", ".join(map(str, widths))
-            + f" tanh units; columns: {runs} runs from different initial weights"))
-        for ax, (title, P) in zip(axes, surfaces):
-            _util.probability_panel(ax, P, EXTENT, X, y, title=title)
+        fig, axes = _util.new_figure(runs, len(widths), width=3.3, height=3.0, title=(
+            "Decision surfaces of one hidden layer of tanh units\n"
+            f"rows: $H$ = {', '.join(map(str, widths))} units; columns: {runs} runs from different initial weights"))
+        for k, (ax, (title, P)) in enumerate(zip(axes, surfaces)):
+            image = _util.probability_panel(ax, P, EXTENT, X, y, title=title)
+            if k % runs == 0:
+                ax.set_ylabel(r"$x_2$")
+            if k >= runs * (len(widths) - 1):
+                ax.set_xlabel(r"$x_1$")
+        _util.probability_colorbar(fig, image, axes)
+        fig.legend(handles=_util.class_legend_handles(), loc="outside lower center", ncol=3, frameon=False)
         figures.append(_util.save_figure(fig, args, "decision_surfaces"))
         for r, (title, P) in zip(results, surfaces):
             fig, (ax,) = _util.new_figure(1, width=4.2, height=4.0)
-            _util.probability_panel(ax, P, EXTENT, X, y, title=title)
+            image = _util.probability_panel(ax, P, EXTENT, X, y, title=title)
             ax.set(xlabel=r"$x_1$", ylabel=r"$x_2$")
+            _util.probability_colorbar(fig, image, [ax])
+            fig.legend(handles=_util.class_legend_handles(), loc="outside lower center", ncol=2, frameon=False)
             figures.append(_util.save_figure(fig, args, f"surface_h{r['hidden']}_run{r['run']}"))
     return {"widths": widths, "runs": runs, "epochs": epochs, "points": points, "results": results,
             "summary": summary, "seconds": seconds, "figures": figures}

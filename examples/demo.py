@@ -9,6 +9,8 @@
 3. A self-contained HTML page that steps through the backward pass one chain-rule
    application at a time (open it in any browser; no network needed).
 
+With ``--format svg|png|pdf`` only the two graphs are written, in that format (the page is HTML).
+
 Run: ``bash scripts/demo.sh`` (sets everything up), ``backproplab demo [--out DIR]`` from an installed
 package, or ``python3 examples/demo.py --out DIR``. (``--quick`` is accepted; the demo is small.)
 """
@@ -41,24 +43,30 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     network.loss.backward()
 
     files: dict[str, Path] = {}
-    forward, backward = out / "nptel_forward.svg", out / "nptel_backward.svg"
-    dot_files = [out / "nptel_forward.dot", out / "nptel_backward.dot"]
-    for view, svg, dot in zip(("forward", "backward"), (forward, backward), dot_files):
+    fmt = args.format if args.format_given else "svg"
+    for view in ("forward", "backward"):
         drawing = viz.draw(network.loss, view=view)
+        path = out / f"nptel_{view}.{fmt}"
         try:
-            drawing.save(svg)
-            files[f"{view} graph"] = svg
+            drawing.save(path)
+            files[f"{view} graph"] = path
         except viz.GraphvizNotFound as exc:  # no `dot` program: keep the DOT source
-            drawing.save(dot)
+            if args.format_given:
+                print(f"note: {path.name} not drawn: {exc}")
+                continue
+            dot = drawing.save(path.with_suffix(".dot"))
             files[f"{view} graph (DOT source)"] = dot
             print(f"note: {exc}")
     page = out / "nptel_stepper.html"
-    try:
-        stepper = Stepper(network.loss, unicode=True, constants=False)
-        write_html(stepper, page, title="NPTEL worked example: backward pass, step by step")
-        files["step-through page"] = page
-    except viz.GraphvizNotFound as exc:
-        print(f"note: the step-through page needs Graphviz: {exc}")
+    if args.format_given:
+        print(f"step-through page skipped: it is HTML, and --format {fmt} asks for {fmt} files only")
+    else:
+        try:
+            stepper = Stepper(network.loss, unicode=True, constants=False)
+            write_html(stepper, page, title="NPTEL worked example: backward pass, step by step")
+            files["step-through page"] = page
+        except viz.GraphvizNotFound as exc:
+            print(f"note: the step-through page needs Graphviz: {exc}")
 
     print("\nFiles written:")
     for what, path in files.items():

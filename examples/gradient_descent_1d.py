@@ -80,9 +80,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
           f"0 < eta < 1/b^2 = {thr:.6f}")
     rows = []
     for r in runs:
-        verdict = ("converges" if r["converged"] else "diverges" if r["diverged"]
-                   else "oscillates, no progress" if abs(r["error_ratio_predicted"] - 1) < 1e-12
-                   else "not yet converged")
+        # the error factor |1 − 2ηb²| decides, also when a short run has not gone far yet
+        factor = r["error_ratio_predicted"]
+        verdict = ("converges" if r["converged"]
+                   else "oscillates, no progress" if abs(factor - 1) < 1e-12
+                   else f"diverges (error ×{factor:.3g} per step)" if r["diverged"] or factor > 1
+                   else f"converging (error ×{factor:.3g} per step), not there yet")
         if r["oscillates"] and r["converged"]:
             verdict += " (oscillating)"
         rows.append([r["eta"], r["eta"] / thr, r["error_ratio_predicted"], r["error_ratio_observed"],
@@ -120,7 +123,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         for ax in (ax1, ax2):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         fig.legend(*ax1.get_legend_handles_labels(), loc="outside lower center", ncol=len(runs) + 1, frameon=False)
-        ax3.legend(fontsize=8, loc="upper center")
+        # the figure legend names the rates (same colours); a legend here would sit on the curve
         figures.append(_util.save_figure(fig, args, "gd_1d"))
     return {"a": a, "b": b, "x_opt": a / b, "eta_threshold": thr, "steps": steps,
             "runs": [{k: v for k, v in r.items() if k not in ("xs", "Js")} for r in runs],

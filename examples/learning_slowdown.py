@@ -155,8 +155,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             for i, kind in enumerate(("quadratic", "cross_entropy")):
                 ax = axes[k]
                 k += 1
-                ax.plot(ep, runs[(start, kind, args.eta)]["costs"], color=f"C{i}")
-                ax.set(title=f"{names[kind]}, start $(w, b) = {STARTS[start]}$", xlabel="epoch", ylabel="cost $C$")
+                costs = runs[(start, kind, args.eta)]["costs"]
+                ax.plot(ep, costs, color=f"C{i}")
+                # from 0: a run stuck on the flat sigmoid (0.48 -> 0.44) looks stuck, not steep
+                ax.set(title=f"{names[kind]}, start $(w, b) = {STARTS[start]}$", xlabel="epoch", ylabel="cost $C$",
+                       ylim=(0, 1.08 * max(costs)))
                 ax.title.set_fontsize(9.5)
         for start in STARTS:
             ax = axes[k]
@@ -164,9 +167,9 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             ax.plot(ep, runs[(start, "cross_entropy", 0.005)]["costs"], label=r"true gradient $\delta = a - y$")
             ax.plot(ep, widget[start], linestyle="--", label=r"book widget $\delta = 1/(1 - a)$")
             ax.set(title=rf"cross-entropy, $\eta = 0.005$, start $(w, b) = {STARTS[start]}$", xlabel="epoch",
-                   ylabel="cost $C$")
+                   ylabel="cost $C$", ylim=(0, 1.08 * max(widget[start] + runs[(start, "cross_entropy", 0.005)]["costs"])))
             ax.title.set_fontsize(9.5)
-            ax.legend(fontsize=8, loc="lower left")
+        fig.legend(*axes[-1].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
         figures.append(_util.save_figure(fig, args, "learning_slowdown"))
     return {"epochs": epochs, "eta": args.eta,
             "runs": {f"{s}_{k}_eta{e:g}": {"cost_at": {ep_: r["costs"][ep_] for ep_ in check},

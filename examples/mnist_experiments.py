@@ -301,9 +301,12 @@ def draw_figures(results: dict, args) -> list[str]:
             ax.set(title="speed of learning at initialisation (mean over seeds)", xlabel=r"hidden layer $l$",
                    ylabel=speed, yscale="log")
         elif panel == "fixes":
-            for name, d in fixes_.items():
-                ax.plot(range(1, len(d["mean"]) + 1), d["mean"], marker="o", label=name,
-                        linestyle="--" if "clip" in name else "-")
+            markers = "o^sDv<>ph"
+            for j, (name, d) in enumerate(fixes_.items()):  # own marker each: relu and leaky_relu nearly coincide
+                ax.plot(range(1, len(d["mean"]) + 1), d["mean"], marker=markers[j % len(markers)], label=name,
+                        markersize=8 - 0.5 * j, markerfacecolor="none",
+                        linestyle="--" if "clip" in name else ":" if "leaky" in name else "-",
+                        linewidth=2.4 if "leaky" in name else 1.5)
             ax.set(title=f"fixes: {speed} at initialisation, deepest network", xlabel=r"hidden layer $l$",
                    ylabel=speed, yscale="log")
         elif panel == "dva":
@@ -319,6 +322,8 @@ def draw_figures(results: dict, args) -> list[str]:
                 ax.plot(range(len(sp)), sp[:, layer], label=f"layer {layer + 1}")
             ax.set(title=f"speed of learning during training, {key}", xlabel="epoch", ylabel=speed, yscale="log")
         ax.title.set_fontsize(10)
+        if ax.get_yscale() == "log":
+            _util.plain_log_ticks(ax.yaxis)
         if panel == "fixes":
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         else:

@@ -64,6 +64,23 @@ def descend(alpha: float, lr: float, max_steps: int, tol: float = 1e-8) -> dict:
             "energies": energies, "hand_check_max_error": hand_error}
 
 
+class BatchLosses(nn.Callback):
+    """Records the loss of every mini-batch step, the diverging one included."""
+
+    def __init__(self) -> None:
+        self.losses: list[float] = []
+        self.reason = ""
+
+    def on_batch_end(self, state: nn.TrainingState) -> None:
+        self.losses.append(state.batch_loss)
+
+    def on_train_end(self, state: nn.TrainingState) -> None:
+        if state.history.stopped == "diverged":
+            if len(self.losses) < state.step + 1:
+                self.losses.append(state.batch_loss)
+            self.reason = f"loss {state.batch_loss:.3g} at step {len(self.losses)}"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = _util.parse_args("momentum_and_clipping", __doc__, argv, lambda p: (
         p.add_argument("--lr", type=float, default=0.01, help="η for the momentum part"),
@@ -71,7 +88,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         p.add_argument("--epochs", type=int, default=None, help="clipping run epochs (default 30; quick 3)"),
         p.add_argument("--seed", type=int, default=0)))
     points = args.points or (40 if args.quick else 200)
-    epochs = args.epochs if args.epochs is not None else (3 if args.quick else 30)
+    epochs = args.epochs if args.epochs is not None else (8 if args.quick else 30)
 
     # 1. momentum
     runs = [descend(a, args.lr, 3000) for a in (0.0, 0.5, 0.9)]
@@ -109,20 +126,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     for clip in (None, 1.0):
         model = nn.MLP(2, [16] * 6 + [1], activation="relu", output_activation="linear", init="normal",
                        seed=args.seed)
-        seen: list[float] = []
-
-        def record(state: nn.TrainingState) -> None:
-            seen[:] = [state.history.initial["loss"], *state.history.loss]  # the loss after 0, 1, ... epochs
-
-        try:
-            h = nn.fit(model, X, y, loss="half_sse", lr=0.05, mode="minibatch", batch_size=20,
-                       epochs=epochs, clip_value=clip, seed=args.seed, progress=False, callbacks=[record])
-            clip_runs[clip] = {"diverged": False, "loss": [h.initial["loss"], *h.loss], "accuracy": h.accuracy[-1],
-                               "error": "", "epoch": len(h)}
-        except ArithmeticError as exc:  # the engine refuses to go on with an overflowing value
-            clip_runs[clip] = {"diverged": True, "loss": list(seen), "accuracy": None,
-                               "error": f"{type(exc).__name__}: {str(exc).split(' for node')[0][:80]}",
-                               "epoch": max(len(seen) - 1, 0)}
+        steps = BatchLosses()
+        h = nn.fit(model, X, y, loss="half_sse", lr=0.05, mode="minibatch", batch_size=20, epochs=epochs,
+                   clip_value=clip, seed=args.seed, progress=False, callbacks=[steps], on_divergence="stop")
+        diverged = h.stopped == "diverged"
+        clip_runs[clip] = {"diverged": diverged, "loss": [h.initial["loss"], *h.loss],
+                           "accuracy": None if diverged or not h.accuracy else h.accuracy[-1],
+                           "error": "DivergenceError: " + steps.reason if diverged else "",
+                           "epoch": len(h), "batch_losses": steps.losses}
     print(f"\n3. Clipping: deep ReLU net, N(0,1) weights, half-SSE, eta = 0.05, {epochs} epochs of "
           "mini-batch SGD")
     for clip, r in clip_runs.items():
@@ -139,11 +150,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         fig, axes = _util.new_figure(2, 2, width=5.0, height=3.6,
                                      title="Momentum, vanishing/exploding gradients and their fixes, clipping")
         ax1, ax2, ax3, ax4 = axes
-        for r in runs:
+        styles = {0.0: dict(marker="o", markersize=6, markerfacecolor="none", linewidth=2.2, zorder=4),
+                  0.5: dict(marker="s", markersize=2.5, linewidth=1.2, zorder=3),
+                  0.9: dict(marker=".", markersize=4, linewidth=1, zorder=2)}
+        for i, r in enumerate(runs):  # α = 0 wide and open on top: α = 0.5 runs along it at first
             label = rf"$\alpha = {r['alpha']:g}$"
-            ax1.plot([p[0] for p in r["path"][:shown]], [p[1] for p in r["path"][:shown]], marker="o",
-                     markersize=2.5, linewidth=1, label=label)
-            ax2.plot(range(len(r["energies"])), r["energies"], label=label)
+            ax1.plot([p[0] for p in r["path"][:shown]], [p[1] for p in r["path"][:shown]], color=f"C{i}",
+                     label=label, **styles.get(r["alpha"], {}))
+            ax2.plot(range(len(r["energies"])), r["energies"], color=f"C{i}", label=label)
         ax1.set(title=rf"first {shown} steps in $(w_1, w_2)$", xlabel=r"$w_1$", ylabel=r"$w_2$")
         ax1.legend(fontsize=8)
         ax2.set(title=r"$E(\mathbf{w})$ per step, $\Delta w(n) = \alpha \Delta w(n-1) - \eta \partial E/\partial w$",
@@ -151,27 +165,24 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         ax2.title.set_fontsize(9.5)
         ax2.legend(fontsize=8)
         layers = list(range(1, 7))
-        for k, v in speeds.items():
-            ax3.plot(layers, v, marker="o", markersize=3, linestyle="--" if "sigmoid" in k else "-", label=k)
+        markers = "o^sDv<>p"
+        for j, (k, v) in enumerate(speeds.items()):  # own marker per line: relu and leaky_relu + He nearly coincide
+            ax3.plot(layers, v, marker=markers[j % len(markers)], markersize=7 - 0.6 * j, markerfacecolor="none",
+                     linestyle="--" if "sigmoid" in k else ":" if "leaky" in k else "-", label=k,
+                     linewidth=2.4 if "leaky" in k else 1.5)
         ax3.set(title=r"speed of learning $\|\partial C/\partial b^l\|$ at initialisation", xlabel=r"hidden layer $l$",
-                ylabel=r"$\|\partial C/\partial b^l\|$", yscale="log", ylim=(1e-7, 1e2))
-        ax3.legend(fontsize=7, loc="lower right", ncol=2)
-        ok = clip_runs.get(1.0)
-        if ok and not ok["diverged"]:
-            ax4.plot(range(len(ok["loss"])), ok["loss"], label=r"clipped to $[-1, 1]$")
-            bad = clip_runs.get(None)
-            if bad and len(bad["loss"]) > 1:
-                label = f"no clipping (diverged in epoch {bad['epoch'] + 1})" if bad["diverged"] else "no clipping"
-                ax4.plot(range(len(bad["loss"])), bad["loss"], marker="x", color="C3", label=label)
-            elif bad and bad["diverged"]:
-                ax4.text(0.97, 0.80, f"without clipping: diverged in epoch {bad['epoch'] + 1}\n"
-                         f"({bad['error'].split(':')[0]})", transform=ax4.transAxes, ha="right", va="top",
-                         fontsize=8, color="C3")
-            ax4.set(title=r"deep ReLU net, $\mathcal{N}(0, 1)$ init: loss with clipping", xlabel="epoch",
-                    ylabel="loss", yscale="log")
-            ax4.legend(fontsize=8)
-        else:
-            ax4.set_axis_off()
+                ylabel=r"$\|\partial C/\partial b^l\|$", yscale="log")
+        ax3.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+        for clip, color, name in ((None, "C3", "no clipping"), (1.0, "C0", r"gradients clipped to $[-1, 1]$")):
+            r = clip_runs[clip]
+            losses = r["batch_losses"]
+            label = f"{name} (diverged at step {len(losses)})" if r["diverged"] else name
+            ax4.plot(range(1, len(losses) + 1), losses, color=color, marker="x" if r["diverged"] else None,
+                     markersize=8, linewidth=1.6, label=label)
+        ax4.set(title=r"deep ReLU net, $\mathcal{N}(0, 1)$ init, $\eta = 0.05$: clipping rescues it",
+                xlabel="mini-batch step", ylabel="mini-batch loss (log scale)", yscale="log")
+        ax4.title.set_fontsize(10)
+        ax4.legend(fontsize=8, loc="upper right")
         from matplotlib.ticker import MaxNLocator
         for ax in (ax3, ax4):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))

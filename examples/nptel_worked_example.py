@@ -150,12 +150,13 @@ def lecture_check(result: dict) -> list[dict]:
              "verdict": judge(v, ours[k])} for k, v in LECTURE.items()]
 
 
-def draw_graph(network: Network, out: Path) -> list[str]:
-    """The slide-style backward graph (values and gradients) via ``viz``, if it and Graphviz work."""
+def draw_graph(network: Network, out: Path, fmt: str = "svg") -> list[str]:
+    """The slide-style backward graph (values and gradients) via ``viz`` as ``nptel_backward.<fmt>``,
+    if it and Graphviz work."""
     try:
         import viz
         out.mkdir(parents=True, exist_ok=True)
-        path = viz.draw(network.loss, view="backward").save(out / "nptel_backward.svg")
+        path = viz.draw(network.loss, view="backward").save(out / f"nptel_backward.{fmt}")
     except (ImportError, OSError, RuntimeError) as exc:  # viz or Graphviz missing
         print(f"(no graph drawn: {type(exc).__name__}: {exc})")
         return []
@@ -208,7 +209,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
           f"{', '.join(truncated) or 'none'}.")
     figures = []
     if args.graph:
-        figures = draw_graph(r["network"], args.out_dir)
+        figures = draw_graph(r["network"], args.out_dir, args.format if args.format_given else "svg")
     report = {k: v for k, v in r.items() if k != "network"}
     report.update({"lecture_check": checks, "wrong": wrong, "truncated": truncated, "figures": figures})
     return report

@@ -105,22 +105,30 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             else:
                 ax1.plot([lo, hi], [-(w[0] * x + b) / w[1] for x in (lo, hi)], label=label, **style)
 
+        shades = {1: ("#f4a261", ":"), 2: ("#2a9d8f", "-."), 3: ("#7b2cbf", "--")}  # one look per epoch
         for e in snaps:
             if e in res["lines"]:
-                line(*res["lines"][e], f"after epoch {e}", color="0.6", linestyle="--", linewidth=1)
-        line(res["weights"], res["bias"], f"final (epoch {res['epochs']})", color="black")
+                color, style = shades.get(e, ("0.5", "--"))
+                line(*res["lines"][e], f"after epoch {e}", color=color, linestyle=style, linewidth=1.6)
+        line(res["weights"], res["bias"], f"final (epoch {res['epochs']})", color="black", linewidth=2)
         ax1.set(title=r"boundary $\mathbf{w} \cdot \mathbf{x} + b = 0$", xlabel=r"$x_1$", ylabel=r"$x_2$",
                 xlim=(lo, hi), ylim=(lo, hi))
-        ax1.legend(fontsize=8, loc="lower right")
-        ax2.plot(range(1, res["epochs"] + 1), res["mistakes"], marker="o", label="blobs")
-        ax2.plot(range(1, gates["XOR"]["epochs"] + 1), gates["XOR"]["mistakes"], marker="s",
-                 label="XOR (not separable)")
-        ax2.set(title="mistakes per epoch", xlabel="epoch", ylabel="misclassified samples",
-                xlim=(0.5, max(10, min(40, res["epochs"] + 5))))
-        from matplotlib.ticker import MaxNLocator
-        ax2.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax1.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
+        last = max(res["epochs"], gates["XOR"]["epochs"])
+        dots = dict(markersize=5) if last <= 30 else dict(markersize=4, markevery=[0, 1, 2, 3, 4, 9, 19, 49, 99])
+        ax2.plot(range(1, res["epochs"] + 1), res["mistakes"], marker="o", label="blobs (separable)", markersize=6,
+                 zorder=3)
+        ax2.plot(range(1, gates["XOR"]["epochs"] + 1), gates["XOR"]["mistakes"], marker="s", clip_on=False,
+                 label=f"XOR (not separable): {gates['XOR']['epochs']} epochs, never 0", **dots)
+        # every epoch shown, the first few spread out: a log axis 1 … last
+        ax2.set(title="mistakes per epoch", xlabel="epoch (log scale)", ylabel="misclassified samples",
+                xscale="log", xlim=(0.8, last * 1.25), ylim=(-0.3, max(max(res["mistakes"]), 4) + 0.6))
+        from matplotlib.ticker import FixedLocator, MaxNLocator, NullLocator
+        ax2.xaxis.set_major_locator(FixedLocator([t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500) if t <= last]))
+        ax2.xaxis.set_minor_locator(NullLocator())
+        ax2.xaxis.set_major_formatter("{x:.0f}")
         ax2.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax2.legend(fontsize=8)
+        ax2.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, frameon=False)
         figures.append(_util.save_figure(fig, args, "perceptron"))
     return {"gates": {g: {k: v for k, v in r.items() if k != "lines"} for g, r in gates.items()},
             "blobs": {k: v for k, v in res.items() if k != "lines"}, "points": n, "figures": figures}

@@ -15,7 +15,8 @@ Writes, into --out (default ./out/slides_network):
     forward_layer.svg    -- compare with backprop.png  (annotated forward graph)
     backward_W1_layer.svg -- compare with backprop2.png (backward pass toward W₁)
     forward_scalar.svg, backward_W1_scalar.svg -- the same graph, every scalar node
-and a .png next to each when ``rsvg-convert`` (or Graphviz) can make one.
+and a .png next to each when ``rsvg-convert`` (or Graphviz) can make one, and the DOT source.
+With ``--format svg|png|pdf`` only those four drawings are written, in that format.
 
 Run: python3 examples/slides_network.py [--out DIR] [--p 3] [--q 2] [--seed 0]
 (``--quick`` is accepted; the network is small.)
@@ -109,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
     for detail, limit in (("layer", 400), ("scalar", 400)):
         for view, wrt, stem in (("forward", None, "forward"), ("backward", w1, "backward_W1")):
             d = draw(loss, view=view, wrt=wrt, detail=detail, above=[lam], max_nodes=limit)
+            if args.format_given:  # that format only
+                path = _util.save_drawing(d, out / f"{stem}_{detail}.{args.format}")
+                written += [path] if path else []
+                continue
             dot_path = d.save(out / f"{stem}_{detail}.dot")
             written.append(dot_path)
             try:
@@ -120,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             _png(svg, d)
             written.append(svg.with_suffix(".png"))
     for path in written:
-        print(path)
+        if not args.format_given:
+            print(path)
     return 0
 
 

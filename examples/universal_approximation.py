@@ -132,7 +132,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                     ax.plot(xs, fits[q]["sigmoid_trained"], color=f"C{i}", linestyle="--",
                             label=f"$q = {q}$, trained")
             ax.set(title=title, xlabel=r"$x$", ylabel=r"$F(x)$")
-            ax.legend(fontsize=8, loc="best")
+            ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3, frameon=False)
         for k, label, marker in (("sign", "sign", "o"), ("sigmoid", "sigmoid", "s"),
                                  ("sigmoid_trained", "sigmoid, trained", "^")):
             pts = [(r["width"], r[f"{k}_rms_error"]) for r in results if r[f"{k}_rms_error"] is not None]
@@ -142,7 +142,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
                 xscale="log", yscale="log")
         ax3.set_xticks(widths, [str(q) for q in widths])
         ax3.minorticks_off()
-        ax3.legend(fontsize=8, loc="lower left")
+        _util.plain_log_ticks(ax3.yaxis)  # a range under one decade (quick mode) still has numbers
+        ax3.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3, frameon=False)
         figures.append(_util.save_figure(fig, args, "universal_approximation"))
     return {"widths": widths, "results": results, "sign_error_slope": slope, "train_epochs": epochs,
             "figures": figures}

@@ -118,9 +118,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         ax1.plot([0, *hist.epoch], [hist.initial["loss"], *hist["loss"]], color="C0")
         ax1.set(title="training loss (binary cross-entropy)", xlabel="epoch", ylabel=r"mean loss $E_{\mathrm{avg}}$",
                 yscale="log")
-        _util.probability_panel(ax2, surface(model), (-0.5, 1.5, -0.5, 1.5), X, Y,
-                                title=r"trained output $\hat y(x_1, x_2)$ (red = 1, blue = 0)")
+        _util.plain_log_ticks(ax1.yaxis)
+        image = _util.probability_panel(ax2, surface(model), (-0.5, 1.5, -0.5, 1.5), X, Y,
+                                        title=r"trained output $\hat y(x_1, x_2)$")
         ax2.set(xlabel=r"$x_1$", ylabel=r"$x_2$")
+        _util.probability_colorbar(fig, image, [ax2])
+        fig.legend(handles=_util.class_legend_handles(), loc="outside lower center", ncol=3, frameon=False)
         figures.append(_util.save_figure(fig, args, "xor"))
     return {"hand_built": tables, "trained": {"accuracy": acc, "epochs": len(hist),
                                               "final_loss": hist.final_loss, "outputs": out.tolist(),

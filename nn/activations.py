@@ -48,6 +48,7 @@ class Activation:
     of_one: Optional[Callable[[Value], Value]] = None
 
     def __call__(self, zs: Sequence[Value]) -> Value:
+        """φ applied to a neuron's weighted input(s) ``zs`` (one, or k for maxout)."""
         return self.fn(zs)
 
     def __reduce__(self) -> tuple:
@@ -68,18 +69,21 @@ def _method(name: str, method: str, *args: float) -> Activation:
 
 
 def LeakyReLU(slope: float = 0.01) -> Activation:
+    """φ(z) = z for z > 0, βz otherwise (β = ``slope``, 0 ≤ β < 1); ``"leaky_relu(β)"`` by name."""
     if not 0.0 <= slope < 1.0:
         raise ValueError(f"leaky_relu: the slope β must satisfy 0 ≤ β < 1, got {slope!r}")
     return _method(f"leaky_relu({slope:g})", "leaky_relu", slope)
 
 
 def ELU(alpha: float = 1.0) -> Activation:
+    """φ(z) = z for z > 0, α(eᶻ − 1) otherwise (α = ``alpha`` > 0); ``"elu(α)"`` by name."""
     if not alpha > 0.0:
         raise ValueError(f"elu: alpha must be > 0, got {alpha!r}")
     return _method(f"elu({alpha:g})", "elu", alpha)
 
 
 def Maxout(k: int = 2) -> Activation:
+    """A neuron with k linear pieces zᵢ = wᵢ·x + bᵢ outputting maxᵢ zᵢ; ``"maxout(k)"`` by name."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ValueError(f"maxout: the number of pieces k must be an int ≥ 1, got {k!r}")
     return Activation(f"maxout({k})", lambda zs: autodiff.maximum(zs), pieces=k)

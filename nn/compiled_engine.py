@@ -55,11 +55,14 @@ class CompiledEngine:
         return np.hstack([np.asarray(X, float).reshape(len(X), -1), np.asarray(Y, float).reshape(len(Y), -1)])
 
     def loss_and_grad(self, X: np.ndarray, Y: np.ndarray, reduction: str = "mean") -> float:
+        """Σ_b E_b over the batch through the compiled tape; adds the gradient of the reduced
+        loss into the parameters' store."""
         losses = self.tape.forward(self._batch(X, Y))
         self.tape.backward(reduction)
         return float(losses.sum())
 
     def evaluate(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample losses (N,) and outputs (N, nout) with the current parameters, no gradient."""
         tape, outs = self.tape, self.graph.outputs
         losses, outputs = [], []
         for start in range(0, len(X), EVAL_CHUNK):

@@ -95,9 +95,11 @@ class SpeedOfLearning(Callback):
         state.history.extra.setdefault("speed_epoch", []).append(state.epoch)
 
     def on_train_begin(self, state: TrainingState) -> None:
+        """Record the speeds at initialisation (epoch 0)."""
         self._record(state)
 
     def on_epoch_end(self, state: TrainingState) -> None:
+        """Record the speeds every ``every`` epochs."""
         if state.epoch % self.every == 0:
             self._record(state)
 
@@ -110,5 +112,6 @@ class GradientHistograms(Callback):
         self.bins, self.which = bins, which
 
     def on_epoch_end(self, state: TrainingState) -> None:
+        """Record this epoch's gradient histograms."""
         state.history.extra.setdefault("grad_hist", []).append(
             gradient_histograms(state.model, self.bins, self.which))

@@ -43,7 +43,8 @@ class DivergenceError(FloatingPointError):
 
 
 class DivergenceGuard:
-    """Watches one training run; see the module docstring."""
+    """Watches one training run: a NaN/±inf loss, or one over ``factor`` (10⁶) times the
+    starting scale, is a divergence (raised as :class:`DivergenceError` or recorded)."""
 
     def __init__(self, lr: Optional[float], on_divergence: str = "raise", factor: float = 1e6) -> None:
         if on_divergence not in ON_DIVERGENCE:

@@ -56,6 +56,7 @@ class EagerEngine:
         return total
 
     def evaluate(self, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-sample losses (N,) and outputs (N, nout) with the current parameters, no gradient."""
         losses, outputs = [], []
         for x, y in zip(X.tolist(), Y.tolist()):  # with graphs: losses read the logits off them
             outs, loss = self._sample(x, y)

@@ -3,7 +3,11 @@
 ``history.history`` is a dict of per-epoch lists, one entry per epoch trained:
 ``"loss"`` (the average error E_avg = (1/N) Σₙ E(n) on the training set after that epoch,
 seed 000 eq. 7.4), ``"accuracy"``, ``"val_loss"``, ``"val_accuracy"`` when measured, and
-any extra metric by its name. ``history["loss"]`` is ``history.history["loss"]``;
+any extra metric by its name. ``history["loss"]`` and ``history.loss`` are
+``history.history["loss"]``; key and attribute access agree on every name: the four built-in
+quantities give ``[]`` when they were not measured (``history.val_loss`` and
+``history["val_loss"]`` without ``validation=``), an extra metric is there by its name
+(``history["f1"]``, ``history.f1``), and an unknown name raises, listing what was recorded;
 ``history.epoch`` holds the epoch numbers 1, 2, …; ``history.initial`` the same quantities
 before the first update (epoch 0). :meth:`History.plot` draws them with matplotlib.
 """
@@ -20,7 +24,8 @@ _BUILTIN = ("loss", "accuracy", "val_loss", "val_accuracy")
 
 
 class History:
-    """Per-epoch records of one :func:`nn.fit` run (see the module docstring).
+    """Per-epoch records of one :func:`nn.fit` run: ``history["loss"]`` / ``history.loss`` per epoch,
+    ``initial`` before training, :meth:`plot`.
 
     Attributes besides ``history``/``epoch``/``initial``: ``extra`` (what callbacks record,
     by name), ``stopped`` (why training ended: "epochs", "tol", "target_loss",
@@ -57,10 +62,26 @@ class History:
 
     # ---------------------------------------------------------------- reading
     def __getitem__(self, name: str) -> list[float]:
-        try:
+        """The per-epoch list of ``name`` (``[]`` for a built-in quantity not measured)."""
+        if name in self.history:
             return self.history[name]
-        except KeyError:
-            raise KeyError(f"History has no {name!r}; it has {', '.join(self.history) or 'nothing yet'}") from None
+        if name in _BUILTIN:
+            return []
+        raise KeyError(self._unknown(name))
+
+    def __getattr__(self, name: str) -> list[float]:
+        """``history.f1`` is ``history["f1"]`` for an extra metric recorded under that name."""
+        recorded = self.__dict__.get("history")
+        if recorded is not None and name in recorded:
+            return recorded[name]
+        raise AttributeError(self._unknown(name) if recorded is not None else name)
+
+    def _unknown(self, name: str) -> str:
+        import difflib
+        close = difflib.get_close_matches(name, list(self.history) + list(_BUILTIN), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return (f"History has no {name!r}{hint} It has {', '.join(self.history) or 'nothing yet'}"
+                " (val_loss / val_accuracy need fit(validation=(X_val, Y_val)))")
 
     def __contains__(self, name: object) -> bool:
         return name in self.history
@@ -73,23 +94,28 @@ class History:
         return len(self.epoch)
 
     def keys(self):
+        """The names recorded, as ``history.history.keys()``."""
         return self.history.keys()
 
     @property
     def loss(self) -> list[float]:
-        return self.history.get("loss", [])
+        """E_avg on the training set after each epoch."""
+        return self["loss"]
 
     @property
     def accuracy(self) -> list[float]:
-        return self.history.get("accuracy", [])
+        """Training accuracy after each epoch (``[]`` when not measured)."""
+        return self["accuracy"]
 
     @property
     def val_loss(self) -> list[float]:
-        return self.history.get("val_loss", [])
+        """Validation loss after each epoch (``[]`` without ``fit(validation=...)``)."""
+        return self["val_loss"]
 
     @property
     def val_accuracy(self) -> list[float]:
-        return self.history.get("val_accuracy", [])
+        """Validation accuracy after each epoch (``[]`` when not measured)."""
+        return self["val_accuracy"]
 
     @property
     def metrics(self) -> dict[str, list[float]]:
@@ -98,9 +124,11 @@ class History:
 
     @property
     def final_loss(self) -> float:
+        """The last training loss recorded (the initial one when no epoch ran)."""
         return self.loss[-1] if self.loss else self.initial["loss"]
 
     def as_dict(self) -> dict[str, Any]:
+        """Everything recorded, as plain dicts and lists (JSON-serialisable)."""
         return {"history": {k: list(v) for k, v in self.history.items()}, "epoch": list(self.epoch),
                 "initial": dict(self.initial), "extra": self.extra, "stopped": self.stopped,
                 "steps": self.steps, "engine": self.engine, "array_loop": self.array_loop}

@@ -21,7 +21,8 @@ one bias is shared by two neurons (the NPTEL 2-2-1 network of seed 004).
 from __future__ import annotations
 
 import numbers
-from typing import Any, Optional, Sequence, Union
+import random
+from typing import TYPE_CHECKING, Any, Generic, Literal, Optional, Sequence, Union, cast, overload
 
 import numpy as np
 
@@ -34,9 +35,53 @@ from .module import Module
 
 __all__ = ["Neuron", "Layer", "MLP", "as_inputs"]
 
+if TYPE_CHECKING:  # PEP 696 default: an MLP whose width is not known to the checker gives either
+    from typing_extensions import TypeVar
+    Out = TypeVar("Out", default=Union[Value, list[Value]])
+else:
+    from typing import TypeVar
+    Out = TypeVar("Out")
+#: What a module returns for one sample: ``Value`` for one output, ``list[Value]`` for several.
+Output = Union[Value, list[Value]]
+ActivationLike = Union[str, Activation, None]
+
+DEFAULT_ACTIVATION = "relu"
 DEFAULT_INIT = "xavier_uniform"
 DEFAULT_BIAS_INIT = "zeros"
 Scalar = Union[Value, float, int]
+
+
+def _activation(activation: Union[str, Activation, None], nonlin: Optional[bool], where: str) -> Union[str, Activation]:
+    """micrograd's ``nonlin=True/False`` (ReLU / linear) or an activation name; ReLU when
+    neither is given, as in micrograd."""
+    if nonlin is None:
+        return DEFAULT_ACTIVATION if activation is None else activation
+    if activation is not None:
+        raise ValueError(f"{where}: give activation= or micrograd's nonlin=, not both "
+                         f"(got activation={activation!r}, nonlin={nonlin!r})")
+    return DEFAULT_ACTIVATION if nonlin else "linear"
+
+
+def _draw_weights(init: Any, fan_in: int, fan_out: int, shape: tuple, gen: Optional[np.random.Generator],
+                  where: str) -> np.ndarray:
+    """Initial weights of one module. ``init=None`` with no ``rng``/``seed`` (``gen is None``)
+    draws as micrograd does: ``random.uniform(-1, 1)`` from Python's :mod:`random`, one
+    neuron after the other, so ``random.seed(s)`` reproduces micrograd's model exactly.
+    Otherwise ``init`` (default ``xavier_uniform``) draws from the numpy Generator."""
+    if init is None and gen is None:
+        count = int(np.prod(shape))
+        return np.array([random.uniform(-1, 1) for _ in range(count)], dtype=float).reshape(shape)
+    if gen is None:
+        gen = make_rng(None, None)
+    return get_init(DEFAULT_INIT if init is None else init, where)(fan_in, fan_out, shape, gen)
+
+
+def _generator(init: Any, rng: RngLike, seed: Optional[int], where: str) -> Optional[np.random.Generator]:
+    """The numpy Generator to draw from, or ``None`` for micrograd's draws (see
+    :func:`_draw_weights`)."""
+    if init is None and rng is None and seed is None:
+        return None
+    return make_rng(rng, seed, where)
 
 
 def as_inputs(x: Any, n: int, where: str) -> list[Value]:
@@ -96,8 +141,15 @@ def _group(path: tuple[str, ...], default: str) -> tuple[str, ...]:
 class Neuron(Module):
     """y = φ(Σᵢ wᵢxᵢ + b).
 
-    ``Neuron(nin, activation="sigmoid", *, init="xavier_uniform", bias=True,
+    ``Neuron(nin, activation="relu", *, nonlin=None, init=None, bias=True,
     weights=None, bias_init="zeros", rng=None, seed=None, name=None, fan_out=1)``
+
+    * ``activation``: a name (``"sigmoid"``, ``"tanh"``, ``"relu"``, ``"linear"``, ...) or an
+      :class:`nn.activations.Activation`; ReLU by default, as micrograd's ``Neuron``.
+      micrograd's ``nonlin=True`` / ``nonlin=False`` (ReLU / linear) is accepted too.
+    * ``init``: an initialiser name (:mod:`nn.init`). Left out with no ``rng``/``seed``, the
+      weights are drawn as micrograd draws them (``random.uniform(-1, 1)`` from Python's
+      :mod:`random`); with ``rng``/``seed``, ``xavier_uniform`` from numpy.
 
     * ``weights``: ``nin`` numbers or Values (``k × nin`` for maxout(k)); drawn from
       ``init`` when omitted.
@@ -106,12 +158,12 @@ class Neuron(Module):
     * ``fan_out`` is only used by the Xavier initialisers (n_out of the layer).
     """
 
-    def __init__(self, nin: int, activation: Union[str, Activation] = "sigmoid", *,
-                 init: Any = DEFAULT_INIT, bias: Any = True, weights: Any = None,
+    def __init__(self, nin: int, activation: Union[str, Activation, None] = None, *,
+                 nonlin: Optional[bool] = None, init: Any = None, bias: Any = True, weights: Any = None,
                  bias_init: Any = DEFAULT_BIAS_INIT, rng: RngLike = None, seed: Optional[int] = None,
                  name: Optional[str] = None, fan_out: int = 1, _path: Optional[tuple[str, ...]] = None) -> None:
         self.nin = _check_count(nin, "Neuron(nin)")
-        act = get_activation(activation, "Neuron(activation)")
+        act = get_activation(_activation(activation, nonlin, "Neuron"), "Neuron(activation)")
         assert isinstance(act, Activation)
         self.activation = act
         k = act.pieces
@@ -125,9 +177,9 @@ class Neuron(Module):
         gen: Optional[np.random.Generator] = None
 
         if weights is None:
-            gen = make_rng(rng, seed, "Neuron(rng)")
+            gen = _generator(init, rng, seed, "Neuron(rng)")
             shape = (self.nin,) if k == 1 else (k, self.nin)
-            weights = get_init(init, "Neuron(init)")(self.nin, fan_out, shape, gen)
+            weights = _draw_weights(init, self.nin, fan_out, shape, gen, "Neuron(init)")
         rows = _rows(weights, k, self.nin, "Neuron(weights)")
 
         if bias is True:
@@ -160,10 +212,12 @@ class Neuron(Module):
     # the usual names for the one-piece case
     @property
     def w(self) -> list[Value]:
+        """The weights (all pieces' for a maxout neuron), as micrograd's ``Neuron.w``."""
         return list(self.pieces[0]) if len(self.pieces) == 1 else [w for row in self.pieces for w in row]
 
     @property
     def b(self) -> Optional[Value]:
+        """The bias (the first piece's for maxout), ``None`` without one."""
         return self.biases[0]
 
     def _own_parameters(self):
@@ -187,6 +241,7 @@ class Neuron(Module):
         return zs
 
     def forward(self, xs: Sequence[Value]) -> Value:
+        """y = φ(z) on input Values ``xs`` (no checks: :meth:`__call__` checks)."""
         of_one = self.activation.of_one
         if of_one is not None:  # one piece: z = w·x + b, y = φ(z), without the lists
             z = autodiff.dot(self.pieces[0], xs, self.biases[0])
@@ -198,6 +253,7 @@ class Neuron(Module):
         return out
 
     def __call__(self, x: Any) -> Value:
+        """The neuron's output y = φ(w·x + b) on one sample ``x`` (``nin`` numbers or Values)."""
         self.prepare_eager()
         return self.forward(as_inputs(x, self.nin, "Neuron"))
 
@@ -223,12 +279,17 @@ def _one_or_list(outs: list[Value]) -> Union[Value, list[Value]]:
     return outs[0] if len(outs) == 1 else outs
 
 
-class Layer(Module):
+class Layer(Module, Generic[Out]):
     """``nout`` neurons reading the same ``nin`` inputs; returns a list of ``nout`` Values
-    (the Value itself when ``nout == 1``; :meth:`outputs` always gives the list).
+    (the Value itself when ``nout == 1``; :meth:`outputs` always gives the list). For type
+    checkers ``Layer(nin, 1)`` is a ``Layer[Value]`` (its call is a :class:`Value`), any other
+    a ``Layer[list[Value]]``.
 
-    ``Layer(nin, nout, activation="sigmoid", *, init="xavier_uniform", bias=True,
+    ``Layer(nin, nout, activation="relu", *, nonlin=None, init=None, bias=True,
     weights=None, biases=None, bias_init="zeros", rng=None, seed=None, name=None)``
+
+    ``activation``, ``nonlin`` and ``init`` as for :class:`Neuron` (ReLU by default; without
+    ``init``/``rng``/``seed`` the weights are micrograd's ``random.uniform(-1, 1)`` draws).
 
     ``weights`` is ``nout × nin`` (maxout: ``nout × k × nin``), ``biases`` has ``nout``
     entries; entries may be numbers or Values (pass the same Value twice to share it).
@@ -239,8 +300,17 @@ class Layer(Module):
     then biases (nout,), from ``rng`` (a Generator or an int seed).
     """
 
-    def __init__(self, nin: int, nout: int, activation: Union[str, Activation] = "sigmoid", *,
-                 init: Any = DEFAULT_INIT, bias: bool = True, weights: Any = None, biases: Any = None,
+    @overload
+    def __init__(self: "Layer[Value]", nin: int, nout: Literal[1], activation: ActivationLike = None,
+                 **options: Any) -> None: ...
+
+    @overload
+    def __init__(self: "Layer[list[Value]]", nin: int, nout: int, activation: ActivationLike = None,
+                 **options: Any) -> None: ...
+
+    def __init__(self, nin: int, nout: int, activation: Union[str, Activation, None] = None, *,
+                 nonlin: Optional[bool] = None, init: Any = None, bias: bool = True, weights: Any = None,
+                 biases: Any = None,
                  bias_init: Any = DEFAULT_BIAS_INIT, rng: RngLike = None, seed: Optional[int] = None,
                  name: Optional[str] = None, _path: Optional[tuple[str, ...]] = None) -> None:
         self.nin = _check_count(nin, "Layer(nin)")
@@ -249,7 +319,7 @@ class Layer(Module):
                 raise TypeError(f"Layer(name) must be a str, got {name!r}")
             _path = (name,) if name else ()
         self.nout = _check_count(nout, "Layer(nout)")
-        act = get_activation(activation, "Layer(activation)", allow_softmax=True)
+        act = get_activation(_activation(activation, nonlin, "Layer"), "Layer(activation)", allow_softmax=True)
         self.activation = act
         neuron_act = get_activation("linear") if act == SOFTMAX else act
         assert isinstance(neuron_act, Activation)
@@ -258,10 +328,10 @@ class Layer(Module):
 
         gen = None
         if weights is None or (bias and biases is None):
-            gen = make_rng(rng, seed, "Layer(rng)")
+            gen = _generator(init, rng, seed, "Layer(rng)")
         if weights is None:
             shape = (self.nout, self.nin) if k == 1 else (self.nout, k, self.nin)
-            weights = get_init(init, "Layer(init)")(self.nin, self.nout, shape, gen)
+            weights = _draw_weights(init, self.nin, self.nout, shape, gen, "Layer(init)")
         if isinstance(weights, np.ndarray) and weights.dtype != object:
             weights = weights.tolist()
         if len(weights) != self.nout:
@@ -272,7 +342,8 @@ class Layer(Module):
             neuron_biases: list[Any] = [False] * self.nout
         elif biases is None:
             shape_b = (self.nout,) if k == 1 else (self.nout, k)
-            neuron_biases = get_init(bias_init, "Layer(bias_init)")(self.nin, self.nout, shape_b, gen).tolist()
+            neuron_biases = get_init(bias_init, "Layer(bias_init)")(
+                self.nin, self.nout, shape_b, gen if gen is not None else make_rng(None, None)).tolist()
         else:
             if isinstance(biases, np.ndarray) and biases.dtype != object:
                 biases = biases.tolist()
@@ -298,16 +369,19 @@ class Layer(Module):
             s.group = n.group
         return outs
 
-    def forward(self, xs: Sequence[Value]) -> Union[Value, list[Value]]:
+    def forward(self, xs: Sequence[Value]) -> Out:
         """The outputs on input Values: a list, or the Value itself when ``nout == 1``."""
-        return _one_or_list(self.outputs(xs))
+        return cast(Out, _one_or_list(self.outputs(xs)))
 
-    def __call__(self, x: Any) -> Union[Value, list[Value]]:
+    def __call__(self, x: Any) -> Out:
+        """The layer on one sample ``x`` (``nin`` numbers or Values): ``nout`` output Values, or
+        the Value itself when ``nout == 1``."""
         self.prepare_eager()
         return self.forward(as_inputs(x, self.nin, "Layer"))
 
     @property
     def activation_name(self) -> str:
+        """The activation's name (``"softmax"`` for a softmax layer)."""
         return SOFTMAX if self.activation == SOFTMAX else self.activation.name
 
     def get_weights(self) -> tuple[np.ndarray, Optional[np.ndarray]]:
@@ -349,23 +423,33 @@ class Layer(Module):
         return f"Layer(nin={self.nin}, nout={self.nout}, activation={self.activation_name!r})"
 
 
-class MLP(Module):
+class MLP(Module, Generic[Out]):
     """A multilayer perceptron: ``MLP(nin, [n_1, ..., n_L], activation=..., output_activation=...)``.
 
-    Hidden layers use ``activation``; the last layer uses ``output_activation`` (default:
-    the same as ``activation``; ``"softmax"`` allowed). ``activation`` may instead be a list
+    With neither ``activation`` nor ``output_activation`` it is micrograd's ``MLP(nin, nouts)``:
+    ReLU hidden layers and a linear output layer. Given ``activation`` alone, every layer
+    uses it (the output too, as in the lectures' sigmoid networks); ``output_activation``
+    sets the last layer's (``"softmax"`` allowed). ``activation`` may instead be a list
     with one activation per layer, the last one the output's (then leave
     ``output_activation`` out). ``model(x)`` returns the list of the ``n_L`` output
     Values, or the Value itself when ``n_L == 1``.
 
     ``init`` is an initialiser name for every layer (see :mod:`nn.init`) or one of the
     whole-network modes ``"network2"`` / ``"network2_large"`` (Nielsen's draw order, needs
-    an int ``seed``, biases then N(0,1)). ``weights`` / ``biases``: one array (or nested
-    list, entries may be Values) per layer, as :class:`Layer` takes them.
+    an int ``seed``, biases then N(0,1)). Left out: with ``rng``/``seed``, ``xavier_uniform``
+    drawn from numpy; with neither, micrograd's draws (``random.uniform(-1, 1)`` from Python's
+    :mod:`random`, layer by layer, neuron by neuron, biases 0), so after ``random.seed(s)``
+    the model equals micrograd's ``MLP`` built after the same call. ``weights`` /
+    ``biases``: one array (or nested list, entries may be Values) per layer, as
+    :class:`Layer` takes them.
+
+    Typing: ``model(x)`` is ``Value | list[Value]`` to a type checker, which cannot see the
+    width of the last layer; declare a one-output model ``model: nn.MLP[Value] = nn.MLP(...)``
+    (or a wider one ``nn.MLP[list[Value]]``) and ``model(x).data`` checks.
     """
 
-    def __init__(self, nin: int, sizes: Sequence[int], activation: Union[str, Activation] = "sigmoid",
-                 output_activation: Union[str, Activation, None] = None, *, init: Any = DEFAULT_INIT,
+    def __init__(self, nin: int, sizes: Sequence[int], activation: Union[str, Activation, None] = None,
+                 output_activation: Union[str, Activation, None] = None, *, init: Any = None,
                  bias_init: Any = DEFAULT_BIAS_INIT, bias: bool = True, weights: Any = None, biases: Any = None,
                  rng: RngLike = None, seed: Optional[int] = None) -> None:
         self.nin = _check_count(nin, "MLP(nin)")
@@ -384,6 +468,10 @@ class MLP(Module):
             acts = [get_activation(a, f"MLP(activation[{i}])", allow_softmax=i == L - 1)
                     for i, a in enumerate(activation)]
         else:
+            if activation is None:  # micrograd's MLP: ReLU hidden layers, linear output
+                activation = DEFAULT_ACTIVATION
+                if output_activation is None:
+                    output_activation = "linear"
             hidden = get_activation(activation, "MLP(activation)", allow_softmax=False)
             out_act = hidden if output_activation is None else get_activation(
                 output_activation, "MLP(output_activation)", allow_softmax=True)
@@ -404,7 +492,7 @@ class MLP(Module):
                 biases = None
             gen = None
         else:
-            gen = make_rng(rng, seed, "MLP(rng)")
+            gen = _generator(init, rng, seed, "MLP(rng)")
 
         self.layers = [
             Layer(self.sizes[i], self.sizes[i + 1], acts[i], init=init,
@@ -415,6 +503,7 @@ class MLP(Module):
 
     @property
     def nout(self) -> int:
+        """The number of outputs n_L."""
         return self.sizes[-1]
 
     def _children(self):
@@ -426,11 +515,13 @@ class MLP(Module):
             xs = layer.outputs(xs)
         return list(xs)
 
-    def forward(self, xs: Sequence[Value]) -> Union[Value, list[Value]]:
+    def forward(self, xs: Sequence[Value]) -> Out:
         """The outputs on input Values: a list, or the Value itself when ``nout == 1``."""
-        return _one_or_list(self.outputs(xs))
+        return cast(Out, _one_or_list(self.outputs(xs)))
 
-    def __call__(self, x: Any) -> Union[Value, list[Value]]:
+    def __call__(self, x: Any) -> Out:
+        """The network on one sample ``x`` (``nin`` numbers or Values): the ``n_L`` output Values,
+        or the Value itself when ``n_L == 1`` (as micrograd's ``MLP``)."""
         self.prepare_eager()
         return self.forward(as_inputs(x, self.nin, "MLP"))
 
@@ -447,6 +538,7 @@ class MLP(Module):
         return [layer.get_weights() for layer in self.layers]
 
     def set_weights(self, weights: Sequence[tuple[Any, Any]]) -> None:
+        """Set every layer's ``(W, b)`` from :meth:`get_weights`-shaped arrays."""
         if len(weights) != len(self.layers):
             raise ValueError(f"MLP.set_weights: expected {len(self.layers)} (W, b) pairs, got {len(weights)}")
         for layer, (W, b) in zip(self.layers, weights):

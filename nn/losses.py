@@ -11,7 +11,9 @@ name                       E(n)
 ``half_sse`` (``sse``)     ½ Σⱼ eⱼ², eⱼ = dⱼ − yⱼ  (the lectures' E(n); seed 000 eq. 7.2)
 ``mse``                    (1/K) Σⱼ eⱼ²  (mean over the K outputs; averaged over samples = MSE)
 ``binary_cross_entropy``   Σⱼ [−yⱼ ln aⱼ − (1 − yⱼ) ln(1 − aⱼ)]  (Nielsen ch.3, summed over outputs)
-``softmax_cross_entropy``  −Σⱼ yⱼ ln softmax(z)ⱼ  from logits z
+``binary_cross_entropy_with_logits``  the same with aⱼ = σ(zⱼ), from raw scores (logits) zⱼ
+``softmax_cross_entropy``  −Σⱼ yⱼ ln softmax(z)ⱼ  from logits z; y one-hot, or a class index c
+                           (then −ln softmax(z)_c, as ``torch.nn.functional.cross_entropy``)
 ``categorical_cross_entropy``  −Σⱼ yⱼ ln pⱼ  from probabilities p (a softmax layer's outputs)
 ``hinge``                  Σⱼ relu(1 − yⱼ sⱼ), yⱼ ∈ {−1, +1}  (micrograd's demo)
 =========================  ==================================================================
@@ -22,8 +24,10 @@ Numerical stability (never log 0):
   the graph: ln a = −softplus(−z), ln(1 − a) = −softplus(z), so the loss is
   softplus(z) − y·z with softplus(z) = ½(z + |z|) + ln(1 + e^{−|z|}). Its gradient is exactly
   σ(z) − y, also at z = 0 (the ½(z + |z|) form gives ½ there, as it should), and it is
-  finite for any z. For any other output the probability is squeezed into
-  [ε, 1 − ε] by a' = ε + (1 − 2ε)·a with ε = :data:`EPS` = 1e-12 before the logarithms.
+  finite for any z. For any other output the probability a ∈ [0, 1] is squeezed into
+  [ε, 1 − ε] by a' = ε + (1 − 2ε)·a with ε = :data:`EPS` = 1e-12 before the logarithms; an
+  output outside [0, 1] is not a probability and raises, pointing to
+  :func:`binary_cross_entropy_with_logits` (which takes raw scores).
 * softmax cross-entropy uses logsumexp with the max subtracted, through a ``max`` node
   (its gradient contribution cancels exactly), so the graph does not depend on the data.
 """
@@ -38,7 +42,8 @@ import numpy as np
 import autodiff
 from autodiff import Value
 
-__all__ = ["half_sse", "sse", "mse", "binary_cross_entropy", "softmax_cross_entropy",
+__all__ = ["half_sse", "sse", "mse", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "softmax_cross_entropy",
            "categorical_cross_entropy", "cross_entropy", "hinge", "l2_penalty", "logsumexp", "softplus",
            "LOSSES", "get_loss", "EPS"]
 
@@ -47,7 +52,22 @@ Target = Union[float, int, Value]
 LossFn = Callable[[Sequence[Value], Sequence[Target]], Value]
 
 
-def _pair(outputs, targets, name: str) -> tuple[list, list]:
+def _class_index(outputs, targets, name: str):
+    """A single integer target for K > 1 outputs is a class index c: the one-hot row e_c."""
+    outs = [outputs] if isinstance(outputs, Value) else list(outputs)
+    is_int = ((isinstance(targets, numbers.Integral) and not isinstance(targets, bool))
+              or (isinstance(targets, np.ndarray) and targets.ndim == 0 and targets.dtype.kind in "iu"))
+    if len(outs) > 1 and is_int:
+        c = int(targets)
+        if not 0 <= c < len(outs):
+            raise ValueError(f"{name}: class index {c} is out of range for {len(outs)} outputs (0..{len(outs) - 1})")
+        return outs, [1.0 if j == c else 0.0 for j in range(len(outs))]
+    return outs, targets
+
+
+def _pair(outputs, targets, name: str, classes: bool = False) -> tuple[list, list]:
+    if classes:
+        outputs, targets = _class_index(outputs, targets, name)
     if isinstance(outputs, Value):
         outputs = [outputs]
     if isinstance(targets, (Value, numbers.Real)) or (isinstance(targets, np.ndarray) and targets.ndim == 0):
@@ -59,7 +79,9 @@ def _pair(outputs, targets, name: str) -> tuple[list, list]:
         raise TypeError(f"{name}: targets must be a number, a Value or a sequence of them, got "
                         f"{type(targets).__name__}: {targets!r}") from None
     if len(outputs) != len(targets):
-        raise ValueError(f"{name}: {len(outputs)} outputs but {len(targets)} targets; they must match")
+        hint = (f"; give one target per output (one-hot) or one integer class index 0..{len(outputs) - 1}"
+                if classes else "")
+        raise ValueError(f"{name}: {len(outputs)} outputs but {len(targets)} targets; they must match{hint}")
     if not outputs:
         raise ValueError(f"{name}: no outputs given")
     return outputs, targets
@@ -112,12 +134,20 @@ def softplus(z: Value) -> Value:
 def binary_cross_entropy(outputs, targets) -> Value:
     """Σⱼ [−yⱼ ln aⱼ − (1 − yⱼ) ln(1 − aⱼ)] (Nielsen's cross-entropy, summed over outputs).
 
-    For a sigmoid output node the logit is used (see the module docstring); otherwise the
-    probability is clamped smoothly to [ε, 1 − ε].
+    ``outputs`` are probabilities aⱼ ∈ [0, 1]. For a sigmoid output node the logit is used
+    (ln a = −softplus(−z), so the loss is softplus(z) − yz); otherwise the probability is clamped smoothly to
+    [ε, 1 − ε]. An output outside [0, 1] raises ``ValueError``: raw scores belong to
+    :func:`binary_cross_entropy_with_logits`.
     """
     as_, ys = _pair(outputs, targets, "binary_cross_entropy")
     terms, operands = [], list(ys)
-    for a, y in zip(as_, ys):
+    for j, (a, y) in enumerate(zip(as_, ys)):
+        if a.op != "sigmoid" and not 0.0 <= a.data <= 1.0:
+            raise ValueError(
+                f"binary_cross_entropy: output {j} is {a.data!r}, but it expects a probability in [0, 1] "
+                f"(a sigmoid output), from {autodiff.describe(a)}; for raw scores (logits) use "
+                "nn.binary_cross_entropy_with_logits (loss='bce_with_logits'), which applies the sigmoid "
+                "itself, stably")
         if a.op == "sigmoid":
             z = a.inputs[0]
             terms.append(softplus(z) - y * z)
@@ -132,6 +162,14 @@ def binary_cross_entropy(outputs, targets) -> Value:
 cross_entropy = binary_cross_entropy
 
 
+def binary_cross_entropy_with_logits(logits, targets) -> Value:
+    """Σⱼ [softplus(zⱼ) − yⱼ zⱼ] = Σⱼ [−yⱼ ln σ(zⱼ) − (1 − yⱼ) ln(1 − σ(zⱼ))] from raw scores zⱼ,
+    as ``torch.nn.BCEWithLogitsLoss`` (summed over outputs); finite for every z, gradient
+    σ(zⱼ) − yⱼ. Use it on a linear output layer."""
+    zs, ys = _pair(logits, targets, "binary_cross_entropy_with_logits")
+    return composite("cross_ent", _total([softplus(z) - y * z for z, y in zip(zs, ys)]), zs + ys)
+
+
 def logsumexp(zs: Sequence[Value]) -> Value:
     """ln Σⱼ e^{zⱼ} = m + ln Σⱼ e^{zⱼ − m}, m = maxⱼ zⱼ as a graph node."""
     zs = list(zs)
@@ -140,14 +178,18 @@ def logsumexp(zs: Sequence[Value]) -> Value:
 
 
 def softmax_cross_entropy(logits, targets) -> Value:
-    """−Σⱼ yⱼ ln softmax(z)ⱼ = logsumexp(z) − Σⱼ yⱼzⱼ for targets y summing to 1 (one-hot)."""
-    zs, ys = _pair(logits, targets, "softmax_cross_entropy")
+    """−Σⱼ yⱼ ln softmax(z)ⱼ = logsumexp(z) − Σⱼ yⱼzⱼ for targets y summing to 1 (one-hot).
+
+    ``targets`` may also be one integer class index c (as PyTorch's cross-entropy takes
+    it): the loss is then logsumexp(z) − z_c."""
+    zs, ys = _pair(logits, targets, "softmax_cross_entropy", classes=True)
     return composite("cross_ent", logsumexp(zs) - autodiff.sum([y * z for z, y in zip(zs, ys)]), zs + ys)
 
 
 def categorical_cross_entropy(probs, targets) -> Value:
-    """−Σⱼ yⱼ ln pⱼ. If ``probs`` are the nodes of one softmax, the logits are used."""
-    ps, ys = _pair(probs, targets, "categorical_cross_entropy")
+    """−Σⱼ yⱼ ln pⱼ. If ``probs`` are the nodes of one softmax, the logits are used.
+    ``targets``: one-hot, or one integer class index c (then −ln p_c)."""
+    ps, ys = _pair(probs, targets, "categorical_cross_entropy", classes=True)
     first = ps[0]
     if (all(p.op == "softmax" and p.inputs == first.inputs for p in ps)
             and sorted(p.attr for p in ps) == list(range(len(first.inputs)))):
@@ -185,6 +227,8 @@ LOSSES: dict[str, LossFn] = {
     "mse": mse,
     "binary_cross_entropy": binary_cross_entropy,
     "bce": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+    "bce_with_logits": binary_cross_entropy_with_logits,
     "cross_entropy": binary_cross_entropy,
     "softmax_cross_entropy": softmax_cross_entropy,
     "categorical_cross_entropy": categorical_cross_entropy,
@@ -193,6 +237,8 @@ LOSSES: dict[str, LossFn] = {
 
 
 def get_loss(spec: Union[str, LossFn], argument: str = "loss") -> LossFn:
+    """The loss function named ``spec`` (a key of :data:`LOSSES`), or ``spec`` itself if it is
+    callable."""
     if callable(spec):
         return spec
     if isinstance(spec, str) and spec in LOSSES:

@@ -22,6 +22,7 @@ import gzip
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import urllib.request
 import zlib
@@ -201,10 +202,38 @@ def find_mnist_dir(directory: Optional[PathLike] = None, cache_dir: Optional[Pat
     return cache if complete(cache) else None
 
 
+class _ProgressWriter:
+    """A file wrapper that reports ``name: got/total MB (p %)`` on ``stream`` as bytes are
+    written: in place on a terminal, once at the start and once at the end otherwise (logs
+    stay short)."""
+
+    def __init__(self, out, name: str, total: int, stream) -> None:
+        self.out, self.name, self.total, self.stream, self.got = out, name, total, stream, 0
+        self.live = hasattr(stream, "isatty") and stream.isatty()
+        if not self.live:
+            size = f" ({total / 1e6:.1f} MB)" if total else ""
+            print(f"downloading {name}{size} ...", file=stream, flush=True)
+
+    def write(self, chunk: bytes) -> int:
+        self.got += len(chunk)
+        if self.live:
+            of = f"/{self.total / 1e6:.1f}" if self.total else ""
+            share = f" ({100 * self.got / self.total:3.0f} %)" if self.total else ""
+            print(f"\rdownloading {self.name}: {self.got / 1e6:.1f}{of} MB{share}", end="", file=self.stream,
+                  flush=True)
+        return self.out.write(chunk)
+
+    def done(self) -> None:
+        print(("\r" if self.live else "") + f"downloaded {self.name}: {self.got / 1e6:.1f} MB",
+              file=self.stream, flush=True)
+
+
 def download_mnist(cache_dir: Optional[PathLike] = None, mirrors: Sequence[str] = MIRRORS,
-                   sums: Optional[Mapping[str, str]] = None, timeout: float = 60.0) -> Path:
+                   sums: Optional[Mapping[str, str]] = None, timeout: float = 60.0,
+                   progress: bool = True) -> Path:
     """Fetch the four ``.gz`` files into ``cache_dir`` from the first mirror that serves them
-    with the right SHA-256; files already there and valid are kept. Returns the directory."""
+    with the right SHA-256; files already there and valid are kept. Returns the directory.
+    ``progress``: report each file's download on stderr (in place on a terminal)."""
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     sums = OFFICIAL_SHA256 if sums is None else sums
@@ -222,7 +251,11 @@ def download_mnist(cache_dir: Optional[PathLike] = None, mirrors: Sequence[str] 
             fd, tmp = tempfile.mkstemp(dir=cache, suffix=".part")
             try:
                 with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
-                    shutil.copyfileobj(response, out)
+                    total = int(getattr(response, "headers", {}).get("Content-Length") or 0)
+                    sink = _ProgressWriter(out, base + ".gz", total, sys.stderr) if progress else out
+                    shutil.copyfileobj(response, sink)
+                    if progress:
+                        sink.done()
                 read_idx(tmp, _expected_sum(sums, base, "download_mnist(sums)"))
                 os.replace(tmp, target)
                 break

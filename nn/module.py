@@ -99,10 +99,12 @@ class Module:
         return np.array([v.data for v in self.parameters()], dtype=float)
 
     def set_parameter_vector(self, flat: Sequence[float]) -> None:
+        """Set every parameter from one flat array, in :meth:`named_parameters` order."""
         params = self.parameters()
         flat = validate.vector(flat, "set_parameter_vector(flat)", len(params), finite=False)
         for v, x in zip(params, flat.tolist()):
             v.data = x
 
     def num_parameters(self) -> int:
+        """How many parameters the module has (each shared one counted once)."""
         return len(self.parameters())

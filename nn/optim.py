@@ -23,6 +23,12 @@ Adam (Kingma & Ba 2015, as ``torch.optim.Adam``), step t = 1, 2, …:
 AdamW (Loshchilov & Hutter 2019, as ``torch.optim.AdamW``): the same with d = g and the
 decay applied to θ directly first, θ ← θ (1 − η λ_wd).
 
+Checkpoints: ``opt.state_dict()`` gives the hyperparameters and the running state (SGD's
+Δθ(n−1); Adam's m, v and t) as plain numbers and lists, JSON-serialisable;
+``opt.load_state_dict(state)`` on an optimizer over the same parameters resumes exactly
+(bit for bit) where the saved one stopped. :func:`nn.save` / :func:`nn.load` write and read
+such dicts, together with ``model.state_dict()``.
+
 Clipping (seed 002 §9.3.3), applied to the gradient in place before an update:
 
 * by value: every gradient is limited to [−c, c];
@@ -33,7 +39,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 import numpy as np
 
@@ -101,6 +107,12 @@ class Optimizer:
     arrays. ``clip_value`` / ``clip_norm`` clip the gradient before every update.
     """
 
+    # what state_dict() saves: hyperparameters (numbers or None; tuples as lists) and the
+    # running state (arrays aligned with the parameters, and integer counters)
+    _hyper: tuple[str, ...] = ("lr", "clip_value", "clip_norm")
+    _arrays_saved: tuple[str, ...] = ()
+    _counters: tuple[str, ...] = ()
+
     def __init__(self, params: Any, lr: float, clip_value: Optional[float], clip_norm: Optional[float],
                  where: str) -> None:
         self.params = _params(params, f"{where}(params)")
@@ -145,11 +157,57 @@ class Optimizer:
         """g ← 0 for this optimizer's parameters."""
         self.store.zero_grad(self.index)
 
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """``{"optimizer": class name, "hyperparameters": {...}, "state": {...}}`` in plain
+        Python numbers and lists (JSON-serialisable), as ``torch.optim.Optimizer.state_dict``.
+        The state's arrays follow the parameters' positions in their store (the same for a
+        model built the same way)."""
+        def plain(x: Any) -> Any:
+            return list(x) if isinstance(x, tuple) else x
+        state: dict[str, Any] = {name: getattr(self, name).tolist() for name in self._arrays_saved}
+        state.update({name: int(getattr(self, name)) for name in self._counters})
+        return {"optimizer": type(self).__name__,
+                "hyperparameters": {name: plain(getattr(self, name)) for name in self._hyper},
+                "state": state}
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Resume from :meth:`state_dict` output: an optimizer of the same class over the same
+        number of parameters continues exactly as the saved one would have."""
+        where = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, Mapping) or not {"optimizer", "hyperparameters", "state"} <= set(state_dict):
+            raise ValueError(f"{where}: expected a dict from Optimizer.state_dict() with keys 'optimizer', "
+                             f"'hyperparameters', 'state', got {type(state_dict).__name__}"
+                             f"{' with keys ' + repr(sorted(state_dict)) if isinstance(state_dict, Mapping) else ''}")
+        if state_dict["optimizer"] != type(self).__name__:
+            raise ValueError(f"{where}: the state dict is from {state_dict['optimizer']}, not {type(self).__name__}")
+        hyper, state = dict(state_dict["hyperparameters"]), dict(state_dict["state"])
+        missing = [k for k in self._hyper if k not in hyper] + \
+                  [k for k in self._arrays_saved + self._counters if k not in state]
+        if missing:
+            raise ValueError(f"{where}: the state dict lacks {missing}")
+        arrays = {}
+        for name in self._arrays_saved:
+            arrays[name] = np.asarray(state[name], dtype=float)
+            if arrays[name].shape != (len(self.params),):
+                raise ValueError(f"{where}: state[{name!r}] holds {arrays[name].size} numbers but this optimizer "
+                                 f"has {len(self.params)} parameters")
+        for name in self._hyper:
+            value = hyper[name]
+            setattr(self, name, tuple(value) if isinstance(value, list) else value)
+        for name, array in arrays.items():
+            setattr(self, name, array)
+        for name in self._counters:
+            setattr(self, name, int(state[name]))
+
 
 class SGD(Optimizer):
     """``SGD(params, lr, momentum=0.0, weight_decay=0.0, *, clip_value=None, clip_norm=None)``;
-    see the module docstring. ``velocity`` is Δθ(n−1), an array aligned with
+    Δθ(n) = αΔθ(n−1) − η(g + λ_wd θ), θ ← θ + Δθ(n), as ``torch.optim.SGD``. ``velocity`` is Δθ(n−1), an array aligned with
     ``store.data[index]`` (the store's order when the parameters are all of it)."""
+
+    _hyper = Optimizer._hyper + ("momentum", "weight_decay")
+    _arrays_saved = ("velocity",)
 
     def __init__(self, params: Any, lr: float = 0.1, momentum: float = 0.0, weight_decay: float = 0.0, *,
                  clip_value: Optional[float] = None, clip_norm: Optional[float] = None) -> None:
@@ -177,10 +235,14 @@ class SGD(Optimizer):
 
 class Adam(Optimizer):
     """``Adam(params, lr=0.001, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, *,
-    clip_value=None, clip_norm=None)``, as ``torch.optim.Adam``; see the module docstring.
+    clip_value=None, clip_norm=None)``, as ``torch.optim.Adam``: m ← β₁m + (1−β₁)g,
+    v ← β₂v + (1−β₂)g², θ ← θ − η m̂/(√v̂ + ε) with the bias corrections m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
     State: ``m``, ``v`` (arrays aligned with ``store.data[index]``) and the step count ``t``."""
 
     decoupled = False
+    _hyper = Optimizer._hyper + ("betas", "eps", "weight_decay")
+    _arrays_saved = ("m", "v")
+    _counters = ("t",)
 
     def __init__(self, params: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: Optional[float] = None, *,

@@ -58,19 +58,24 @@ class Perceptron(Module):
 
     @property
     def w(self):
+        """The weights."""
         return self.neuron.w
 
     @property
     def b(self):
+        """The bias (the threshold −θ)."""
         return self.neuron.b
 
     def forward(self, xs):
+        """The unit's output on input Values ``xs``."""
         return self.neuron.forward(xs)
 
     def __call__(self, x):
+        """The unit's output (step or sign of w·x + b) on one sample ``x``."""
         return self.neuron(x)
 
     def predict(self, X: Any) -> np.ndarray:
+        """The unit's output for every row of ``X``, as an array."""
         X = np.atleast_2d(np.asarray(X, dtype=float))
         return np.array([self.neuron(row).data for row in X])
 

@@ -69,7 +69,9 @@ class _Line(Progress):
 
 
 def make_progress(progress: Optional[bool], epochs: int, stream: Optional[TextIO] = None) -> Progress:
-    """The progress report ``fit(progress=...)`` asks for (see the module docstring)."""
+    """The progress report ``fit(progress=...)`` asks for: a tqdm bar (Jupyter or terminal) when
+    tqdm is installed, else one line rewritten in place; nothing for ``progress=False``
+    (``None``: report when the stream is a terminal or a notebook)."""
     stream = sys.stderr if stream is None else stream
     notebook = in_notebook()
     terminal = bool(getattr(stream, "isatty", lambda: False)())

@@ -54,6 +54,7 @@ from .checks import check_optimizer_covers, checked_loss
 from .compiled_engine import CompiledEngine
 from .divergence import DivergenceGuard
 from .eager_engine import EagerEngine
+from .fit_keywords import keras_aliases, suggest_keywords
 from .history import History
 from .losses import get_loss
 from .metrics import accuracy as accuracy_metric, one_hot
@@ -87,13 +88,17 @@ class TrainingState:
 class Callback:
     """Override any of these; a plain function ``fn(state)`` is called at each epoch end."""
 
-    def on_train_begin(self, state: TrainingState) -> None: ...
+    def on_train_begin(self, state: TrainingState) -> None:
+        """Called once before the first update (``state.history.initial`` is measured)."""
 
-    def on_batch_end(self, state: TrainingState) -> None: ...
+    def on_batch_end(self, state: TrainingState) -> None:
+        """Called after every update (``state.batch_loss``, ``state.step``)."""
 
-    def on_epoch_end(self, state: TrainingState) -> None: ...
+    def on_epoch_end(self, state: TrainingState) -> None:
+        """Called after every epoch, once its losses and metrics are recorded."""
 
-    def on_train_end(self, state: TrainingState) -> None: ...
+    def on_train_end(self, state: TrainingState) -> None:
+        """Called once when training stops (``state.history.stopped`` says why)."""
 
 
 class _FunctionCallback(Callback):
@@ -236,6 +241,7 @@ def _adjust_gradient(store: Any, index: Any, weight_pos: Optional[np.ndarray], d
         grad[index] = g
 
 
+@suggest_keywords
 def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         optimizer: Optional[Any] = None, lr: Optional[float] = None, momentum: float = 0.0,
         weight_decay: float = 0.0, mode: str = "minibatch", batch_size: Optional[int] = None,
@@ -245,8 +251,18 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
         metrics: Sequence[Union[str, Callable]] = ("accuracy",),
         callbacks: Any = None, progress: Optional[bool] = None, engine: Any = "auto",
         clip_value: Optional[float] = None, clip_norm: Optional[float] = None, l2: float = 0.0,
-        reduction: str = "mean", train_eval: str = "end", on_divergence: str = "raise") -> History:
-    """Train ``model`` on (X, Y); returns a :class:`History`. See the module docstring.
+        reduction: str = "mean", train_eval: str = "end", on_divergence: str = "raise",
+        validation_data: Any = None, verbose: Optional[int] = None) -> History:
+    """Train ``model`` on (X, Y) by backpropagation; returns a :class:`History`.
+
+    ``X`` (N, nin) inputs, ``Y`` targets (N, nout) or (N,); ``loss`` a name
+    (``"half_sse"``, ``"mse"``, ``"binary_cross_entropy"``, ``"bce_with_logits"``,
+    ``"softmax_cross_entropy"``, ``"hinge"``, ...) or ``f(outputs, targets) -> Value``;
+    ``mode`` ``"sequential"`` (update after every sample), ``"batch"`` (one update per epoch)
+    or ``"minibatch"``; ``epochs``; ``validation=(X_val, Y_val)``; ``progress`` (a bar, or
+    ``False``). The update is θ ← θ − η·(1/B) Σ ∂E(n)/∂θ over each batch B (seed 000 §6.3),
+    through the optimizer; the modes, stopping rules and engines are described in
+    :mod:`nn.training`.
 
     ``optimizer`` defaults to ``SGD(model.parameters(), lr, momentum, weight_decay)``
     (``lr`` defaults to 0.1); pass an optimizer object instead to keep its state across
@@ -255,7 +271,9 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     epoch from ``seed``. ``metrics``: ``"accuracy"`` and/or functions
     ``f(outputs (N,K), targets (N,K)) -> float``. ``l2`` is Nielsen's λ: adds
     (λ/2N) Σ w² to the reported loss and (λ/N) w to weight gradients.
-    All arguments are checked before the first update.
+    All arguments are checked before the first update. Keras' ``validation_data=`` and
+    ``verbose=`` are accepted for ``validation=`` and ``progress=``; another unknown keyword
+    raises ``TypeError`` with the closest name (:mod:`nn.fit_keywords`).
 
     Divergence (:mod:`nn.divergence`): a NaN/±inf loss, a loss 10⁶ times its starting scale,
     or a numerical error of the engine during a step raises :class:`nn.DivergenceError`
@@ -263,6 +281,7 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     training with ``history.stopped = "diverged"`` (``on_divergence="stop"``).
     """
     # ---------------------------------------------------------------- validation
+    validation, progress = keras_aliases("fit", validation, progress, validation_data, verbose)
     X, Y = prepare_data(model, X, Y, "fit")
     N = X.shape[0]
     loss_fn = get_loss(loss, "fit(loss)") if isinstance(loss, str) else checked_loss(get_loss(loss, "fit(loss)"))

@@ -55,7 +55,7 @@ def test_engine_matches_eager(hidden, output, loss):
 
 
 def test_mlp_layers_become_matmul_blocks():
-    model = nn.MLP(6, [5, 4, 2], seed=0)
+    model = nn.MLP(6, [5, 4, 2], "sigmoid", seed=0)
     tape = CompiledEngine(model, nn.losses.binary_cross_entropy, build_static_graph).tape
     blocks = [(d["shape"], d["bias"]) for d in tape.plan() if d["kind"] == "matmul"]
     assert blocks == [((5, 6), "param"), ((4, 5), "param"), ((2, 4), "param")]
@@ -64,7 +64,7 @@ def test_mlp_layers_become_matmul_blocks():
 
 def test_speed_of_learning_per_layer_compiled():
     """‖∂C/∂b^l‖ read from the bias grads after one compiled backward equals the eager one."""
-    model = nn.MLP(5, [4, 4, 3], seed=1)
+    model = nn.MLP(5, [4, 4, 3], "sigmoid", seed=1)
     X, Y = data(n=9)
     loss_fn = nn.losses.binary_cross_entropy
     speeds = []
@@ -79,7 +79,7 @@ def test_fit_trajectory_same_as_eager():
     X, Y = data(n=12, seed=4)
     runs = []
     for make in (lambda m, f: "eager", lambda m, f: CompiledEngine(m, f, build_static_graph)):
-        model = nn.MLP(5, [4, 3], seed=7)
+        model = nn.MLP(5, [4, 3], "sigmoid", seed=7)
         loss_fn = nn.losses.binary_cross_entropy
         hist = nn.fit(model, X, Y, loss=loss_fn, lr=0.5, momentum=0.5, batch_size=5, epochs=4, seed=2,
                       l2=0.1, engine=make(model, loss_fn), progress=False)
@@ -89,7 +89,7 @@ def test_fit_trajectory_same_as_eager():
 
 
 def test_data_dependent_graph_is_declined():
-    model = nn.MLP(2, [1], seed=0)
+    model = nn.MLP(2, [1], "sigmoid", seed=0)
 
     def branching_loss(outputs, targets):  # the graph's shape depends on the target's value
         y = targets[0]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import shutil
 import struct
 import subprocess
 import sys
@@ -232,9 +233,128 @@ def test_every_script_takes_quick_out_and_no_figures(name):
         assert option in proc.stdout, (name, option)
 
 
-def test_without_matplotlib_an_example_names_the_extra(tmp_path, monkeypatch):
-    from examples import _util
+MATPLOTLIB_EXAMPLES = ("gradient_descent_1d", "xor", "learning_slowdown", "decision_surfaces", "sigmoid_chain",
+                       "universal_approximation", "momentum_and_clipping", "perceptron")
+GRAPH_EXAMPLES = {"demo": [], "slides_network": [], "nptel_worked_example": ["--graph"]}
+
+
+@pytest.mark.parametrize("name", MATPLOTLIB_EXAMPLES)
+def test_without_matplotlib_an_example_prints_its_report_and_skips_figures(name, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
-    with pytest.raises(SystemExit, match=r"backproplab\[plots\].*--no-figures"):
-        _util.parse_args("xor", "doc", ["--out", str(tmp_path)])
-    assert _util.parse_args("xor", "doc", ["--no-figures"]).out is None
+    for sub in [m for m in sys.modules if m.startswith("matplotlib.")]:
+        monkeypatch.setitem(sys.modules, sub, None)
+    report = run(name, tmp_path / "out")
+    out = capsys.readouterr().out
+    skipped = [line for line in out.splitlines() if line.startswith("figures skipped")]
+    assert skipped == ["figures skipped: matplotlib is not installed (pip install 'backproplab[plots]' to draw them)"]
+    assert len(out.splitlines()) > 5 and report["figures"] == []  # the report is there, the figures are not
+    assert not (tmp_path / "out").exists()
+
+
+def test_without_matplotlib_the_script_exits_0(tmp_path):
+    code = ("import sys; sys.modules['matplotlib'] = None; import runpy; "
+            "sys.argv = ['xor.py', '--quick', '--out', sys.argv[1]]; sys.path.insert(0, 'examples'); "
+            "runpy.run_path('examples/xor.py', run_name='__main__')")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "figures skipped" in proc.stdout and "Part 2" in proc.stdout
+
+
+def legends_over_data(fig) -> list[str]:
+    """Every legend drawn inside an Axes that covers a plotted point (a line's vertex or a
+    scatter marker) of that Axes, in display coordinates after layout."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    problems = []
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        box = legend.get_window_extent()
+        if not ax.get_window_extent().overlaps(box):
+            continue  # placed outside the plotting area
+        clouds = [(line.get_label(), line.get_transform().transform(line.get_xydata())) for line in ax.get_lines()]
+        clouds += [(str(c), c.get_offset_transform().transform(c.get_offsets())) for c in ax.collections
+                   if len(c.get_offsets())]
+        for label, pts in clouds:
+            pts = np.asarray(pts, dtype=float).reshape(-1, 2)
+            inside = ((box.x0 < pts[:, 0]) & (pts[:, 0] < box.x1) & (box.y0 < pts[:, 1]) & (pts[:, 1] < box.y1))
+            if inside.any():
+                problems.append(f"{ax.get_title()!r}: the legend covers {int(inside.sum())} point(s) of {label}")
+    return problems
+
+
+def hidden_lines(fig) -> list[str]:
+    """Pairs of labelled lines in one Axes that lie within 2 px of each other at every point and
+    are drawn alike (same marker, line style and width): the one drawn first cannot be seen."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    problems = []
+    for ax in fig.axes:
+        lines = [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+        for i, a in enumerate(lines):
+            for b in lines[i + 1:]:
+                pa = a.get_transform().transform(a.get_xydata())
+                pb = b.get_transform().transform(b.get_xydata())
+                alike = (a.get_marker(), a.get_linestyle(), a.get_linewidth()) == \
+                    (b.get_marker(), b.get_linestyle(), b.get_linewidth())
+                if alike and pa.shape == pb.shape and np.all(np.abs(pa - pb) < 2):
+                    problems.append(f"{ax.get_title()!r}: {a.get_label()} is hidden under {b.get_label()}")
+    return problems
+
+
+def test_the_figure_checks_see_a_hidden_line():
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.plot([0, 1, 2], [0, 1, 2], label="relu")
+    ax.plot([0, 1, 2], [0, 1.001, 2], label="leaky")
+    assert hidden_lines(fig) == ["'': relu is hidden under leaky"]
+    ax.lines[1].set_marker("s")
+    assert hidden_lines(fig) == []
+
+
+def test_the_legend_check_sees_a_legend_over_data():
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(4, 3))
+    ax = fig.subplots()
+    ax.plot([0, 1, 2, 3], [3, 2, 1, 0], marker="o", label="falling")
+    ax.legend(loc="upper right")
+    assert legends_over_data(fig) == []
+    ax.legend(loc="upper left")
+    assert legends_over_data(fig) and "falling" in legends_over_data(fig)[0]
+
+
+# pdf on every example; svg on one figure example and the graph examples (which default to svg + more)
+@pytest.mark.parametrize("name, fmt", [(n, "pdf") for n in MATPLOTLIB_EXAMPLES + tuple(GRAPH_EXAMPLES)]
+                         + [("xor", "svg"), ("demo", "svg"), ("slides_network", "svg")])
+def test_format_writes_that_format_only(name, fmt, tmp_path, monkeypatch):
+    """Also: no figure has a legend over its data or a line hidden under another (checked on the
+    figure before it is saved)."""
+    if name in GRAPH_EXAMPLES and shutil.which("neato") is None:
+        pytest.skip("the graph examples need Graphviz")
+    from examples import _util
+    save, problems = _util.save_figure, []
+
+    def checked_save(fig, args, stem, *rest, **options):
+        problems.extend(f"{stem}: {p}" for p in legends_over_data(fig) + hidden_lines(fig))
+        return save(fig, args, stem, *rest, **options)
+
+    monkeypatch.setattr(_util, "save_figure", checked_save)
+    run(name, tmp_path, "--format", fmt, *GRAPH_EXAMPLES.get(name, []))
+    assert problems == []
+    written = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    assert written and all(p.suffix == f".{fmt}" for p in written), written
+    magic = b"%PDF-" if fmt == "pdf" else b"<?xml"
+    assert all(p.read_bytes().startswith(magic) for p in written)
+
+
+def test_figures_are_fit_for_a_slide(tmp_path):
+    """150 dpi: a one-panel figure (4.6 in wide) is at least 650 px wide (110 dpi gave 506)."""
+    r = run("perceptron", tmp_path)
+    (path,) = r["figures"]
+    width, height = struct.unpack(">II", Path(path).read_bytes()[16:24])
+    assert width >= 4.6 * 150 * 0.95, width

@@ -95,7 +95,7 @@ def test_numpy_scalars_assigned_to_data_and_grad_become_python_floats():
 
 
 def test_load_state_dict_and_parameter_vector_store_floats_and_refuse_before_writing():
-    model = nn.MLP(2, [3, 1], seed=0)
+    model = nn.MLP(2, [3, 1], activation="sigmoid", seed=0)
     before = model.parameter_vector().copy()
     state = model.state_dict()
     state[next(iter(state))] = np.float32(0.5)
@@ -460,7 +460,7 @@ def test_copies_and_loaded_graphs_are_checked_too():
 def test_an_optimizer_over_part_of_the_model_is_accepted():
     """Freezing layers is legitimate: only an optimizer over none of the model's parameters is
     refused."""
-    model = nn.MLP(2, [3, 1], seed=0)
+    model = nn.MLP(2, [3, 1], activation="sigmoid", seed=0)
     last = model.layers[-1].parameters()
     first = model.layers[0].parameters()
     before = [p.data for p in first]
@@ -471,7 +471,7 @@ def test_an_optimizer_over_part_of_the_model_is_accepted():
 
 
 def test_a_user_loss_returning_a_value_trains_as_before():
-    model = nn.MLP(2, [3, 1], seed=0)
+    model = nn.MLP(2, [3, 1], activation="sigmoid", seed=0)
     history = nn.fit(model, np.ones((4, 2)), np.zeros(4), epochs=3, progress=False, lr=0.5,
                      loss=lambda outputs, targets: sum((o - t) ** 2 for o, t in zip(outputs, targets)))
     assert history.loss[-1] < history.loss[0]

@@ -9,7 +9,7 @@ import nn
 def test_layer_speeds_are_bias_gradient_norms_of_the_mean_cost():
     X = np.array([[0.1, 0.9, -0.3], [0.5, -0.2, 0.4]])
     Y = np.array([[1.0, 0.0], [0.0, 1.0]])
-    model = nn.MLP(3, [4, 3, 2], init="network2", seed=1)
+    model = nn.MLP(3, [4, 3, 2], "sigmoid", init="network2", seed=1)
     speeds = nn.layer_speeds(model, X, Y, loss="binary_cross_entropy")
     # by hand with numpy backprop (Nielsen's network2): δ^L = a − y, δ^l = (Wᵀδ) σ'(z)
     Ws = model.get_weights()
@@ -32,7 +32,7 @@ def test_layer_speeds_are_bias_gradient_norms_of_the_mean_cost():
 
 def test_speed_of_learning_callback_tracks_every_epoch():
     X, y = nn.two_moons(20, seed=0)
-    model = nn.MLP(2, [5, 5, 1], seed=0)
+    model = nn.MLP(2, [5, 5, 1], "sigmoid", seed=0)
     h = nn.fit(model, X, y, loss="binary_cross_entropy", epochs=3, batch_size=5, seed=0,
                callbacks=[nn.SpeedOfLearning(every=1)], metrics=())
     assert h.extra["speed_epoch"] == [0, 1, 2, 3]
@@ -42,7 +42,7 @@ def test_speed_of_learning_callback_tracks_every_epoch():
 
 
 def test_gradient_histograms_count_every_gradient():
-    model = nn.MLP(2, [6, 1], seed=0)
+    model = nn.MLP(2, [6, 1], "sigmoid", seed=0)
     out = model([0.5, -1.0])
     nn.half_sse(out, [1.0]).backward()
     hists = nn.gradient_histograms(model, bins=5)

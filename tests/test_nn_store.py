@@ -264,11 +264,11 @@ def test_mlp_takes_one_activation_per_layer():
 
 
 def test_one_output_models_and_layers_return_a_value():
-    model = nn.MLP(2, [3, 1], seed=0)
+    model = nn.MLP(2, [3, 1], "sigmoid", seed=0)
     y = model([0.1, 0.2])
     assert isinstance(y, Value) and y.op == "sigmoid"
-    assert isinstance(nn.Layer(2, 1, seed=0)([0.1, 0.2]), Value)
-    assert isinstance(nn.Layer(2, 2, seed=0)([0.1, 0.2]), list)
+    assert isinstance(nn.Layer(2, 1, "sigmoid", seed=0)([0.1, 0.2]), Value)
+    assert isinstance(nn.Layer(2, 2, "sigmoid", seed=0)([0.1, 0.2]), list)
     assert model.outputs([Value(0.1), Value(0.2)])[0].data == y.data
     assert model.predict([[0.1, 0.2]]).shape == (1, 1)
 
@@ -277,12 +277,12 @@ def test_one_output_models_and_layers_return_a_value():
 @pytest.mark.parametrize("loss", ["binary_cross_entropy", "half_sse", "mse", "hinge"])
 def test_losses_take_a_scalar_target_for_one_output(target, loss):
     fn = nn.losses.get_loss(loss)
-    y = nn.MLP(2, [3, 1], seed=1)([0.3, -0.7])
+    y = nn.MLP(2, [3, 1], "sigmoid", seed=1)([0.3, -0.7])
     assert fn(y, target).data == fn([y], [1.0]).data
 
 
 def test_a_bad_target_names_the_loss():
-    y = nn.MLP(2, [1], seed=1)([0.3, -0.7])
+    y = nn.MLP(2, [1], "sigmoid", seed=1)([0.3, -0.7])
     with pytest.raises(TypeError, match="half_sse.*targets must be"):
         nn.half_sse(y, object())
 

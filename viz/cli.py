@@ -171,7 +171,7 @@ def add_commands(sub: "argparse._SubParsersAction") -> dict[str, argparse.Argume
                         help="mark a variable as a parameter (drawn red); repeatable")
 
     p_draw = sub.add_parser("draw", parents=[common], help="write the graph as SVG/PNG/DOT")
-    p_draw.add_argument("-o", "--output", help="output file (.svg, .png, .dot); SVG to stdout if absent")
+    p_draw.add_argument("-o", "--output", help="output file (.svg, .png, .pdf, .dot); SVG to stdout if absent")
     p_draw.add_argument("--view", choices=("forward", "backward"), default="forward")
     p_draw.add_argument("--wrt", action="append", default=[], metavar="NAME",
                         help="backward view: trace paths to these variables (default: the parameters)")

@@ -84,7 +84,9 @@ def _numbered(prefix: str, taken: set[str]) -> Iterable[str]:
 
 
 def display_names(root: Value, unicode: bool = True) -> dict[Value, str]:
-    """A name for every node of ``root``'s graph (see the module docstring).
+    """A name for every node of ``root``'s graph: its label if it has one, else ``x₁, x₂, …`` for
+    inputs, the number itself for constants and ``u₁, u₂, …`` for intermediate results, in
+    forward order.
 
     ``unicode=True`` writes subscripts as ``u₁``; ``unicode=False`` as ``u1``.
     User labels are returned exactly as given in both forms.

@@ -38,7 +38,7 @@ from .layout import Layout, slide_layout
 from .naming import display_names, format_number
 from .text_safety import dot_safe, shorten, visible_whitespace
 
-__all__ = ["draw", "Drawing", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
+__all__ = ["draw", "Drawing", "PinnedDigraph", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
 
 LEVELS = ("scalar", "neuron", "layer")
 DEFAULT_MAX_NODES = 400
@@ -134,17 +134,63 @@ def _explicit_subscripts(svg: str) -> str:
     return _SUB_TEXT.sub(shift, svg)
 
 
-class Drawing:
-    """A rendered graph: ``.digraph`` (graphviz.Digraph), ``.source`` (DOT),
-    ``.svg()``, ``.save(path)`` (.svg/.png/.dot by suffix), inline in Jupyter.
+class PinnedDigraph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` whose nodes and edges carry the slides' pinned positions: its
+    ``render()``, ``pipe()`` and Jupyter display run ``neato -n2`` (draw where pinned) by
+    default, so it gives the same picture as :class:`Drawing` in every format."""
 
-    ``.graph`` is the drawn structure (:class:`viz.graph.DGraph`): ``.graph.where``
-    maps ``id(scalar node)`` to the id of the circle that shows it.
+    def __init__(self, digraph: graphviz.Digraph) -> None:
+        super().__init__(name=digraph.name, comment=digraph.comment, filename=digraph.filename,
+                         directory=digraph.directory, format=digraph.format, engine="neato",
+                         encoding=digraph.encoding, graph_attr=digraph.graph_attr,
+                         node_attr=digraph.node_attr, edge_attr=digraph.edge_attr, body=digraph.body,
+                         strict=digraph.strict)
+
+    def render(self, *args, **kwargs):  # type: ignore[override]
+        """``graphviz.Digraph.render`` with ``engine="neato"`` and ``neato_no_op=2`` by default."""
+        kwargs.setdefault("engine", "neato")
+        kwargs.setdefault("neato_no_op", 2)
+        return super().render(*args, **kwargs)
+
+    def pipe(self, *args, **kwargs):  # type: ignore[override]
+        """``graphviz.Digraph.pipe`` with ``engine="neato"`` and ``neato_no_op=2`` by default."""
+        kwargs.setdefault("engine", "neato")
+        kwargs.setdefault("neato_no_op", 2)
+        return super().pipe(*args, **kwargs)
+
+
+# what save() and render() write, by format
+FORMATS = ("svg", "png", "pdf", "dot", "gv")
+DEFAULT_PNG_DPI = 150
+
+
+def _inline_svg(svg: str) -> str:
+    """The SVG as a notebook shows it: the root element scales down to the output's width
+    (``max-width: 100%``, height from the viewBox) instead of running off screen."""
+    return re.sub(r"<svg\b", '<svg style="max-width:100%;height:auto"', svg, count=1)
+
+
+class Drawing:
+    """A rendered graph, as ``graphviz``/torchviz users handle one.
+
+    * ``.save(path)``: ``.svg``, ``.png``, ``.pdf``, or ``.dot``/``.gv`` (the DOT text), by suffix;
+    * ``.render(filename, format="pdf")``: writes the DOT text to ``filename`` and the picture
+      to ``filename.pdf`` (as ``graphviz.Digraph.render``), returns the picture's path;
+    * ``.svg()``, ``.png(dpi=)``, ``.pdf()``: the picture as text or bytes; ``.source``: DOT;
+    * ``.digraph``: a :class:`PinnedDigraph` (a ``graphviz.Digraph``) whose own ``render``
+      and display give this same picture;
+    * inline in Jupyter (``_repr_html_`` / ``_repr_svg_``), scaled to the output's width.
+
+    Every format is drawn from the same DOT source by the same Graphviz program (with the
+    slides' layout: ``neato -n2``, every node and edge where it was pinned), so the picture
+    is the same in all of them. ``.graph`` is the drawn structure
+    (:class:`viz.graph.DGraph`): ``.graph.where`` maps ``id(scalar node)`` to the id of the
+    circle that shows it.
     """
 
     def __init__(self, digraph: graphviz.Digraph, graph: DGraph,
                  layout: Optional[Layout] = None) -> None:
-        self.digraph = digraph
+        self.digraph = digraph if layout is None or isinstance(digraph, PinnedDigraph) else PinnedDigraph(digraph)
         self.graph = graph
         self.layout = layout          # the slides' layout (None with layout="dot")
         self._svg: Optional[str] = None
@@ -158,13 +204,15 @@ class Drawing:
         """The DOT/SVG id of the circle that shows scalar node ``v``."""
         return self.graph.where[id(v)]
 
-    def _run_dot(self, fmt: str) -> bytes:
+    def _run_dot(self, fmt: str, dpi: Optional[float] = None) -> bytes:
         program = "dot" if self.layout is None else "neato"
         exe = shutil.which(program)
         if exe is None:
             raise GraphvizNotFound(INSTALL_HINT)
         # our own layout: neato -n2 draws every node and edge where it is pinned
-        args = [exe, f"-T{fmt}"] + ([] if self.layout is None else ["-n2"])
+        args = [exe, f"-T{fmt}"] + ([] if self.layout is None else ["-n2"]) + \
+            ([] if dpi is None else [f"-Gdpi={dpi:g}"]) + \
+            (["-Gmargin=0"] if fmt == "pdf" else [])  # PDF pages get a 0.5 in margin otherwise
         timeout = RENDER_TIMEOUT
         try:
             proc = subprocess.run(args, input=self.source.encode("utf-8"),
@@ -190,30 +238,79 @@ class Drawing:
             self._svg = _explicit_subscripts(text)
         return self._svg
 
-    def png(self) -> bytes:
-        """PNG bytes, rendered by Graphviz (cairo/Pango) from the same DOT source."""
-        return self._run_dot("png")
+    def png(self, dpi: float = DEFAULT_PNG_DPI) -> bytes:
+        """PNG bytes at ``dpi`` (default 150, sharp on a slide), rendered by Graphviz
+        (cairo/Pango) from the same DOT source and layout as :meth:`svg`."""
+        if isinstance(dpi, bool) or not isinstance(dpi, (int, float)) or not 0 < dpi <= 1200:
+            raise ValueError(f"png(dpi): expected a number in (0, 1200], got {dpi!r}")
+        return self._run_dot("png", dpi)
 
-    def save(self, path: Union[str, Path]) -> Path:
-        """Write ``.svg``, ``.png`` or ``.dot``/``.gv`` according to the suffix."""
+    def pdf(self) -> bytes:
+        """PDF bytes (vector, page size = the drawing's size in points), from the same DOT
+        source and layout as :meth:`svg`."""
+        return self._run_dot("pdf")
+
+    def save(self, path: Union[str, Path], format: Optional[str] = None, *,
+             dpi: float = DEFAULT_PNG_DPI) -> Path:
+        """Write the drawing to ``path``: ``.svg``, ``.png`` (at ``dpi``), ``.pdf``, or
+        ``.dot``/``.gv`` (the DOT text), by the suffix or by ``format``. Returns the path."""
         path = Path(path)
-        suffix = path.suffix.lower()
-        if suffix in (".dot", ".gv"):
+        fmt = (format or path.suffix.lstrip(".")).lower()
+        if fmt not in FORMATS:
+            raise ValueError(f"save({str(path)!r}): unknown {'format' if format else 'suffix'} "
+                             f"{format or path.suffix!r}; use one of {', '.join('.' + f for f in FORMATS)}")
+        if fmt in ("dot", "gv"):
             path.write_text(self.source, encoding="utf-8")
-        elif suffix == ".svg":
+        elif fmt == "svg":
             path.write_text(self.svg(), encoding="utf-8")
-        elif suffix == ".png":
-            path.write_bytes(self.png())
         else:
-            raise ValueError(f"save({str(path)!r}): unknown suffix {suffix!r}; use .svg, .png or .dot")
+            path.write_bytes(self.png(dpi) if fmt == "png" else self.pdf())
         return path
 
+    def render(self, filename: Union[str, Path] = "drawing", directory: Union[str, Path, None] = None,
+               format: str = "svg", *, cleanup: bool = False, outfile: Union[str, Path, None] = None,
+               dpi: float = DEFAULT_PNG_DPI) -> str:
+        """As ``graphviz.Digraph.render`` (and torchviz's ``make_dot(...).render``): write the
+        DOT text to ``filename`` (in ``directory``) and the picture to ``filename.<format>``
+        (or to ``outfile``, whose suffix then sets the format); ``cleanup=True`` deletes the
+        DOT file afterwards. Returns the picture's path as a string."""
+        if outfile is not None:
+            target = Path(outfile)
+            fmt = target.suffix.lstrip(".").lower() or format
+            source = Path(filename) if filename != "drawing" else target.with_suffix(".gv")
+        else:
+            fmt = format.lower()
+            source = Path(filename)
+            target = source.with_name(f"{source.name}.{fmt}")
+        if directory is not None:
+            source, target = Path(directory) / source, Path(directory) / target
+        if fmt in ("dot", "gv"):
+            raise ValueError(f"render(format={fmt!r}): the DOT text is what render writes to filename; "
+                             "choose a picture format: svg, png or pdf")
+        for folder in {source.parent, target.parent}:
+            folder.mkdir(parents=True, exist_ok=True)
+        self.save(target, fmt, dpi=dpi)
+        if cleanup:
+            source.unlink(missing_ok=True)
+        else:
+            self.save(source, "dot")
+        return str(target)
+
     def _repr_svg_(self) -> Optional[str]:
-        """Inline display in Jupyter; without `dot`, None lets Jupyter show ``repr``."""
+        """Inline display in Jupyter (scaled to the output's width); without `dot`, None lets
+        Jupyter show ``repr``."""
         try:
-            return self.svg()
+            return _inline_svg(self.svg())
         except GraphvizNotFound:
             return None
+
+    def _repr_html_(self) -> Optional[str]:
+        """The same SVG inline in HTML (nbconvert, JupyterLab), scaled to the output's width."""
+        svg = self._repr_svg_()
+        if svg is None:
+            return None
+        body = svg[svg.index("<svg"):] if "<svg" in svg else svg  # drop the XML prolog inside HTML
+        return f'<div class="backproplab-drawing" style="max-width:100%;overflow-x:auto">{body}</div>'
 
     def __repr__(self) -> str:
         text = f"<Drawing: {len(self.graph.nodes)} nodes, {len(self.graph.edges)} edges>"
