@@ -124,6 +124,7 @@ def test_speed_of_learning_at_init_matches_golden_task5():
     runs = golden["task5_mnist_init_bias_grad_norms"]["default_init_pixels_div256_5seeds"]["[784,30,30,10]"]
     X, y = nn.mnist_arrays(split="train", n=1000)
     for seed in (0, 1):
-        model = nn.MLP(784, [30, 30, 10], init="network2", seed=seed)
+        model = nn.MLP(784, [30, 30, 10], activation="sigmoid", output_activation="sigmoid",
+                         init="network2", seed=seed)
         speeds = nn.layer_speeds(model, X, y, loss="binary_cross_entropy", hidden_only=True)
         np.testing.assert_allclose(speeds, runs["per_seed"][seed], rtol=1e-9)
