@@ -92,7 +92,8 @@ def _short(v: Value) -> str:
 
 
 def _run_hooks(node: Value, grad: float) -> float:
-    for (hook,) in list(node._hooks or ()):
+    for entry in list(node._hooks or ()):
+        hook = entry.fn
         replaced = hook(grad)
         if replaced is not None:
             replaced = real_number(replaced, f"the value a hook on {describe(node)} returned")

@@ -120,6 +120,30 @@ def check_inputs(node: "Value", inputs: Iterable["Value"]) -> tuple:
     return new
 
 
+class HookEntry:
+    """One :meth:`Value.register_hook` registration: the function, and whether it counts in
+    ``Value.leaf_hooks`` (it does while it sits on a leaf). The count drops when the hook is
+    removed or when the entry is freed with its leaf, so a forgotten hook on a dropped leaf
+    does not keep every later backward off the fast path."""
+
+    __slots__ = ("fn", "_counted")
+
+    def __init__(self, fn: Callable[[float], Optional[float]], *, on_leaf: bool) -> None:
+        self.fn = fn
+        self._counted = on_leaf
+        if on_leaf:
+            Value.leaf_hooks += 1
+
+    def release(self) -> None:
+        """Take this hook off the leaf-hook count (once)."""
+        if self._counted:
+            self._counted = False
+            Value.leaf_hooks -= 1
+
+    def __del__(self) -> None:
+        self.release()
+
+
 class Value:
     """A scalar in a computational graph.
 
@@ -143,9 +167,9 @@ class Value:
     __slots__ = ("_data", "_grad", "_label", "param", "_op", "_inputs", "attr", "group", "_hooks",
                  "_binding", "_stamp")
 
-    # How many hooks were ever put on leaves and not removed. Backward skips leaves (most
-    # edges of a network end in one) unless this is non-zero. A count, not references, so
-    # a dropped leaf is still freed; a hook never removed only costs backward some speed.
+    # How many hooks sit on live leaves (HookEntry keeps the count). Backward skips leaves
+    # (most edges of a network end in one) unless this is non-zero. A count, not references,
+    # so a dropped leaf is still freed, and freeing it takes its hooks off the count.
     leaf_hooks = 0
 
     def __init__(self, data: Number, label: str = "", *, param: bool = False) -> None:
@@ -220,20 +244,17 @@ class Value:
         """
         if not callable(fn):
             raise TypeError(f"register_hook(fn) needs a callable, got {fn!r}")
-        entry = (fn,)  # one object per registration, so each remover removes its own
+        entry = HookEntry(fn, on_leaf=self._op is None)  # each remover removes its own
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(entry)
-        if self._op is None:
-            Value.leaf_hooks += 1
 
         def remove() -> None:
             hooks = self._hooks or []
             for i, e in enumerate(hooks):
                 if e is entry:
                     del hooks[i]
-                    if self._op is None:
-                        Value.leaf_hooks -= 1
+                    entry.release()
                     return
         return remove
 

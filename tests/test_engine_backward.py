@@ -143,6 +143,27 @@ def test_each_remover_removes_only_its_own_registration():
     assert calls == [1.0]
 
 
+def test_a_leaf_hook_stops_counting_when_removed_or_when_its_leaf_is_freed():
+    """Value.leaf_hooks (which sends every backward down the slow path that visits leaves)
+    counts hooks on live leaves only: removing one, or dropping the leaf, takes it off."""
+    import gc
+    start = Value.leaf_hooks
+    a = Value(1.0)
+    remove = a.register_hook(lambda g: None)
+    (a * 2).register_hook(lambda g: None)  # on an op node: not counted
+    assert Value.leaf_hooks == start + 1
+    remove()
+    remove()
+    assert Value.leaf_hooks == start
+    b = Value(1.0)
+    b.register_hook(lambda g: None)
+    b.register_hook(lambda g: None)
+    assert Value.leaf_hooks == start + 2
+    del b
+    gc.collect()
+    assert Value.leaf_hooks == start
+
+
 def test_hook_on_a_leaf_sees_only_this_passs_contribution():
     w = Value(3.0, "w", param=True)
     out = w * w + w  # two edges into w: 2w + 1 = 7 this pass
