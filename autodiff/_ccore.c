@@ -929,6 +929,94 @@ static int node_partials(PyObject *node, double *L)
     return 0;
 }
 
+/* The depth-first search of topological_order(root): gives every node reached a place in
+ * `r` (each op node's inputs resolved to places, in operand order), lists the op nodes in
+ * `order` (each after the op nodes it reads; pos = its place) and, when `topo` is not NULL,
+ * every node in `topo` in topological order with leaves (a leaf where it is first met, an
+ * op node where it is emitted; pos = its place). Returns 1; 0 when the graph holds a node
+ * this file does not take (Python runs the pass); -1 with MemoryError set. */
+static int reach(PyObject *root, Reached *r, NodeArray *order, NodeArray *topo)
+{
+    NodeArray stack = {NULL, NULL, 0, 0};
+    size_t h = 0;
+    int status = 1;
+#define OR_NOMEM(x) do { if ((x) < 0) { status = -1; goto out; } } while (0)
+    OR_NOMEM(table_grow(r));
+    (void)reached_find(r, root, &h);
+    OR_NOMEM(reached_add(r, root, h, 1));
+    OR_NOMEM(nodes_push(&stack, root, 0));
+    while (stack.len) {
+        PyObject *node = stack.item[stack.len - 1];
+        PyObject *inputs = SLOT(node, OFF_INPUTS);
+        Py_ssize_t n = PyTuple_GET_SIZE(inputs), i = stack.pos[stack.len - 1];
+        Py_ssize_t here = reached_find(r, node, &h), base = r->first[here];
+        int pushed = 0;
+        for (; i < n; i++) {
+            PyObject *inp = PyTuple_GET_ITEM(inputs, i);
+            PyObject *its;
+            if (Py_TYPE(inp) != ValueType || (its = SLOT(inp, OFF_INPUTS)) == NULL
+                || !PyTuple_CheckExact(its)) {
+                status = 0;
+                goto out;
+            }
+            Py_ssize_t k = reached_find(r, inp, &h);
+            if (k >= 0) {                                   /* reached before */
+                r->in[base + i] = k;
+                continue;
+            }
+            int is_op = PyTuple_GET_SIZE(its) != 0;
+            if (is_op ? !node_ok(inp) : !leaf_ok(inp)) {
+                status = 0;
+                goto out;
+            }
+            k = reached_add(r, inp, h, is_op);
+            OR_NOMEM(k);
+            r->in[base + i] = k;
+            if (!is_op) {
+                if (topo != NULL)
+                    OR_NOMEM(nodes_push(topo, inp, k));
+                continue;
+            }
+            stack.pos[stack.len - 1] = i + 1;
+            OR_NOMEM(nodes_push(&stack, inp, 0));
+            pushed = 1;
+            break;
+        }
+        if (!pushed) {
+            stack.len--;
+            if (topo != NULL)
+                OR_NOMEM(nodes_push(topo, node, here));
+            OR_NOMEM(nodes_push(order, node, here));
+        }
+    }
+#undef OR_NOMEM
+out:
+    if (status < 0)
+        PyErr_NoMemory();
+    PyMem_Free(stack.item);
+    PyMem_Free(stack.pos);
+    return status;
+}
+
+/* Whether the C core may take a pass from `root`: 1 when root is an op node of the exact
+ * Value type and no leaf anywhere has a hook (Value.leaf_hooks == 0); 0 when Python must
+ * run the pass; -1 with an exception set. Shared by backward() and record(). */
+static int root_accepted(PyObject *root)
+{
+    if (!installed || Py_TYPE(root) != ValueType)
+        return 0;
+    PyObject *rin = SLOT(root, OFF_INPUTS);
+    if (rin == NULL || !PyTuple_CheckExact(rin) || PyTuple_GET_SIZE(rin) == 0
+        || SLOT(root, OFF_OP) == Py_None)
+        return 0;
+    PyObject *leaf_hooks = PyObject_GetAttr((PyObject *)ValueType, STR_LEAF_HOOKS);
+    if (leaf_hooks == NULL)
+        return -1;
+    int hooked = !(PyLong_CheckExact(leaf_hooks) && PyLong_AsLong(leaf_hooks) == 0);
+    Py_DECREF(leaf_hooks);
+    return !hooked;
+}
+
 /* backward(root): backprop.backward's pass (run_pass, no leaf hooks, then write_gradients),
  * same order, same arithmetic.  The depth-first search of topological_order(root,
  * leaves=False) lists the op nodes (each after the op nodes it reads) and gives every node
@@ -942,70 +1030,22 @@ static PyObject *c_backward(PyObject *mod, PyObject *root)
 {
     PyObject *result = NULL;
     Reached r = {0};
-    NodeArray stack = {NULL, NULL, 0, 0}, order = {NULL, NULL, 0, 0};
-    size_t h = 0;
+    NodeArray order = {NULL, NULL, 0, 0};
 
-    if (!installed || Py_TYPE(root) != ValueType)
-        Py_RETURN_NOTIMPLEMENTED;
-    PyObject *rin = SLOT(root, OFF_INPUTS);
-    if (rin == NULL || !PyTuple_CheckExact(rin) || PyTuple_GET_SIZE(rin) == 0
-        || SLOT(root, OFF_OP) == Py_None)
-        Py_RETURN_NOTIMPLEMENTED;
-    PyObject *leaf_hooks = PyObject_GetAttr((PyObject *)ValueType, STR_LEAF_HOOKS);
-    if (leaf_hooks == NULL)
+    int accepted = root_accepted(root);
+    if (accepted < 0)
         return NULL;
-    int hooked = !(PyLong_CheckExact(leaf_hooks) && PyLong_AsLong(leaf_hooks) == 0);
-    Py_DECREF(leaf_hooks);
-    if (hooked)
+    if (!accepted)
         Py_RETURN_NOTIMPLEMENTED;
 
     /* topological_order(root, leaves=False), every input edge resolved to a place */
     if (!node_ok(root))
         goto done;
-    if (table_grow(&r) < 0)
-        goto nomem;
-    (void)reached_find(&r, root, &h);
-    if (reached_add(&r, root, h, 1) < 0 || nodes_push(&stack, root, 0) < 0)
-        goto nomem;
-    while (stack.len) {
-        PyObject *node = stack.item[stack.len - 1];
-        PyObject *inputs = SLOT(node, OFF_INPUTS);
-        Py_ssize_t n = PyTuple_GET_SIZE(inputs), i = stack.pos[stack.len - 1];
-        Py_ssize_t base = r.first[reached_find(&r, node, &h)];
-        int pushed = 0;
-        for (; i < n; i++) {
-            PyObject *inp = PyTuple_GET_ITEM(inputs, i);
-            if (Py_TYPE(inp) != ValueType)
-                goto done;
-            PyObject *its = SLOT(inp, OFF_INPUTS);
-            if (its == NULL || !PyTuple_CheckExact(its))
-                goto done;
-            Py_ssize_t k = reached_find(&r, inp, &h);
-            if (k >= 0) {                                   /* reached before */
-                r.in[base + i] = k;
-                continue;
-            }
-            int is_op = PyTuple_GET_SIZE(its) != 0;
-            if (is_op ? !node_ok(inp) : !leaf_ok(inp))
-                goto done;
-            k = reached_add(&r, inp, h, is_op);
-            if (k < 0)
-                goto nomem;
-            r.in[base + i] = k;
-            if (!is_op)
-                continue;
-            stack.pos[stack.len - 1] = i + 1;
-            if (nodes_push(&stack, inp, 0) < 0)
-                goto nomem;
-            pushed = 1;
-            break;
-        }
-        if (!pushed) {
-            stack.len--;
-            if (nodes_push(&order, node, reached_find(&r, node, &h)) < 0)
-                goto nomem;
-        }
-    }
+    int reached = reach(root, &r, &order, NULL);
+    if (reached < 0)
+        goto error;
+    if (!reached)
+        goto done;
 
     /* run_pass: ∂l/∂l = 1, then for each op node in reverse order and each input edge,
      * ∂l/∂a += ∂l/∂u · ∂u/∂a, in the buffer. */
@@ -1062,8 +1102,6 @@ done:   /* not for this file: Python runs the whole pass (nothing was changed) *
     result = Py_NewRef(Py_NotImplemented);
 cleanup:
     reached_free(&r);
-    PyMem_Free(stack.item);
-    PyMem_Free(stack.pos);
     PyMem_Free(order.item);
     PyMem_Free(order.pos);
     return result;
@@ -1081,91 +1119,32 @@ static PyObject *c_record(PyObject *mod, PyObject *root)
 {
     PyObject *result = NULL, *nodes = NULL;
     Reached r = {0};
-    NodeArray stack = {NULL, NULL, 0, 0}, order = {NULL, NULL, 0, 0};
-    Py_ssize_t *pos = NULL, pos_cap = 0, n_topo = 0;
+    NodeArray order = {NULL, NULL, 0, 0}, topo = {NULL, NULL, 0, 0};
+    Py_ssize_t *pos = NULL, n_topo = 0;
     double *L = NULL;
     PyObject *bufs[10] = {NULL};
-    size_t h = 0;
 
-    if (!installed || Py_TYPE(root) != ValueType)
-        Py_RETURN_NOTIMPLEMENTED;
-    PyObject *rin = SLOT(root, OFF_INPUTS);
-    if (rin == NULL || !PyTuple_CheckExact(rin) || PyTuple_GET_SIZE(rin) == 0
-        || SLOT(root, OFF_OP) == Py_None)
-        Py_RETURN_NOTIMPLEMENTED;
-    PyObject *leaf_hooks = PyObject_GetAttr((PyObject *)ValueType, STR_LEAF_HOOKS);
-    if (leaf_hooks == NULL)
+    int accepted = root_accepted(root);
+    if (accepted < 0)
         return NULL;
-    int hooked = !(PyLong_CheckExact(leaf_hooks) && PyLong_AsLong(leaf_hooks) == 0);
-    Py_DECREF(leaf_hooks);
-    if (hooked || !node_ok(root))
+    if (!accepted || !node_ok(root))
         Py_RETURN_NOTIMPLEMENTED;
-    nodes = PyList_New(0);
-    if (nodes == NULL)
-        return NULL;
-
-/* the topological position of place k: a leaf when first met, an op node when emitted */
-#define SET_POS(k) do {                                                     \
-        if ((k) >= pos_cap) {                                               \
-            Py_ssize_t c_ = pos_cap ? 2 * pos_cap : 1024;                   \
-            while (c_ <= (k)) c_ *= 2;                                      \
-            Py_ssize_t *p_ = PyMem_Realloc(pos, c_ * sizeof(Py_ssize_t));   \
-            if (p_ == NULL) goto nomem;                                     \
-            pos = p_; pos_cap = c_;                                         \
-        }                                                                   \
-        pos[(k)] = n_topo++;                                                \
-        if (PyList_Append(nodes, r.node[(k)]) < 0) goto error;              \
-    } while (0)
-
-    /* topological_order(root) with leaves, every input edge resolved to a place */
-    if (table_grow(&r) < 0)
+    /* topological_order(root) with leaves, every input edge resolved to a place; pos[k] is
+     * place k's topological position, nodes the nodes in that order */
+    int reached = reach(root, &r, &order, &topo);
+    if (reached < 0)
+        goto error;
+    if (!reached)
+        goto done;
+    n_topo = topo.len;
+    pos = PyMem_Malloc((n_topo ? n_topo : 1) * sizeof(Py_ssize_t));
+    nodes = PyList_New(n_topo);
+    if (pos == NULL || nodes == NULL)
         goto nomem;
-    (void)reached_find(&r, root, &h);
-    if (reached_add(&r, root, h, 1) < 0 || nodes_push(&stack, root, 0) < 0)
-        goto nomem;
-    while (stack.len) {
-        PyObject *node = stack.item[stack.len - 1];
-        PyObject *inputs = SLOT(node, OFF_INPUTS);
-        Py_ssize_t n = PyTuple_GET_SIZE(inputs), i = stack.pos[stack.len - 1];
-        Py_ssize_t here = reached_find(&r, node, &h), base = r.first[here];
-        int pushed = 0;
-        for (; i < n; i++) {
-            PyObject *inp = PyTuple_GET_ITEM(inputs, i);
-            if (Py_TYPE(inp) != ValueType)
-                goto done;
-            PyObject *its = SLOT(inp, OFF_INPUTS);
-            if (its == NULL || !PyTuple_CheckExact(its))
-                goto done;
-            Py_ssize_t k = reached_find(&r, inp, &h);
-            if (k >= 0) {
-                r.in[base + i] = k;
-                continue;
-            }
-            int is_op = PyTuple_GET_SIZE(its) != 0;
-            if (is_op ? !node_ok(inp) : !leaf_ok(inp))
-                goto done;
-            k = reached_add(&r, inp, h, is_op);
-            if (k < 0)
-                goto nomem;
-            r.in[base + i] = k;
-            if (!is_op) {
-                SET_POS(k);
-                continue;
-            }
-            stack.pos[stack.len - 1] = i + 1;
-            if (nodes_push(&stack, inp, 0) < 0)
-                goto nomem;
-            pushed = 1;
-            break;
-        }
-        if (!pushed) {
-            stack.len--;
-            SET_POS(here);
-            if (nodes_push(&order, node, here) < 0)
-                goto nomem;
-        }
+    for (Py_ssize_t t = 0; t < n_topo; t++) {
+        pos[topo.pos[t]] = t;
+        PyList_SET_ITEM(nodes, t, Py_NewRef(topo.item[t]));
     }
-#undef SET_POS
 
     /* run_pass with record: each op node in reverse order, each input edge */
     Py_ssize_t n_steps = order.len, n_edges = r.in_len;
@@ -1246,10 +1225,10 @@ cleanup:
     reached_free(&r);
     PyMem_Free(pos);
     PyMem_Free(L);
-    PyMem_Free(stack.item);
-    PyMem_Free(stack.pos);
     PyMem_Free(order.item);
     PyMem_Free(order.pos);
+    PyMem_Free(topo.item);
+    PyMem_Free(topo.pos);
     return result;
 }
 
