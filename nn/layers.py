@@ -230,6 +230,9 @@ class Neuron(Module):
                 out.append(("b" if k == 1 else f"b.{p}", b))
         return out
 
+    def _own_weights(self) -> Sequence[Value]:
+        return [w for row in self.pieces for w in row]
+
     def weighted_inputs(self, xs: Sequence[Value]) -> list[Value]:
         """The dot node(s) z = w·x + b, grouped. ``xs`` must already be Values."""
         g = self.group

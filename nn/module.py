@@ -31,6 +31,15 @@ class Module:
     def _children(self) -> Sequence[tuple[str, "Module"]]:
         return ()
 
+    def _own_weights(self) -> Sequence[Value]:
+        """Which of :meth:`_own_parameters` are weights (multiply an input); all by default."""
+        return [v for _, v in self._own_parameters()]
+
+    def _modules(self) -> Iterator["Module"]:
+        yield self
+        for _, child in self._children():
+            yield from child._modules()
+
     def _walk(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
         for name, v in self._own_parameters():
             yield prefix + name, v
@@ -50,6 +59,12 @@ class Module:
     def parameters(self) -> list[Value]:
         """All parameter Values, each once, in :meth:`named_parameters` order."""
         return [v for _, v in self.named_parameters()]
+
+    def weights(self) -> list[Value]:
+        """The weights, without the biases, in :meth:`parameters` order: what L2
+        regularisation penalises (λ/2n Σ w², Nielsen ch. 3 eq. 85: biases are left out)."""
+        ids = {id(v) for m in self._modules() for v in m._own_weights()}
+        return [v for v in self.parameters() if id(v) in ids]
 
     def zero_grad(self) -> None:
         """Set ``grad = 0`` on every parameter (gradients accumulate across backward calls)."""

@@ -56,6 +56,9 @@ class Perceptron(Module):
     def _own_parameters(self):
         return self.neuron._own_parameters()  # names "w.<i>", "b", as for a Neuron
 
+    def _own_weights(self):
+        return self.neuron.weights()
+
     @property
     def w(self):
         """The weights."""

@@ -171,16 +171,9 @@ def prepare_data(model: Any, X: Any, Y: Any, where: str = "fit") -> tuple[np.nda
 
 
 def _weight_params(model: Any) -> list:
-    """Parameters that are weights (not biases), by their dotted names."""
-    if not hasattr(model, "named_parameters"):
-        return []
-    out = []
-    for name, v in model.named_parameters():
-        parts = name.split(".")
-        if parts[-1] == "b" or (len(parts) > 1 and parts[-2] == "b"):
-            continue
-        out.append(v)
-    return out
+    """The parameters fit's ``l2`` applies to: the model's weights (``Module.weights()``,
+    biases left out); none for a model that does not say which are its weights."""
+    return model.weights() if callable(getattr(model, "weights", None)) else []
 
 
 def _check_number(x: Any, name: str, *, minimum: float = 0.0, strict: bool = True, optional: bool = True):

@@ -33,6 +33,21 @@ def test_maxout_parameter_names():
     assert layer.get_weights()[0].shape == (1, 3, 2)
 
 
+def test_weights_are_the_parameters_without_the_biases_in_parameter_order():
+    """Module.weights(): what fit(l2=) decays. Found from each neuron's own weight rows, not
+    from parameter names, so maxout's pieces and a Perceptron's weights count, biases never."""
+    model = nn.MLP(2, [3, 1], seed=0)
+    assert model.weights() == [p for name, p in model.named_parameters() if ".w." in name]
+    assert len(model.weights()) == 2 * 3 + 3 * 1
+    maxout = nn.Layer(2, 1, "maxout(3)", seed=0)
+    assert maxout.weights() == [w for row in maxout.neurons[0].pieces for w in row]
+    assert not set(map(id, maxout.weights())) & {id(b) for b in maxout.neurons[0].biases}
+    p = nn.Perceptron(3, seed=0)
+    assert p.weights() == p.neuron.w and all(w is not p.neuron.b for w in p.weights())
+    no_bias = nn.Neuron(2, bias=False, seed=0)
+    assert no_bias.weights() == no_bias.parameters() == no_bias.w
+
+
 def test_groups_on_every_node_a_neuron_creates():
     model = nn.MLP(2, [3, 2], activation="tanh", output_activation="softmax", seed=1)
     outs = model([0.3, -0.7])
