@@ -33,7 +33,7 @@ from autodiff import Value
 from autodiff.validate import int_at_least
 
 from . import style as S
-from .graph import DGraph, DNode, GraphTooLarge, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
+from .graph import DEdge, DGraph, DNode, GraphTooLarge, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
 from .layout import Layout, slide_layout
 from .naming import display_names, format_number
 from .text_safety import dot_safe, shorten, visible_whitespace
@@ -552,7 +552,8 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
          grads_known: Optional[Iterable[Value]] = None,
          max_nodes: int = DEFAULT_MAX_NODES, expand_dot: bool = False,
          above: Iterable[Value] = (), numbers: Optional[str] = None,
-         layout: str = "slides", grads: Optional[Mapping[int, float]] = None) -> Drawing:
+         layout: str = "slides", grads: Optional[Mapping[int, float]] = None,
+         result_circles: bool = True) -> Drawing:
     """Draw ``root``'s graph in the slides' style.
 
     view: "forward" (names and values) or "backward" (plus gradients in red and red
@@ -574,6 +575,10 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         default "values" for the forward view, "both" for the backward view.
     layout: "slides" (our own layout, :mod:`viz.layout`: the slides' geometry, pinned
         and rendered by ``neato -n2``) or "dot" (Graphviz decides).
+    result_circles: True (every op's result its own circle, as ``backprop.png``); False
+        draws as ``perceptron.png`` and ``layer.png``: op → op, without the circles of
+        unnamed intermediate results, a function by its name alone (σ, not σ(·));
+        :meth:`Drawing.node_id` of a result without a circle is its op's square.
     """
     if view not in ("forward", "backward"):
         raise ValueError(f"view must be 'forward' or 'backward', got {view!r}")
@@ -609,6 +614,10 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         from .collapse import collapsed_graph
         g = collapsed_graph(root, order, dep, detail)
     _check_size(len(g.nodes), max_nodes, detail, order)
+    if not isinstance(result_circles, bool):
+        raise TypeError(f"draw(result_circles) must be True or False, got {result_circles!r}")
+    if not result_circles:
+        join_ops(g, g.where[id(root)])
     choose_anchors(g, above)
     known = None if grads_known is None else {id(v) for v in grads_known}
     placed = slide_layout(g) if layout == "slides" else None
@@ -619,6 +628,34 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
                          edge_labels=edge_labels, root_name=root_name, numbers=numbers,
                          layout=placed, grads=grads)
     return Drawing(digraph, g, placed)
+
+
+def join_ops(g: DGraph, keep: str) -> None:
+    """``result_circles=False``: remove the circle of every unnamed intermediate result
+    (an op's output that is not ``keep``, the root's circle, and has no user label); each
+    edge that left it now leaves its op. Ops are named without their argument (σ(·) → σ)."""
+    kinds = {n.id: n.kind for n in g.nodes}
+    drop: dict[str, str] = {}                      # result circle -> the op that made it
+    for n in g.nodes:
+        into = [e for e in g.edges if e.head == n.id]
+        if (n.kind == "value" and n.role == "result" and n.id != keep and len(into) == 1
+                and kinds[into[0].tail] == "op" and not any(m.label for m in n.members)):
+            drop[n.id] = into[0].tail
+    edges = []
+    for e in g.edges:
+        if e.head in drop:
+            continue
+        if e.tail in drop:
+            e = DEdge(e.id, drop[e.tail], e.head, e.on_path, e.members)
+        edges.append(e)
+    g.edges = edges
+    g.nodes = [n for n in g.nodes if n.id not in drop]
+    for n in g.nodes:
+        if n.kind == "op" and n.name.endswith("(·)"):
+            n.name = n.name[: -len("(·)")]
+    for key, nid in g.where.items():
+        if nid in drop:
+            g.where[key] = drop[nid]
 
 
 def collapsed_view(root: Value, order: list[Value], detail: str, wrt: Iterable[Value],
