@@ -23,6 +23,16 @@ Graphviz's ``dot`` decides a layout by its own rules; the slides (SLIDE-STYLE.md
   the elbow of ``perceptron.png`` (right, down, right into the op's side) first. Among
   routes that pass no node, the one with the fewest crossings wins. The gaps between
   rows and columns never hold a node, so such a route always exists.
+* **Finishing touches** (:func:`_tidy`, ``backprop.png``), kept only where every node
+  stays in a cell of its own, every edge clear of the nodes and no crossing is added:
+  an op whose two operands are results of ops on one side row sits *between* them
+  (u₅ → add ← u₆), its result one row further out; a result on the main row that joins
+  one at least two rows away *climbs* straight up its op's column to the row next to
+  it, the join half a row between the two with short diagonals (u₄, u₈ → add → l); an op
+  whose result so leaves vertically sits *half a row toward* an input leaf beside it,
+  the leaf one column left (ŷ, y → cross_ent).
+* **Room for elbows.** A column gap that an elbow runs down is 80 px wide instead of
+  40 (``perceptron.png``: the × squares' edges into ``add``).
 * **Red twins** run parallel to their black edge at :data:`TWIN_OFFSET` px, below a
   horizontal segment and right of a vertical one.
 
