@@ -386,26 +386,28 @@ def _tidy(s: Structure, col: dict[str, int], row: dict[str, int], side: dict[str
 
     for v in s.topo:                                            # between its operands
         ops = operands(v)
-        r = result_of(v) if is_op(v) else None
-        if len(ops) != 2 or r is None or any(maker(p) is None for p in ops):
+        out = result_of(v) if is_op(v) else None
+        makers = [(o, maker(o)) for o in ops]
+        pairs = sorted(((o, mk) for o, mk in makers if mk is not None), key=lambda t: col[t[1]])
+        if len(ops) != 2 or out is None or len(pairs) != 2:
             continue
-        (p, P), (q, Q) = sorted(((o, maker(o)) for o in ops), key=lambda t: col[t[1]])
+        (p, P), (q, Q) = pairs
         R = rowf[P]
         if rowf[Q] != R or R == 0 or col[Q] - col[P] < 4:
             continue
-        m = (col[P] + col[Q]) // 2
+        mid = (col[P] + col[Q]) // 2
         away = -1.0 if R < 0 else 1.0
         place(p, col[P] + 1, R)
         place(q, col[Q] - 1, R)
-        place(v, m, R)
-        place(r, m, R + away)
-        run_on(r, R + away)
+        place(v, mid, R)
+        place(out, mid, R + away)
+        run_on(out, R + away)
         changed = True
 
     for J in s.topo:                                            # climb to a join
         ops = operands(J)
         a = s.main.get(J)
-        if not is_op(J) or len(ops) != 2 or a not in ops:
+        if not is_op(J) or len(ops) != 2 or a is None or a not in ops:
             continue
         b = ops[1 - ops.index(a)]
         A, B = maker(a), maker(b)
@@ -423,14 +425,16 @@ def _tidy(s: Structure, col: dict[str, int], row: dict[str, int], side: dict[str
 
     for v in s.topo:                                            # half a row toward a leaf
         leaves = anchored_to.get(v, [])
-        r, m = (result_of(v), s.main.get(v)) if is_op(v) else (None, None)
-        if len(leaves) != 1 or s.side_of_leaf(leaves[0]) != 0 or r is None or m is None:
+        if not is_op(v) or len(leaves) != 1 or s.side_of_leaf(leaves[0]) != 0:
+            continue
+        res, m = result_of(v), s.main.get(v)
+        if res is None or m is None:
             continue
         y = leaves[0]
-        if col[r] != col[v] or rowf[m] != rowf[v] or col[m] != col[v] - 1 or y in stacks:
+        if col[res] != col[v] or rowf[m] != rowf[v] or col[m] != col[v] - 1 or y in stacks:
             continue
         sd = float(side[y])
-        if (rowf[r] - rowf[v]) * sd > 0:
+        if (rowf[res] - rowf[v]) * sd > 0:
             continue                                             # the result leaves past the leaf
         col[y], rowf[y] = col[v] - 1, rowf[v] + sd
         own.add(y)

@@ -23,7 +23,7 @@ CROSSING_LIMIT = 800   # past this many edges, routes avoid nodes but not each o
 
 
 def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int],
-               row: dict[str, int], col_gap: list[float], row_gap: list[float]):
+               row: dict[str, float], col_gap: list[float], row_gap: list[float]):
     """A route for every edge: the cheapest candidate that passes no node (module
     docstring); ``col_gap[c]`` is the x between columns c and c + 1, ``row_gap[r]``
     the y above row r (one more at the bottom). Returns the routes, the red twins, and the
