@@ -10,7 +10,7 @@ for ``docs/slides.md``.
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from typing import Any, Callable, Union
 
 import autodiff
 import nn
@@ -18,7 +18,7 @@ from autodiff import Value
 
 __all__ = ["FIGURES", "backprop", "backprop2", "backprop3", "perceptron", "logistic_neuron", "layer"]
 
-Figure = tuple[Value, dict[str, Any]]
+Figure = tuple[Union[Value, list[Value]], dict[str, Any]]
 
 
 def _network() -> tuple[Value, list[Value], Value]:
@@ -67,12 +67,12 @@ def logistic_neuron() -> Figure:
 
 
 def layer() -> Figure:
-    """layer.png: h = σ(Wᵀx + b), one nn.Layer at the layer level. The slide draws the
-    layer's output vector h; a drawing has one root, so ours sums h into l."""
+    """layer.png: h = σ(Wᵀx + b), one nn.Layer at the layer level, its outputs drawn
+    together as the vector h."""
     hs = nn.Layer(3, 2, activation="sigmoid", seed=0)([1.0, 2.0, -1.0])
-    loss = autodiff.sum(hs)
-    loss.label = "l"
-    return loss, {"view": "forward", "detail": "layer", "result_circles": False}
+    for k, h in enumerate(hs):
+        h.label = f"h.{k}"
+    return hs, {"view": "forward", "detail": "layer", "result_circles": False}
 
 
 FIGURES: dict[str, Callable[[], Figure]] = {

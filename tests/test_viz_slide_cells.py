@@ -42,9 +42,7 @@ TOLERANCE = 0.25        # cells
 needs_neato = pytest.mark.skipif(shutil.which("neato") is None, reason="Graphviz (neato) is not installed")
 
 # figures that do not match yet, and why (strict: a figure that starts to pass fails here)
-XFAIL: dict[str, str] = {
-    "layer": "layer.png ends in the Layer's output vector h (σ → h); viz.draw takes one root Value, "
-             "so ours sums h into l (σ → add → l): drawing several roots as one vector is not built yet"}
+XFAIL: dict[str, str] = {}
 
 
 # ------------------------------------------------------------------ labels
@@ -230,6 +228,39 @@ def test_labels_are_matched_however_they_are_written():
     assert shape([(0, 0), (50, 0)]) == ("straight", "→")
     assert shape([(0, 0), (40, 40)]) == ("diagonal", "↘")
     assert shape([(0, 0), (20, 0), (20, -60), (40, -60)]) == ("elbow", "→↑→")
+
+
+def test_result_circles_false_joins_ops_and_keeps_the_ids():
+    from autodiff import Value
+    w, x, b = Value(0.5, "w", param=True), Value(2.0, "x"), Value(0.1, "b", param=True)
+    z = w * x
+    h = (z + b).sigmoid()
+    h.label = "h"
+    d = viz.draw(h, result_circles=False)
+    ops = {n.id: n for n in d.graph.nodes if n.kind == "op"}
+    assert d.node_id(z) in ops and d.node_id(h) not in ops     # z is shown by its ×/mul square
+    assert {n.name for n in d.graph.nodes if n.kind != "op"} == {"w", "x", "b", "h"}
+    assert "σ" in {n.name for n in ops.values()}
+    assert any(e.tail in ops and e.head in ops for e in d.graph.edges)     # op → op
+    with pytest.raises(TypeError, match="result_circles"):
+        viz.draw(h, result_circles="no")
+
+
+def test_several_roots_are_drawn_together_in_the_forward_view():
+    from autodiff import Value
+    a, b = Value(1.0, "a"), Value(2.0, "b")
+    p, q = a * b, a + b
+    p.label, q.label = "p", "q"
+    d = viz.draw([p, q], numbers="none")
+    names = sorted(n.name for n in d.graph.nodes)
+    assert names == sorted(["a", "b", "p", "q", "mul", "add"])   # no square joins them
+    assert {n.role for n in d.graph.nodes if n.name in "pq"} == {"output"}
+    with pytest.raises(ValueError, match="forward view only"):
+        viz.draw([p, q], view="backward")
+    with pytest.raises(TypeError, match="an empty list"):
+        viz.draw([])
+    with pytest.raises(TypeError, match="must hold Values, got float"):
+        viz.draw([p, 1.0])
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Union
+from typing import Iterable, Mapping, Optional, Sequence, Union
 
 import graphviz
 
@@ -546,7 +546,7 @@ def _resolve_edges(items: Iterable, order: list[Value]) -> set[str]:
     return out
 
 
-def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Value]] = None,
+def draw(root: Union[Value, Sequence[Value]], view: str = "forward", wrt: Union[None, Value, Iterable[Value]] = None,
          detail: str = "scalar", highlight_nodes: Iterable[Union[str, Value]] = (),
          highlight_edges: Iterable = (), edge_labels: Optional[Mapping[str, str]] = None,
          grads_known: Optional[Iterable[Value]] = None,
@@ -555,6 +555,10 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
          layout: str = "slides", grads: Optional[Mapping[int, float]] = None,
          result_circles: bool = True) -> Drawing:
     """Draw ``root``'s graph in the slides' style.
+
+    root: the Value to draw, or a list of them (forward view only): several outputs drawn
+        together, a layer's outputs labelled ``h.0``, ``h.1``, … as one vector circle h
+        at ``detail="layer"`` (``layer.png``).
 
     view: "forward" (names and values) or "backward" (plus gradients in red and red
         twin arrows on the edges on a path from ``root`` to ``wrt``).
@@ -584,8 +588,20 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         raise ValueError(f"view must be 'forward' or 'backward', got {view!r}")
     if detail not in LEVELS:
         raise ValueError(f"detail must be one of {LEVELS}, got {detail!r}")
+    roots: list[Value] = []
+    if isinstance(root, (list, tuple)):
+        roots = list(root)
+        bad = next((r for r in roots if not isinstance(r, Value)), None)
+        if not roots or bad is not None:
+            raise TypeError("draw(root): a list of roots must hold Values, got "
+                            + (type(bad).__name__ if roots else "an empty list"))
+        if view != "forward" and len(roots) > 1:
+            raise ValueError(f"draw(root): several roots are drawn in the forward view only, got view={view!r}; "
+                             "the backward view needs one loss")
+        root = roots[0] if len(roots) == 1 else autodiff.sum(roots)   # joins them; not drawn
+        roots = roots if len(roots) > 1 else []
     if not isinstance(root, Value):
-        raise TypeError(f"draw(root) needs a Value, got {type(root).__name__}")
+        raise TypeError(f"draw(root) needs a Value or a list of Values, got {type(root).__name__}")
     if numbers is None:
         numbers = "values" if view == "forward" else "both"
     if numbers not in NUMBERS:
@@ -616,8 +632,11 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
     _check_size(len(g.nodes), max_nodes, detail, order)
     if not isinstance(result_circles, bool):
         raise TypeError(f"draw(result_circles) must be True or False, got {result_circles!r}")
+    keep = {g.where[id(root)]}
+    if roots:
+        keep = drop_joint(g, root, roots)
     if not result_circles:
-        join_ops(g, g.where[id(root)])
+        join_ops(g, keep)
     choose_anchors(g, above)
     known = None if grads_known is None else {id(v) for v in grads_known}
     placed = slide_layout(g) if layout == "slides" else None
@@ -630,15 +649,35 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
     return Drawing(digraph, g, placed)
 
 
-def join_ops(g: DGraph, keep: str) -> None:
+def drop_joint(g: DGraph, joint: Value, roots: list[Value]) -> set[str]:
+    """Several roots: remove the square and circle of ``joint`` (the sum that joined them
+    for the traversal), make the circles of ``roots`` outputs, and name a circle of
+    several entries labelled ``h.0``, ``h.1``, … ``h`` (bold: a vector). Returns the
+    roots' circles."""
+    gone = {g.where.pop(id(joint))} | {n.id for n in g.nodes if n.kind == "op"
+                                       and any(m is joint for m in n.members)}
+    g.nodes = [n for n in g.nodes if n.id not in gone]
+    g.edges = [e for e in g.edges if e.tail not in gone and e.head not in gone]
+    outputs = {g.where[id(r)] for r in roots}
+    for n in g.nodes:
+        if n.id not in outputs:
+            continue
+        n.role = "output"
+        bases = {re.sub(r"[._]?\d+$", "", m.label) for m in n.members if m.label}
+        if len(n.members) > 1 and len(bases) == 1 and all(m.label for m in n.members):
+            n.name, n.style = bases.pop(), "bold"
+    return outputs
+
+
+def join_ops(g: DGraph, keep: set[str]) -> None:
     """``result_circles=False``: remove the circle of every unnamed intermediate result
-    (an op's output that is not ``keep``, the root's circle, and has no user label); each
+    (an op's output that is not in ``keep``, the roots' circles, and has no user label); each
     edge that left it now leaves its op. Ops are named without their argument (σ(·) → σ)."""
     kinds = {n.id: n.kind for n in g.nodes}
     drop: dict[str, str] = {}                      # result circle -> the op that made it
     for n in g.nodes:
         into = [e for e in g.edges if e.head == n.id]
-        if (n.kind == "value" and n.role == "result" and n.id != keep and len(into) == 1
+        if (n.kind == "value" and n.role == "result" and n.id not in keep and len(into) == 1
                 and kinds[into[0].tail] == "op" and not any(m.label for m in n.members)):
             drop[n.id] = into[0].tail
     edges = []
