@@ -303,15 +303,15 @@ def slide_layout(g: DGraph) -> Layout:
         s, col = structures[stack_results]
         row, side = _rows(s, col, side_first, strict_rows)
         layout, _ = _place_and_route(g, s, col, {v: float(r) for v, r in row.items()}, side)
-        n = _count_crossings(layout, g) if len(variants) > 1 or len(g.edges) <= VARIANT_LIMIT else 0
-        tidy = _tidy(s, col, row, side) if len(g.edges) <= VARIANT_LIMIT else None
+        if len(variants) == 1:                    # a large graph: the first try, as placed
+            return layout
+        n = _count_crossings(layout, g)
+        tidy = _tidy(s, col, row, side)
         if tidy is not None:
             tidy_layout, blocked = _place_and_route(g, s, tidy[0], tidy[1], side, tidy[2])
             tidy_n = _count_crossings(tidy_layout, g)
             if not blocked and tidy_n <= n:
                 layout, n = tidy_layout, tidy_n
-        if len(variants) == 1:
-            return layout
         if best is None or n < best[0]:
             best = (n, layout)
         if n == 0:
