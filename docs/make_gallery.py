@@ -2,12 +2,14 @@
 
     python docs/make_gallery.py            # every example in full (about a minute)
     python docs/make_gallery.py --quick    # small sizes
+    python docs/make_gallery.py --slides   # only our drawings of the slide figures
 
 Writes ``docs/gallery/<example>.md`` (the example's docstring, how to run it, its figures) and
 the figures into ``docs/gallery/img/<example>/`` (PNG at 150 dpi, the graph examples as SVG),
-plus ``docs/gallery/img/slides/`` (our drawings of the slides' reference graphs, shown beside
-the slide figures on ``slides.md``). The site shows what this script wrote; rerun it after
-changing an example.
+plus ``docs/gallery/img/slides/`` (our drawings of the lecture's six graph figures, one SVG per
+figure named as the slide's PNG, shown beside them on ``slides.md``; only these with
+``--slides``). The site shows what this script wrote; rerun it after changing an example or
+the layout.
 """
 
 from __future__ import annotations
@@ -37,9 +39,6 @@ RUNS: dict[str, list[str]] = {
 # needs the MNIST files and minutes of training: documented, not run here
 NOT_RUN = {"mnist_experiments": "needs the MNIST files (`--download`) and about a minute per network "
                                 "per seed; run it yourself: `backproplab examples run mnist_experiments --download`"}
-# the slides' reference graphs (tests/test_viz_layout.py builds them) and the slide each matches
-SLIDES = {"slides_network": "backprop2", "perceptron": "perceptron", "logistic_neuron": "logistic-neuron",
-          "layer": "layer"}
 
 
 def docstring(name: str) -> str:
@@ -93,24 +92,29 @@ def run_example(name: str, quick: bool) -> tuple[list[Path], str]:
 
 
 def slide_drawings() -> None:
-    """Our drawing of each slide's reference graph, as PNG beside the slide's own."""
+    """Our drawing of each of the lecture's graph figures (``tests/slide_figures.py`` builds
+    them; ``tests/test_viz_slide_cells.py`` checks them cell for cell against the slides),
+    as ``<figure>.svg`` beside the slide's own ``<figure>.png``."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_viz_layout import REFERENCE  # the graphs the layout tests check against the slides
+    from slide_figures import FIGURES
 
     import viz
     out = IMAGES / "slides"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    for name in SLIDES:
-        root, wrt, options = REFERENCE[name]()
-        view = "backward" if name == "slides_network" else "forward"
-        viz.draw(root, view=view, wrt=wrt, numbers="none", **options).save(out / f"{name}.svg")  # the slides' look
+    for name, build in FIGURES.items():
+        root, options = build()
+        viz.draw(root, numbers="none", **options).save(out / f"{name}.svg")  # the slides' look
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--slides", action="store_true", help="only the slide figures (docs/gallery/img/slides)")
     args = parser.parse_args()
+    if args.slides:
+        slide_drawings()
+        return
     names = sorted(RUNS) + sorted(NOT_RUN)
     index = ["# Gallery", "", "Every example shipped with backproplab, run by `docs/make_gallery.py`. "
              "Each page shows the script's docstring, how to run it, its figures and what it prints.", "",

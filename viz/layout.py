@@ -23,6 +23,16 @@ Graphviz's ``dot`` decides a layout by its own rules; the slides (SLIDE-STYLE.md
   the elbow of ``perceptron.png`` (right, down, right into the op's side) first. Among
   routes that pass no node, the one with the fewest crossings wins. The gaps between
   rows and columns never hold a node, so such a route always exists.
+* **Finishing touches** (:func:`_tidy`, ``backprop.png``), kept only where every node
+  stays in a cell of its own, every edge clear of the nodes and no crossing is added:
+  an op whose two operands are results of ops on one side row sits *between* them
+  (u₅ → add ← u₆), its result one row further out; a result on the main row that joins
+  one at least two rows away *climbs* straight up its op's column to the row next to
+  it, the join half a row between the two with short diagonals (u₄, u₈ → add → l); an op
+  whose result so leaves vertically sits *half a row toward* an input leaf beside it,
+  the leaf one column left (ŷ, y → cross_ent).
+* **Room for elbows.** A column gap that an elbow runs down is 80 px wide instead of
+  40 (``perceptron.png``: the × squares' edges into ``add``).
 * **Red twins** run parallel to their black edge at :data:`TWIN_OFFSET` px, below a
   horizontal segment and right of a vertical one.
 
@@ -48,6 +58,7 @@ NODE = 80.0           # circles and squares
 HALF = NODE / 2
 SIDE_GAP = 10.0       # between leaves drawn side by side above one op
 MARGIN = 12.0
+ELBOW_ROOM = 40.0      # px added to a column gap an elbow runs down (perceptron.png: 80 px)
 VARIANT_LIMIT = 300    # up to this many edges, a second layout is tried (module docstring)
 
 
@@ -65,7 +76,7 @@ class Layout:
     twins: dict[str, list[Point]]
     width: float
     height: float
-    cells: dict[str, tuple[int, int]] = field(default_factory=dict)   # node id -> (column, row)
+    cells: dict[str, tuple[int, float]] = field(default_factory=dict)   # node id -> (column, row)
 
 
 # ------------------------------------------------------------------ the structure
@@ -274,7 +285,9 @@ def slide_layout(g: DGraph) -> Layout:
     or below first, how far a leaf may push its chain to stay on its own side, whether
     penalty squares stand in columns above their weights. The first combination is the
     slides' own (penalty above); on small graphs the others are tried as well and the
-    layout with the fewest forward crossings wins (each try routes every edge)."""
+    layout with the fewest forward crossings wins (each try routes every edge). Each try
+    is finished by :func:`_tidy` where that keeps every node apart, every edge clear of
+    the nodes and adds no crossing."""
     variants = [(True, -1, 8), (True, 1, 8), (True, -1, 16), (False, -1, 8), (False, 1, 8),
                 (False, -1, 16)]
     if len(g.edges) > VARIANT_LIMIT:
@@ -289,15 +302,169 @@ def slide_layout(g: DGraph) -> Layout:
             structures[stack_results] = (s, col)
         s, col = structures[stack_results]
         row, side = _rows(s, col, side_first, strict_rows)
-        layout = _place_and_route(g, s, col, row, side)
-        if len(variants) == 1:
+        layout, _ = _place_and_route(g, s, col, {v: float(r) for v, r in row.items()}, side)
+        if len(variants) == 1:                    # a large graph: the first try, as placed
             return layout
         n = _count_crossings(layout, g)
+        tidy = _tidy(s, col, row, side)
+        if tidy is not None:
+            tidy_layout, blocked = _place_and_route(g, s, tidy[0], tidy[1], side, tidy[2])
+            tidy_n = _count_crossings(tidy_layout, g)
+            if not blocked and tidy_n <= n:
+                layout, n = tidy_layout, tidy_n
         if best is None or n < best[0]:
             best = (n, layout)
         if n == 0:
             break
+    assert best is not None
     return best[1]
+
+
+# ------------------------------------------------------------------ finishing touches
+
+
+def _tidy(s: Structure, col: dict[str, int], row: dict[str, int], side: dict[str, int]
+          ) -> Optional[tuple[dict[str, int], dict[str, float], set[str]]]:
+    """The slides' finishing touches on a placed grid (``backprop.png``); None when none
+    applies or when they would put two nodes in one cell. In order:
+
+    * **Between its operands.** An op whose two operands are results of ops standing on
+      one row (off the main row) at least four columns apart sits midway between them on
+      that row, each result beside its op (u₅ → add ← u₆); its own result, with both
+      neighbours taken, goes one row further from the main row in its column, and the
+      chain that reads it runs along that row.
+    * **Climb to a join.** An op joining a result on the main row with one at least two
+      rows away: the near result climbs straight up (or down) in its op's column to the
+      row next to the far one, the far one runs along its row to that column, and the
+      join sits half a row between them, one column on, with short diagonals (u₄, u₈).
+    * **Half a row toward a leaf.** An op whose result leaves vertically and whose main
+      operand comes from the left on its row, with one input leaf beside it (not a
+      parameter or constant: a target y): the leaf goes one column left, the op half a
+      row toward it, both edges short diagonals.
+
+    Returns columns, rows (halves allowed) and the leaves now placed by their own cell."""
+    col = dict(col)
+    rowf = {v: float(r) for v, r in row.items()}
+    own: set[str] = set()
+    anchored_to: dict[str, list[str]] = {}
+    for leaf, op in s.anchor.items():
+        anchored_to.setdefault(op, []).append(leaf)
+    stacks = set(s.stacked.values())
+    changed = False
+
+    def is_op(v: str) -> bool:
+        return s.nodes[v].kind == "op"
+
+    def result_of(v: str) -> Optional[str]:
+        outs = s.succs[v]
+        return outs[0] if len(outs) == 1 and not is_op(outs[0]) and s.preds[outs[0]] == [v] else None
+
+    def maker(v: str) -> Optional[str]:
+        """The op whose only result v is, when v is read by exactly one op."""
+        preds = s.preds[v]
+        if is_op(v) or len(preds) != 1 or not is_op(preds[0]) or len(s.succs[v]) != 1:
+            return None
+        return preds[0]
+
+    def operands(v: str) -> list[str]:
+        return [p for p in dict.fromkeys(s.preds[v]) if p not in s.anchor and s.stacked.get(v) != p]
+
+    def place(v: str, c: int, r: float) -> None:
+        col[v], rowf[v] = c, r
+        for leaf in anchored_to.get(v, ()):
+            col[leaf], rowf[leaf] = c, r + side[leaf]
+
+    def run_on(start: str, r: float) -> None:
+        """The chain that reads ``start`` (one reader each, no other operand) along row r."""
+        cur = start
+        while len(s.succs[cur]) == 1:
+            w = s.succs[cur][0]
+            if [o for o in operands(w) if o != cur] or any(lf in stacks for lf in anchored_to.get(w, ())):
+                return
+            place(w, col[cur] + 1, r)
+            cur = w
+
+    for v in s.topo:                                            # between its operands
+        ops = operands(v)
+        out = result_of(v) if is_op(v) else None
+        makers = [(o, maker(o)) for o in ops]
+        pairs = sorted(((o, mk) for o, mk in makers if mk is not None), key=lambda t: col[t[1]])
+        if len(ops) != 2 or out is None or len(pairs) != 2:
+            continue
+        (p, P), (q, Q) = pairs
+        R = rowf[P]
+        if rowf[Q] != R or R == 0 or col[Q] - col[P] < 4:
+            continue
+        mid = (col[P] + col[Q]) // 2
+        away = -1.0 if R < 0 else 1.0
+        place(p, col[P] + 1, R)
+        place(q, col[Q] - 1, R)
+        place(v, mid, R)
+        place(out, mid, R + away)
+        run_on(out, R + away)
+        changed = True
+
+    for J in s.topo:                                            # climb to a join
+        ops = operands(J)
+        a = s.main.get(J)
+        if not is_op(J) or len(ops) != 2 or a is None or a not in ops:
+            continue
+        b = ops[1 - ops.index(a)]
+        A, B = maker(a), maker(b)
+        if A is None or B is None or rowf[A] != rowf[a] or rowf[B] != rowf[b]:
+            continue
+        ra, rb, c = rowf[a], rowf[b], col[A]
+        if abs(ra - rb) < 2 or col[B] >= c or col[a] != c + 1:
+            continue
+        near = rb + (1.0 if ra > rb else -1.0)
+        place(a, c, near)
+        place(b, c, rb)
+        place(J, c + 1, (near + rb) / 2)
+        run_on(J, rowf[J])
+        changed = True
+
+    for v in s.topo:                                            # half a row toward a leaf
+        leaves = anchored_to.get(v, [])
+        if not is_op(v) or len(leaves) != 1 or s.side_of_leaf(leaves[0]) != 0:
+            continue
+        res, m = result_of(v), s.main.get(v)
+        if res is None or m is None:
+            continue
+        y = leaves[0]
+        if col[res] != col[v] or rowf[m] != rowf[v] or col[m] != col[v] - 1 or y in stacks:
+            continue
+        sd = float(side[y])
+        if (rowf[res] - rowf[v]) * sd > 0:
+            continue                                             # the result leaves past the leaf
+        col[y], rowf[y] = col[v] - 1, rowf[v] + sd
+        own.add(y)
+        rowf[v] += sd / 2
+        changed = True
+
+    if not changed:
+        return None
+    return (col, rowf, own) if _apart(s, col, rowf, own) else None
+
+
+def _apart(s: Structure, col: dict[str, int], row: dict[str, float], own: set[str]) -> bool:
+    """No two nodes in one cell (leaves side by side above one op share theirs)."""
+    def group(v: str) -> tuple:
+        if v in s.anchor and v not in own:
+            return ("leaves", s.anchor[v], row[v])
+        if v in s.stacked or v in s.stack_result:
+            leaf = s.stacked[s.stack_result.get(v, v)]
+            return ("stack", s.anchor.get(leaf), row[v])
+        return ("node", v)
+
+    by_col: dict[int, list[str]] = {}
+    for v in s.order:
+        by_col.setdefault(col[v], []).append(v)
+    for nodes in by_col.values():
+        for i, u in enumerate(nodes):
+            for v in nodes[i + 1:]:
+                if abs(row[u] - row[v]) < 1 and group(u) != group(v):
+                    return False
+    return True
 
 
 def _count_crossings(layout: Layout, g: DGraph) -> int:
@@ -318,14 +485,20 @@ def _count_crossings(layout: Layout, g: DGraph) -> int:
     return n
 
 
-def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str, int],
-                     side: dict[str, int]) -> Layout:
-    low = min(row.values(), default=0)
+def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str, float],
+                     side: dict[str, int], own: frozenset[str] | set[str] = frozenset()
+                     ) -> tuple[Layout, list[tuple[str, str]]]:
+    """Pixels for the cells and a route for every edge. ``own``: anchored leaves that
+    :func:`_tidy` placed in cells of their own. A column gap that an elbow runs down
+    (``perceptron.png``'s × → add) is widened by :data:`ELBOW_ROOM`, and the edges routed
+    again. Returns the layout and the edges no route could clear (see :func:`route_all`)."""
+    low = min(row.values(), default=0.0)
     row = {v: r - low for v, r in row.items()}
 
     anchored_to: dict[str, list[str]] = {}
     for leaf, op in s.anchor.items():
-        anchored_to.setdefault(op, []).append(leaf)
+        if leaf not in own:
+            anchored_to.setdefault(op, []).append(leaf)
     for op in anchored_to:
         order = {p: k for k, p in enumerate(dict.fromkeys(s.preds[op]))}
         anchored_to[op].sort(key=lambda p: order[p])
@@ -340,32 +513,41 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
             if k:
                 widths[col[op]] = max(widths.get(col[op], GRID), k * NODE + (k - 1) * SIDE_GAP + 40)
     ncols = max(col.values(), default=0) + 1
-    shift = (GRID - NODE) / 2                 # the first column's spare half gap
-    xs, col_gap, x = [], [], MARGIN - shift
-    for c in range(ncols):
-        w = widths.get(c, GRID)
-        xs.append(x + w / 2)
-        x += w
-        col_gap.append(x)
-    width = x - shift + MARGIN
-    nrows = max(row.values(), default=0) + 1
-    ys = [MARGIN + HALF + r * GRID for r in range(nrows)]
-    row_gap = [y - GRID / 2 for y in ys] + [ys[-1] + GRID / 2]
-    height = ys[-1] + HALF + MARGIN
+    nrows = int(max(row.values(), default=0.0)) + 1
 
-    pos: dict[str, Point] = {}
-    for v in s.order:
-        if v in s.anchor:
-            op = s.anchor[v]
-            pos[v] = (xs[col[op]] + group_offsets.get(v, 0.0), ys[row[v]])
-        elif v in s.stacked or v in s.stack_result:
-            leaf = s.stacked[s.stack_result.get(v, v)]
-            op = s.anchor[leaf]
-            pos[v] = (xs[col[op]] + group_offsets.get(leaf, 0.0), ys[row[v]])
-        else:
-            pos[v] = (xs[col[v]], ys[row[v]])
-    routes, twins = route_all(g, s, pos, col, row, col_gap[:-1], row_gap)
+    def y_of(r: float) -> float:
+        return MARGIN + HALF + r * GRID
+
+    row_gap = [y_of(r) - GRID / 2 for r in range(nrows)] + [y_of(nrows - 1) + GRID / 2]
+    height = y_of(max(row.values(), default=0.0)) + HALF + MARGIN
+    extra: dict[int, float] = {}
+    while True:
+        shift = (GRID - NODE) / 2                 # the first column's spare half gap
+        xs, col_gap, x = [], [], MARGIN - shift
+        for c in range(ncols):
+            w = widths.get(c, GRID)
+            xs.append(x + w / 2)
+            x += w + extra.get(c, 0.0)
+            col_gap.append(x - extra.get(c, 0.0) / 2)      # the middle of the gap after c
+        width = x - shift + MARGIN
+        pos: dict[str, Point] = {}
+        for v in s.order:
+            if v in s.anchor and v not in own:
+                op = s.anchor[v]
+                pos[v] = (xs[col[op]] + group_offsets.get(v, 0.0), y_of(row[v]))
+            elif v in s.stacked or v in s.stack_result:
+                leaf = s.stacked[s.stack_result.get(v, v)]
+                op = s.anchor[leaf]
+                pos[v] = (xs[col[op]] + group_offsets.get(leaf, 0.0), y_of(row[v]))
+            else:
+                pos[v] = (xs[col[v]], y_of(row[v]))
+        routes, twins, blocked = route_all(g, s, pos, col, row, col_gap[:-1], row_gap)
+        if extra:
+            break
+        down = {c for r in routes.values() if len(r) > 2 for a, b in zip(r, r[1:])
+                for c in range(ncols - 1) if abs(a[0] - b[0]) < 1e-6 and abs(a[0] - col_gap[c]) <= 10}
+        if not down:
+            break
+        extra = {c: ELBOW_ROOM for c in down}
     cells = {v: (col[v], row[v]) for v in s.order}
-    return Layout(pos, routes, twins, width, height, cells)
-
-
+    return Layout(pos, routes, twins, width, height, cells), blocked

@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Union
+from typing import Iterable, Mapping, Optional, Sequence, Union
 
 import graphviz
 
@@ -33,7 +33,7 @@ from autodiff import Value
 from autodiff.validate import int_at_least
 
 from . import style as S
-from .graph import DGraph, DNode, GraphTooLarge, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
+from .graph import DEdge, DGraph, DNode, GraphTooLarge, choose_anchors, count_scalar_nodes, depends_on, scalar_graph
 from .layout import Layout, slide_layout
 from .naming import display_names, format_number
 from .text_safety import dot_safe, shorten, visible_whitespace
@@ -546,14 +546,19 @@ def _resolve_edges(items: Iterable, order: list[Value]) -> set[str]:
     return out
 
 
-def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Value]] = None,
+def draw(root: Union[Value, Sequence[Value]], view: str = "forward", wrt: Union[None, Value, Iterable[Value]] = None,
          detail: str = "scalar", highlight_nodes: Iterable[Union[str, Value]] = (),
          highlight_edges: Iterable = (), edge_labels: Optional[Mapping[str, str]] = None,
          grads_known: Optional[Iterable[Value]] = None,
          max_nodes: int = DEFAULT_MAX_NODES, expand_dot: bool = False,
          above: Iterable[Value] = (), numbers: Optional[str] = None,
-         layout: str = "slides", grads: Optional[Mapping[int, float]] = None) -> Drawing:
+         layout: str = "slides", grads: Optional[Mapping[int, float]] = None,
+         result_circles: bool = True) -> Drawing:
     """Draw ``root``'s graph in the slides' style.
+
+    root: the Value to draw, or a list of them (forward view only): several outputs drawn
+        together, a layer's outputs labelled ``h.0``, ``h.1``, … as one vector circle h
+        at ``detail="layer"`` (``layer.png``).
 
     view: "forward" (names and values) or "backward" (plus gradients in red and red
         twin arrows on the edges on a path from ``root`` to ``wrt``).
@@ -574,13 +579,29 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         default "values" for the forward view, "both" for the backward view.
     layout: "slides" (our own layout, :mod:`viz.layout`: the slides' geometry, pinned
         and rendered by ``neato -n2``) or "dot" (Graphviz decides).
+    result_circles: True (every op's result its own circle, as ``backprop.png``); False
+        draws as ``perceptron.png`` and ``layer.png``: op → op, without the circles of
+        unnamed intermediate results, a function by its name alone (σ, not σ(·));
+        :meth:`Drawing.node_id` of a result without a circle is its op's square.
     """
     if view not in ("forward", "backward"):
         raise ValueError(f"view must be 'forward' or 'backward', got {view!r}")
     if detail not in LEVELS:
         raise ValueError(f"detail must be one of {LEVELS}, got {detail!r}")
+    roots: list[Value] = []
+    if isinstance(root, (list, tuple)):
+        roots = list(root)
+        bad = next((r for r in roots if not isinstance(r, Value)), None)
+        if not roots or bad is not None:
+            raise TypeError("draw(root): a list of roots must hold Values, got "
+                            + (type(bad).__name__ if roots else "an empty list"))
+        if view != "forward" and len(roots) > 1:
+            raise ValueError(f"draw(root): several roots are drawn in the forward view only, got view={view!r}; "
+                             "the backward view needs one loss")
+        root = roots[0] if len(roots) == 1 else autodiff.sum(roots)   # joins them; not drawn
+        roots = roots if len(roots) > 1 else []
     if not isinstance(root, Value):
-        raise TypeError(f"draw(root) needs a Value, got {type(root).__name__}")
+        raise TypeError(f"draw(root) needs a Value or a list of Values, got {type(root).__name__}")
     if numbers is None:
         numbers = "values" if view == "forward" else "both"
     if numbers not in NUMBERS:
@@ -609,6 +630,13 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
         from .collapse import collapsed_graph
         g = collapsed_graph(root, order, dep, detail)
     _check_size(len(g.nodes), max_nodes, detail, order)
+    if not isinstance(result_circles, bool):
+        raise TypeError(f"draw(result_circles) must be True or False, got {result_circles!r}")
+    keep = {g.where[id(root)]}
+    if roots:
+        keep = drop_joint(g, root, roots)
+    if not result_circles:
+        join_ops(g, keep)
     choose_anchors(g, above)
     known = None if grads_known is None else {id(v) for v in grads_known}
     placed = slide_layout(g) if layout == "slides" else None
@@ -619,6 +647,54 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
                          edge_labels=edge_labels, root_name=root_name, numbers=numbers,
                          layout=placed, grads=grads)
     return Drawing(digraph, g, placed)
+
+
+def drop_joint(g: DGraph, joint: Value, roots: list[Value]) -> set[str]:
+    """Several roots: remove the square and circle of ``joint`` (the sum that joined them
+    for the traversal), make the circles of ``roots`` outputs, and name a circle of
+    several entries labelled ``h.0``, ``h.1``, … ``h`` (bold: a vector). Returns the
+    roots' circles."""
+    gone = {g.where.pop(id(joint))} | {n.id for n in g.nodes if n.kind == "op"
+                                       and any(m is joint for m in n.members)}
+    g.nodes = [n for n in g.nodes if n.id not in gone]
+    g.edges = [e for e in g.edges if e.tail not in gone and e.head not in gone]
+    outputs = {g.where[id(r)] for r in roots}
+    for n in g.nodes:
+        if n.id not in outputs:
+            continue
+        n.role = "output"
+        bases = {re.sub(r"[._]?\d+$", "", m.label) for m in n.members if m.label}
+        if len(n.members) > 1 and len(bases) == 1 and all(m.label for m in n.members):
+            n.name, n.style = bases.pop(), "bold"
+    return outputs
+
+
+def join_ops(g: DGraph, keep: set[str]) -> None:
+    """``result_circles=False``: remove the circle of every unnamed intermediate result
+    (an op's output that is not in ``keep``, the roots' circles, and has no user label); each
+    edge that left it now leaves its op. Ops are named without their argument (σ(·) → σ)."""
+    kinds = {n.id: n.kind for n in g.nodes}
+    drop: dict[str, str] = {}                      # result circle -> the op that made it
+    for n in g.nodes:
+        into = [e for e in g.edges if e.head == n.id]
+        if (n.kind == "value" and n.role == "result" and n.id not in keep and len(into) == 1
+                and kinds[into[0].tail] == "op" and not any(m.label for m in n.members)):
+            drop[n.id] = into[0].tail
+    edges = []
+    for e in g.edges:
+        if e.head in drop:
+            continue
+        if e.tail in drop:
+            e = DEdge(e.id, drop[e.tail], e.head, e.on_path, e.members)
+        edges.append(e)
+    g.edges = edges
+    g.nodes = [n for n in g.nodes if n.id not in drop]
+    for n in g.nodes:
+        if n.kind == "op" and n.name.endswith("(·)"):
+            n.name = n.name[: -len("(·)")]
+    for key, nid in g.where.items():
+        if nid in drop:
+            g.where[key] = drop[nid]
 
 
 def collapsed_view(root: Value, order: list[Value], detail: str, wrt: Iterable[Value],

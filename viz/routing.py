@@ -23,10 +23,11 @@ CROSSING_LIMIT = 800   # past this many edges, routes avoid nodes but not each o
 
 
 def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int],
-               row: dict[str, int], col_gap: list[float], row_gap: list[float]):
+               row: dict[str, float], col_gap: list[float], row_gap: list[float]):
     """A route for every edge: the cheapest candidate that passes no node (module
     docstring); ``col_gap[c]`` is the x between columns c and c + 1, ``row_gap[r]``
-    the y above row r (one more at the bottom)."""
+    the y above row r (one more at the bottom). Returns the routes, the red twins, and the
+    edges (tail, head) for which no route cleared every node (drawn straight)."""
     circle = {v: s.nodes[v].kind != "op" for v in s.order}
     boxes = [(v, pos[v][0], pos[v][1]) for v in s.order]
     routed: list[tuple[str, str, list[Point]]] = []          # (tail, head, polyline)
@@ -116,6 +117,7 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                                (g2 + t, ey), (hx, ey)]
 
     many = len(g.edges) > CROSSING_LIMIT
+    blocked: list[tuple[str, str]] = []       # edges no candidate route could clear
     deadline = time.monotonic() + LAYOUT_TIMEOUT
 
     def best(tail: str, head: str) -> list[Point]:
@@ -138,6 +140,7 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                 break
         if chosen is None:          # only when every gap is blocked; keep the straight line
             chosen = [pos[tail], pos[head]]
+            blocked.append((tail, head))
         return chosen
 
     # straight edges first, so that elbows go around them
@@ -155,6 +158,4 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         twin = offset_polyline(centre_path, TWIN_OFFSET)
         twins[e.id], _ = clip_to_outlines(twin, pos[e.tail], pos[e.head], circle[e.tail], circle[e.head],
                                dropped)
-    return routes, twins
-
-
+    return routes, twins, blocked
