@@ -8,7 +8,8 @@ Writes ``docs/gallery/<example>.md`` (the example's docstring, how to run it, it
 the figures into ``docs/gallery/img/<example>/`` (PNG at 150 dpi, the graph examples as SVG),
 plus ``docs/gallery/img/slides/`` (our drawings of the lecture's six graph figures, one SVG per
 figure named as the slide's PNG, shown beside them on ``slides.md``; only these with
-``--slides``). The site shows what this script wrote; rerun it after changing an example or
+``--slides``), and the README's side-by-side pictures ``docs/images/ours-<figure>.png`` with
+the slide's own beside them as ``docs/images/slide-<figure>.png``. The site shows what this script wrote; rerun it after changing an example or
 the layout.
 """
 
@@ -91,6 +92,11 @@ def run_example(name: str, quick: bool) -> tuple[list[Path], str]:
     return files, text
 
 
+# the slide figures the README shows beside ours, and the resolution of ours there
+README_FIGURES = ("backprop2", "perceptron")
+README_DPI = 110
+
+
 def slide_drawings() -> None:
     """Our drawing of each of the lecture's graph figures (``tests/slide_figures.py`` builds
     them; ``tests/test_viz_slide_cells.py`` checks them cell for cell against the slides),
@@ -104,7 +110,11 @@ def slide_drawings() -> None:
     out.mkdir(parents=True)
     for name, build in FIGURES.items():
         root, options = build()
-        viz.draw(root, numbers="none", **options).save(out / f"{name}.svg")  # the slides' look
+        drawing = viz.draw(root, numbers="none", **options)  # the slides' look
+        drawing.save(out / f"{name}.svg")
+        if name in README_FIGURES:  # the README's side-by-side pictures (PNG: no font needed)
+            drawing.save(DOCS / "images" / f"ours-{name}.png", dpi=README_DPI)
+            shutil.copyfile(DOCS / "images" / "slides" / f"{name}.png", DOCS / "images" / f"slide-{name}.png")
 
 
 def main() -> None:

@@ -134,17 +134,19 @@ def test_numbers_none_writes_no_numbers_and_both_writes_them_readably(name):
 @needs_neato
 def test_slides_network_sits_on_backprop_png_grid():
     """backprop.png: the main chain x … ŷ on one row, W₁ and W₂ one row above their
-    matmul, the penalty (‖·‖₂, u₅, add, mul, …) above them, λ above its mul, y below."""
+    matmul, the penalty (‖·‖₂, u₅, add, mul, …) above them, λ above its mul, y below;
+    the loss climbs: u₄ above the main row, l beside u₈ (tests/test_viz_slide_cells.py
+    checks every cell)."""
     d, m, root, wrt = drawn("slides_network")
     by_name = {n.name: n for n in d.graph.nodes if n.kind != "op"}
     y = {name: d.layout.pos[n.id][1] for name, n in by_name.items()}
     x = {name: d.layout.pos[n.id][0] for name, n in by_name.items()}
-    main_row = {y[k] for k in ("x", "u₁", "u₂", "u₃", "ŷ", "u₄", "l")}
+    main_row = {y[k] for k in ("x", "u₁", "u₂", "u₃", "ŷ")}
     assert len(main_row) == 1
     (row,) = main_row
     assert y["W₁"] == y["W₂"] == row - 120
     assert all(y[k] < y["W₁"] for k in ("u₅", "u₆", "u₇", "u₈", "λ"))
-    assert y["λ"] < y["u₈"] and y["y"] > row
+    assert y["λ"] < y["u₈"] and y["y"] > row and y["u₄"] < row and y["u₈"] < y["l"] < y["u₄"]
     assert x["x"] < x["u₁"] < x["u₂"] < x["u₃"] < x["ŷ"] < x["u₄"] < x["l"]
     assert max(x.values()) == x["l"]
     squares = {(n.name, d.layout.pos[n.id][0]) for n in d.graph.nodes if n.kind == "op"}

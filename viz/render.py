@@ -108,14 +108,17 @@ def op_html(label: str, note: str = "") -> str:
     if note:
         return op_html(label) + "<BR/>" + _font(S.MONO, 10, html.escape(note))
     if re.fullmatch(r"[a-z_]+", label):
-        # Latin Modern Mono: 0.525 em per character, about 70 px usable in the square
-        size = round(min(14.0, 70.0 / (0.525 * len(label))), 1)
+        # the slides' 20 px on the 80 px square (perceptron.png: add, sign); Latin Modern
+        # Mono is 0.525 em per character, about 70 px usable in the square
+        size = round(min(20.0, 70.0 / (0.525 * len(label))), 1)
         return _font(S.MONO, size, html.escape(label))
     m = re.fullmatch(r"(.*?)([₀-₉]+)", label)
     if m:  # ‖·‖₂: no Latin Modern font has subscript digits, use <SUB>
         return (_font(S.MATH, 16, html.escape(m[1]))
                 + f"<SUB>{_font(S.MATH, 11, html.escape(m[2].translate(_UNSUB)))}</SUB>")
-    return _font(S.MATH, 16 if len(label) <= 6 else 12, html.escape(label))
+    # a lone symbol (×, +, σ) as large as the slides draw it; longer ones fit the square
+    size = 22 if len(label) == 1 else 16 if len(label) <= 6 else 12
+    return _font(S.MATH, size, html.escape(label))
 
 
 # ------------------------------------------------------------------ the drawing
