@@ -300,7 +300,7 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     target_loss = _check_number(target_loss, "target_loss", minimum=-math.inf)
     clip_value = _check_number(clip_value, "clip_value")
     clip_norm = _check_number(clip_norm, "clip_norm")
-    l2 = _check_number(l2, "l2", strict=False, optional=False)
+    l2 = validate.nonnegative_number(l2, "fit(l2) (the L2 penalty λ)")
     if optimizer is None:
         lr = 0.1 if lr is None else lr
         check_optimizer_args(lr, momentum, weight_decay, "fit")
