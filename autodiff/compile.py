@@ -66,7 +66,10 @@ too large for a float an ``OverflowError``, a ragged batch, a masked entry or th
 ``ValueError``. A parameter or constant whose ``.data`` changed between ``forward`` and
 ``backward`` raises :class:`autodiff.StaleGraphError` (:mod:`autodiff.staleness`), as eager
 ``backward()`` does. A tape is run by one thread at a time (a second one entering raises
-``RuntimeError``), and refuses pickling with a ``TypeError`` (compile again after loading). The tape raises exactly where the eager engine would: when a value or a
+``RuntimeError``, and so does a ``backward`` in another thread than the last ``forward``,
+which would use that thread's batch); a graph holding a hook (:meth:`Value.register_hook`)
+is refused by :func:`compile` with ``NotImplementedError`` (the tape runs no hooks; hooks
+registered after compiling are not run either), and a tape refuses pickling with a ``TypeError`` (compile again after loading). The tape raises exactly where the eager engine would: when a value or a
 parameter gradient is not finite, the samples concerned are rebuilt as eager graphs
 (:meth:`Tape._replay`, only on that rare path) and the eager checks decide — a NaN made from
 non-NaN operands, an overflow from finite ones, a NaN gradient (0·∞, ∞−∞) or one that
@@ -110,6 +113,10 @@ def compile(root: Value, inputs: Sequence[Value], *,  # noqa: A001 - autodiff.co
     """
     if not isinstance(root, Value):
         raise TypeError(f"compile(root): expected a Value, got {type(root).__name__}: {root!r}")
+    for name, seq in (("inputs", inputs), ("outputs", outputs)):
+        if isinstance(seq, (Value, str, bytes)) or not hasattr(seq, "__iter__"):
+            raise TypeError(f"compile({name}): expected a list of Values (leaves for inputs), got "
+                            f"{type(seq).__name__}: {seq!r}")
     inputs = list(inputs)
     seen: dict[int, int] = {}
     for i, v in enumerate(inputs):
@@ -172,6 +179,7 @@ class Tape:
         self.param_grad = np.zeros(len(self.params))
         self.batch_size = 0
         self._lock = threading.Lock()
+        self._forward_thread = 0  # threading.get_ident() of the last forward
         self._seen: Optional[tuple] = None  # θ and constants as forward used them, kept at a write
         self._checked_at = 0  # the write clock when the last backward checked them
         self._V = self._G = None
@@ -232,6 +240,7 @@ class Tape:
         if not math.isfinite(total):
             self._raise_non_finite()  # returns if the sum merely overflowed
         self._forward_done, self._backward_done = True, False
+        self._forward_thread = threading.get_ident()
         staleness.watch(self)  # a write before backward: keep the numbers computed with
         return V[self._sch.root_row].copy()
 
@@ -297,6 +306,11 @@ class Tape:
         if not self._forward_done:
             raise RuntimeError("tape.backward: call tape.forward(batch) first")
         with self._in_use("backward"):
+            if self._forward_thread != threading.get_ident():
+                raise RuntimeError("tape.backward: the last tape.forward ran in another thread, so this "
+                                   "backward would use that thread's batch; a tape is not thread-safe: "
+                                   "compile one tape per thread, or run forward and backward of a batch "
+                                   "in one thread under a lock")
             self._check_unchanged()
             return self._backward(reduction, accumulate)
 

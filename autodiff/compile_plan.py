@@ -82,6 +82,11 @@ def trace(root: Value, inputs: Sequence[Value], outputs: Sequence[Value]) -> Tra
     for v in order:
         key = id(v)
         ins = v.inputs
+        if v.hooks:
+            raise NotImplementedError(
+                f"compile: {describe(v)} has a hook (register_hook); a compiled tape does not run "
+                "hooks, so its gradients would differ from backward()'s: remove the hook (call the "
+                "function register_hook returned) before compiling, or use eager backward()")
         if not ins:  # a leaf (an op node has at least one input)
             level[key] = 0
             if key in input_ids:

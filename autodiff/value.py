@@ -218,6 +218,11 @@ class Value:
         return self._op.name if self._op is not None else ""
 
     @property
+    def hooks(self) -> tuple[Callable[[float], Optional[float]], ...]:
+        """The functions registered with :meth:`register_hook`, in order (read-only)."""
+        return tuple(entry[0] for entry in self._hooks or ())
+
+    @property
     def is_leaf(self) -> bool:
         """True for a node no op made (an input, a parameter or a constant)."""
         return self._op is None
@@ -234,7 +239,7 @@ class Value:
         Leaves accumulate across calls (as in PyTorch); gradients of intermediate
         nodes are recomputed on every call, never double-counted.
         """
-        backprop.backward(self)
+        backward(self)  # the module function: checks that self is a Value (an unbound call)
 
     def register_hook(self, fn: Callable[[float], Optional[float]]) -> Callable[[], None]:
         """Call ``fn(grad)`` when backward reaches this node with its full gradient.
@@ -609,7 +614,11 @@ def zero_grad(values_or_root: Union[Value, Iterable[Value]]) -> None:
 # --------------------------------------------------------- n-ary module functions
 
 def _values(xs: Iterable[Operand], what: str) -> tuple[Value, ...]:
-    out = tuple(_as_value(x) for x in xs)
+    if isinstance(xs, (Value, str, bytes)) or not hasattr(xs, "__iter__"):
+        raise TypeError(f"{what}(values): expected an iterable of Values or numbers, got "
+                        f"{type(xs).__name__}: {xs!r}")
+    out = tuple(x if isinstance(x, Value) else Value(real_number(x, f"{what}(values): item {i}"))
+                for i, x in enumerate(xs))
     if not out:
         raise ValueError(f"{what} needs at least one value, got none")
     return out

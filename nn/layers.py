@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Optional, Sequence, Uni
 import numpy as np
 
 import autodiff
-from autodiff import Value
+from autodiff import Value, validate
 
 from .activations import SOFTMAX, Activation, get_activation
 from .init import NETWORK_INITS, RngLike, get_init, make_rng, network2_arrays
@@ -110,17 +110,13 @@ def as_inputs(x: Any, n: int, where: str) -> list[Value]:
     for i, v in enumerate(x):
         if isinstance(v, Value):
             out.append(v)
-        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
-            out.append(Value(float(v), f"x.{i}"))
-        else:
-            raise TypeError(f"{where}: input x[{i}] must be a number or a Value, got {type(v).__name__}: {v!r}")
+        else:  # a number: the engine's own rule (Value(data)), naming the input
+            out.append(Value(validate.real_number(v, f"{where}: input x[{i}] (a number or a Value)"), f"x.{i}"))
     return out
 
 
 def _check_count(n: Any, argument: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{argument} must be an int ≥ 1, got {n!r}")
-    return int(n)
+    return validate.int_at_least(n, argument, 1)
 
 
 def _param(x: Scalar, label: str, argument: str) -> Value:
@@ -129,9 +125,7 @@ def _param(x: Scalar, label: str, argument: str) -> Value:
         if not x.label:
             x.label = label
         return x
-    if isinstance(x, (numbers.Real, np.floating, np.integer)) and not isinstance(x, bool):
-        return Value(float(x), label, param=True)
-    raise TypeError(f"{argument}: expected a number or a Value, got {type(x).__name__}: {x!r}")
+    return Value(validate.real_number(x, f"{argument} (a number or a Value)"), label, param=True)
 
 
 def _group(path: tuple[str, ...], default: str) -> tuple[str, ...]:

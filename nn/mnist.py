@@ -99,8 +99,15 @@ def _size(shape: tuple[int, ...], dtype: np.dtype, where: str, max_bytes: int) -
     return nbytes
 
 
+def _max_bytes(max_bytes: int, where: str) -> int:
+    return validate.int_at_least(max_bytes, f"{where}(max_bytes) (the most data bytes to read)", 0)
+
+
 def parse_idx(data: bytes, where: str = "IDX data", max_bytes: int = MAX_BYTES) -> np.ndarray:
     """Parse the bytes of an (uncompressed) IDX file into a numpy array."""
+    max_bytes = _max_bytes(max_bytes, "parse_idx")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"parse_idx(data): expected the bytes of an IDX file, got {type(data).__name__}")
     dtype, ndim = _header(data[:4], where)
     header = 4 + 4 * ndim
     if len(data) < header:
@@ -127,6 +134,16 @@ def read_idx(path: PathLike, sha256: Optional[str] = None, *, max_bytes: int = M
     of dimensions, announced size ≤ ``max_bytes``) before any data is inflated, then exactly
     the announced bytes are read. With ``sha256``, the uncompressed bytes are checked.
     Every malformed file is a ``ValueError`` naming it."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"read_idx(path): expected a file path (str or pathlib.Path), got {type(path).__name__}: "
+                        f"{path!r}"[:200])
+    max_bytes = _max_bytes(max_bytes, "read_idx")
+    if sha256 is not None:
+        if not isinstance(sha256, str):
+            raise TypeError(f"read_idx(sha256): expected None or a SHA-256 as a str of 64 hexadecimal digits, "
+                            f"got {type(sha256).__name__}: {sha256!r}"[:200])
+        if len(sha256) != 64 or sha256.strip("0123456789abcdefABCDEF"):
+            raise ValueError(f"read_idx(sha256): expected 64 hexadecimal digits, got {sha256!r}"[:200])
     path = Path(path)
     with open(path, "rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
@@ -316,11 +333,8 @@ def mnist_arrays(directory: Optional[PathLike] = None, split: str = "train", n: 
 
     ``scale`` = 1/256 matches Nielsen's ``mnist.pkl.gz`` (pixel k stored as k/256).
     """
-    for name, number, minimum in (("n", n, 1), ("start", start, 0)):
-        if number is None and name == "n":
-            continue
-        if isinstance(number, bool) or not isinstance(number, (int, np.integer)) or number < minimum:
-            raise ValueError(f"mnist_arrays({name}) must be an int ≥ {minimum}, got {number!r}")
+    n = None if n is None else validate.int_at_least(n, "mnist_arrays(n)", 1)
+    start = validate.int_at_least(start, "mnist_arrays(start)", 0)
     scale = validate.positive_number(scale, "mnist_arrays(scale)")
     images, labels = load_mnist(directory, split, **kwargs)
     if start >= len(images):

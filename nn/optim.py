@@ -38,12 +38,11 @@ Clipping (seed 002 §9.3.3), applied to the gradient in place before an update:
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any, Iterable, Mapping, Optional
 
 import numpy as np
 
-from autodiff import Value
+from autodiff import Value, validate
 from autodiff.params import ParameterStore, store_of
 
 from .checks import check_unique_params
@@ -69,16 +68,14 @@ def _params(params: Any, where: str) -> list[Value]:
 
 
 def _positive(x: Any, name: str, allow_zero: bool = False) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or math.isnan(x) or \
-            (x < 0 if allow_zero else x <= 0) or math.isinf(x):
-        raise ValueError(f"{name} must be a finite number {'≥' if allow_zero else '>'} 0, got {x!r}")
-    return float(x)
+    return validate.nonnegative_number(x, name) if allow_zero else validate.positive_number(x, name)
 
 
 def _fraction(x: Any, name: str) -> float:
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or not 0.0 <= x < 1.0:
+    f = validate.real_number(x, name)
+    if not 0.0 <= f < 1.0:
         raise ValueError(f"{name} must satisfy 0 ≤ value < 1, got {x!r}")
-    return float(x)
+    return f
 
 
 # ------------------------------------------------------------------ clipping on arrays
@@ -294,9 +291,10 @@ class AdamW(Adam):
 
 
 def _momentum(momentum: Any, name: str) -> float:
-    if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real) or not 0.0 <= momentum < 1.0:
+    f = validate.real_number(momentum, f"{name} α")
+    if not 0.0 <= f < 1.0:
         raise ValueError(f"{name} α must satisfy 0 ≤ α < 1 (seed 000), got {momentum!r}")
-    return float(momentum)
+    return f
 
 
 # -------------------------------------------------------- clipping on parameters
@@ -332,8 +330,9 @@ def clip_grad_norm(params: Iterable[Value], max_norm: float) -> float:
     return norm
 
 
-def check_optimizer_args(lr: Optional[float], momentum: float, weight_decay: float) -> None:
-    """Raise the same errors SGD would, without building one (used by fit to validate early)."""
-    _positive(lr, "lr (the learning rate η)")
-    _momentum(momentum, "momentum")
-    _positive(weight_decay, "weight_decay", allow_zero=True)
+def check_optimizer_args(lr: Optional[float], momentum: float, weight_decay: float, where: str = "SGD") -> None:
+    """Raise the same errors SGD would, without building one (used by fit to validate early,
+    with ``where="fit"``)."""
+    _positive(lr, f"{where}(lr) (the learning rate η)")
+    _momentum(momentum, f"{where}(momentum)")
+    _positive(weight_decay, f"{where}(weight_decay)", allow_zero=True)

@@ -101,8 +101,7 @@ class Perceptron(Module):
         perceptron_targets(d, self.neuron.activation.name)
         if d.shape[0] != X.shape[0]:
             raise ValueError(f"Perceptron.fit: {X.shape[0]} samples but {d.shape[0]} desired outputs")
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"Perceptron.fit(epochs) must be an int ≥ 1, got {epochs!r}")
+        epochs = validate.int_at_least(epochs, "Perceptron.fit(epochs)", 1)
         threshold = validate.nonnegative_number(threshold, "Perceptron.fit(threshold) γ")
         gen = make_rng(None, validate.seed(seed, "Perceptron.fit(seed)"), "Perceptron.fit(seed)") \
             if shuffle else None

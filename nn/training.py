@@ -40,7 +40,6 @@ update code, so they follow the same trajectory (to rounding).
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence, Union
 
@@ -179,10 +178,10 @@ def _weight_params(model: Any) -> list:
 def _check_number(x: Any, name: str, *, minimum: float = 0.0, strict: bool = True, optional: bool = True):
     if x is None and optional:
         return None
-    if isinstance(x, bool) or not isinstance(x, numbers.Real) or math.isnan(x) or \
-            (x <= minimum if strict else x < minimum):
+    f = validate.real_number(x, f"fit({name})")
+    if f != f or (f <= minimum if strict else f < minimum):
         raise ValueError(f"fit({name}) must be a number {'>' if strict else '≥'} {minimum:g}, got {x!r}")
-    return float(x)
+    return f
 
 
 ENGINES = ("eager", "compiled")
@@ -280,11 +279,9 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     loss_fn = get_loss(loss, "fit(loss)") if isinstance(loss, str) else checked_loss(get_loss(loss, "fit(loss)"))
     if mode not in MODES:
         raise ValueError(f"fit(mode): unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
-        raise ValueError(f"fit(epochs) must be an int ≥ 0, got {epochs!r}")
-    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral)
-                                   or batch_size < 1):
-        raise ValueError(f"fit(batch_size) must be an int ≥ 1, got {batch_size!r}")
+    epochs = validate.int_at_least(epochs, "fit(epochs)", 0)
+    if batch_size is not None:
+        batch_size = validate.int_at_least(batch_size, "fit(batch_size)", 1)
     if batch_size is not None and mode != "minibatch":
         raise ValueError(f"fit(batch_size) is only used with mode='minibatch', not mode={mode!r}")
     B = {"sequential": 1, "batch": N}.get(mode) or min(batch_size or 32, N)
@@ -296,13 +293,10 @@ def fit(model: Any, X: Any, Y: Any, *, loss: Union[str, Callable] = "half_sse",
     target_loss = _check_number(target_loss, "target_loss", minimum=-math.inf)
     clip_value = _check_number(clip_value, "clip_value")
     clip_norm = _check_number(clip_norm, "clip_norm")
-    l2 = _check_number(l2, "l2", strict=False, optional=False)
+    l2 = validate.nonnegative_number(l2, "fit(l2) (the L2 penalty λ)")
     if optimizer is None:
         lr = 0.1 if lr is None else lr
-        try:
-            check_optimizer_args(lr, momentum, weight_decay)
-        except ValueError as exc:
-            raise ValueError(f"fit: {exc}") from None
+        check_optimizer_args(lr, momentum, weight_decay, "fit")
     elif lr is not None or momentum != 0.0 or weight_decay != 0.0:
         raise ValueError("fit: pass either optimizer= or lr/momentum/weight_decay, not both")
     elif not (hasattr(optimizer, "step") and hasattr(optimizer, "zero_grad")):

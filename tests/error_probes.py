@@ -171,6 +171,23 @@ def _unbound_add_python():
     fn(3.0, 4.0)
 
 
+def _compile_hooked():
+    w, x = Value(2.0, "w", param=True), Value(0.5, "x")
+    h = w * x
+    h.label = "h"
+    h.register_hook(lambda g: 10 ** 400)
+    autodiff.compile(h.tanh(), [x])
+
+
+def _tape_backward_other_thread():
+    import threading
+    tape = _tape()
+    worker = threading.Thread(target=lambda: tape.forward([[0.1, 0.2]]))
+    worker.start()
+    worker.join()
+    tape.backward()
+
+
 def _gradcheck_edge(build, eps=1e-6):
     def run():
         x = Value(build[0], "x")
@@ -285,6 +302,31 @@ PROBES: list[Probe] = [
     Probe("dot-value", "graphs", "`'Value' object is not iterable`",
           lambda: autodiff.dot(Value(1.0, "x"), Value(1.0, "x")), TypeError,
           r"dot\(weights\): expected a sequence of Values or numbers .* got Value"),
+    Probe("model-input-huge-int", "fit", "`int too large to convert to float`, naming nothing",
+          lambda: _model()([2 ** 1100, 0.0]), OverflowError,
+          r"MLP: input x\[0\] \(a number or a Value\) is too large for a float"),
+    Probe("model-input-none", "fit", "(refused; `Value(None)`, `model([0.1, None])` and `fit` now share the rule)",
+          lambda: _model()([0.1, None]), TypeError,
+          r"MLP: input x\[1\] \(a number or a Value\) must be a real number .* got NoneType: None"),
+    Probe("fit-l2-inf", "fit", "accepted: the first step made every weight -inf (a DivergenceError)",
+          _fit(l2=math.inf), ValueError, r"fit\(l2\) \(the L2 penalty λ\) must be a finite number, got inf"),
+    Probe("fit-lr-str", "fit", "ValueError (a wrong kind is a TypeError everywhere else)", _fit(lr="a"), TypeError,
+          r"fit\(lr\) \(the learning rate η\) must be a real number .* got str: 'a'"),
+    Probe("fit-batch-size-float", "fit", "ValueError (a wrong kind is a TypeError everywhere else)",
+          _fit(batch_size=1.5), TypeError, r"fit\(batch_size\) must be an int ≥ 1, got float: 1\.5"),
+    Probe("compile-hooked", "graphs", "the tape ran no hooks, silently: eager raised on a hook returning "
+          "10**400, compiled gave a number", _compile_hooked, NotImplementedError,
+          r"compile: node 'h' \[op mul.* has a hook \(register_hook\); a compiled tape does not run hooks"),
+    Probe("tape-backward-other-thread", "graphs", "backward used the batch another thread's forward left",
+          _tape_backward_other_thread, RuntimeError,
+          r"tape\.backward: the last tape\.forward ran in another thread"),
+    Probe("compile-inputs-int", "graphs", "`'int' object is not iterable`",
+          lambda: autodiff.compile(Value(1.0, "x") * 2, 5), TypeError,
+          r"compile\(inputs\): expected a list of Values .* got int: 5"),
+    Probe("sum-int", "graphs", "`'int' object is not iterable`", lambda: autodiff.sum(5), TypeError,
+          r"sum\(values\): expected an iterable of Values or numbers, got int: 5"),
+    Probe("backward-unbound", "graphs", "AttributeError `'float' object has no attribute '_stamp'`",
+          lambda: Value.backward(3.0), TypeError, r"backward\(root\): expected a Value, got float: 3\.0"),
     Probe("unbound-add", "graphs", "TypeError with the C core, AttributeError in pure Python",
           _unbound_add_python, TypeError, r"(add: every operand must be a Value|descriptor '__add__')"),
     Probe("tape-pickle", "graphs", "`Can't pickle <lambda>`", lambda: pickle.dumps(_tape()), TypeError,
@@ -334,6 +376,12 @@ PROBES: list[Probe] = [
     Probe("mnist-sums-without-key", "MNIST", "a checksum table without the right keys skipped the check",
           _checksum_table_without_keys, ValueError,
           r"load_mnist\(sums\): the checksum table has no entry for 't10k-images-idx3-ubyte'"),
+    Probe("mnist-max-bytes-nan", "MNIST", "`max_bytes=nan` lifted the bound silently; `'a'` raised numpy's "
+          "comparison error", lambda: mnist.read_idx(_idx(_shape_header(3), b"\0\0\0"), max_bytes=math.nan),
+          TypeError, r"read_idx\(max_bytes\) \(the most data bytes to read\) must be an int ≥ 0, got float: nan"),
+    Probe("mnist-sha256-int", "MNIST", "`'int' object has no attribute 'lower'`",
+          lambda: mnist.read_idx(_idx(_shape_header(3), b"\0\0\0"), sha256=5), TypeError,
+          r"read_idx\(sha256\): expected None or a SHA-256"),
     Probe("mnist-scale-nan", "MNIST", "NaN images", lambda: mnist.mnist_arrays(scale=math.nan), ValueError,
           r"mnist_arrays\(scale\) must be a finite number, got nan"),
 ]

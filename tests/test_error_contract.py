@@ -152,8 +152,11 @@ def test_complex_data_is_refused_not_truncated():
 
 
 def test_mnist_arrays_checks_n_and_start():
-    for bad in ({"n": -5}, {"n": 0}, {"start": -1}, {"n": 2.5}, {"start": 99}):
+    for bad in ({"n": -5}, {"n": 0}, {"start": -1}, {"start": 99}):
         with pytest.raises(ValueError, match="mnist_arrays"):
+            nn.mnist_arrays(FIXTURE, "train", sums=SUMS, **bad)
+    for bad in ({"n": 2.5}, {"start": "0"}, {"n": True}):  # a wrong kind: TypeError, as validate.int_at_least
+        with pytest.raises(TypeError, match=r"mnist_arrays\((n|start)\) must be an int"):
             nn.mnist_arrays(FIXTURE, "train", sums=SUMS, **bad)
 
 

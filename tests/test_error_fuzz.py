@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 import autodiff
 from autodiff import Value
@@ -333,18 +333,53 @@ def test_fit_refuses_malformed_data_before_any_update(X, Y):
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(head=st.binary(min_size=0, max_size=24), body=st.binary(max_size=64), gz=st.booleans(),
-       magic=st.booleans())
-def test_the_idx_reader_names_the_file_for_any_malformed_bytes(head, body, gz, magic, tmp_path_factory):
-    """Random bytes (half of them behind a valid magic number): an array, or a ValueError
-    naming the file; never numpy's or zlib's own error, whatever the header announces."""
+       magic=st.booleans(), damage=st.none() | st.tuples(st.integers(0, 10 ** 6), st.integers(1, 255),
+                                                         st.booleans()))
+def test_the_idx_reader_names_the_file_for_any_malformed_bytes(head, body, gz, magic, damage, tmp_path_factory):
+    """Random bytes (half of them behind a valid magic number), gzip-compressed or raw, and the
+    compressed stream possibly damaged (one byte flipped, or cut there): an array, or a
+    ValueError naming the file; never numpy's, gzip's or zlib's own error, whatever the header
+    announces."""
     if magic and len(head) >= 4:
         head = bytes([0, 0, 8, 1 + head[3] % 4]) + head[4:]
     data = head + body
+    stored = gzip.compress(data) if gz else data
+    if damage is not None and gz:
+        at, flip, cut = damage
+        at %= len(stored)
+        stored = stored[:at] if cut else stored[:at] + bytes([stored[at] ^ flip]) + stored[at + 1:]
     path = tmp_path_factory.mktemp("idx") / ("f.gz" if gz else "f.idx")
-    path.write_bytes(gzip.compress(data) if gz else data)
+    path.write_bytes(stored)
     try:
         arr = mnist.read_idx(path)
     except ValueError as exc:
         assert str(path) in str(exc)
         return
+    # read at all (a flip the CRC cannot see, e.g. in the gzip header's mtime): the bytes given
     assert arr.size * arr.dtype.itemsize + 4 + 4 * arr.ndim == len(data)
+    whole = mnist.parse_idx(data, "the same bytes")
+    assert arr.shape == whole.shape and np.array_equal(arr, whole)
+
+
+FIT_ARGUMENTS = ["lr", "momentum", "weight_decay", "epochs", "batch_size", "seed", "tol", "target_loss",
+                 "clip_value", "clip_norm", "l2", "callbacks", "loss", "mode", "reduction", "engine"]
+ODD_VALUES = st.one_of(BAD_CELLS, st.sampled_from([-1, 0, 1.5, math.nan, math.inf, -math.inf, 2 ** 40, "", "x",
+                                                   (), {}, np.float32(0.5), np.int64(2)]))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(FIT_ARGUMENTS), value=ODD_VALUES)
+def test_fit_names_any_malformed_argument_before_any_update(name, value):
+    """One of fit's arguments set to something odd: fit trains, or refuses with a TypeError,
+    ValueError or OverflowError whose message names fit and the argument, before any update."""
+    assume(not (name == "epochs" and isinstance(value, (int, np.integer)) and value > 2))  # 2**40 epochs: valid
+    model = nn.MLP(2, [2, 1], activation="sigmoid", seed=0)
+    before = model.parameter_vector().copy()
+    try:
+        nn.fit(model, np.ones((4, 2)), np.zeros(4), progress=False, **{"epochs": 1, name: value})
+    except REFUSALS as exc:
+        message = str(exc)
+        assert message.startswith("fit") and name in message, message
+        assert np.array_equal(model.parameter_vector(), before)
+    except nn.DivergenceError:  # a valid but huge number (l2 = 2**40): training's own named outcome
+        assert name in ("l2", "lr", "weight_decay")

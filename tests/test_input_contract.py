@@ -117,6 +117,9 @@ def test_minus_one_to_the_infinite_power_is_one_as_in_pytorch(torch):
             ours = (Value(base) ** k).data
             theirs = float(torch.tensor(base, dtype=torch.float64) ** k)
             assert ours == theirs == 1.0
+            x, b = Value(0.0, "x"), Value(base, "b", param=True)  # the compiled tape: the same
+            assert autodiff.compile((x + b) ** k, [x]).forward([[0.0]]).tolist() == [1.0]
+            assert autodiff.compile((x + b) ** Value(k, "k"), [x]).forward([[0.0]]).tolist() == [1.0]
 
 
 def test_unbound_methods_raise_type_error_in_both_engines():
@@ -290,6 +293,45 @@ def test_labels_of_any_length_and_code_point_draw(label, tmp_path):
         assert (tmp_path / "p.html").stat().st_size > 0
 
 
+def test_the_command_line_draws_long_names_and_refuses_unprintable_ones(tmp_path, capsys):
+    """The CLI's door: names come from the expression, so U+FFFF (not an identifier) is
+    refused with a usage error naming it; a 3000-character name draws, shortened, with the
+    full name in the tooltip; the step page is written."""
+    import shutil
+    from viz.cli import main
+    from viz.text_safety import MAX_DRAWN_NAME
+    long = "w" * 3000
+    assert main(["draw", "tanh(a\uffffb*x)", "--set", "x=3"]) == 2
+    assert "invalid non-printable character U+FFFF" in capsys.readouterr().err
+    assert main(["draw", "tanh(w*x)", "--set", "w\uffff=2", "--set", "x=3"]) == 2
+    assert "'w\\uffff' is not a variable name" in capsys.readouterr().err
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz `dot` is not installed: the drawing half needs it")
+    out = tmp_path / "g.svg"
+    assert main(["draw", f"tanh({long}*x)", "--set", f"{long}=2,x=3", "--view", "backward", "-o", str(out)]) == 0
+    svg = out.read_text(encoding="utf-8")
+    assert long in svg and "…" in svg and long[:MAX_DRAWN_NAME + 1] + "<" not in svg
+    page = tmp_path / "p.html"
+    assert main(["step", f"tanh({long}*x)", "--set", f"{long}=2,x=3", "--html", str(page)]) == 0
+    assert page.stat().st_size > 0
+
+
+def test_fit_auto_runs_hooks_eagerly_and_compiled_refuses_them():
+    """compile() refuses a hooked graph with NotImplementedError, which fit(engine="auto")
+    takes as "use eager": the hook runs, as backward() would run it."""
+    model = nn.MLP(2, [3, 1], activation="sigmoid", seed=0)
+    seen, hooked_before = [], Value.leaf_hooks
+    remove = model.parameters()[0].register_hook(lambda g: seen.append(g))
+    try:  # a leaf hook sends every backward of the process down the slow path until removed
+        nn.fit(model, np.ones((4, 2)), np.zeros(4), epochs=2, progress=False)
+        assert len(seen) == 2
+        with pytest.raises(NotImplementedError, match=r"node 'layers\.0\.neurons\.0\.w\.0' .* has a hook"):
+            nn.fit(model, np.ones((4, 2)), np.zeros(4), epochs=1, progress=False, engine="compiled")
+    finally:
+        remove()
+    assert Value.leaf_hooks == hooked_before
+
+
 def test_shorten_keeps_both_ends():
     from viz.text_safety import shorten
     name = "layers.0.neurons.1." + "x" * 100 + ".w.3"
@@ -323,6 +365,27 @@ def test_terminal_check_at_a_domain_edge_says_undefined_here():
     out = io.StringIO()
     run(s, io.StringIO("step 2\ncheck\n"), out)
     assert "undefined here" in out.getvalue()
+
+
+def test_terminal_check_takes_an_eps_and_names_a_bad_one():
+    """`check EPS` follows the "pass a smaller eps" advice; arguments used to be ignored."""
+    from viz.stepper import Stepper
+    from viz.terminal import run
+    out = io.StringIO()
+    code = run(Stepper(Value(1e-7, "x").log() * 2.0),
+               io.StringIO("step 2\ncheck\ncheck 1e-9\ncheck a\ncheck 0\ncheck nan\ncheck 1 2\n"
+                           "break small a\nbreak small inf\n"), out)
+    text = out.getvalue()
+    first, rest = text.split("> check 1e-9\n")
+    assert "undefined here" in first
+    assert rest.split("\n")[0].endswith("-> ok") and "undefined" not in rest.split("\n")[0]
+    assert "error: check EPS: 'a' is not a number" in text
+    assert "error: Stepper.check(eps) must be a finite number > 0, got 0.0" in text
+    assert "error: Stepper.check(eps) must be a finite number, got nan" in text
+    assert "error: usage: check [EPS]; got '1 2'" in text
+    assert "error: break small EPS: 'a' is not a number" in text
+    assert "error: break_on_small(eps) must be a finite number, got inf" in text
+    assert code == 1
 
 
 def test_gradcheck_arguments_are_checked_like_local_gradcheck():

@@ -174,5 +174,5 @@ def test_wrong_input_width_is_a_clear_error():
         model([1.0, 2.0])
     with pytest.raises(ValueError, match="Neuron: x has 1 inputs"):
         nn.Neuron(2, seed=0)([1.0])
-    with pytest.raises(TypeError, match=r"x\[1\] must be a number or a Value"):
+    with pytest.raises(TypeError, match=r"input x\[1\] \(a number or a Value\) must be a real number"):
         model([1.0, "a", 2.0])

@@ -46,8 +46,11 @@ def _assignments(items: Sequence[str]) -> dict[str, float]:
         for part in filter(None, (p.strip() for p in item.split(","))):
             name, eq, number = part.partition("=")
             name = name.strip()
-            if not eq or not name.isidentifier():
+            if not eq:
                 raise UsageError(f"--set {part!r}: write NAME=NUMBER, e.g. --set x=0.5")
+            if not name.isidentifier():
+                raise UsageError(f"--set {part!r}: {name!r} is not a variable name (letters, digits and _, "
+                                 "not starting with a digit, as in the expression)")
             if name in values:
                 raise UsageError(f"--set {name} is given twice ({name}={values[name]:g} and {part}); "
                                  f"give each name one value")

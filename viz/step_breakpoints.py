@@ -16,6 +16,8 @@ import math
 import re
 from typing import Callable, Iterable, Optional
 
+from autodiff import validate
+
 from .step_types import Breakpoint, parts
 
 __all__ = ["glob_match", "check_regex", "closest", "name_breakpoint", "nonfinite_breakpoint",
@@ -130,6 +132,5 @@ def nonfinite_breakpoint() -> Breakpoint:
 
 def small_breakpoint(eps: float) -> Breakpoint:
     """Stop where a new gradient is below ``eps`` in absolute value (a vanishing gradient)."""
-    if not eps > 0:
-        raise ValueError(f"break_on_small needs eps > 0, got {eps!r}")
+    eps = validate.positive_number(eps, "break_on_small(eps)")
     return Breakpoint(f"|gradient| < {eps:g}", lambda s: any(abs(p.grad_after) < eps for p in parts(s)))

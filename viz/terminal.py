@@ -39,7 +39,8 @@ COMMANDS: tuple[tuple[str, tuple[str, ...], str, str], ...] = (
     ("print", ("p",), "NAME", "value and gradient of node NAME at this point"),
     ("why", ("w",), "NAME", "every path from the loss to NAME and its product of local derivatives"),
     ("local", ("lr", "rule"), "", "the current step's local derivative: the op's rule, instantiated"),
-    ("check", ("ch",), "", "finite-difference check of the current step's local derivative(s)"),
+    ("check", ("ch",), "[EPS]", "finite-difference check of the current step's local derivative(s), "
+     "with step EPS (default 1e-6)"),
     ("svg", ("sv",), "PATH", "write the backward view at this point (current step highlighted)"),
     ("frames", ("f",), "DIR", "write one SVG per step into DIR (slide frames, formula as caption)"),
     ("list", ("l",), "", "all steps; > marks the current one"),
@@ -64,6 +65,14 @@ def _help() -> str:
 
 
 HELP = _help()
+
+
+def _number(word: str, usage: str) -> float:
+    """A command's numeric argument (the command's own method checks its range)."""
+    try:
+        return float(word)
+    except ValueError:
+        raise ValueError(f"{usage}: {word!r} is not a number (e.g. 1e-6)") from None
 
 
 class _Session:
@@ -143,7 +152,7 @@ class _Session:
         elif args[0] == "small":
             if len(args) != 2:
                 raise ValueError("usage: break small EPS (e.g. break small 1e-6)")
-            bp = s.break_on_small(float(args[1]))
+            bp = s.break_on_small(_number(args[1], "break small EPS"))
         elif len(args) == 1 and args[0].startswith("re:"):
             try:
                 bp = s.break_on(re.compile(args[0][3:]))
@@ -176,7 +185,12 @@ class _Session:
         self.say(str(self.s.why(args[0])))
 
     def do_check(self, args: list[str]) -> None:
-        self.say(str(self.s.check()))
+        if len(args) > 1:
+            raise ValueError(f"usage: check [EPS]; got {' '.join(args)!r}")
+        if args:
+            self.say(str(self.s.check(eps=_number(args[0], "check EPS"))))
+        else:
+            self.say(str(self.s.check()))
 
     def do_local(self, args: list[str]) -> None:
         step = self.s.current
