@@ -220,7 +220,7 @@ class Value:
     @property
     def hooks(self) -> tuple[Callable[[float], Optional[float]], ...]:
         """The functions registered with :meth:`register_hook`, in order (read-only)."""
-        return tuple(entry[0] for entry in self._hooks or ())
+        return tuple(entry.fn for entry in self._hooks or ())
 
     @property
     def is_leaf(self) -> bool:

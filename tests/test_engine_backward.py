@@ -149,12 +149,14 @@ def test_a_leaf_hook_stops_counting_when_removed_or_when_its_leaf_is_freed():
     import gc
     start = Value.leaf_hooks
     a = Value(1.0)
-    remove = a.register_hook(lambda g: None)
+    fn = lambda g: None  # noqa: E731
+    remove = a.register_hook(fn)
+    assert a.hooks == (fn,)
     (a * 2).register_hook(lambda g: None)  # on an op node: not counted
     assert Value.leaf_hooks == start + 1
     remove()
     remove()
-    assert Value.leaf_hooks == start
+    assert Value.leaf_hooks == start and a.hooks == ()
     b = Value(1.0)
     b.register_hook(lambda g: None)
     b.register_hook(lambda g: None)
