@@ -7,22 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from autodiff import validate
+
 from .init import RngLike, make_rng
 
 __all__ = ["xor", "two_moons", "circles", "spirals"]
-
-
-def _count(n, name: str, minimum: int = 2) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
-        raise ValueError(f"{name}: n must be an int ≥ {minimum}, got {n!r}")
-    return int(n)
-
-
-def _noise(noise, name: str) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(noise) or noise < 0:
-        raise ValueError(f"{name}: noise must be a finite number ≥ 0, got {noise!r}")
-    return float(noise)
 
 
 def xor(signed: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -39,8 +28,8 @@ def two_moons(n: int = 100, noise: float = 0.1, rng: RngLike = None, seed=None) 
     """Two interleaving half circles (as scikit-learn's ``make_moons``): class 0 on
     (cos t, sin t), class 1 on (1 − cos t, ½ − sin t), t ∈ [0, π], plus N(0, noise²) noise;
     ⌊n/2⌋ points in class 0, the rest in class 1, shuffled."""
-    n = _count(n, "two_moons")
-    noise = _noise(noise, "two_moons")
+    n = validate.int_at_least(n, "two_moons(n)", 2)
+    noise = validate.nonnegative_number(noise, "two_moons(noise)")
     gen = make_rng(rng, seed, "two_moons(rng)")
     n0 = n // 2
     t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n - n0)
@@ -54,10 +43,11 @@ def two_moons(n: int = 100, noise: float = 0.1, rng: RngLike = None, seed=None) 
 def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, rng: RngLike = None,
             seed=None) -> tuple[np.ndarray, np.ndarray]:
     """Two concentric circles: class 0 of radius 1, class 1 of radius ``factor`` (< 1)."""
-    n = _count(n, "circles")
-    noise = _noise(noise, "circles")
+    n = validate.int_at_least(n, "circles(n)", 2)
+    noise = validate.nonnegative_number(noise, "circles(noise)")
+    factor = validate.finite_number(factor, "circles(factor)")
     if not 0 < factor < 1:
-        raise ValueError(f"circles: factor must lie in (0, 1), got {factor!r}")
+        raise ValueError(f"circles(factor) must lie in (0, 1), got {factor!r}")
     gen = make_rng(rng, seed, "circles(rng)")
     n0 = n // 2
     t0 = np.linspace(0, 2 * np.pi, n0, endpoint=False)
@@ -73,13 +63,10 @@ def spirals(n: int = 100, classes: int = 2, turns: float = 1.0, noise: float = 0
             seed=None) -> tuple[np.ndarray, np.ndarray]:
     """``classes`` interleaved arms r = t, angle = 2π·turns·t + 2πk/classes, t ∈ [0.05, 1],
     with N(0, noise²) noise on the angle (scaled by r) — the CS231n spiral."""
-    n = _count(n, "spirals")
-    noise = _noise(noise, "spirals")
-    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 2:
-        raise ValueError(f"spirals: classes must be an int ≥ 2, got {classes!r}")
-    if isinstance(turns, bool) or not isinstance(turns, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(turns):
-        raise ValueError(f"spirals: turns must be a finite number, got {turns!r}")
+    n = validate.int_at_least(n, "spirals(n)", 2)
+    noise = validate.nonnegative_number(noise, "spirals(noise)")
+    classes = validate.int_at_least(classes, "spirals(classes)", 2)
+    turns = validate.finite_number(turns, "spirals(turns)")
     gen = make_rng(rng, seed, "spirals(rng)")
     counts = [n // classes + (1 if k < n % classes else 0) for k in range(classes)]
     Xs, ys = [], []

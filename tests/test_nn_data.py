@@ -25,6 +25,22 @@ def test_toy_sets_are_seeded_and_balanced(make):
     assert abs(np.sum(y == 0) - np.sum(y == 1)) <= 1
 
 
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: nn.two_moons(1), ValueError, r"two_moons\(n\) must be an int ≥ 2, got 1"),
+    (lambda: nn.two_moons(10.0), TypeError, r"two_moons\(n\) must be an int ≥ 2, got float"),
+    (lambda: nn.circles(10, noise=-0.1), ValueError, r"circles\(noise\) must be a finite number ≥ 0"),
+    (lambda: nn.circles(10, factor=1.5), ValueError, r"circles\(factor\) must lie in \(0, 1\)"),
+    (lambda: nn.circles(10, factor="a"), TypeError, r"circles\(factor\) must be"),
+    (lambda: nn.spirals(10, classes=True), TypeError, r"spirals\(classes\) must be an int ≥ 2"),
+    (lambda: nn.spirals(10, turns=float("nan")), ValueError, r"spirals\(turns\) must be a finite number"),
+])
+def test_toy_sets_name_a_bad_argument(call, error, message):
+    """The data sets check their arguments with autodiff.validate's rules: a wrong kind of
+    value is a TypeError, a wrong value a ValueError, each naming the function and argument."""
+    with pytest.raises(error, match=message):
+        call()
+
+
 def test_toy_set_geometry_without_noise():
     X, y = nn.two_moons(50, noise=0.0, seed=0)
     upper = X[y == 0]
