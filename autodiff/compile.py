@@ -82,6 +82,7 @@ from __future__ import annotations
 import gc
 import math
 import threading
+from collections.abc import Sequence as SequenceABC
 from contextlib import contextmanager
 from operator import attrgetter
 from typing import Any, Iterable, Iterator, Optional, Sequence
@@ -129,6 +130,24 @@ def compile(root: Value, inputs: Sequence[Value], *,  # noqa: A001 - autodiff.co
     return Tape(root, inputs, list(outputs))
 
 
+class _Labels(SequenceABC):
+    """The inputs' labels as a sequence read on demand: the batch check names a column only
+    when it refuses one, so a forward need not gather hundreds of labels every time."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: list[Value]) -> None:
+        self._values = values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [v.label for v in self._values[i]]
+        return self._values[i].label
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Compiling allocates O(nodes) small objects that live on: the garbage collector's passes
@@ -172,6 +191,7 @@ class Tape:
         self.param_grad = np.zeros(len(self.params))
         self.batch_size = 0
         self._lock = threading.Lock()
+        self._labels = _Labels(inputs)  # the inputs' names, read only when a batch is refused
         self._seen: Optional[tuple] = None  # θ and constants as forward used them, kept at a write
         self._checked_at = 0  # the write clock when the last backward checked them
         self._V = self._G = None
@@ -203,12 +223,14 @@ class Tape:
         ``sync=True`` first re-reads parameters and constants from their Values.
         A 1-D batch of length n_inputs is one sample.
         """
-        with self._in_use("forward"):
+        self._enter("forward")
+        try:
             return self._forward(batch, sync)
+        finally:
+            self._lock.release()
 
     def _forward(self, batch: Any, sync: bool) -> np.ndarray:
-        X = validate.batch(batch, "tape.forward(batch)", len(self.inputs),
-                           names=[v.label for v in self.inputs])
+        X = validate.batch(batch, "tape.forward(batch)", len(self.inputs), names=self._labels)
         staleness.unwatch(self)
         self._seen, self._checked_at = None, -1
         B = X.shape[0]
@@ -267,18 +289,14 @@ class Tape:
         staleness.unwatch(self)
         self._seen, self._checked_at = None, staleness.CLOCK[0]
 
-    @contextmanager
-    def _in_use(self, what: str) -> Iterator[None]:
+    def _enter(self, what: str) -> None:
         """One thread at a time: the tape's arrays are its working memory, so a second thread
-        entering forward/backward while another is inside would mix two batches."""
+        entering forward/backward while another is inside would mix two batches. The caller
+        releases ``self._lock`` in a ``finally``."""
         if not self._lock.acquire(blocking=False):
             raise RuntimeError(f"tape.{what}: this tape is being run by another thread right now; a tape "
                                "is not thread-safe (its arrays hold one batch): compile one tape per "
                                "thread, or guard the tape with a lock")
-        try:
-            yield
-        finally:
-            self._lock.release()
 
     def __reduce__(self):
         raise TypeError("a compiled Tape cannot be pickled (it holds kernels built for this process); "
@@ -296,9 +314,12 @@ class Tape:
             raise ValueError(f"tape.backward(reduction): 'mean' or 'sum', got {reduction!r}")
         if not self._forward_done:
             raise RuntimeError("tape.backward: call tape.forward(batch) first")
-        with self._in_use("backward"):
+        self._enter("backward")
+        try:
             self._check_unchanged()
             return self._backward(reduction, accumulate)
+        finally:
+            self._lock.release()
 
     def _backward(self, reduction: str, accumulate: bool) -> np.ndarray:
         sch = self._sch

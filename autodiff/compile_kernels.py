@@ -38,7 +38,7 @@ from .ops import Op
 
 Index = Union[slice, np.ndarray]
 
-__all__ = ["as_index", "first_row", "Scatter", "Bound", "bind", "Elementwise", "SumKernel", "DotKernel", "MatmulBlock",
+__all__ = ["as_index", "first_row", "Scatter", "Bound", "bind", "mark_first_writes", "Elementwise", "SumKernel", "DotKernel", "MatmulBlock",
            "MaxKernel", "SoftmaxKernel", "Kernel", "KernelKind", "KERNEL_KINDS"]
 
 
@@ -80,6 +80,16 @@ class Scatter:
             G[self.key] += C
         else:
             G[self.key] += np.add.reduceat(C[self.perm], self.starts, axis=0)
+
+    def rows(self) -> range | list[int]:
+        """The distinct target rows."""
+        key = self.key
+        return range(key.start, key.stop) if isinstance(key, slice) else key.tolist()
+
+    @property
+    def view(self) -> bool:
+        """The targets are distinct, consecutive rows: G[key] is a view written in place."""
+        return self.perm is None and isinstance(self.key, slice)
 
 
 def _scaled(g: np.ndarray, local: Any) -> np.ndarray:
@@ -128,7 +138,7 @@ class Elementwise:
     from the op table's ``array_forward`` / ``array_partials``."""
 
     kind = "elementwise"
-    __slots__ = ("op", "attr", "nodes", "out", "ins", "fwd", "partials", "pairs", "xs")
+    __slots__ = ("op", "attr", "nodes", "out", "ins", "fwd", "partials", "into", "pairs", "xs", "assign")
 
     def __init__(self, op: Op, attr: Any, nodes: Sequence, out: slice,
                  ins: Sequence[Sequence[int]], grad_slots: Sequence[bool]) -> None:
@@ -137,9 +147,10 @@ class Elementwise:
         _check_array_form(op, attr)
         self.op, self.attr, self.nodes, self.out = op, attr, nodes, out
         self.ins = [as_index(r) for r in ins]
-        self.fwd, self.partials = op.array_forward, op.array_partials
+        self.fwd, self.partials, self.into = op.array_forward, op.array_partials, op.array_out
         self.pairs = [(i, Scatter(r)) for i, (r, need) in enumerate(zip(ins, grad_slots)) if need]
         self.xs: list = []
+        self.assign: frozenset[int] = frozenset()  # slots whose rows backward writes first (mark_first_writes)
 
     def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
         xs = self.xs = [V[k] for k in self.ins]
@@ -229,7 +240,7 @@ class MatmulBlock:
     Runs bound to a batch size's arrays (:class:`BoundMatmul`)."""
 
     kind = "matmul"
-    __slots__ = ("nodes", "k", "n", "out", "wsl", "bsl", "brows", "x", "cols", "sx", "sb")
+    __slots__ = ("nodes", "k", "n", "out", "wsl", "bsl", "brows", "x", "cols", "sx", "sb", "assign_x")
 
     def __init__(self, nodes: Sequence, out: slice, wpos: int, n: int, x: Sequence[int],
                  bias_theta: Optional[int], bias_rows: Optional[Sequence[int]],
@@ -244,6 +255,7 @@ class MatmulBlock:
         self.cols = batch_cols  # x = graph inputs in consecutive batch columns: read the batch
         self.sx = Scatter(x) if need_x else None
         self.sb = Scatter(bias_rows) if bias_rows is not None and need_bias_rows else None
+        self.assign_x = False  # G[x] written, not added to (mark_first_writes)
 
 
 class MaxKernel:
@@ -338,29 +350,36 @@ class BoundElementwise:
     view; G[aᵢ] += G[u]·∂f/∂aᵢ added in place into the input rows' view (a scatter where
     an input row repeats or the rows are not consecutive)."""
 
-    __slots__ = ("fwd", "partials", "attr", "vins", "vout", "gout", "grads", "G")
+    __slots__ = ("fwd", "partials", "into", "attr", "vins", "vout", "gout", "grads", "G")
 
     def __init__(self, k: "Elementwise", V: np.ndarray, G: np.ndarray) -> None:
-        self.fwd, self.partials, self.attr = k.fwd, k.partials, k.attr
+        self.fwd, self.partials, self.into, self.attr = k.fwd, k.partials, k.into, k.attr
         self.vins = [V[r] for r in k.ins]
         self.vout, self.gout, self.G = V[k.out], G[k.out], G
-        self.grads = [(i, _target(G, sc), sc) for i, sc in k.pairs]
+        self.grads = [(i, _target(G, sc), sc, i in k.assign) for i, sc in k.pairs]
 
     def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
-        self.vout[...] = self.fwd(*self.vins, attr=self.attr)
+        if self.into is not None:
+            self.into(self.vout, *self.vins, attr=self.attr)
+        else:
+            self.vout[...] = self.fwd(*self.vins, attr=self.attr)
 
     def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
         g = self.gout
         locals_ = self.partials(self.vins, self.vout, self.attr)
-        for i, target, scatter in self.grads:
+        for i, target, scatter, assign in self.grads:
             local = locals_[i]
             if target is None:
                 scatter.add(self.G, _scaled(g, local))
             elif local.__class__ is float and (local == 1.0 or local == -1.0):
-                if local == 1.0:
+                if assign:  # the first write to these rows: 0 + x is x
+                    np.copyto(target, g) if local == 1.0 else np.negative(g, out=target)
+                elif local == 1.0:
                     target += g
                 else:
                     target -= g
+            elif assign:
+                np.multiply(g, local, out=target)
             else:
                 target += g * local
 
@@ -406,17 +425,46 @@ class BoundMatmul:
         else:
             np.matmul(g, self.X.T, out=self.gW)
         if self.gb is not None:
-            np.sum(g, axis=1, out=self.gb)
+            np.add.reduce(g, axis=1, out=self.gb)
         elif k.sb is not None:
             k.sb.add(self.G, g)
         if k.sx is not None:
-            if self.gx is not None:
-                self.gx += self.W.T @ g
-            else:
+            if self.gx is None:
                 k.sx.add(self.G, self.W.T @ g)
+            elif k.assign_x:  # the first write to these rows
+                np.matmul(self.W.T, g, out=self.gx)
+            else:
+                self.gx += self.W.T @ g
 
 
 Kernel = Union[Elementwise, SumKernel, DotKernel, MatmulBlock, MaxKernel, SoftmaxKernel]
+
+
+def _scatters(k: "Kernel") -> list[tuple[Any, Scatter]]:
+    """(slot, scatter) for every set of G rows ``k``'s backward adds into, in its order."""
+    if isinstance(k, Elementwise):
+        return list(k.pairs)
+    if isinstance(k, DotKernel):
+        return [(s, sc) for s, sc in (("w", k.sw), ("x", k.sx), ("b", k.sb)) if sc is not None]
+    if isinstance(k, MatmulBlock):  # in the order BoundMatmul.backward adds them
+        return [(s, sc) for s, sc in (("b", k.sb), ("x", k.sx)) if sc is not None]
+    return [("in", k.scatter)] if k.scatter is not None else []
+
+
+def mark_first_writes(backward: Sequence["Kernel"], written: set[int]) -> None:
+    """Let a kernel *write* G[a] = G[u]·∂u/∂a instead of adding it when it is the first, in
+    backward order, to touch those rows (``written``: rows already set, e.g. the root's):
+    zeroed rows plus x is x, so the numbers are the same and one pass (and a temporary) less.
+    Only slots whose rows are distinct and consecutive (a view) qualify."""
+    for k in backward:
+        for slot, sc in _scatters(k):
+            rows = sc.rows()
+            fresh = sc.view and written.isdisjoint(rows)
+            if fresh and isinstance(k, Elementwise):
+                k.assign = k.assign | {slot}
+            elif fresh and isinstance(k, MatmulBlock) and slot == "x":
+                k.assign_x = True
+            written.update(rows)
 
 
 class BoundSum:

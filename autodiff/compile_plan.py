@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
 from .backprop import topological_order
-from .compile_kernels import KERNEL_KINDS, Index, Kernel, MatmulBlock, as_index, first_row
+from .compile_kernels import KERNEL_KINDS, Index, Kernel, MatmulBlock, as_index, first_row, mark_first_writes
 from .ops import OPS, Op
 from .value import Value, describe
 
@@ -391,6 +391,7 @@ def schedule(tr: Trace, gr: Grouping, lay: Layout) -> Schedule:
         return tuple(k for k in reversed(ks) if any(id(v) in needs for v in k.nodes))
 
     inv_backward, var_backward = needed(inv_kernels), needed(var_kernels)
+    mark_first_writes(var_backward, {row[id(tr.root)]})  # the root's row holds the seed
 
     # invariant op nodes that variant nodes read (or that are root / outputs): broadcast to
     # every column after the invariant kernels; their gradients are summed over the batch
