@@ -348,7 +348,7 @@ class Tape:
         if not finite:
             self._check_gradients()
         if accumulate:
-            self.store.grad[self._store_index] += gtheta
+            self.store.add_grad(self._store_index, gtheta)
         return gtheta
 
     # --------------------------------------------------------------- inspection
