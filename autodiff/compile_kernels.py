@@ -39,7 +39,7 @@ from .ops import Op
 Index = Union[slice, np.ndarray]
 
 __all__ = ["as_index", "first_row", "Scatter", "Bound", "bind", "mark_first_writes", "Elementwise", "SumKernel", "DotKernel", "MatmulBlock",
-           "MaxKernel", "SoftmaxKernel", "Kernel", "KernelKind", "KERNEL_KINDS"]
+           "MaxKernel", "SoftmaxKernel", "LogisticLossKernel", "Kernel", "KernelKind", "KERNEL_KINDS"]
 
 
 def as_index(rows: Sequence[int]) -> Index:
@@ -437,7 +437,33 @@ class BoundMatmul:
                 self.gx += self.W.T @ g
 
 
-Kernel = Union[Elementwise, SumKernel, DotKernel, MatmulBlock, MaxKernel, SoftmaxKernel]
+class LogisticLossKernel:
+    """m fused lanes of a logistic loss (:mod:`autodiff.compile_fuse`): per lane
+    a = |z|, q = y·z, s = z + a, n = −a, e = eⁿ, h = c·s, d = c₁ + e, l = ln d, p = h + l,
+    t = p − q (t = softplus z − yz for c = ½, c₁ = 1), the nodes' rows role by role in
+    that order. Backward runs the chain rule of those ten nodes, operation for operation as
+    their own kernels would (so the numbers are the same bit for bit), and writes every
+    node's gradient row; z's gradient ((∂s/∂z + q's part) + a's part) it writes, being the
+    only node that reads z."""
+
+    kind = "logistic_loss"
+    __slots__ = ("nodes", "m", "out", "z", "y", "c", "c1", "sz")
+
+    def __init__(self, nodes: Sequence, out: slice, z: Sequence[int], y: Sequence[int], c: Sequence[int],
+                 c1: Sequence[int]) -> None:
+        self.nodes, self.m, self.out = nodes, len(z), out
+        self.z, self.y, self.c, self.c1 = as_index(z), as_index(y), as_index(c), as_index(c1)
+        self.sz = Scatter(z)
+
+    @classmethod
+    def build(cls, nodes: Sequence, out: slice, row: "Rows", needs: frozenset) -> "LogisticLossKernel":
+        """From the nodes role-major (a…, q…, s…, n…, e…, h…, d…, l…, p…, t…)."""
+        m = len(nodes) // 10
+        lane_in = lambda role, slot: [row[id(v.inputs[slot])] for v in nodes[role * m:(role + 1) * m]]  # noqa: E731
+        return cls(nodes, out, lane_in(0, 0), lane_in(1, 0), lane_in(5, 0), lane_in(6, 0))
+
+
+Kernel = Union[Elementwise, SumKernel, DotKernel, MatmulBlock, MaxKernel, SoftmaxKernel, LogisticLossKernel]
 
 
 def _scatters(k: "Kernel") -> list[tuple[Any, Scatter]]:
@@ -446,6 +472,8 @@ def _scatters(k: "Kernel") -> list[tuple[Any, Scatter]]:
         return list(k.pairs)
     if isinstance(k, DotKernel):
         return [(s, sc) for s, sc in (("w", k.sw), ("x", k.sx), ("b", k.sb)) if sc is not None]
+    if isinstance(k, LogisticLossKernel):
+        return [("z", k.sz)]
     if isinstance(k, MatmulBlock):  # in the order BoundMatmul.backward adds them
         return [(s, sc) for s, sc in (("b", k.sb), ("x", k.sx)) if sc is not None]
     return [("in", k.scatter)] if k.scatter is not None else []
@@ -490,8 +518,71 @@ class BoundSum:
             self.gterms += self.gout[:, None, :]
 
 
+class BoundLogisticLoss:
+    """:class:`LogisticLossKernel` on views of its rows: each role's (m, B) values and
+    gradients; z, y and the constants are views too where their rows are consecutive."""
+
+    __slots__ = ("k", "V", "G", "v", "g", "ins", "gz", "tmp", "tmp_z")
+
+    def __init__(self, k: LogisticLossKernel, V: np.ndarray, G: np.ndarray) -> None:
+        self.k, self.V, self.G = k, V, G
+        m, o = k.m, k.out.start
+        rows = [slice(o + r * m, o + (r + 1) * m) for r in range(10)]
+        self.v = [V[r] for r in rows]
+        self.g = [G[r] for r in rows]
+        self.ins = [V[i] if isinstance(i, slice) else None for i in (k.z, k.y, k.c, k.c1)]
+        self.gz = G[k.z] if isinstance(k.z, slice) else None
+        self.tmp = np.empty_like(self.v[0])
+        self.tmp_z = np.empty_like(self.v[0]) if self.gz is None else None
+
+    def _inputs(self) -> list[np.ndarray]:
+        k = self.k
+        return [x if x is not None else self.V[i] for x, i in zip(self.ins, (k.z, k.y, k.c, k.c1))]
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        z, y, c, c1 = self._inputs()
+        A, Q, S, N, E, H, D, L, P, T = self.v
+        np.abs(z, out=A)
+        np.multiply(y, z, out=Q)
+        np.add(z, A, out=S)
+        np.negative(A, out=N)
+        np.exp(N, out=E)
+        np.multiply(c, S, out=H)
+        np.add(c1, E, out=D)
+        np.log(D, out=L)
+        np.add(H, L, out=P)
+        np.subtract(P, Q, out=T)
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        z, y, c, _ = self._inputs()
+        A, Q, S, N, E, H, D, L, P, T = self.v
+        gA, gQ, gS, gN, gE, gH, gD, gL, gP, gT = self.g
+        tmp = self.tmp
+        np.copyto(gP, gT)                  # t = p − q
+        np.negative(gT, out=gQ)
+        np.copyto(gH, gP)                  # p = h + l
+        np.copyto(gL, gP)
+        np.divide(1.0, D, out=gD)          # l = ln d: ∂l/∂d = 1/d
+        np.multiply(gL, gD, out=gD)
+        np.copyto(gE, gD)                  # d = c₁ + e
+        np.multiply(gH, c, out=gS)         # h = c·s
+        np.multiply(gE, E, out=gN)         # e = eⁿ
+        np.negative(gN, out=gA)            # n = −a
+        np.add(gA, gS, out=gA)             # s = z + a: a's part ...
+        gz = self.gz if self.gz is not None else self.tmp_z
+        np.multiply(gQ, y, out=tmp)        # q = y·z: ∂q/∂z = y
+        np.add(gS, tmp, out=gz)            # ... z's: s's part, then q's
+        np.sign(z, out=tmp)                # a = |z|: ∂a/∂z = sign z
+        np.multiply(gA, tmp, out=tmp)
+        gz += tmp
+        if self.gz is None:
+            self.G[self.k.z] = gz
+
+
 def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> Any:
     """``kernel`` bound to these arrays (views where its rows allow), for one batch size."""
+    if isinstance(kernel, LogisticLossKernel):
+        return BoundLogisticLoss(kernel, V, G)
     if isinstance(kernel, Elementwise) and all(isinstance(r, slice) for r in kernel.ins):
         return BoundElementwise(kernel, V, G)
     if (isinstance(kernel, SumKernel) and kernel.arity is not None and isinstance(kernel.flat, slice)

@@ -198,3 +198,39 @@ def test_backward_accumulates_after_a_deferred_zero_grad():
     tape.forward(batch[:2])
     g3 = tape.backward("sum")
     np.testing.assert_array_equal(np.array([p.grad for p in tape.params]), g3)  # the tape's order
+
+
+def _eager_nodes(build, row):
+    """Every op node's value and ∂C/∂node of one sample's eager graph, in topological order."""
+    loss = build([autodiff.Value(float(x)) for x in row])
+    loss.backward()
+    nodes = [v for v in autodiff.topological_order(loss) if not v.is_leaf]
+    return np.array([v.data for v in nodes]), np.array([v.grad for v in nodes])
+
+
+@pytest.mark.parametrize("extra_use", [False, True])
+def test_logistic_loss_lanes_run_fused_and_keep_every_node(extra_use):
+    """BCE on sigmoid outputs: each output's ten loss nodes run as one fused kernel
+    (autodiff.compile_fuse) with every node's value and per-sample gradient as eager's;
+    a lane whose logit is also read elsewhere (extra_use) stays with the ordinary kernels."""
+    model = nn.MLP(4, [3, 2], activation="sigmoid", seed=2)
+
+    def build(leaves):
+        outs = model(leaves[:4])
+        loss = nn.binary_cross_entropy(outs, leaves[4:])
+        return loss + 0.25 * outs[0].inputs[0] if extra_use else loss  # the first logit, read again
+
+    xs = [autodiff.Value(0.0, f"x{i}") for i in range(6)]
+    tape = autodiff.compile(build(xs), inputs=xs)
+    fused = [d["nodes"] for d in tape.plan() if d["kind"] == "logistic_loss"]
+    assert fused == ([10] if extra_use else [20])
+    X, Y = data(n=5, nin=4, nout=2, seed=3)
+    X[0] *= 40.0  # saturated sigmoids: large |z|
+    batch = np.hstack([X, Y])
+    tape.forward(batch)
+    tape.backward("sum")
+    nodes = [v for v in autodiff.topological_order(tape.root) if not v.is_leaf]
+    for b, row in enumerate(batch):
+        values, grads = _eager_nodes(build, row)
+        np.testing.assert_allclose([tape.value_of(v)[b] for v in nodes], values, rtol=1e-12, atol=1e-300)
+        np.testing.assert_allclose([tape.grad_of(v)[b] for v in nodes], grads, rtol=1e-12, atol=1e-15)
