@@ -250,7 +250,7 @@ class Tape:
                 V[self._sch.frontier] = self._V1[self._sch.frontier]
             for k in self._run_var:
                 k.forward(theta, X)
-            total = float(V[self._sch.op_rows].sum())  # inf/NaN anywhere makes the sum non-finite
+            total = float(np.add.reduce(self._V_ops, axis=None))  # inf/NaN anywhere makes it non-finite
         if not math.isfinite(total):
             self._raise_non_finite()  # returns if the sum merely overflowed
         self._forward_done, self._backward_done = True, False
@@ -457,6 +457,7 @@ class Tape:
         self._V = np.zeros((self._sch.n_rows, B))
         self._G = np.zeros((self._sch.n_rows, B))
         self._V1 = self._V[:, :1]
+        self._V_ops = self._V[self._sch.op_rows]
         self._V[self._lay.const_rows] = self._const_data[:, None]
         # the kernels bound to these arrays; batch-invariant ones run on column 0 only
         sch, theta, gtheta = self._sch, self.param_data, self.param_grad
