@@ -168,7 +168,9 @@ class Tape:
     Public attributes: ``inputs`` (list of Values), ``params`` (list of Values, in the
     order of ``param_data``), ``store`` (the :class:`ParameterStore` holding them),
     ``param_data`` (ndarray (P,), the parameter values the tape computes with),
-    ``param_grad`` (ndarray (P,), the reduced gradient of the last :meth:`backward`),
+    ``param_grad`` (ndarray (P,), the reduced gradient of the last :meth:`backward`; after a
+    backward that added into a zeroed gradient it is the store's ``grad`` array itself, so
+    read it before changing the gradient, e.g. by clipping),
     ``batch_size`` (B of the last forward).
     """
 
@@ -188,7 +190,11 @@ class Tape:
             self.param_data = self.store.data[self._store_index]
         else:
             self.param_data = np.zeros(len(self.params))
-        self.param_grad = np.zeros(len(self.params))
+        # θ's gradient is computed into one of two arrays, never the one the store holds as
+        # its grad (it takes the array of a backward into a zeroed gradient, no copy: params.py)
+        whole = isinstance(self._store_index, slice) and len(self.params) == len(self.store)
+        self._gbufs = [np.zeros(len(self.params)) for _ in range(2 if whole else 1)]
+        self.param_grad = self._gbufs[0]
         self.batch_size = 0
         self._lock = threading.Lock()
         self._labels = _Labels(inputs)  # the inputs' names, read only when a batch is refused
@@ -323,7 +329,11 @@ class Tape:
 
     def _backward(self, reduction: str, accumulate: bool) -> np.ndarray:
         sch = self._sch
-        V, G, theta, gtheta = self._V, self._G, self.param_data, self.param_grad
+        gtheta = self._gbufs[0]
+        if self.store.holds_grad(gtheta):
+            gtheta = self._gbufs[1]
+        self.param_grad = gtheta
+        V, G, theta = self._V, self._G, self.param_data
         for rows, cols in sch.zero:  # only rows that kernels accumulate into
             G[rows, cols] = 0.0
         if sch.theta_unwritten is not None:  # block kernels overwrite their own slots
@@ -348,7 +358,7 @@ class Tape:
         if not finite:
             self._check_gradients()
         if accumulate:
-            self.store.add_grad(self._store_index, gtheta)
+            self.store.add_grad(self._store_index, gtheta, adopt=len(self._gbufs) == 2)
         return gtheta
 
     # --------------------------------------------------------------- inspection
@@ -460,9 +470,9 @@ class Tape:
         self._V_ops = self._V[self._sch.op_rows]
         self._V[self._lay.const_rows] = self._const_data[:, None]
         # the kernels bound to these arrays; batch-invariant ones run on column 0 only
-        sch, theta, gtheta = self._sch, self.param_data, self.param_grad
-        bound = {id(k): bind(k, self._V, self._G, theta, gtheta) for k in sch.var_kernels}
-        bound.update((id(k), bind(k, self._V1, self._G[:, :1], theta, gtheta)) for k in sch.inv_kernels)
+        sch, theta, gbufs = self._sch, self.param_data, self._gbufs
+        bound = {id(k): bind(k, self._V, self._G, theta, gbufs) for k in sch.var_kernels}
+        bound.update((id(k), bind(k, self._V1, self._G[:, :1], theta, gbufs)) for k in sch.inv_kernels)
         self._bound = bound
         self._run_inv = [bound[id(k)] for k in sch.inv_kernels]
         self._run_var = [bound[id(k)] for k in sch.var_kernels]

@@ -386,17 +386,18 @@ class BoundElementwise:
 
 class BoundMatmul:
     """:class:`MatmulBlock` on views: Z = W X (+ b) computed into V's rows, ∂C/∂W and
-    ∂C/∂b written into θ's gradient slots."""
+    ∂C/∂b written into θ's gradient slots — of whichever of the tape's gradient arrays
+    ``backward`` is given (views of each are made once)."""
 
-    __slots__ = ("k", "W", "b", "gW", "gb", "vx", "cols", "vout", "gout", "brows", "gx", "X", "V", "G")
+    __slots__ = ("k", "W", "b", "gviews", "vx", "cols", "vout", "gout", "brows", "gx", "X", "V", "G")
 
     def __init__(self, k: "MatmulBlock", V: np.ndarray, G: np.ndarray, theta: np.ndarray,
-                 gtheta: np.ndarray) -> None:
+                 gthetas: Sequence[np.ndarray]) -> None:
         self.k, self.V, self.G = k, V, G
         self.W = theta[k.wsl].reshape(k.k, k.n)
-        self.gW = gtheta[k.wsl].reshape(k.k, k.n)
         self.b = theta[k.bsl][:, None] if k.bsl is not None else None
-        self.gb = gtheta[k.bsl] if k.bsl is not None else None
+        self.gviews = [(gt, gt[k.wsl].reshape(k.k, k.n), gt[k.bsl] if k.bsl is not None else None)
+                       for gt in gthetas]
         self.cols = k.cols
         self.vx = V[k.x] if k.cols is None and isinstance(k.x, slice) else None
         self.vout, self.gout = V[k.out], G[k.out]
@@ -420,12 +421,17 @@ class BoundMatmul:
 
     def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
         k, g = self.k, self.gout
-        if g.shape[1] == 1:  # one sample: ∂C/∂W = g xᵀ is an outer product, one multiply per entry;
-            np.dot(g, self.X.T, out=self.gW)  # np.dot's (BLAS) is 2-3× faster than broadcasting or matmul
+        for target, gW, gb in self.gviews:
+            if target is gtheta:
+                break
         else:
-            np.matmul(g, self.X.T, out=self.gW)
-        if self.gb is not None:
-            np.add.reduce(g, axis=1, out=self.gb)
+            raise ValueError("BoundMatmul.backward: gtheta is none of the arrays it was bound to")
+        if g.shape[1] == 1:  # one sample: ∂C/∂W = g xᵀ is an outer product, one multiply per entry;
+            np.dot(g, self.X.T, out=gW)  # np.dot's (BLAS) is 2-3× faster than broadcasting or matmul
+        else:
+            np.matmul(g, self.X.T, out=gW)
+        if gb is not None:
+            np.add.reduce(g, axis=1, out=gb)
         elif k.sb is not None:
             k.sb.add(self.G, g)
         if k.sx is not None:
@@ -582,8 +588,9 @@ class BoundLogisticLoss:
             self.G[self.k.z] = gz
 
 
-def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> Any:
-    """``kernel`` bound to these arrays (views where its rows allow), for one batch size."""
+def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gthetas: Sequence[np.ndarray]) -> Any:
+    """``kernel`` bound to these arrays (views where its rows allow), for one batch size;
+    ``gthetas``: the arrays a backward may write θ's gradient into (one per call)."""
     if isinstance(kernel, LogisticLossKernel):
         return BoundLogisticLoss(kernel, V, G)
     if isinstance(kernel, Elementwise) and all(isinstance(r, slice) for r in kernel.ins):
@@ -592,7 +599,7 @@ def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta
             and (kernel.scatter is None or kernel.scatter.perm is None)):
         return BoundSum(kernel, V, G)
     if isinstance(kernel, MatmulBlock):
-        return BoundMatmul(kernel, V, G, theta, gtheta)
+        return BoundMatmul(kernel, V, G, theta, gthetas)
     return Bound(kernel, V, G)
 
 

@@ -25,9 +25,10 @@ it for you), so neither state can be stale when it is read.
 
 Zeroing the whole gradient (:meth:`ParameterStore.zero_grad`, what ``opt.zero_grad()``
 does) is deferred: the array is cleared when ``grad`` is next read, and a compiled
-backward that follows (:meth:`ParameterStore.add_grad`) copies its gradient in instead of
-adding it to zeros — one pass over the vector instead of three. Hence, again: take
-``store.grad`` from the store when you need it, not an array kept from before.
+backward that follows (:meth:`ParameterStore.add_grad`) hands its gradient array to the
+store, which takes it as its ``grad`` — no pass over the vector at all, where zeroing and
+adding made three. Hence, again: take ``store.grad`` from the store when you need it, not
+an array kept from before (after such a backward it is another array).
 """
 
 from __future__ import annotations
@@ -196,15 +197,25 @@ class ParameterStore:
         for v in values:
             v.grad = 0.0
 
-    def add_grad(self, index: Index, g: np.ndarray) -> None:
-        """grad[index] += g (a compiled backward's batch gradient): a copy when the whole
-        gradient was zeroed since it was last read, which is then no longer cleared."""
+    def add_grad(self, index: Index, g: np.ndarray, *, adopt: bool = False) -> None:
+        """grad[index] += g (a compiled backward's batch gradient). When the whole gradient
+        was zeroed since it was last read, g is copied in instead — or, with ``adopt=True``,
+        *becomes* the store's gradient array (no copy; as PyTorch's backward takes the new
+        gradient tensor as ``.grad`` after ``zero_grad(set_to_none=True)``). The caller then
+        must not write ``g`` while :meth:`holds_grad` says the store holds it."""
         self.vector_current()
         if self._zeroed and self._covers(index):
-            np.copyto(self._grad[index], g)
+            if adopt and g.dtype == np.float64 and g.shape == self._grad.shape and g.flags.c_contiguous:
+                self._grad = g
+            else:
+                self._grad[index] = g
             self._zeroed = False
         else:
             self.grad[index] += g
+
+    def holds_grad(self, array: np.ndarray) -> bool:
+        """Whether ``array`` is the store's gradient array (one it adopted, :meth:`add_grad`)."""
+        return self._grad is array
 
     def _covers(self, index: Index) -> bool:
         """``index`` is a slice over the whole vector, in order."""

@@ -178,7 +178,8 @@ def test_public_compiled_step_matches_torch(torch, B):
 
 def test_backward_accumulates_after_a_deferred_zero_grad():
     """opt.zero_grad() then two backward passes: the second adds to the first (as eager
-    backward accumulates); a third after zero_grad starts from zero again."""
+    backward accumulates; the first hands the store its array, which no later pass may
+    write, accumulate=False included); a third after zero_grad starts from zero again."""
     model = nn.MLP(4, [3, 2], activation="sigmoid", seed=5)
     xs = [autodiff.Value(0.0) for _ in range(4)]
     ys = [autodiff.Value(0.0) for _ in range(2)]
@@ -189,6 +190,10 @@ def test_backward_accumulates_after_a_deferred_zero_grad():
     opt.zero_grad()
     tape.forward(batch)
     g1 = tape.backward("sum").copy()
+    np.testing.assert_array_equal(tape.store.grad, g1)
+    tape.forward(batch[1:])  # a pass that adds nothing must leave the store's gradient alone
+    g_other = tape.backward("sum", accumulate=False)
+    assert not np.array_equal(g_other, g1)
     np.testing.assert_array_equal(tape.store.grad, g1)
     tape.forward(batch)
     tape.backward("sum")
