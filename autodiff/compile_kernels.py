@@ -373,7 +373,10 @@ class BoundElementwise:
                 scatter.add(self.G, _scaled(g, local))
             elif local.__class__ is float and (local == 1.0 or local == -1.0):
                 if assign:  # the first write to these rows: 0 + x is x
-                    np.copyto(target, g) if local == 1.0 else np.negative(g, out=target)
+                    if local == 1.0:
+                        target[...] = g
+                    else:
+                        np.negative(g, out=target)
                 elif local == 1.0:
                     target += g
                 else:
@@ -567,13 +570,13 @@ class BoundLogisticLoss:
         A, Q, S, N, E, H, D, L, P, T = self.v
         gA, gQ, gS, gN, gE, gH, gD, gL, gP, gT = self.g
         tmp = self.tmp
-        np.copyto(gP, gT)                  # t = p − q
+        gP[...] = gT                       # t = p − q
         np.negative(gT, out=gQ)
-        np.copyto(gH, gP)                  # p = h + l
-        np.copyto(gL, gP)
+        gH[...] = gP                       # p = h + l
+        gL[...] = gP
         np.divide(1.0, D, out=gD)          # l = ln d: ∂l/∂d = 1/d
         np.multiply(gL, gD, out=gD)
-        np.copyto(gE, gD)                  # d = c₁ + e
+        gE[...] = gD                       # d = c₁ + e
         np.multiply(gH, c, out=gS)         # h = c·s
         np.multiply(gE, E, out=gN)         # e = eⁿ
         np.negative(gN, out=gA)            # n = −a
