@@ -86,12 +86,12 @@ def _consumers(tr: "Trace") -> Counter:
 _READS_IN_LANE = {"a": 2, "q": 1, "s": 1, "n": 1, "e": 1, "h": 1, "d": 1, "l": 1, "p": 1}
 
 
-def _fusable(tr: "Trace", lane: dict[str, Value], readers: Counter, consts: set[int]) -> bool:
+def _fusable(tr: "Trace", lane: dict[str, Value], readers: Counter, consts: set[int], outputs: set[int]) -> bool:
     inner = [lane[r] for r in ROLES]
     ids = {id(v) for v in inner}
     if not all(id(v) in tr.in_root and id(v) in tr.variant for v in inner):
         return False
-    if any(id(v) in {id(o) for o in tr.outputs} or v is tr.root for v in inner[:-1]):
+    if any(id(v) in outputs or v is tr.root for v in inner[:-1]):
         return False
     if any(readers[id(lane[r])] != k for r, k in _READS_IN_LANE.items()):
         return False
@@ -110,13 +110,13 @@ def logistic_lanes(tr: "Trace") -> dict[int, list[dict[str, Value]]]:
     if not subs:
         return {}
     readers = _consumers(tr)
-    consts = set(map(id, tr.consts))
+    consts, outputs = set(map(id, tr.consts)), set(map(id, tr.outputs))
     position = {id(v): i for i, v in enumerate(tr.order)}
     by_level: dict[int, list[dict[str, Value]]] = {}
     taken: set[int] = set()
     for t in subs:
         lane = logistic_lane(tr, t)
-        if lane is None or not _fusable(tr, lane, readers, consts):
+        if lane is None or not _fusable(tr, lane, readers, consts, outputs):
             continue
         ids = {id(lane[r]) for r in ROLES}
         if ids & taken:
