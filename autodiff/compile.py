@@ -37,8 +37,9 @@ scatter-adds where they are not. ``dot`` nodes of one level that read the same i
 with distinct parameter weights become one *matmul block*: their weights are laid out
 contiguously in ``param_data`` so that W is a view, and the whole layer is Z = W X + b over
 the batch. ``sum``, ``max`` and ``softmax`` are lowered with cumulative sums, argmax masks
-and one softmax per distinct input tuple. Inspect the result with :meth:`Tape.plan` /
-:meth:`Tape.describe`.
+and one softmax per distinct input tuple; the per-output nodes of a binary cross-entropy
+from the logits run as one fused kernel (:mod:`autodiff.compile_fuse`). Inspect the
+result with :meth:`Tape.plan` / :meth:`Tape.describe`.
 
 Batch-invariant parts. Nodes that read no input (an L2 penalty Σ w², products of
 parameters) have the same value for every sample: they run once per batch on a single
