@@ -85,7 +85,7 @@ import math
 import threading
 from collections.abc import Sequence as SequenceABC
 from contextlib import contextmanager
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
@@ -203,7 +203,10 @@ class Tape:
         self._checked_at = 0  # the write clock when the last backward checked them
         self._V = self._G = None
         self._forward_done = self._backward_done = False
+        self._inner: list = []  # fused kernels' inner_grads (bound per batch size)
+        self._inner_ready = True
         self._seed = 1.0  # ∂C/∂C of the last backward (1/B for reduction="mean")
+        self._const_objs: Optional[list] = None  # the constants' data objects sync last read
         self.sync()
 
     # ------------------------------------------------------------------ running
@@ -212,7 +215,11 @@ class Tape:
         self.store.vector_current()
         if not isinstance(self._store_index, slice):
             np.take(self.store.data, self._store_index, out=self.param_data)
-        self._const_data = np.fromiter(map(_get_data, self._lay.consts), float, len(self._lay.consts))
+        values = list(map(_get_data, self._lay.consts))
+        if self._const_objs is not None and all(map(is_, values, self._const_objs)):
+            return  # the very same float objects (immutable): nothing to copy
+        self._const_objs = values
+        self._const_data = np.fromiter(values, float, len(values))
         if self._V is not None:
             self._V[self._lay.const_rows] = self._const_data[:, None]
 
@@ -355,7 +362,7 @@ class Tape:
             # gᵀg is a cheap screen (one BLAS pass): not finite when an entry is NaN or ±inf,
             # or merely above ~1e154, which the exact sum then clears
             finite = math.isfinite(float(np.dot(gtheta, gtheta))) or math.isfinite(float(gtheta.sum()))
-        self._backward_done = True
+        self._backward_done, self._inner_ready = True, not self._inner
         if not finite:
             self._check_gradients()
         if accumulate:
@@ -406,6 +413,7 @@ class Tape:
         for a parameter this is its per-sample gradient, summed over all its uses.
         """
         self._need(self._backward_done, "grad_of", "backward")
+        self._inner_grads()
         key = id(node)
         if key not in self._sch.row and key not in self._lay.theta_pos:
             raise KeyError(f"grad_of: {describe(node)} is not in the compiled graph")
@@ -475,12 +483,22 @@ class Tape:
         bound = {id(k): bind(k, self._V, self._G, theta, gbufs) for k in sch.var_kernels}
         bound.update((id(k), bind(k, self._V1, self._G[:, :1], theta, gbufs)) for k in sch.inv_kernels)
         self._bound = bound
+        # fused kernels leave rows of their inner nodes' gradients for grad_of to ask for
+        self._inner = [f for f in (getattr(b, "inner_grads", None) for b in bound.values()) if f is not None]
+        self._inner_ready = True
         self._run_inv = [bound[id(k)] for k in sch.inv_kernels]
         self._run_var = [bound[id(k)] for k in sch.var_kernels]
         self._back_var = [bound[id(k)] for k in sch.var_backward]
         self._back_inv = [bound[id(k)] for k in sch.inv_backward]
         self.batch_size = B
         self._forward_done = self._backward_done = False
+
+    def _inner_grads(self) -> None:
+        """Have fused kernels write their inner nodes' gradient rows (once per backward)."""
+        if not self._inner_ready:
+            for fill in self._inner:
+                fill()
+            self._inner_ready = True
 
     def _replay(self, b: int) -> dict[int, Value]:
         """Sample ``b`` of the last batch rebuilt as an eager graph (id of a tape node → its
@@ -542,6 +560,7 @@ class Tape:
         from .trace import Trace
         root_key = id(self.root)
         infinite: set[int] = set()
+        self._inner_grads()
         for b in self._columns_not_finite(self._G):
             copies = self._replay_or_raise(b, "backward")
             try:   # eager backward()'s pass, recorded: its gradients even where it raises

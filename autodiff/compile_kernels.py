@@ -450,10 +450,11 @@ class LogisticLossKernel:
     """m fused lanes of a logistic loss (:mod:`autodiff.compile_fuse`): per lane
     a = |z|, q = y·z, s = z + a, n = −a, e = eⁿ, h = c·s, d = c₁ + e, l = ln d, p = h + l,
     t = p − q (t = softplus z − yz for c = ½, c₁ = 1), the nodes' rows role by role in
-    that order. Backward runs the chain rule of those ten nodes, operation for operation as
-    their own kernels would (so the numbers are the same bit for bit), and writes every
-    node's gradient row; z's gradient ((∂s/∂z + q's part) + a's part) it writes, being the
-    only node that reads z."""
+    that order. Backward runs the chain rule of those ten nodes as their own kernels would,
+    rounding for rounding (the numbers are the same bit for bit), but writes only the rows
+    it needs on the way to z's gradient ((∂s/∂z + q's part) + a's part; it is the only writer
+    of z's rows, z being read by no other node); :meth:`BoundLogisticLoss.inner_grads` fills
+    the other inner rows when asked (``Tape.grad_of``)."""
 
     kind = "logistic_loss"
     __slots__ = ("nodes", "m", "out", "z", "y", "c", "c1", "sz")
@@ -566,29 +567,41 @@ class BoundLogisticLoss:
         np.subtract(P, Q, out=T)
 
     def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        """G[z] only, as the ten nodes' own kernels computed it, rounding for rounding:
+        ((0.5g + (−g)·y) + (0.5g − (g·(1/d))·e)·sign z with g = G[t], c = 0.5, since
+        ∂t/∂p = ∂p/∂h = ∂p/∂l = ∂d/∂e = 1 pass g on unchanged, x + (−w) = x − w and
+        (−g)·y = −(g·y) exactly. The inner nodes' rows: :meth:`inner_grads`, on demand."""
         z, y, c, _ = self._inputs()
-        A, Q, S, N, E, H, D, L, P, T = self.v
-        gA, gQ, gS, gN, gE, gH, gD, gL, gP, gT = self.g
+        D, E = self.v[6], self.v[4]
+        gA, gS, gN = self.g[0], self.g[2], self.g[3]  # scratch rows here, filled by inner_grads
+        gT = self.g[9]
         tmp = self.tmp
-        gP[...] = gT                       # t = p − q
-        np.negative(gT, out=gQ)
-        gH[...] = gP                       # p = h + l
-        gL[...] = gP
-        np.divide(1.0, D, out=gD)          # l = ln d: ∂l/∂d = 1/d
-        np.multiply(gL, gD, out=gD)
-        gE[...] = gD                       # d = c₁ + e
-        np.multiply(gH, c, out=gS)         # h = c·s
-        np.multiply(gE, E, out=gN)         # e = eⁿ
-        np.negative(gN, out=gA)            # n = −a
-        np.add(gA, gS, out=gA)             # s = z + a: a's part ...
+        np.divide(1.0, D, out=gN)          # l = ln d: ∂l/∂d = 1/d, times ∂C/∂l = g
+        np.multiply(gT, gN, out=gN)
+        np.multiply(gN, E, out=gN)         # e = eⁿ: ∂e/∂n = e;  gN = ∂C/∂n
+        np.multiply(gT, c, out=gS)         # h = c·s: ∂C/∂s = g·c
+        np.subtract(gS, gN, out=gA)        # ∂C/∂a = −∂C/∂n + ∂C/∂s
         gz = self.gz if self.gz is not None else self.tmp_z
-        np.multiply(gQ, y, out=tmp)        # q = y·z: ∂q/∂z = y
-        np.add(gS, tmp, out=gz)            # ... z's: s's part, then q's
-        np.sign(z, out=tmp)                # a = |z|: ∂a/∂z = sign z
+        np.multiply(gT, y, out=tmp)        # q = y·z: ∂C/∂q = −g, ∂q/∂z = y
+        np.subtract(gS, tmp, out=gz)       # ∂C/∂z: s's part, then q's ...
+        np.sign(z, out=tmp)                # ... then a's: ∂a/∂z = sign z
         np.multiply(gA, tmp, out=tmp)
         gz += tmp
         if self.gz is None:
             self.G[self.k.z] = gz
+
+    def inner_grads(self) -> None:
+        """Write the inner nodes' gradient rows of the last backward, as their own kernels
+        would have (for ``Tape.grad_of`` and the non-finite checks)."""
+        gA, gQ, gS, gN, gE, gH, gD, gL, gP, gT = self.g
+        gP[...] = gT                       # t = p − q
+        np.negative(gT, out=gQ)
+        gH[...] = gP                       # p = h + l
+        gL[...] = gP
+        np.divide(1.0, self.v[6], out=gD)  # l = ln d
+        np.multiply(gL, gD, out=gD)
+        gE[...] = gD                       # d = c₁ + e
+        # s, n and a hold their gradients already (backward computes them on the way to z)
 
 
 def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gthetas: Sequence[np.ndarray]) -> Any:
