@@ -37,8 +37,9 @@ scatter-adds where they are not. ``dot`` nodes of one level that read the same i
 with distinct parameter weights become one *matmul block*: their weights are laid out
 contiguously in ``param_data`` so that W is a view, and the whole layer is Z = W X + b over
 the batch. ``sum``, ``max`` and ``softmax`` are lowered with cumulative sums, argmax masks
-and one softmax per distinct input tuple. Inspect the result with :meth:`Tape.plan` /
-:meth:`Tape.describe`.
+and one softmax per distinct input tuple; the per-output nodes of a binary cross-entropy
+from the logits run as one fused kernel (:mod:`autodiff.compile_fuse`). Inspect the
+result with :meth:`Tape.plan` / :meth:`Tape.describe`.
 
 Batch-invariant parts. Nodes that read no input (an L2 penalty Σ w², products of
 parameters) have the same value for every sample: they run once per batch on a single
@@ -85,8 +86,9 @@ from __future__ import annotations
 import gc
 import math
 import threading
+from collections.abc import Sequence as SequenceABC
 from contextlib import contextmanager
-from operator import attrgetter
+from operator import attrgetter, is_
 from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import numpy as np
@@ -136,6 +138,24 @@ def compile(root: Value, inputs: Sequence[Value], *,  # noqa: A001 - autodiff.co
     return Tape(root, inputs, list(outputs))
 
 
+class _Labels(SequenceABC):
+    """The inputs' labels as a sequence read on demand: the batch check names a column only
+    when it refuses one, so a forward need not gather hundreds of labels every time."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: list[Value]) -> None:
+        self._values = values
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [v.label for v in self._values[i]]
+        return self._values[i].label
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Compiling allocates O(nodes) small objects that live on: the garbage collector's passes
@@ -156,7 +176,9 @@ class Tape:
     Public attributes: ``inputs`` (list of Values), ``params`` (list of Values, in the
     order of ``param_data``), ``store`` (the :class:`ParameterStore` holding them),
     ``param_data`` (ndarray (P,), the parameter values the tape computes with),
-    ``param_grad`` (ndarray (P,), the reduced gradient of the last :meth:`backward`),
+    ``param_grad`` (ndarray (P,), the reduced gradient of the last :meth:`backward`; after a
+    backward that added into a zeroed gradient it is the store's ``grad`` array itself, so
+    read it before changing the gradient, e.g. by clipping),
     ``batch_size`` (B of the last forward).
     """
 
@@ -176,15 +198,23 @@ class Tape:
             self.param_data = self.store.data[self._store_index]
         else:
             self.param_data = np.zeros(len(self.params))
-        self.param_grad = np.zeros(len(self.params))
+        # θ's gradient is computed into one of two arrays, never the one the store holds as
+        # its grad (it takes the array of a backward into a zeroed gradient, no copy: params.py)
+        whole = isinstance(self._store_index, slice) and len(self.params) == len(self.store)
+        self._gbufs = [np.zeros(len(self.params)) for _ in range(2 if whole else 1)]
+        self.param_grad = self._gbufs[0]
         self.batch_size = 0
         self._lock = threading.Lock()
         self._forward_thread = 0  # threading.get_ident() of the last forward
+        self._labels = _Labels(inputs)  # the inputs' names, read only when a batch is refused
         self._seen: Optional[tuple] = None  # θ and constants as forward used them, kept at a write
         self._checked_at = 0  # the write clock when the last backward checked them
         self._V = self._G = None
         self._forward_done = self._backward_done = False
+        self._inner: list = []  # fused kernels' inner_grads (bound per batch size)
+        self._inner_ready = True
         self._seed = 1.0  # ∂C/∂C of the last backward (1/B for reduction="mean")
+        self._const_objs: Optional[list] = None  # the constants' data objects sync last read
         self.sync()
 
     # ------------------------------------------------------------------ running
@@ -193,7 +223,11 @@ class Tape:
         self.store.vector_current()
         if not isinstance(self._store_index, slice):
             np.take(self.store.data, self._store_index, out=self.param_data)
-        self._const_data = np.fromiter(map(_get_data, self._lay.consts), float, len(self._lay.consts))
+        values = list(map(_get_data, self._lay.consts))
+        if self._const_objs is not None and all(map(is_, values, self._const_objs)):
+            return  # the very same float objects (immutable): nothing to copy
+        self._const_objs = values
+        self._const_data = np.fromiter(values, float, len(values))
         if self._V is not None:
             self._V[self._lay.const_rows] = self._const_data[:, None]
 
@@ -211,12 +245,14 @@ class Tape:
         ``sync=True`` first re-reads parameters and constants from their Values.
         A 1-D batch of length n_inputs is one sample.
         """
-        with self._in_use("forward"):
+        self._enter("forward")
+        try:
             return self._forward(batch, sync)
+        finally:
+            self._lock.release()
 
     def _forward(self, batch: Any, sync: bool) -> np.ndarray:
-        X = validate.batch(batch, "tape.forward(batch)", len(self.inputs),
-                           names=[v.label for v in self.inputs])
+        X = validate.batch(batch, "tape.forward(batch)", len(self.inputs), names=self._labels)
         staleness.unwatch(self)
         self._seen, self._checked_at = None, -1
         B = X.shape[0]
@@ -236,7 +272,7 @@ class Tape:
                 V[self._sch.frontier] = self._V1[self._sch.frontier]
             for k in self._run_var:
                 k.forward(theta, X)
-            total = float(V[self._sch.op_rows].sum())  # inf/NaN anywhere makes the sum non-finite
+            total = float(np.add.reduce(self._V_ops, axis=None))  # inf/NaN anywhere makes it non-finite
         if not math.isfinite(total):
             self._raise_non_finite()  # returns if the sum merely overflowed
         self._forward_done, self._backward_done = True, False
@@ -276,18 +312,14 @@ class Tape:
         staleness.unwatch(self)
         self._seen, self._checked_at = None, staleness.CLOCK[0]
 
-    @contextmanager
-    def _in_use(self, what: str) -> Iterator[None]:
+    def _enter(self, what: str) -> None:
         """One thread at a time: the tape's arrays are its working memory, so a second thread
-        entering forward/backward while another is inside would mix two batches."""
+        entering forward/backward while another is inside would mix two batches. The caller
+        releases ``self._lock`` in a ``finally``."""
         if not self._lock.acquire(blocking=False):
             raise RuntimeError(f"tape.{what}: this tape is being run by another thread right now; a tape "
                                "is not thread-safe (its arrays hold one batch): compile one tape per "
                                "thread, or guard the tape with a lock")
-        try:
-            yield
-        finally:
-            self._lock.release()
 
     def __reduce__(self):
         raise TypeError("a compiled Tape cannot be pickled (it holds kernels built for this process); "
@@ -305,7 +337,8 @@ class Tape:
             raise ValueError(f"tape.backward(reduction): 'mean' or 'sum', got {reduction!r}")
         if not self._forward_done:
             raise RuntimeError("tape.backward: call tape.forward(batch) first")
-        with self._in_use("backward"):
+        self._enter("backward")
+        try:
             if self._forward_thread != threading.get_ident():
                 raise RuntimeError("tape.backward: the last tape.forward ran in another thread, so this "
                                    "backward would use that thread's batch; a tape is not thread-safe: "
@@ -313,10 +346,16 @@ class Tape:
                                    "in one thread under a lock")
             self._check_unchanged()
             return self._backward(reduction, accumulate)
+        finally:
+            self._lock.release()
 
     def _backward(self, reduction: str, accumulate: bool) -> np.ndarray:
         sch = self._sch
-        V, G, theta, gtheta = self._V, self._G, self.param_data, self.param_grad
+        gtheta = self._gbufs[0]
+        if self.store.holds_grad(gtheta):
+            gtheta = self._gbufs[1]
+        self.param_grad = gtheta
+        V, G, theta = self._V, self._G, self.param_data
         for rows, cols in sch.zero:  # only rows that kernels accumulate into
             G[rows, cols] = 0.0
         if sch.theta_unwritten is not None:  # block kernels overwrite their own slots
@@ -337,11 +376,11 @@ class Tape:
             # gᵀg is a cheap screen (one BLAS pass): not finite when an entry is NaN or ±inf,
             # or merely above ~1e154, which the exact sum then clears
             finite = math.isfinite(float(np.dot(gtheta, gtheta))) or math.isfinite(float(gtheta.sum()))
-        self._backward_done = True
+        self._backward_done, self._inner_ready = True, not self._inner
         if not finite:
             self._check_gradients()
         if accumulate:
-            self.store.grad[self._store_index] += gtheta
+            self.store.add_grad(self._store_index, gtheta, adopt=len(self._gbufs) == 2)
         return gtheta
 
     # --------------------------------------------------------------- inspection
@@ -388,6 +427,7 @@ class Tape:
         for a parameter this is its per-sample gradient, summed over all its uses.
         """
         self._need(self._backward_done, "grad_of", "backward")
+        self._inner_grads()
         key = id(node)
         if key not in self._sch.row and key not in self._lay.theta_pos:
             raise KeyError(f"grad_of: {describe(node)} is not in the compiled graph")
@@ -450,18 +490,29 @@ class Tape:
         self._V = np.zeros((self._sch.n_rows, B))
         self._G = np.zeros((self._sch.n_rows, B))
         self._V1 = self._V[:, :1]
+        self._V_ops = self._V[self._sch.op_rows]
         self._V[self._lay.const_rows] = self._const_data[:, None]
         # the kernels bound to these arrays; batch-invariant ones run on column 0 only
-        sch, theta, gtheta = self._sch, self.param_data, self.param_grad
-        bound = {id(k): bind(k, self._V, self._G, theta, gtheta) for k in sch.var_kernels}
-        bound.update((id(k), bind(k, self._V1, self._G[:, :1], theta, gtheta)) for k in sch.inv_kernels)
+        sch, theta, gbufs = self._sch, self.param_data, self._gbufs
+        bound = {id(k): bind(k, self._V, self._G, theta, gbufs) for k in sch.var_kernels}
+        bound.update((id(k), bind(k, self._V1, self._G[:, :1], theta, gbufs)) for k in sch.inv_kernels)
         self._bound = bound
+        # fused kernels leave rows of their inner nodes' gradients for grad_of to ask for
+        self._inner = [f for f in (getattr(b, "inner_grads", None) for b in bound.values()) if f is not None]
+        self._inner_ready = True
         self._run_inv = [bound[id(k)] for k in sch.inv_kernels]
         self._run_var = [bound[id(k)] for k in sch.var_kernels]
         self._back_var = [bound[id(k)] for k in sch.var_backward]
         self._back_inv = [bound[id(k)] for k in sch.inv_backward]
         self.batch_size = B
         self._forward_done = self._backward_done = False
+
+    def _inner_grads(self) -> None:
+        """Have fused kernels write their inner nodes' gradient rows (once per backward)."""
+        if not self._inner_ready:
+            for fill in self._inner:
+                fill()
+            self._inner_ready = True
 
     def _replay(self, b: int) -> dict[int, Value]:
         """Sample ``b`` of the last batch rebuilt as an eager graph (id of a tape node → its
@@ -523,6 +574,7 @@ class Tape:
         from .trace import Trace
         root_key = id(self.root)
         infinite: set[int] = set()
+        self._inner_grads()
         for b in self._columns_not_finite(self._G):
             copies = self._replay_or_raise(b, "backward")
             try:   # eager backward()'s pass, recorded: its gradients even where it raises

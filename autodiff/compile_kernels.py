@@ -38,8 +38,8 @@ from .ops import Op
 
 Index = Union[slice, np.ndarray]
 
-__all__ = ["as_index", "first_row", "Scatter", "Bound", "bind", "Elementwise", "SumKernel", "DotKernel", "MatmulBlock",
-           "MaxKernel", "SoftmaxKernel", "Kernel", "KernelKind", "KERNEL_KINDS"]
+__all__ = ["as_index", "first_row", "Scatter", "Bound", "bind", "mark_first_writes", "Elementwise", "SumKernel", "DotKernel", "MatmulBlock",
+           "MaxKernel", "SoftmaxKernel", "LogisticLossKernel", "Kernel", "KernelKind", "KERNEL_KINDS"]
 
 
 def as_index(rows: Sequence[int]) -> Index:
@@ -80,6 +80,16 @@ class Scatter:
             G[self.key] += C
         else:
             G[self.key] += np.add.reduceat(C[self.perm], self.starts, axis=0)
+
+    def rows(self) -> range | list[int]:
+        """The distinct target rows."""
+        key = self.key
+        return range(key.start, key.stop) if isinstance(key, slice) else key.tolist()
+
+    @property
+    def view(self) -> bool:
+        """The targets are distinct, consecutive rows: G[key] is a view written in place."""
+        return self.perm is None and isinstance(self.key, slice)
 
 
 def _scaled(g: np.ndarray, local: Any) -> np.ndarray:
@@ -128,7 +138,7 @@ class Elementwise:
     from the op table's ``array_forward`` / ``array_partials``."""
 
     kind = "elementwise"
-    __slots__ = ("op", "attr", "nodes", "out", "ins", "fwd", "partials", "pairs", "xs")
+    __slots__ = ("op", "attr", "nodes", "out", "ins", "fwd", "partials", "into", "pairs", "xs", "assign")
 
     def __init__(self, op: Op, attr: Any, nodes: Sequence, out: slice,
                  ins: Sequence[Sequence[int]], grad_slots: Sequence[bool]) -> None:
@@ -137,9 +147,10 @@ class Elementwise:
         _check_array_form(op, attr)
         self.op, self.attr, self.nodes, self.out = op, attr, nodes, out
         self.ins = [as_index(r) for r in ins]
-        self.fwd, self.partials = op.array_forward, op.array_partials
+        self.fwd, self.partials, self.into = op.array_forward, op.array_partials, op.array_out
         self.pairs = [(i, Scatter(r)) for i, (r, need) in enumerate(zip(ins, grad_slots)) if need]
         self.xs: list = []
+        self.assign: frozenset[int] = frozenset()  # slots whose rows backward writes first (mark_first_writes)
 
     def forward(self, V: np.ndarray, theta: np.ndarray, batch: np.ndarray) -> None:
         xs = self.xs = [V[k] for k in self.ins]
@@ -229,7 +240,7 @@ class MatmulBlock:
     Runs bound to a batch size's arrays (:class:`BoundMatmul`)."""
 
     kind = "matmul"
-    __slots__ = ("nodes", "k", "n", "out", "wsl", "bsl", "brows", "x", "cols", "sx", "sb")
+    __slots__ = ("nodes", "k", "n", "out", "wsl", "bsl", "brows", "x", "cols", "sx", "sb", "assign_x")
 
     def __init__(self, nodes: Sequence, out: slice, wpos: int, n: int, x: Sequence[int],
                  bias_theta: Optional[int], bias_rows: Optional[Sequence[int]],
@@ -244,6 +255,7 @@ class MatmulBlock:
         self.cols = batch_cols  # x = graph inputs in consecutive batch columns: read the batch
         self.sx = Scatter(x) if need_x else None
         self.sb = Scatter(bias_rows) if bias_rows is not None and need_bias_rows else None
+        self.assign_x = False  # G[x] written, not added to (mark_first_writes)
 
 
 class MaxKernel:
@@ -338,46 +350,57 @@ class BoundElementwise:
     view; G[aᵢ] += G[u]·∂f/∂aᵢ added in place into the input rows' view (a scatter where
     an input row repeats or the rows are not consecutive)."""
 
-    __slots__ = ("fwd", "partials", "attr", "vins", "vout", "gout", "grads", "G")
+    __slots__ = ("fwd", "partials", "into", "attr", "vins", "vout", "gout", "grads", "G")
 
     def __init__(self, k: "Elementwise", V: np.ndarray, G: np.ndarray) -> None:
-        self.fwd, self.partials, self.attr = k.fwd, k.partials, k.attr
+        self.fwd, self.partials, self.into, self.attr = k.fwd, k.partials, k.into, k.attr
         self.vins = [V[r] for r in k.ins]
         self.vout, self.gout, self.G = V[k.out], G[k.out], G
-        self.grads = [(i, _target(G, sc), sc) for i, sc in k.pairs]
+        self.grads = [(i, _target(G, sc), sc, i in k.assign) for i, sc in k.pairs]
 
     def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
-        self.vout[...] = self.fwd(*self.vins, attr=self.attr)
+        if self.into is not None:
+            self.into(self.vout, *self.vins, attr=self.attr)
+        else:
+            self.vout[...] = self.fwd(*self.vins, attr=self.attr)
 
     def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
         g = self.gout
         locals_ = self.partials(self.vins, self.vout, self.attr)
-        for i, target, scatter in self.grads:
+        for i, target, scatter, assign in self.grads:
             local = locals_[i]
             if target is None:
                 scatter.add(self.G, _scaled(g, local))
             elif local.__class__ is float and (local == 1.0 or local == -1.0):
-                if local == 1.0:
+                if assign:  # the first write to these rows: 0 + x is x
+                    if local == 1.0:
+                        target[...] = g
+                    else:
+                        np.negative(g, out=target)
+                elif local == 1.0:
                     target += g
                 else:
                     target -= g
+            elif assign:
+                np.multiply(g, local, out=target)
             else:
                 target += g * local
 
 
 class BoundMatmul:
     """:class:`MatmulBlock` on views: Z = W X (+ b) computed into V's rows, ∂C/∂W and
-    ∂C/∂b written into θ's gradient slots."""
+    ∂C/∂b written into θ's gradient slots — of whichever of the tape's gradient arrays
+    ``backward`` is given (views of each are made once)."""
 
-    __slots__ = ("k", "W", "b", "gW", "gb", "vx", "cols", "vout", "gout", "brows", "gx", "X", "V", "G")
+    __slots__ = ("k", "W", "b", "gviews", "vx", "cols", "vout", "gout", "brows", "gx", "X", "V", "G")
 
     def __init__(self, k: "MatmulBlock", V: np.ndarray, G: np.ndarray, theta: np.ndarray,
-                 gtheta: np.ndarray) -> None:
+                 gthetas: Sequence[np.ndarray]) -> None:
         self.k, self.V, self.G = k, V, G
         self.W = theta[k.wsl].reshape(k.k, k.n)
-        self.gW = gtheta[k.wsl].reshape(k.k, k.n)
         self.b = theta[k.bsl][:, None] if k.bsl is not None else None
-        self.gb = gtheta[k.bsl] if k.bsl is not None else None
+        self.gviews = [(gt, gt[k.wsl].reshape(k.k, k.n), gt[k.bsl] if k.bsl is not None else None)
+                       for gt in gthetas]
         self.cols = k.cols
         self.vx = V[k.x] if k.cols is None and isinstance(k.x, slice) else None
         self.vout, self.gout = V[k.out], G[k.out]
@@ -401,22 +424,85 @@ class BoundMatmul:
 
     def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
         k, g = self.k, self.gout
-        if g.shape[1] == 1:  # one sample: ∂C/∂W = g xᵀ is an outer product, one multiply per entry
-            np.multiply(g, self.X.T, out=self.gW)
+        for target, gW, gb in self.gviews:
+            if target is gtheta:
+                break
         else:
-            np.matmul(g, self.X.T, out=self.gW)
-        if self.gb is not None:
-            np.sum(g, axis=1, out=self.gb)
+            raise ValueError("BoundMatmul.backward: gtheta is none of the arrays it was bound to")
+        if g.shape[1] == 1:  # one sample: ∂C/∂W = g xᵀ is an outer product, one multiply per entry;
+            np.dot(g, self.X.T, out=gW)  # np.dot's (BLAS) is 2-3× faster than broadcasting or matmul
+        else:
+            np.matmul(g, self.X.T, out=gW)
+        if gb is not None:
+            np.add.reduce(g, axis=1, out=gb)
         elif k.sb is not None:
             k.sb.add(self.G, g)
         if k.sx is not None:
-            if self.gx is not None:
-                self.gx += self.W.T @ g
-            else:
+            if self.gx is None:
                 k.sx.add(self.G, self.W.T @ g)
+            elif k.assign_x:  # the first write to these rows
+                np.matmul(self.W.T, g, out=self.gx)
+            else:
+                self.gx += self.W.T @ g
 
 
-Kernel = Union[Elementwise, SumKernel, DotKernel, MatmulBlock, MaxKernel, SoftmaxKernel]
+class LogisticLossKernel:
+    """m fused lanes of a logistic loss (:mod:`autodiff.compile_fuse`): per lane
+    a = |z|, q = y·z, s = z + a, n = −a, e = eⁿ, h = c·s, d = c₁ + e, l = ln d, p = h + l,
+    t = p − q (t = softplus z − yz for c = ½, c₁ = 1), the nodes' rows role by role in
+    that order. Backward runs the chain rule of those ten nodes as their own kernels would,
+    rounding for rounding (the numbers are the same bit for bit), but writes only the rows
+    it needs on the way to z's gradient ((∂s/∂z + q's part) + a's part; it is the only writer
+    of z's rows, z being read by no other node); :meth:`BoundLogisticLoss.inner_grads` fills
+    the other inner rows when asked (``Tape.grad_of``)."""
+
+    kind = "logistic_loss"
+    __slots__ = ("nodes", "m", "out", "z", "y", "c", "c1", "sz")
+
+    def __init__(self, nodes: Sequence, out: slice, z: Sequence[int], y: Sequence[int], c: Sequence[int],
+                 c1: Sequence[int]) -> None:
+        self.nodes, self.m, self.out = nodes, len(z), out
+        self.z, self.y, self.c, self.c1 = as_index(z), as_index(y), as_index(c), as_index(c1)
+        self.sz = Scatter(z)
+
+    @classmethod
+    def build(cls, nodes: Sequence, out: slice, row: "Rows", needs: frozenset) -> "LogisticLossKernel":
+        """From the nodes role-major (a…, q…, s…, n…, e…, h…, d…, l…, p…, t…)."""
+        m = len(nodes) // 10
+        lane_in = lambda role, slot: [row[id(v.inputs[slot])] for v in nodes[role * m:(role + 1) * m]]  # noqa: E731
+        return cls(nodes, out, lane_in(0, 0), lane_in(1, 0), lane_in(5, 0), lane_in(6, 0))
+
+
+Kernel = Union[Elementwise, SumKernel, DotKernel, MatmulBlock, MaxKernel, SoftmaxKernel, LogisticLossKernel]
+
+
+def _scatters(k: "Kernel") -> list[tuple[Any, Scatter]]:
+    """(slot, scatter) for every set of G rows ``k``'s backward adds into, in its order."""
+    if isinstance(k, Elementwise):
+        return list(k.pairs)
+    if isinstance(k, DotKernel):
+        return [(s, sc) for s, sc in (("w", k.sw), ("x", k.sx), ("b", k.sb)) if sc is not None]
+    if isinstance(k, LogisticLossKernel):
+        return [("z", k.sz)]
+    if isinstance(k, MatmulBlock):  # in the order BoundMatmul.backward adds them
+        return [(s, sc) for s, sc in (("b", k.sb), ("x", k.sx)) if sc is not None]
+    return [("in", k.scatter)] if k.scatter is not None else []
+
+
+def mark_first_writes(backward: Sequence["Kernel"], written: set[int]) -> None:
+    """Let a kernel *write* G[a] = G[u]·∂u/∂a instead of adding it when it is the first, in
+    backward order, to touch those rows (``written``: rows already set, e.g. the root's):
+    zeroed rows plus x is x, so the numbers are the same and one pass (and a temporary) less.
+    Only slots whose rows are distinct and consecutive (a view) qualify."""
+    for k in backward:
+        for slot, sc in _scatters(k):
+            rows = sc.rows()
+            fresh = sc.view and written.isdisjoint(rows)
+            if fresh and isinstance(k, Elementwise):
+                k.assign = k.assign | {slot}
+            elif fresh and isinstance(k, MatmulBlock) and slot == "x":
+                k.assign_x = True
+            written.update(rows)
 
 
 class BoundSum:
@@ -442,15 +528,94 @@ class BoundSum:
             self.gterms += self.gout[:, None, :]
 
 
-def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gtheta: np.ndarray) -> Any:
-    """``kernel`` bound to these arrays (views where its rows allow), for one batch size."""
+class BoundLogisticLoss:
+    """:class:`LogisticLossKernel` on views of its rows: each role's (m, B) values and
+    gradients; z, y and the constants are views too where their rows are consecutive."""
+
+    __slots__ = ("k", "V", "G", "v", "g", "ins", "views", "gz", "tmp", "tmp_z")
+
+    def __init__(self, k: LogisticLossKernel, V: np.ndarray, G: np.ndarray) -> None:
+        self.k, self.V, self.G = k, V, G
+        m, o = k.m, k.out.start
+        rows = [slice(o + r * m, o + (r + 1) * m) for r in range(10)]
+        self.v = [V[r] for r in rows]
+        self.g = [G[r] for r in rows]
+        self.ins = [V[i] if isinstance(i, slice) else None for i in (k.z, k.y, k.c, k.c1)]
+        self.views = self.ins if all(x is not None for x in self.ins) else None
+        self.gz = G[k.z] if isinstance(k.z, slice) else None
+        self.tmp = np.empty_like(self.v[0])
+        self.tmp_z = np.empty_like(self.v[0]) if self.gz is None else None
+
+    def _inputs(self) -> list[np.ndarray]:
+        if self.views is not None:
+            return self.views
+        k = self.k
+        return [x if x is not None else self.V[i] for x, i in zip(self.ins, (k.z, k.y, k.c, k.c1))]
+
+    def forward(self, theta: np.ndarray, batch: np.ndarray) -> None:
+        z, y, c, c1 = self._inputs()
+        A, Q, S, N, E, H, D, L, P, T = self.v
+        np.abs(z, out=A)
+        np.multiply(y, z, out=Q)
+        np.add(z, A, out=S)
+        np.negative(A, out=N)
+        np.exp(N, out=E)
+        np.multiply(c, S, out=H)
+        np.add(c1, E, out=D)
+        np.log(D, out=L)
+        np.add(H, L, out=P)
+        np.subtract(P, Q, out=T)
+
+    def backward(self, theta: np.ndarray, gtheta: np.ndarray) -> None:
+        """G[z] only, as the ten nodes' own kernels computed it, rounding for rounding:
+        ((0.5g + (−g)·y) + (0.5g − (g·(1/d))·e)·sign z with g = G[t], c = 0.5, since
+        ∂t/∂p = ∂p/∂h = ∂p/∂l = ∂d/∂e = 1 pass g on unchanged, x + (−w) = x − w and
+        (−g)·y = −(g·y) exactly. The inner nodes' rows: :meth:`inner_grads`, on demand."""
+        z, y, c, _ = self._inputs()
+        D, E = self.v[6], self.v[4]
+        gA, gS, gN = self.g[0], self.g[2], self.g[3]  # scratch rows here, filled by inner_grads
+        gT = self.g[9]
+        tmp = self.tmp
+        np.divide(1.0, D, out=gN)          # l = ln d: ∂l/∂d = 1/d, times ∂C/∂l = g
+        np.multiply(gT, gN, out=gN)
+        np.multiply(gN, E, out=gN)         # e = eⁿ: ∂e/∂n = e;  gN = ∂C/∂n
+        np.multiply(gT, c, out=gS)         # h = c·s: ∂C/∂s = g·c
+        np.subtract(gS, gN, out=gA)        # ∂C/∂a = −∂C/∂n + ∂C/∂s
+        gz = self.gz if self.gz is not None else self.tmp_z
+        np.multiply(gT, y, out=tmp)        # q = y·z: ∂C/∂q = −g, ∂q/∂z = y
+        np.subtract(gS, tmp, out=gz)       # ∂C/∂z: s's part, then q's ...
+        np.sign(z, out=tmp)                # ... then a's: ∂a/∂z = sign z
+        np.multiply(gA, tmp, out=tmp)
+        gz += tmp
+        if self.gz is None:
+            self.G[self.k.z] = gz
+
+    def inner_grads(self) -> None:
+        """Write the inner nodes' gradient rows of the last backward, as their own kernels
+        would have (for ``Tape.grad_of`` and the non-finite checks)."""
+        gA, gQ, gS, gN, gE, gH, gD, gL, gP, gT = self.g
+        gP[...] = gT                       # t = p − q
+        np.negative(gT, out=gQ)
+        gH[...] = gP                       # p = h + l
+        gL[...] = gP
+        np.divide(1.0, self.v[6], out=gD)  # l = ln d
+        np.multiply(gL, gD, out=gD)
+        gE[...] = gD                       # d = c₁ + e
+        # s, n and a hold their gradients already (backward computes them on the way to z)
+
+
+def bind(kernel: Kernel, V: np.ndarray, G: np.ndarray, theta: np.ndarray, gthetas: Sequence[np.ndarray]) -> Any:
+    """``kernel`` bound to these arrays (views where its rows allow), for one batch size;
+    ``gthetas``: the arrays a backward may write θ's gradient into (one per call)."""
+    if isinstance(kernel, LogisticLossKernel):
+        return BoundLogisticLoss(kernel, V, G)
     if isinstance(kernel, Elementwise) and all(isinstance(r, slice) for r in kernel.ins):
         return BoundElementwise(kernel, V, G)
     if (isinstance(kernel, SumKernel) and kernel.arity is not None and isinstance(kernel.flat, slice)
             and (kernel.scatter is None or kernel.scatter.perm is None)):
         return BoundSum(kernel, V, G)
     if isinstance(kernel, MatmulBlock):
-        return BoundMatmul(kernel, V, G, theta, gtheta)
+        return BoundMatmul(kernel, V, G, theta, gthetas)
     return Bound(kernel, V, G)
 
 

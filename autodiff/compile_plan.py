@@ -8,14 +8,16 @@ replays. The phases, in order:
    whether the root's gradient reaches a parameter through it (*needs_grad*).
 2. :func:`group` — op nodes that can run as one kernel: same (phase, level, kernel key);
    ``dot`` groups are split into *matmul blocks* (nodes reading one input vector with
-   distinct parameter weights) and leftovers.
+   distinct parameter weights) and leftovers. :func:`fuse` then takes the lanes of a
+   logistic loss out of their groups into one fused group (:mod:`autodiff.compile_fuse`).
 3. :func:`layout` — the parameter vector θ (block weights row-major, block biases, then
    the other parameters) and the rows of the leaves in the value array V.
 4. :func:`schedule` — rows of the op nodes, one kernel per group, the backward order and
    the bookkeeping of batch-invariant nodes (module docstring of :mod:`autodiff.compile`).
 
 Each phase reads only the earlier parts; a kernel is chosen by the kernel kind its op
-declares in the op table (``Op.kernel``), never by the op's name. Compiling costs a
+declares in the op table (``Op.kernel``), never by the op's name (the fusion patterns of
+:mod:`autodiff.compile_fuse` are the one place that names ops). Compiling costs a
 bounded number of Python operations per node (no numpy call per node or per small group),
 so its time is linear in the graph's size.
 """
@@ -24,14 +26,16 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .backprop import topological_order
-from .compile_kernels import KERNEL_KINDS, Index, Kernel, MatmulBlock, as_index, first_row
+from .compile_fuse import ROLES, logistic_lanes
+from .compile_kernels import (KERNEL_KINDS, Index, Kernel, LogisticLossKernel, MatmulBlock, as_index, first_row,
+                              mark_first_writes)
 from .ops import OPS, Op
 from .value import Value, describe
 
-__all__ = ["Plan", "build_plan", "trace", "group", "layout", "schedule"]
+__all__ = ["Plan", "build_plan", "trace", "group", "fuse", "layout", "schedule"]
 
 
 # ------------------------------------------------------------------ phase 1: trace
@@ -131,6 +135,7 @@ class Group:
     attr: Any          # the kernel kind's group attribute (an op attr, an arity, ...)
     nodes: tuple[Value, ...]
     block: Optional[int] = None  # index into Grouping.blocks for a matmul block
+    fused: Optional[Callable[..., Kernel]] = None  # builds the kernel of a fused group (nodes as given)
 
 
 @dataclass(frozen=True)
@@ -179,6 +184,29 @@ def group(tr: Trace) -> Grouping:
         if rest:
             groups.append(Group(phase, lvl, op, attr, tuple(rest)))
     return Grouping(tuple(groups), tuple(blocks))
+
+
+def fuse(tr: Trace, gr: Grouping) -> Grouping:
+    """Phase 2b: the lanes of a logistic loss (:mod:`autodiff.compile_fuse`) leave their
+    groups and run as one fused group per level of their last node, placed last among the
+    groups of that level (nothing at its level reads it)."""
+    by_level = logistic_lanes(tr)
+    if not by_level:
+        return gr
+    taken = {id(lane[r]) for lanes in by_level.values() for lane in lanes for r in ROLES}
+    groups = []
+    for g in gr.groups:
+        kept = g.nodes if g.block is not None else tuple(v for v in g.nodes if id(v) not in taken)
+        if len(kept) == len(g.nodes):
+            groups.append(g)
+        elif kept:
+            groups.append(Group(g.phase, g.level, g.op, g.attr, kept))
+    for level, lanes in sorted(by_level.items()):
+        nodes = tuple(lane[r] for r in ROLES for lane in lanes)  # role-major: each role's rows a run
+        groups.append(Group(2, level, tr.op_of[id(nodes[-1])], "logistic_loss", nodes,
+                            fused=LogisticLossKernel.build))
+    groups.sort(key=lambda g: (g.phase, g.level))  # stable
+    return Grouping(tuple(groups), gr.blocks)
 
 
 def _sort_key(key: tuple) -> tuple:
@@ -376,13 +404,15 @@ def schedule(tr: Trace, gr: Grouping, lay: Layout) -> Schedule:
     n_inv = 0
     for g in gr.groups:
         nodes = g.nodes
-        if g.block is None and len(nodes) > 1:  # order by the operands' rows: slices, not gathers
+        if g.block is None and g.fused is None and len(nodes) > 1:  # by operands' rows: slices, not gathers
             nodes = tuple(sorted(nodes, key=lambda v: [row.get(id(a), -1) for a in v.inputs]))
         start = len(row)
         for i, v in enumerate(nodes):
             row[id(v)] = start + i
         out = slice(start, start + len(nodes))
-        if g.block is not None:
+        if g.fused is not None:
+            kernels.append(g.fused(nodes, out, row, needs))
+        elif g.block is not None:
             kernels.append(_matmul(gr.blocks[g.block], lay.block_pos[g.block], lay.direct.get(g.block),
                                    nodes, out, row, needs))
         else:
@@ -396,6 +426,7 @@ def schedule(tr: Trace, gr: Grouping, lay: Layout) -> Schedule:
         return tuple(k for k in reversed(ks) if any(id(v) in needs for v in k.nodes))
 
     inv_backward, var_backward = needed(inv_kernels), needed(var_kernels)
+    mark_first_writes(var_backward, {row[id(tr.root)]})  # the root's row holds the seed
 
     # invariant op nodes that variant nodes read (or that are root / outputs): broadcast to
     # every column after the invariant kernels; their gradients are summed over the batch
@@ -470,6 +501,6 @@ class Plan:
 def build_plan(root: Value, inputs: Sequence[Value], outputs: Sequence[Value] = ()) -> Plan:
     """Run the four phases on ``root``'s graph (and the extra ``outputs``)."""
     tr = trace(root, inputs, outputs)
-    gr = group(tr)
+    gr = fuse(tr, group(tr))
     lay = layout(tr, gr)
     return Plan(tr, lay, schedule(tr, gr, lay))

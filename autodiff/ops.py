@@ -86,6 +86,9 @@ class Op:
       compiled path; default: ``forward`` / ``partials`` themselves (write them with numpy
       ufuncs or plain arithmetic and one form serves both). ``None`` array forms are used
       by the n-ary ops, which the compiler lowers itself (see ``kernel``);
+    * ``array_out(out, *xs, attr)``: ``array_forward`` writing its result into the array
+      ``out`` (same numbers), so that the compiled path runs the op into its rows in place;
+      ``None``: the compiled path copies ``array_forward``'s result there;
     * ``kernel``: which kind of compiled kernel runs a group of these nodes
       (:data:`autodiff.compile_kernels.KERNEL_KINDS`);
     * ``c_kernel``: the C core's kernel id for this op (``autodiff.engine.core.OPS_IN_C``);
@@ -114,6 +117,7 @@ class Op:
     formula: str
     array_forward: Optional[Callable[..., np.ndarray]] = _SAME
     array_partials: Optional[Callable[..., Sequence[np.ndarray]]] = _SAME
+    array_out: Optional[Callable[..., Any]] = None
     kernel: str = "elementwise"
     c_kernel: Optional[str] = ""
     function: Optional[str] = ""
@@ -187,8 +191,24 @@ def _sigmoid(x: float) -> float:
 
 
 def _np_sigmoid(x: np.ndarray) -> np.ndarray:
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    x = np.asarray(x, dtype=float)
+    return _np_sigmoid_out(np.empty_like(x), x)
+
+
+def _np_sigmoid_out(out: np.ndarray, x: np.ndarray, attr: Any = None) -> np.ndarray:
+    """σ(x) into ``out``, as :func:`_sigmoid` computes it: e = e^(−|x|), then 1/(1 + e) for
+    x ≥ 0 and e/(1 + e) otherwise (one quotient n/(1 + e) with n = 1 or e; seven numpy calls). ``x``: an array."""
+    e = np.abs(x)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    d = e + 1.0
+    np.copyto(e, 1.0, where=x >= 0)
+    return np.divide(e, d, out=out)
+
+
+def _ufunc_out(ufunc: np.ufunc) -> Callable[..., Any]:
+    """An ``array_out`` from the numpy ufunc that is the op's array form."""
+    return lambda out, *xs, attr=None: ufunc(*xs, out=out)
 
 
 def _elu(x: float, attr: float) -> float:
@@ -240,25 +260,25 @@ register(Op(
     "add", 2, lambda a, b, attr=None: a + b,
     lambda xs, out, attr: (1.0, 1.0),
     "add", "c = a + b;  ∂c/∂a = 1,  ∂c/∂b = 1",
-    c_kernel="add", rule=lambda c: "1",
+    array_out=_ufunc_out(np.add), c_kernel="add", rule=lambda c: "1",
 ))
 register(Op(
     "sub", 2, lambda a, b, attr=None: a - b,
     lambda xs, out, attr: (1.0, -1.0),
     "sub", "c = a − b;  ∂c/∂a = 1,  ∂c/∂b = −1",
-    c_kernel="sub", rule=lambda c: "1" if c.k == 0 else "−1",
+    array_out=_ufunc_out(np.subtract), c_kernel="sub", rule=lambda c: "1" if c.k == 0 else "−1",
 ))
 register(Op(
     "mul", 2, lambda a, b, attr=None: a * b,
     lambda xs, out, attr: (xs[1], xs[0]),
     "mul", "c = a · b;  ∂c/∂a = b,  ∂c/∂b = a",
-    c_kernel="mul", rule=lambda c: c.names[1 - c.k],
+    array_out=_ufunc_out(np.multiply), c_kernel="mul", rule=lambda c: c.names[1 - c.k],
 ))
 register(Op(
     "div", 2, lambda a, b, attr=None: a / b,
     lambda xs, out, attr: (1.0 / xs[1], -out / xs[1]),
     "div", "c = a / b;  ∂c/∂a = 1/b,  ∂c/∂b = −a/b²",
-    c_kernel="div",
+    array_out=_ufunc_out(np.divide), c_kernel="div",
     domain=lambda xs, attr, where: (ZeroDivisionError(f"div: division by zero: {where[0]} / {where[1]}")
                                     if xs[1] == 0.0 else None),
     rule=lambda c: f"1/{c.f(1)}" if c.k == 0 else f"−{c.f(0)}/{c.f(1)}²",
@@ -318,7 +338,7 @@ register(Op(
     "neg", 1, lambda a, attr=None: -a,
     lambda xs, out, attr: (-1.0,),
     "neg", "c = −a;  ∂c/∂a = −1",
-    c_kernel="neg", function=None, rule=lambda c: "−1",
+    array_out=_ufunc_out(np.negative), c_kernel="neg", function=None, rule=lambda c: "−1",
 ))
 register(Op(
     # a ** k with a constant exponent k = attr.
@@ -336,14 +356,14 @@ register(Op(
     lambda xs, out, attr: (out,),
     "exp", "c = eᵃ;  ∂c/∂a = eᵃ",
     lambda a, attr=None: np.exp(a),
-    c_kernel="exp", prime="exp", rule=lambda c: f"e^{c.f(0)} = {c.out}",
+    array_out=_ufunc_out(np.exp), c_kernel="exp", prime="exp", rule=lambda c: f"e^{c.f(0)} = {c.out}",
 ))
 register(Op(
     "log", 1, lambda a, attr=None: math.log(a),
     lambda xs, out, attr: (1.0 / xs[0],),
     "log", "c = ln a;  ∂c/∂a = 1/a",
     lambda a, attr=None: np.log(a),
-    c_kernel="log",
+    array_out=_ufunc_out(np.log), c_kernel="log",
     domain=lambda xs, attr, where: (ValueError(f"log: the input must be > 0, got {xs[0]!r} from {where[0]}")
                                     if not xs[0] > 0.0 else None),
     rule=lambda c: f"1/{c.f(0)}",
@@ -353,14 +373,14 @@ register(Op(
     lambda xs, out, attr: (1.0 - out * out,),
     "tanh", "c = tanh a;  ∂c/∂a = 1 − tanh² a",
     lambda a, attr=None: np.tanh(a),
-    c_kernel="tanh", activation=True, rule=lambda c: f"1 − tanh²({c.names[0]})",
+    array_out=_ufunc_out(np.tanh), c_kernel="tanh", activation=True, rule=lambda c: f"1 − tanh²({c.names[0]})",
 ))
 register(Op(
     "sigmoid", 1, lambda a, attr=None: _sigmoid(a),
     lambda xs, out, attr: (out * (1.0 - out),),
     "σ(·)", "c = σ(a) = 1/(1 + e⁻ᵃ);  ∂c/∂a = σ(a)(1 − σ(a))",
     lambda a, attr=None: _np_sigmoid(a),
-    c_kernel="sigmoid", prime="σ′", activation=True,
+    array_out=_np_sigmoid_out, c_kernel="sigmoid", prime="σ′", activation=True,
     rule=lambda c: f"σ({c.names[0]})(1 − σ({c.names[0]}))",
 ))
 register(Op(
@@ -416,7 +436,7 @@ register(Op(
     lambda xs, out, attr: (1.0 if xs[0] > 0.0 else (-1.0 if xs[0] < 0.0 else xs[0] * 0.0),),
     "abs", "c = |a|;  ∂c/∂a = sign a (0 at a = 0)",
     lambda a, attr=None: np.abs(a),
-    lambda xs, out, attr: (np.sign(xs[0]),),
+    lambda xs, out, attr: (np.sign(xs[0]),), array_out=_ufunc_out(np.abs),
     c_kernel="abs", prime="sign", rule=lambda c: f"sign {c.f(0)}",
 ))
 

@@ -22,6 +22,13 @@ Switching costs one pass over the parameters and happens only when the user move
 eager graphs and array updates, never inside a compiled training loop. Every reader of
 the arrays calls :meth:`vector_current` first (the public ``data`` / ``grad`` attributes do
 it for you), so neither state can be stale when it is read.
+
+Zeroing the whole gradient (:meth:`ParameterStore.zero_grad`, what ``opt.zero_grad()``
+does) is deferred: the array is cleared when ``grad`` is next read, and a compiled
+backward that follows (:meth:`ParameterStore.add_grad`) hands its gradient array to the
+store, which takes it as its ``grad`` — no pass over the vector at all, where zeroing and
+adding made three. Hence, again: take ``store.grad`` from the store when you need it, not
+an array kept from before (after such a backward it is another array).
 """
 
 from __future__ import annotations
@@ -99,12 +106,15 @@ def _set_vector_data(self: Value, x: float) -> None:
 
 def _vector_grad(self: Value) -> float:
     b = self._binding
-    return b.store._grad.item(b.index)
+    store = b.store
+    return 0.0 if store._zeroed else store._grad.item(b.index)
 
 
 def _set_vector_grad(self: Value, x: float) -> None:
     b = self._binding
-    b.store._grad[b.index] = _real(x, "grad", self)
+    x = _real(x, "grad", self)
+    b.store._clear_deferred()
+    b.store._grad[b.index] = x
 
 
 _VECTOR_FIELDS = {"__slots__": (), "data": property(_vector_data, _set_vector_data, doc="θᵢ, from the store"),
@@ -139,6 +149,7 @@ class ParameterStore:
         self._data = np.fromiter(map(_get_data, values), float, len(values))
         self._grad = np.fromiter(map(_get_grad, values), float, len(values))
         self._position = {id(v): i for i, v in enumerate(values)}
+        self._zeroed = False  # zero_grad() deferred: _grad's numbers stand for zeros
         self._class = type("StoredValue", (StoredValue,), dict(_VECTOR_FIELDS))
         for i, v in enumerate(values):
             v._binding = _Binding(self, i)
@@ -162,18 +173,53 @@ class ParameterStore:
     def grad(self) -> np.ndarray:
         """∂l/∂θ, shape (P,): the accumulated gradients (writable)."""
         self.vector_current()
+        self._clear_deferred()
         return self._grad
 
+    def _clear_deferred(self) -> None:
+        """Carry out a deferred :meth:`zero_grad`."""
+        if self._zeroed:
+            self._grad.fill(0.0)
+            self._zeroed = False
+
     def zero_grad(self, index: Index = slice(None)) -> None:
-        """grad[index] ← 0, in whichever state the store is: one array write, or (when the
-        Values hold the numbers, e.g. between building an eager graph and its backward)
+        """grad[index] ← 0, in whichever state the store is: an array write (for the whole
+        vector deferred until ``grad`` is read or :meth:`add_grad` overwrites it), or (when
+        the Values hold the numbers, e.g. between building an eager graph and its backward)
         a pass over those Values' fields, so that backward still runs on plain fields."""
         if self._vector_mode:
-            self._grad[index] = 0.0
+            if self._covers(index):
+                self._zeroed = True
+            elif not self._zeroed:
+                self._grad[index] = 0.0
             return
         values = self.values[index] if isinstance(index, slice) else [self.values[i] for i in index.tolist()]
         for v in values:
             v.grad = 0.0
+
+    def add_grad(self, index: Index, g: np.ndarray, *, adopt: bool = False) -> None:
+        """grad[index] += g (a compiled backward's batch gradient). When the whole gradient
+        was zeroed since it was last read, g is copied in instead — or, with ``adopt=True``,
+        *becomes* the store's gradient array (no copy; as PyTorch's backward takes the new
+        gradient tensor as ``.grad`` after ``zero_grad(set_to_none=True)``). The caller then
+        must not write ``g`` while :meth:`holds_grad` says the store holds it."""
+        self.vector_current()
+        if self._zeroed and self._covers(index):
+            if adopt and g.dtype == np.float64 and g.shape == self._grad.shape and g.flags.c_contiguous:
+                self._grad = g
+            else:
+                self._grad[index] = g
+            self._zeroed = False
+        else:
+            self.grad[index] += g
+
+    def holds_grad(self, array: np.ndarray) -> bool:
+        """Whether ``array`` is the store's gradient array (one it adopted, :meth:`add_grad`)."""
+        return self._grad is array
+
+    def _covers(self, index: Index) -> bool:
+        """``index`` is a slice over the whole vector, in order."""
+        return isinstance(index, slice) and index.indices(len(self._grad)) == (0, len(self._grad), 1)
 
     # ------------------------------------------------------------------ states
     def vector_current(self, *, read_values: bool = True) -> None:
@@ -196,6 +242,7 @@ class ParameterStore:
         """Make the Values' own fields the truth (what the eager engine reads fastest)."""
         if not self._vector_mode:
             return
+        self._clear_deferred()
         for v in self.values:
             v.__class__ = Value
         values_in_vectors(-len(self.values))

@@ -233,6 +233,20 @@ def test_constant_leaf_uses_current_data_and_gets_no_gradient():
     assert c.grad == 0.0
 
 
+def test_constant_changed_between_forwards_of_one_batch_size():
+    """forward re-reads a constant whatever the batch size, down to the sign of a zero (the
+    tape skips the copy only when every constant still holds the very same number object)."""
+    x, w, c = Value(0.0, "x"), Value(2.0, "w", param=True), Value(3.0, "c")
+    tape = compile_graph(w * x * c, [x])
+    np.testing.assert_array_equal(tape.forward([[1.0]]), [6.0])
+    c.data = 10.0
+    np.testing.assert_array_equal(tape.forward([[1.0]]), [20.0])
+    c.data = 0.0
+    assert not np.signbit(tape.forward([[1.0]])[0])
+    c.data = -0.0
+    assert np.signbit(tape.forward([[1.0]])[0])
+
+
 def test_backward_accumulates_and_forward_rereads_parameters():
     xs, loss, params = tiny_mlp()
     tape = compile_graph(loss, xs)
