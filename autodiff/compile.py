@@ -335,6 +335,8 @@ class Tape:
         """
         if reduction not in ("mean", "sum"):
             raise ValueError(f"tape.backward(reduction): 'mean' or 'sum', got {reduction!r}")
+        if not isinstance(accumulate, (bool, np.bool_)):
+            raise TypeError(f"tape.backward(accumulate) must be True or False, got {accumulate!r}")
         if not self._forward_done:
             raise RuntimeError("tape.backward: call tape.forward(batch) first")
         self._enter("backward")

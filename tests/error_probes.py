@@ -329,6 +329,9 @@ PROBES: list[Probe] = [
           lambda: Value.backward(3.0), TypeError, r"backward\(root\): expected a Value, got float: 3\.0"),
     Probe("unbound-add", "graphs", "TypeError with the C core, AttributeError in pure Python",
           _unbound_add_python, TypeError, r"(add: every operand must be a Value|descriptor '__add__')"),
+    Probe("tape-backward-accumulate-str", "tape.forward", "`accumulate=\"no\"` was taken as true",
+          lambda: (lambda t: (t.forward([[0.1, 0.2]]), t.backward(accumulate="no")))(_tape()), TypeError,
+          r"tape\.backward\(accumulate\) must be True or False, got 'no'"),
     Probe("tape-pickle", "graphs", "`Can't pickle <lambda>`", lambda: pickle.dumps(_tape()), TypeError,
           r"a compiled Tape cannot be pickled .* call autodiff\.compile again after loading"),
     # ------------------------------------------------------------- gradient checks
