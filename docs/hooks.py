@@ -2,6 +2,8 @@
 
 ``<!-- op-table -->`` on a page becomes the table of every entry of :data:`autodiff.OPS` (its
 name, how the slides label it, how many operands, and its forward and derivative rule).
+``<!-- readme-section: TITLE -->`` becomes the body of the README's ``## TITLE`` section, so a
+page and the README never state two sets of numbers.
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 MARKER = "<!-- op-table -->"
+README_SECTION = re.compile(r"<!-- readme-section: (.+?) -->")
+
+
+def readme_section(title: str) -> str:
+    """The text under the README's ``## title`` heading, up to the next ``## `` heading."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    m = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, flags=re.M | re.S)
+    if m is None:
+        raise ValueError(f"docs/hooks.py: README.md has no section '## {title}'")
+    return m[1].strip()
 
 
 def op_table() -> str:
@@ -30,7 +42,7 @@ def op_table() -> str:
 def on_page_markdown(markdown: str, page, config, files) -> str:
     if MARKER in markdown:
         markdown = markdown.replace(MARKER, op_table())
-    return markdown
+    return README_SECTION.sub(lambda m: readme_section(m[1]), markdown)
 
 
 ROLE = re.compile(r":(?:class|meth|func|mod|data|attr|exc):(?=<code)")

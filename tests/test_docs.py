@@ -55,6 +55,20 @@ def test_the_op_table_lists_every_op(site):
         assert f"<code>{name}</code>" in html, name
 
 
+def test_the_speed_page_is_the_readmes_speed_section(site):
+    """docs/speed.md holds only a marker; the hook puts the README's section there, so the
+    site and the README cannot state different numbers."""
+    import re
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Speed\n", 1)[1].split("\n## ", 1)[0]
+    html = (site / "speed" / "index.html").read_text(encoding="utf-8")
+    figures = re.findall(r"\*\*([^*]+×)\*\*", section)  # the bold ratios
+    assert len(figures) >= 5
+    for figure in figures:
+        assert figure in html, figure
+    assert "readme-section" not in html
+
+
 def test_the_gallery_has_every_example_with_its_figures(site):
     scripts = sorted(p.stem for p in (REPO / "examples").glob("*.py") if not p.stem.startswith("_"))
     for name in scripts:
