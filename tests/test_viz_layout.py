@@ -219,8 +219,8 @@ def test_dot_layout_still_available():
 
 @needs_neato
 def test_render_timeout_is_a_named_error(monkeypatch):
-    monkeypatch.setattr(viz.render, "RENDER_TIMEOUT", 1e-6)
     d = viz.draw(nptel()[0], view="backward")
+    monkeypatch.setattr(viz.render, "RENDER_TIMEOUT", 1e-6)
     with pytest.raises(viz.GraphTooLarge, match="did not finish within"):
         d.svg()
 
@@ -264,7 +264,21 @@ def test_random_graphs_have_no_edge_through_a_node(root, view):
 
 
 def test_layout_time_limit_is_a_named_error(monkeypatch):
-    import viz.routing
-    monkeypatch.setattr(viz.routing, "LAYOUT_TIMEOUT", -1.0)
-    with pytest.raises(viz.GraphTooLarge, match="laying out .* took more than"):
+    monkeypatch.setattr(viz.render, "RENDER_TIMEOUT", -1.0)
+    with pytest.raises(viz.GraphTooLarge, match="laying out 30 drawn nodes .*did not finish within"):
         viz.draw(nptel()[0], view="backward")
+
+
+def test_one_time_budget_for_layout_and_graphviz(monkeypatch):
+    """Graphviz gets what the layout left of RENDER_TIMEOUT, not a budget of its own."""
+    seen = []
+
+    def fake_run(args, input, capture_output, timeout):
+        seen.append(timeout)
+        raise viz.render.subprocess.TimeoutExpired(args, timeout)
+    d = viz.draw(nptel()[0], view="backward")
+    d.layout_seconds = viz.render.RENDER_TIMEOUT - 5.0
+    monkeypatch.setattr(viz.render.subprocess, "run", fake_run)
+    with pytest.raises(viz.GraphTooLarge, match="neato -Tsvg 30 drawn nodes .*did not finish"):
+        d.svg()
+    assert seen == [pytest.approx(5.0)]

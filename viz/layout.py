@@ -43,6 +43,7 @@ hands it to Graphviz (``neato -n2``) with every position pinned.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -59,7 +60,8 @@ HALF = NODE / 2
 SIDE_GAP = 10.0       # between leaves drawn side by side above one op
 MARGIN = 12.0
 ELBOW_ROOM = 40.0      # px added to a column gap an elbow runs down (perceptron.png: 80 px)
-VARIANT_LIMIT = 300    # up to this many edges, a second layout is tried (module docstring)
+VARIANT_LIMIT = 120    # up to this many edges, other layouts are tried (module docstring)
+LARGE_TRIES = 8        # routes compared per edge past VARIANT_LIMIT edges (40 below)
 
 
 
@@ -278,7 +280,7 @@ def _rows(s: Structure, col: dict[str, int], side_first: int = -1,
 # ------------------------------------------------------------------ geometry
 
 
-def slide_layout(g: DGraph) -> Layout:
+def slide_layout(g: DGraph, deadline: float = math.inf) -> Layout:
     """Place and route ``g`` by the slides' rules (module docstring).
 
     The rules leave a few choices open: whether side chains look for a free row above
@@ -287,11 +289,15 @@ def slide_layout(g: DGraph) -> Layout:
     slides' own (penalty above); on small graphs the others are tried as well and the
     layout with the fewest forward crossings wins (each try routes every edge). Each try
     is finished by :func:`_tidy` where that keeps every node apart, every edge clear of
-    the nodes and adds no crossing."""
+    the nodes and adds no crossing. A large graph is placed once, its edges comparing
+    fewer routes each (:data:`LARGE_TRIES`): the time then grows about linearly with
+    its size. ``deadline`` (:func:`time.monotonic`): past it, :class:`GraphTooLarge`."""
     variants = [(True, -1, 8), (True, 1, 8), (True, -1, 16), (False, -1, 8), (False, 1, 8),
                 (False, -1, 16)]
-    if len(g.edges) > VARIANT_LIMIT:
+    large = len(g.edges) > VARIANT_LIMIT
+    if large:
         variants = variants[:1]
+    tries = LARGE_TRIES if large else 40
     best: Optional[tuple[int, Layout]] = None
     structures: dict[bool, tuple[Structure, dict[str, int]]] = {}
     for stack_results, side_first, strict_rows in variants:
@@ -302,13 +308,15 @@ def slide_layout(g: DGraph) -> Layout:
             structures[stack_results] = (s, col)
         s, col = structures[stack_results]
         row, side = _rows(s, col, side_first, strict_rows)
-        layout, _ = _place_and_route(g, s, col, {v: float(r) for v, r in row.items()}, side)
+        layout, _ = _place_and_route(g, s, col, {v: float(r) for v, r in row.items()}, side,
+                                     deadline=deadline, tries=tries)
         if len(variants) == 1:                    # a large graph: the first try, as placed
             return layout
         n = _count_crossings(layout, g)
         tidy = _tidy(s, col, row, side)
         if tidy is not None:
-            tidy_layout, blocked = _place_and_route(g, s, tidy[0], tidy[1], side, tidy[2])
+            tidy_layout, blocked = _place_and_route(g, s, tidy[0], tidy[1], side, tidy[2],
+                                                    deadline=deadline, tries=tries)
             tidy_n = _count_crossings(tidy_layout, g)
             if not blocked and tidy_n <= n:
                 layout, n = tidy_layout, tidy_n
@@ -486,7 +494,8 @@ def _count_crossings(layout: Layout, g: DGraph) -> int:
 
 
 def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str, float],
-                     side: dict[str, int], own: frozenset[str] | set[str] = frozenset()
+                     side: dict[str, int], own: frozenset[str] | set[str] = frozenset(),
+                     deadline: float = math.inf, tries: int = 40
                      ) -> tuple[Layout, list[tuple[str, str]]]:
     """Pixels for the cells and a route for every edge. ``own``: anchored leaves that
     :func:`_tidy` placed in cells of their own. A column gap that an elbow runs down
@@ -541,7 +550,8 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
                 pos[v] = (xs[col[op]] + group_offsets.get(leaf, 0.0), y_of(row[v]))
             else:
                 pos[v] = (xs[col[v]], y_of(row[v]))
-        routes, twins, blocked = route_all(g, s, pos, col, row, col_gap[:-1], row_gap)
+        routes, twins, blocked = route_all(g, s, pos, col, row, col_gap[:-1], row_gap,
+                                            deadline, tries)
         if extra:
             break
         down = {c for r in routes.values() if len(r) > 2 for a, b in zip(r, r[1:])

@@ -7,31 +7,33 @@ from __future__ import annotations
 import math
 import time
 
-from .geometry import (HALF, Point, clip_to_outlines, collinear_overlap, offset_polyline, segment_hits_node,
+from .geometry import (HALF, Point, PointIndex, SegmentIndex, clip_to_outlines, crossing_kind, offset_polyline, segment_hits_node,
                        segments_cross, simplify)
 from .graph import DGraph, GraphTooLarge
 from .structure import Structure
 
-__all__ = ["route_all", "HALF", "TWIN_OFFSET", "ENTRY_STEP", "CLEARANCE", "LAYOUT_TIMEOUT",
-           "CROSSING_LIMIT"]
+__all__ = ["route_all", "HALF", "TWIN_OFFSET", "ENTRY_STEP", "CLEARANCE", "CROSSING_CAP"]
 
 TWIN_OFFSET = 10.0     # red twin from its black edge
 ENTRY_STEP = 14.0      # spacing of several edges entering one side of a node
 CLEARANCE = 3.0        # a route stays this far from every other node's outline
-LAYOUT_TIMEOUT = 60.0  # seconds before a forced huge layout gives up with GraphTooLarge
-CROSSING_LIMIT = 800   # past this many edges, routes avoid nodes but not each other
+CROSSING_CAP = 12      # crossings past this many count as this many: a route through a dense
+                       # bundle is not compared wire by wire (the count stays bounded)
 
 
 def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int],
-               row: dict[str, float], col_gap: list[float], row_gap: list[float]):
+               row: dict[str, float], col_gap: list[float], row_gap: list[float],
+               deadline: float = math.inf, tries: int = 40):
     """A route for every edge: the cheapest candidate that passes no node (module
     docstring); ``col_gap[c]`` is the x between columns c and c + 1, ``row_gap[r]``
     the y above row r (one more at the bottom). Returns the routes, the red twins, and the
-    edges (tail, head) for which no route cleared every node (drawn straight)."""
+    edges (tail, head) for which no route cleared every node (drawn straight).
+
+    ``tries``: how many routes that pass no node are compared per edge (the first
+    without a crossing wins at once); ``deadline``: a :func:`time.monotonic` time after
+    which :class:`GraphTooLarge` is raised."""
     circle = {v: s.nodes[v].kind != "op" for v in s.order}
     boxes = [(v, pos[v][0], pos[v][1]) for v in s.order]
-    routed: list[tuple[str, str, list[Point]]] = []          # (tail, head, polyline)
-    routed_segments: list[list[tuple]] = []                   # their segments, with bounding boxes
     routes: dict[str, list[Point]] = {}
     twins: dict[str, list[Point]] = {}
 
@@ -49,14 +51,15 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
             for k, p in enumerate(left):
                 entry[(p, v)] = (k - m) * step
 
+    nodes = PointIndex([(x, y, v) for v, x, y in boxes])
+    reach = HALF + CLEARANCE
+
     def clear(path: list[Point], tail: str, head: str) -> bool:
         last = len(path) - 2
         for k, (a, b) in enumerate(zip(path, path[1:])):
-            lo_x, hi_x = min(a[0], b[0]) - HALF - CLEARANCE, max(a[0], b[0]) + HALF + CLEARANCE
-            lo_y, hi_y = min(a[1], b[1]) - HALF - CLEARANCE, max(a[1], b[1]) + HALF + CLEARANCE
-            for v, cx, cy in boxes:
-                if not (lo_x < cx < hi_x and lo_y < cy < hi_y):
-                    continue
+            lo_x, hi_x = min(a[0], b[0]) - reach, max(a[0], b[0]) + reach
+            lo_y, hi_y = min(a[1], b[1]) - reach, max(a[1], b[1]) + reach
+            for cx, cy, v in nodes.within(lo_x, hi_x, lo_y, hi_y):
                 # the first segment leaves the tail, the last enters the head
                 if (v == tail and k == 0) or (v == head and k == last):
                     continue
@@ -69,23 +72,24 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         return [(a, b, min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1]))
                 for a, b in zip(path, path[1:])]
 
-    def crossings(path: list[Point], tail: str, head: str) -> float:
+    placed = SegmentIndex()       # every routed segment: (edge's tail, head, segment)
+
+    def crossings(path: list[Point], tail: str, head: str, bound: float = math.inf) -> float:
         """Crossings with the edges routed so far; running along another edge (which
-        hides where each goes) counts as four, unless the two share an end. Segments
-        whose bounding boxes are apart can do neither, and are not tested."""
+        hides where each goes) counts as four, unless the two share an end. Only the
+        routed segments near each of ours (:class:`SegmentIndex`) are tested; the count
+        stops once it reaches ``bound`` (the route has lost already)."""
         n = 0.0
-        mine = segments(path)
-        for (t2, h2, _), other in zip(routed, routed_segments):
-            if t2 == tail or t2 == head or h2 == tail or h2 == head:
-                continue
-            for a, b, ax0, ax1, ay0, ay1 in mine:
-                for c, d, cx0, cx1, cy0, cy1 in other:
-                    if ax1 < cx0 or cx1 < ax0 or ay1 < cy0 or cy1 < ay0:
-                        continue
-                    if collinear_overlap(a, b, c, d):
-                        n += 4
-                    elif segments_cross(a, b, c, d):
-                        n += 1
+        for a, b, ax0, ax1, ay0, ay1 in segments(path):
+            for t2, h2, (c, d, cx0, cx1, cy0, cy1) in placed.near(ax0, ax1, ay0, ay1):
+                if t2 == tail or t2 == head or h2 == tail or h2 == head:
+                    continue
+                if ax1 < cx0 or cx1 < ax0 or ay1 < cy0 or cy1 < ay0:
+                    continue
+                kind = crossing_kind(a, b, c, d)
+                n += 4 if kind == 2 else kind
+                if n >= bound:
+                    return n
         return n
 
     tracks = (0.0, -7.0, 7.0)      # a twin 10 px beside a track stays in a 40 px gap
@@ -116,27 +120,25 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                         yield [(tx, ty), (g1 + t, ty), (g1 + t, yc), (g2 + t, yc),
                                (g2 + t, ey), (hx, ey)]
 
-    many = len(g.edges) > CROSSING_LIMIT
     blocked: list[tuple[str, str]] = []       # edges no candidate route could clear
-    deadline = time.monotonic() + LAYOUT_TIMEOUT
 
     def best(tail: str, head: str) -> list[Point]:
         chosen, chosen_cost, tried = None, None, 0
         if time.monotonic() > deadline:
-            raise GraphTooLarge(
-                f"laying out {len(s.order)} drawn nodes took more than {LAYOUT_TIMEOUT:g} s; "
-                "draw a coarser detail level or a smaller part of the graph")
+            raise GraphTooLarge(f"laying out {len(s.order)} drawn nodes did not finish within the time "
+                                "allowed; draw a coarser detail level or a smaller part of the graph")
         for path in candidates(tail, head):
             path = simplify(path)
             if not clear(path, tail, head) or not clear(offset_polyline(path, TWIN_OFFSET), tail, head):
                 continue
-            n = 0 if many else crossings(path, tail, head)
+            bound = CROSSING_CAP if chosen_cost is None else min(CROSSING_CAP, chosen_cost / 1000)
+            n = min(CROSSING_CAP, crossings(path, tail, head, bound))
             length = sum(math.dist(a, b) for a, b in zip(path, path[1:]))
             c = n * 1000 + (len(path) - 2) * 60 + length / 10
             if chosen_cost is None or c < chosen_cost:
                 chosen, chosen_cost = path, c
             tried += 1
-            if n == 0 or tried >= 40:
+            if n == 0 or tried >= tries:
                 break
         if chosen is None:          # only when every gap is blocked; keep the straight line
             chosen = [pos[tail], pos[head]]
@@ -153,8 +155,8 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         path, dropped = clip_to_outlines(centre_path, pos[e.tail], pos[e.head], circle[e.tail],
                               circle[e.head])
         routes[e.id] = path
-        routed.append((e.tail, e.head, path))
-        routed_segments.append(segments(path))
+        for seg in segments(path):
+            placed.add((e.tail, e.head, seg), seg[0], seg[1])
         twin = offset_polyline(centre_path, TWIN_OFFSET)
         twins[e.id], _ = clip_to_outlines(twin, pos[e.tail], pos[e.head], circle[e.tail], circle[e.head],
                                dropped)
