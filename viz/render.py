@@ -352,8 +352,10 @@ def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str
                                    S.BACKWARD))
             else:   # a vector or matrix: the norm of its gradient, as the step-through page shows it
                 norm = math.sqrt(math.fsum(_grad_of(m, grads) ** 2 for m in node.members))
-                lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape("‖·‖ " + format_number(norm)),
-                                   S.BACKWARD))
+                text = "‖·‖ " + format_number(norm)
+                # the third line is the circle's narrowest: about 60 px wide, 0.46 em a character
+                size = round(min(NUMBER_SIZE, 60 / (0.46 * len(text))), 1)
+                lines.append(_font(S.ROMAN, size, html.escape(text), S.BACKWARD))
         else:
             lines.append(_font(S.ROMAN, NUMBER_SIZE, "?", S.UNKNOWN))
     return "<" + "<BR/>".join(lines) + ">"
