@@ -13,7 +13,7 @@ from typing import Iterator, Optional
 
 __all__ = ["Point", "segment_hits_node", "segments_cross", "collinear_overlap", "boundary_point",
            "twin_normal", "line_meet", "simplify", "inside", "clip_to_outlines", "point_inside",
-           "offset_polyline", "distance_to_line", "GridIndex", "PointIndex", "SegmentIndex", "crossing_kind", "HALF"]
+           "offset_polyline", "distance_to_line", "GridIndex", "PointIndex", "SegmentIndex", "crossing_kind", "parallel_run", "HALF"]
 
 Point = tuple[float, float]
 HALF = 40.0            # half of an 80 px node (viz.style.NODE_SIZE at 72 dpi)
@@ -320,3 +320,22 @@ class SegmentIndex:
                 for lo, hi, item in line[keys[i]]:
                     if lo <= b1 and hi >= b0:
                         yield item
+
+
+def parallel_run(a: Point, b: Point, c: Point, d: Point, within: float) -> Optional[tuple[float, float]]:
+    """Two segments running side by side: if cd is parallel to ab (within about 2°) and
+    less than ``within`` px from its line, (their distance, the length along ab that
+    both cover); else None. Distance 0 is one line drawn twice."""
+    ux, uy = b[0] - a[0], b[1] - a[1]
+    vx, vy = d[0] - c[0], d[1] - c[1]
+    lu, lv = math.hypot(ux, uy), math.hypot(vx, vy)
+    if lu < 1e-9 or lv < 1e-9 or abs(ux * vy - uy * vx) > 0.035 * lu * lv:
+        return None
+    dist = abs(ux * (a[1] - c[1]) - uy * (a[0] - c[0])) / lu
+    if dist >= within:
+        return None
+    ux, uy = ux / lu, uy / lu
+    t0 = (c[0] - a[0]) * ux + (c[1] - a[1]) * uy
+    t1 = (d[0] - a[0]) * ux + (d[1] - a[1]) * uy
+    run = min(lu, max(t0, t1)) - max(0.0, min(t0, t1))
+    return (dist, run) if run > 0 else None

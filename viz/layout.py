@@ -60,6 +60,7 @@ HALF = NODE / 2
 SIDE_GAP = 10.0       # between leaves drawn side by side above one op
 MARGIN = 12.0
 ELBOW_ROOM = 40.0      # px added to a column gap an elbow runs down (perceptron.png: 80 px)
+TRACK_ROOM = 24.0      # and per elbow past three down one gap (up to eight more), two tracks
 VARIANT_LIMIT = 120    # up to this many edges, other layouts are tried (module docstring)
 LARGE_TRIES = 8        # routes compared per edge past VARIANT_LIMIT edges (40 below)
 
@@ -550,14 +551,19 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
                 pos[v] = (xs[col[op]] + group_offsets.get(leaf, 0.0), y_of(row[v]))
             else:
                 pos[v] = (xs[col[v]], y_of(row[v]))
+        half = [(GRID - NODE + extra.get(c, 0.0)) / 2 for c in range(ncols - 1)]
         routes, twins, blocked = route_all(g, s, pos, col, row, col_gap[:-1], row_gap,
-                                            deadline, tries)
+                                            deadline, tries, half)
         if extra:
             break
-        down = {c for r in routes.values() if len(r) > 2 for a, b in zip(r, r[1:])
-                for c in range(ncols - 1) if abs(a[0] - b[0]) < 1e-6 and abs(a[0] - col_gap[c]) <= 10}
+        down: dict[int, int] = {}          # column gap -> how many elbows run down it
+        for r in routes.values():
+            for a, b in zip(r, r[1:]):
+                for c in range(ncols - 1):
+                    if abs(a[0] - b[0]) < 1e-6 and abs(a[0] - col_gap[c]) <= half[c]:
+                        down[c] = down.get(c, 0) + 1
         if not down:
             break
-        extra = {c: ELBOW_ROOM for c in down}
+        extra = {c: ELBOW_ROOM + TRACK_ROOM * min(max(k - 3, 0), 8) for c, k in down.items()}
     cells = {v: (col[v], row[v]) for v in s.order}
     return Layout(pos, routes, twins, width, height, cells), blocked

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Optional
 
-from .geometry import (HALF, Point, PointIndex, SegmentIndex, clip_to_outlines, crossing_kind, offset_polyline, segment_hits_node,
-                       segments_cross, simplify)
+from .geometry import (HALF, Point, PointIndex, SegmentIndex, clip_to_outlines, crossing_kind,
+                       offset_polyline, parallel_run, segment_hits_node, simplify)
 from .graph import DGraph, GraphTooLarge
 from .structure import Structure
 
@@ -17,19 +18,24 @@ __all__ = ["route_all", "HALF", "TWIN_OFFSET", "ENTRY_STEP", "CLEARANCE", "CROSS
 TWIN_OFFSET = 10.0     # red twin from its black edge
 ENTRY_STEP = 14.0      # spacing of several edges entering one side of a node
 CLEARANCE = 3.0        # a route stays this far from every other node's outline
+GAP = 40.0             # px between the outlines of neighbouring nodes (viz.layout: GRID - NODE)
+TRACK = 12.0           # px between wires along one gap
+CLOSE = 8.0            # px: parallel wires nearer than this read as one (svg_geometry.close_wires)
+MIN_RUN = 6.0          # px side by side before two wires count as close
 CROSSING_CAP = 12      # crossings past this many count as this many: a route through a dense
                        # bundle is not compared wire by wire (the count stays bounded)
 
 
 def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int],
                row: dict[str, float], col_gap: list[float], row_gap: list[float],
-               deadline: float = math.inf, tries: int = 40):
+               deadline: float = math.inf, tries: int = 40, col_half: Optional[list[float]] = None):
     """A route for every edge: the cheapest candidate that passes no node (module
     docstring); ``col_gap[c]`` is the x between columns c and c + 1, ``row_gap[r]``
     the y above row r (one more at the bottom). Returns the routes, the red twins, and the
     edges (tail, head) for which no route cleared every node (drawn straight).
 
-    ``tries``: how many routes that pass no node are compared per edge (the first
+    ``col_half``: half the width of each column gap (default half of :data:`GAP`): wider
+    gaps offer more tracks. ``tries``: how many routes that pass no node are compared per edge (the first
     without a crossing wins at once); ``deadline``: a :func:`time.monotonic` time after
     which :class:`GraphTooLarge` is raised."""
     circle = {v: s.nodes[v].kind != "op" for v in s.order}
@@ -40,6 +46,9 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
     # entry offsets on the left side of an op: its main operand at the centre,
     # operands before it above, after it below (perceptron.png)
     entry: dict[tuple[str, str], float] = {}
+    into: dict[str, list] = {}
+    for e in g.edges:
+        into.setdefault(e.head, []).append(e)
     for v in s.order:
         left = [p for p in dict.fromkeys(s.preds[v])
                 if p not in s.anchor and s.stacked.get(v) != p]
@@ -47,7 +56,9 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         if main in left:
             m = left.index(main)
             spread = max(m, len(left) - 1 - m, 1)
-            step = min(ENTRY_STEP, (HALF - 8) / spread)     # stay on the node's side
+            # with red twins (10 px below each), entries keep CLOSE px from the next twin
+            red = any(e.on_path for e in into.get(v, ()))
+            step = min(ENTRY_STEP + (TWIN_OFFSET - 6 if red else 0), (HALF - 8) / spread)
             for k, p in enumerate(left):
                 entry[(p, v)] = (k - m) * step
 
@@ -72,27 +83,46 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         return [(a, b, min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1]))
                 for a, b in zip(path, path[1:])]
 
-    placed = SegmentIndex()       # every routed segment: (edge's tail, head, segment)
+    placed = SegmentIndex()       # every routed segment and red twin: (tail, head, segment)
 
-    def crossings(path: list[Point], tail: str, head: str, bound: float = math.inf) -> float:
-        """Crossings with the edges routed so far; running along another edge (which
-        hides where each goes) counts as four, unless the two share an end. Only the
-        routed segments near each of ours (:class:`SegmentIndex`) are tested; the count
-        stops once it reaches ``bound`` (the route has lost already)."""
+    def cost(path: list[Point], twin: Optional[list[Point]], tail: str, head: str,
+             bound: float = math.inf) -> float:
+        """What a reader would trip over, against the edges routed so far: a crossing
+        with an edge that shares no node counts one; a piece drawn on top of another
+        edge's (or red twin's) counts four, beside one closer than :data:`CLOSE` px
+        two, whichever edges they are (a fan of elbows on one trunk included); the red
+        ``twin`` is measured too. Only routed pieces near ours (:class:`SegmentIndex`)
+        are tested; the count stops once it reaches ``bound`` (the route has lost)."""
         n = 0.0
-        for a, b, ax0, ax1, ay0, ay1 in segments(path):
-            for t2, h2, (c, d, cx0, cx1, cy0, cy1) in placed.near(ax0, ax1, ay0, ay1):
-                if t2 == tail or t2 == head or h2 == tail or h2 == head:
-                    continue
-                if ax1 < cx0 or cx1 < ax0 or ay1 < cy0 or cy1 < ay0:
-                    continue
-                kind = crossing_kind(a, b, c, d)
-                n += 4 if kind == 2 else kind
-                if n >= bound:
-                    return n
+        for pieces, is_twin in ((path, False), (twin, True)):
+            if pieces is None:
+                continue
+            for a, b, ax0, ax1, ay0, ay1 in segments(pieces):
+                for t2, h2, (c, d, cx0, cx1, cy0, cy1) in placed.near(ax0 - CLOSE, ax1 + CLOSE,
+                                                                     ay0 - CLOSE, ay1 + CLOSE):
+                    if (not is_twin and t2 != tail and t2 != head and h2 != tail and h2 != head
+                            and crossing_kind(a, b, c, d) == 1):
+                        n += 1
+                    else:
+                        side = parallel_run(a, b, c, d, CLOSE)
+                        if side is not None and side[1] > (MIN_RUN if side[0] >= 1 else 2.0):
+                            n += 4 if side[0] < 1 else 2
+                    if n >= bound:
+                        return n
         return n
 
-    tracks = (0.0, -7.0, 7.0)      # a twin 10 px beside a track stays in a 40 px gap
+    def tracks(half: float) -> list[float]:
+        """Offsets from a gap's middle for wires along it, TRACK px apart, while they keep
+        8 px from the nodes beside a gap ``half`` px wide each side (routes that still
+        pass too near a node, red twin included, are refused by ``clear``)."""
+        out, k = [0.0], 1
+        while k * TRACK <= half - 8:
+            out += [-k * TRACK, k * TRACK]
+            k += 1
+        return out
+
+    col_tracks = [tracks(h) for h in (col_half or [(GAP / 2)] * len(col_gap))]
+    row_tracks = tracks(GAP / 2)
 
     def candidates(tail: str, head: str):
         """Routes between centres, simplest first."""
@@ -101,15 +131,16 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         if (tx == hx or ty == hy or s.anchor.get(tail) == head or s.stacked.get(head) == tail
                 or (abs(col[tail] - col[head]) <= 1 and abs(row[tail] - row[head]) <= 1)):
             yield [(tx, ty), (hx, hy)]
-        between = [col_gap[c] for c in range(col[tail], col[head]) if c < len(col_gap)]
-        for gx0 in reversed(between):             # perceptron.png's elbow, nearest the head first
-            for t in tracks:
-                yield [(tx, ty), (gx0 + t, ty), (gx0 + t, ey), (hx, ey)]
+        gaps = [c for c in range(col[tail], col[head]) if c < len(col_gap)]
+        between = [col_gap[c] for c in gaps]
+        for c in reversed(gaps):                  # perceptron.png's elbow, nearest the head first
+            for t in col_tracks[c]:
+                yield [(tx, ty), (col_gap[c] + t, ty), (col_gap[c] + t, ey), (hx, ey)]
         yield [(tx, ty), (hx, ty), (hx, hy)]      # into the head's top or bottom
         yield [(tx, ty), (tx, ey), (hx, ey)]      # out of the tail's top or bottom
         mid = (ty + hy) / 2
         for yc0 in sorted(row_gap, key=lambda y: abs(y - mid)):
-            for t in tracks:
+            for t in row_tracks:
                 yc = yc0 + t
                 yield [(tx, ty), (tx, yc), (hx, yc), (hx, hy)]          # over/under, vertical ends
                 for gx in reversed(between):
@@ -122,17 +153,18 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
 
     blocked: list[tuple[str, str]] = []       # edges no candidate route could clear
 
-    def best(tail: str, head: str) -> list[Point]:
+    def best(tail: str, head: str, red: bool) -> list[Point]:
         chosen, chosen_cost, tried = None, None, 0
         if time.monotonic() > deadline:
             raise GraphTooLarge(f"laying out {len(s.order)} drawn nodes did not finish within the time "
                                 "allowed; draw a coarser detail level or a smaller part of the graph")
         for path in candidates(tail, head):
             path = simplify(path)
-            if not clear(path, tail, head) or not clear(offset_polyline(path, TWIN_OFFSET), tail, head):
+            twin = offset_polyline(path, TWIN_OFFSET)
+            if not clear(path, tail, head) or not clear(twin, tail, head):
                 continue
             bound = CROSSING_CAP if chosen_cost is None else min(CROSSING_CAP, chosen_cost / 1000)
-            n = min(CROSSING_CAP, crossings(path, tail, head, bound))
+            n = min(CROSSING_CAP, cost(path, twin if red else None, tail, head, bound))
             length = sum(math.dist(a, b) for a, b in zip(path, path[1:]))
             c = n * 1000 + (len(path) - 2) * 60 + length / 10
             if chosen_cost is None or c < chosen_cost:
@@ -151,13 +183,13 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         return (0 if (tx == hx or ty == hy) else 1, abs(col[e.tail] - col[e.head]))
 
     for e in sorted(g.edges, key=priority):
-        centre_path = best(e.tail, e.head)
+        centre_path = best(e.tail, e.head, e.on_path)
         path, dropped = clip_to_outlines(centre_path, pos[e.tail], pos[e.head], circle[e.tail],
                               circle[e.head])
         routes[e.id] = path
-        for seg in segments(path):
-            placed.add((e.tail, e.head, seg), seg[0], seg[1])
         twin = offset_polyline(centre_path, TWIN_OFFSET)
         twins[e.id], _ = clip_to_outlines(twin, pos[e.tail], pos[e.head], circle[e.tail], circle[e.head],
                                dropped)
+        for seg in segments(path) + (segments(twins[e.id]) if e.on_path else []):
+            placed.add((e.tail, e.head, seg), seg[0], seg[1])
     return routes, twins, blocked

@@ -31,7 +31,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Optional
 
-from .geometry import GridIndex, PointIndex, distance_to_line, segment_hits_node, segments_cross
+from .geometry import GridIndex, PointIndex, distance_to_line, parallel_run, segment_hits_node, segments_cross
 
 __all__ = ["SvgNode", "SvgEdge", "Measured", "measure"]
 
@@ -159,19 +159,9 @@ class Measured:
         """(edge, edge, distance, run) for parallel pieces of two edges less than
         ``within`` px apart whose projections share more than ``min_run`` px."""
         for e, (a, b), f, (c, d) in self._piece_pairs(edges, within):
-            u = (b[0] - a[0], b[1] - a[1])
-            v = (d[0] - c[0], d[1] - c[1])
-            lu, lv = math.hypot(*u), math.hypot(*v)
-            if abs(u[0] * v[1] - u[1] * v[0]) / (lu * lv) > 0.035:      # about 2 degrees
-                continue
-            dist = distance_to_line(c, a, b)
-            if dist >= within:
-                continue
-            ux, uy = u[0] / lu, u[1] / lu
-            t = sorted(((c[0] - a[0]) * ux + (c[1] - a[1]) * uy, (d[0] - a[0]) * ux + (d[1] - a[1]) * uy))
-            run = min(lu, t[1]) - max(0.0, t[0])
-            if run > min_run:
-                yield e, f, dist, run, (a, b)
+            side = parallel_run(a, b, c, d, within)
+            if side is not None and side[1] > min_run:
+                yield e, f, side[0], side[1], (a, b)
 
     def shared_stretches(self, min_run: float = 2.0, on_top: float = 1.0) -> list[tuple[str, str, float]]:
         """(edge, edge, length) for two different edges (black or red) drawn on top of
