@@ -9,7 +9,7 @@ import time
 from typing import Optional
 
 from .geometry import (HALF, Point, PointIndex, SegmentIndex, clip_to_outlines, crossing_kind,
-                       offset_polyline, parallel_run, segment_hits_node, simplify)
+                       inside, offset_polyline, parallel_run, segment_hits_node, simplify)
 from .graph import DGraph, GraphTooLarge
 from .structure import Structure
 
@@ -20,8 +20,12 @@ ENTRY_STEP = 14.0      # spacing of several edges entering one side of a node
 CLEARANCE = 3.0        # a route stays this far from every other node's outline
 GAP = 40.0             # px between the outlines of neighbouring nodes (viz.layout: GRID - NODE)
 TRACK = 12.0           # px between wires along one gap
+FAN_OFFSETS = (TRACK, -TRACK, 2 * TRACK, -2 * TRACK)   # px beside a node's centre line
 CLOSE = 8.0            # px: parallel wires nearer than this read as one (svg_geometry.close_wires)
 MIN_RUN = 6.0          # px side by side before two wires count as close
+ON_TOP = 16.0          # cost of a piece drawn on top of another edge's, in crossings
+BESIDE = 8.0           # of a piece beside another closer than CLOSE px
+COST_CAP = 16 * ON_TOP # a route costing this much has lost to anything; counting stops
 CROSSING_CAP = 12      # crossings past this many count as this many: a route through a dense
                        # bundle is not compared wire by wire (the count stays bounded)
 
@@ -71,8 +75,11 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
             lo_x, hi_x = min(a[0], b[0]) - reach, max(a[0], b[0]) + reach
             lo_y, hi_y = min(a[1], b[1]) - reach, max(a[1], b[1]) + reach
             for cx, cy, v in nodes.within(lo_x, hi_x, lo_y, hi_y):
-                # the first segment leaves the tail, the last enters the head
-                if (v == tail and k == 0) or (v == head and k == last):
+                # a segment from inside the tail leaves it, one into the head enters it
+                # (a convex outline: a straight piece crosses it once)
+                if v == tail and (k == 0 or inside(a, pos[tail], circle[tail])):
+                    continue
+                if v == head and (k == last or inside(b, pos[head], circle[head])):
                     continue
                 if segment_hits_node(a, b, cx, cy, HALF, circle[v], CLEARANCE):
                     return False
@@ -88,12 +95,13 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
     def cost(path: list[Point], twin: Optional[list[Point]], tail: str, head: str,
              bound: float = math.inf) -> float:
         """What a reader would trip over, against the edges routed so far: a crossing
-        with an edge that shares no node counts one; a piece drawn on top of another
-        edge's (or red twin's) counts four, beside one closer than :data:`CLOSE` px
-        two, whichever edges they are (a fan of elbows on one trunk included); the red
-        ``twin`` is measured too. Only routed pieces near ours (:class:`SegmentIndex`)
-        are tested; the count stops once it reaches ``bound`` (the route has lost)."""
-        n = 0.0
+        with an edge that shares no node counts one (at most :data:`CROSSING_CAP` in
+        all); a piece drawn on top of another edge's (or red twin's) counts
+        :data:`ON_TOP`, beside one closer than :data:`CLOSE` px :data:`BESIDE`, whichever
+        edges they are (a fan of elbows on one trunk included); the red ``twin`` is
+        measured too. Only routed pieces near ours (:class:`SegmentIndex`) are tested;
+        the count stops once it reaches ``bound`` (the route has lost)."""
+        crossed, crowded = 0, 0.0
         for pieces, is_twin in ((path, False), (twin, True)):
             if pieces is None:
                 continue
@@ -102,14 +110,14 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                                                                      ay0 - CLOSE, ay1 + CLOSE):
                     if (not is_twin and t2 != tail and t2 != head and h2 != tail and h2 != head
                             and crossing_kind(a, b, c, d) == 1):
-                        n += 1
+                        crossed += 1
                     else:
                         side = parallel_run(a, b, c, d, CLOSE)
                         if side is not None and side[1] > (MIN_RUN if side[0] >= 1 else 2.0):
-                            n += 4 if side[0] < 1 else 2
-                    if n >= bound:
-                        return n
-        return n
+                            crowded += ON_TOP if side[0] < 1 else BESIDE
+                    if min(crossed, CROSSING_CAP) + crowded >= bound:
+                        return bound
+        return min(crossed, CROSSING_CAP) + crowded
 
     def tracks(half: float) -> list[float]:
         """Offsets from a gap's middle for wires along it, TRACK px apart, while they keep
@@ -138,6 +146,8 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                 yield [(tx, ty), (col_gap[c] + t, ty), (col_gap[c] + t, ey), (hx, ey)]
         yield [(tx, ty), (hx, ty), (hx, hy)]      # into the head's top or bottom
         yield [(tx, ty), (tx, ey), (hx, ey)]      # out of the tail's top or bottom
+        for dx in FAN_OFFSETS:                    # beside that exit: a fan from one node
+            yield [(tx, ty), (tx + dx, ty), (tx + dx, ey), (hx, ey)]
         mid = (ty + hy) / 2
         for yc0 in sorted(row_gap, key=lambda y: abs(y - mid)):
             for t in row_tracks:
@@ -163,8 +173,8 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
             twin = offset_polyline(path, TWIN_OFFSET)
             if not clear(path, tail, head) or not clear(twin, tail, head):
                 continue
-            bound = CROSSING_CAP if chosen_cost is None else min(CROSSING_CAP, chosen_cost / 1000)
-            n = min(CROSSING_CAP, cost(path, twin if red else None, tail, head, bound))
+            bound = COST_CAP if chosen_cost is None else min(COST_CAP, chosen_cost / 1000)
+            n = cost(path, twin if red else None, tail, head, bound)
             length = sum(math.dist(a, b) for a, b in zip(path, path[1:]))
             c = n * 1000 + (len(path) - 2) * 60 + length / 10
             if chosen_cost is None or c < chosen_cost:
