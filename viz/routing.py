@@ -144,6 +144,8 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         for c in reversed(gaps):                  # perceptron.png's elbow, nearest the head first
             for t in col_tracks[c]:
                 yield [(tx, ty), (col_gap[c] + t, ty), (col_gap[c] + t, ey), (hx, ey)]
+        if not (tx == hx or ty == hy):
+            yield [(tx, ty), (hx, hy)]            # one straight piece, where it passes no node
         yield [(tx, ty), (hx, ty), (hx, hy)]      # into the head's top or bottom
         yield [(tx, ty), (tx, ey), (hx, ey)]      # out of the tail's top or bottom
         for dx in FAN_OFFSETS:                    # beside that exit: a fan from one node
