@@ -61,8 +61,11 @@ SIDE_GAP = 10.0       # between leaves drawn side by side above one op
 MARGIN = 12.0
 ELBOW_ROOM = 40.0      # px added to a column gap an elbow runs down (perceptron.png: 80 px)
 TRACK_ROOM = 24.0      # and per elbow past three down one gap (up to eight more), two tracks
-VARIANT_LIMIT = 120    # up to this many edges, other layouts are tried (module docstring)
-LARGE_TRIES = 8        # routes compared per edge past VARIANT_LIMIT edges (40 below)
+VARIANT_LIMIT = 40     # up to this many edges (the slide figures), other layouts are tried
+SMALL_TRIES = 120      # routes compared per edge up to VARIANT_LIMIT edges,
+MIDDLE_TRIES = 40      # up to MIDDLE_LIMIT edges,
+MIDDLE_LIMIT = 150
+LARGE_TRIES = 8        # and past it: the time per edge stays about the same
 
 
 
@@ -298,7 +301,8 @@ def slide_layout(g: DGraph, deadline: float = math.inf) -> Layout:
     large = len(g.edges) > VARIANT_LIMIT
     if large:
         variants = variants[:1]
-    tries = LARGE_TRIES if large else 40
+    tries = (SMALL_TRIES if not large else MIDDLE_TRIES if len(g.edges) <= MIDDLE_LIMIT
+             else LARGE_TRIES)
     best: Optional[tuple[int, Layout]] = None
     structures: dict[bool, tuple[Structure, dict[str, int]]] = {}
     for stack_results, side_first, strict_rows in variants:
@@ -500,7 +504,9 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
                      ) -> tuple[Layout, list[tuple[str, str]]]:
     """Pixels for the cells and a route for every edge. ``own``: anchored leaves that
     :func:`_tidy` placed in cells of their own. A column gap that an elbow runs down
-    (``perceptron.png``'s × → add) is widened by :data:`ELBOW_ROOM`, and the edges routed
+    (``perceptron.png``'s × → add) is widened by :data:`ELBOW_ROOM`, and by
+    :data:`TRACK_ROOM` for each elbow past three; a row gap that more than three edges
+    run along, by :data:`TRACK_ROOM` for each past three; then the edges are routed
     again. Returns the layout and the edges no route could clear (see :func:`route_all`)."""
     low = min(row.values(), default=0.0)
     row = {v: r - low for v, r in row.items()}
@@ -525,13 +531,22 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
     ncols = max(col.values(), default=0) + 1
     nrows = int(max(row.values(), default=0.0)) + 1
 
-    def y_of(r: float) -> float:
-        return MARGIN + HALF + r * GRID
+    # a row gap k lies above row k (gap nrows below the last row); one that a node at a
+    # half row stands in keeps its height, so that the node stays midway
+    halves = {math.ceil(r) for r in row.values() if r != int(r)}
+    extra: dict[int, float] = {}          # column gap c (after column c) -> px added
+    row_extra: dict[int, float] = {}      # row gap k -> px added
 
-    row_gap = [y_of(r) - GRID / 2 for r in range(nrows)] + [y_of(nrows - 1) + GRID / 2]
-    height = y_of(max(row.values(), default=0.0)) + HALF + MARGIN
-    extra: dict[int, float] = {}
-    while True:
+    def y_of(r: float) -> float:
+        return MARGIN + HALF + r * GRID + sum(px for k, px in row_extra.items() if k <= r)
+
+    for attempt in range(2):
+        row_gap, row_half = [], []
+        for k in range(nrows + 1):
+            h = (GRID - NODE + row_extra.get(k, 0.0)) / 2
+            row_half.append(h)
+            row_gap.append(y_of(k) - HALF - h if k < nrows else y_of(nrows - 1) + HALF + h)
+        height = y_of(max(row.values(), default=0.0)) + HALF + MARGIN
         shift = (GRID - NODE) / 2                 # the first column's spare half gap
         xs, col_gap, x = [], [], MARGIN - shift
         for c in range(ncols):
@@ -553,17 +568,33 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
                 pos[v] = (xs[col[v]], y_of(row[v]))
         half = [(GRID - NODE + extra.get(c, 0.0)) / 2 for c in range(ncols - 1)]
         routes, twins, blocked = route_all(g, s, pos, col, row, col_gap[:-1], row_gap,
-                                            deadline, tries, half)
-        if extra:
+                                            deadline, tries, half, row_half)
+        if attempt:
             break
         down: dict[int, int] = {}          # column gap -> how many elbows run down it
+        along: dict[int, int] = {}         # row gap -> how many run along it
         for r in routes.values():
             for a, b in zip(r, r[1:]):
-                for c in range(ncols - 1):
-                    if abs(a[0] - b[0]) < 1e-6 and abs(a[0] - col_gap[c]) <= half[c]:
-                        down[c] = down.get(c, 0) + 1
-        if not down:
-            break
+                if abs(a[0] - b[0]) < 1e-6:
+                    for c in range(ncols - 1):
+                        if abs(a[0] - col_gap[c]) <= half[c]:
+                            down[c] = down.get(c, 0) + 1
+                elif abs(a[1] - b[1]) < 1e-6:
+                    for k in range(nrows + 1):
+                        if abs(a[1] - row_gap[k]) < row_half[k] and k not in halves:
+                            along[k] = along.get(k, 0) + 1
         extra = {c: ELBOW_ROOM + TRACK_ROOM * min(max(k - 3, 0), 8) for c, k in down.items()}
+        row_extra = {k: TRACK_ROOM * min(n - 3, 8) for k, n in along.items() if n > 3}
+        if not extra and not row_extra:
+            break
+    # routes over the top row or under the bottom one stay inside the drawing
+    ys = [p[1] for r in list(routes.values()) + list(twins.values()) for p in r]
+    top = min(ys + [MARGIN + HALF]) - MARGIN - HALF
+    if top < 0:
+        pos = {v: (x, y - top) for v, (x, y) in pos.items()}
+        routes = {e: [(x, y - top) for x, y in r] for e, r in routes.items()}
+        twins = {e: [(x, y - top) for x, y in r] for e, r in twins.items()}
+        height -= top
+    height = max([height] + [y + MARGIN + 10 for r in routes.values() for _, y in r])
     cells = {v: (col[v], row[v]) for v in s.order}
     return Layout(pos, routes, twins, width, height, cells), blocked

@@ -25,21 +25,22 @@ CLOSE = 8.0            # px: parallel wires nearer than this read as one (svg_ge
 MIN_RUN = 6.0          # px side by side before two wires count as close
 ON_TOP = 16.0          # cost of a piece drawn on top of another edge's, in crossings
 BESIDE = 8.0           # of a piece beside another closer than CLOSE px
-COST_CAP = 16 * ON_TOP # a route costing this much has lost to anything; counting stops
+COST_CAP = 4 * ON_TOP  # a route costing this much has lost to anything; counting stops
 CROSSING_CAP = 12      # crossings past this many count as this many: a route through a dense
                        # bundle is not compared wire by wire (the count stays bounded)
 
 
 def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int],
                row: dict[str, float], col_gap: list[float], row_gap: list[float],
-               deadline: float = math.inf, tries: int = 40, col_half: Optional[list[float]] = None):
+               deadline: float = math.inf, tries: int = 40, col_half: Optional[list[float]] = None,
+               row_half: Optional[list[float]] = None):
     """A route for every edge: the cheapest candidate that passes no node (module
     docstring); ``col_gap[c]`` is the x between columns c and c + 1, ``row_gap[r]``
     the y above row r (one more at the bottom). Returns the routes, the red twins, and the
     edges (tail, head) for which no route cleared every node (drawn straight).
 
-    ``col_half``: half the width of each column gap (default half of :data:`GAP`): wider
-    gaps offer more tracks. ``tries``: how many routes that pass no node are compared per edge (the first
+    ``col_half``, ``row_half``: half the width of each column gap, the height of each
+    row gap (default half of :data:`GAP`): wider gaps offer more tracks. ``tries``: how many routes that pass no node are compared per edge (the first
     without a crossing wins at once); ``deadline``: a :func:`time.monotonic` time after
     which :class:`GraphTooLarge` is raised."""
     circle = {v: s.nodes[v].kind != "op" for v in s.order}
@@ -130,10 +131,29 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         return out
 
     col_tracks = [tracks(h) for h in (col_half or [(GAP / 2)] * len(col_gap))]
-    row_tracks = tracks(GAP / 2)
+    row_tracks = [tracks(h) for h in (row_half or [(GAP / 2)] * len(row_gap))]
 
     def candidates(tail: str, head: str):
-        """Routes between centres, simplest first."""
+        """Routes between centres, simplest first; after each that leaves the tail or
+        enters the head vertically, the same beside the centre line (:func:`fanned`)."""
+        for path in simplest(tail, head):
+            yield path
+            yield from fanned(path)
+
+    def fanned(path: list[Point]):
+        """``path`` with its vertical first piece moved :data:`FAN_OFFSETS` beside the
+        tail's centre, or its vertical last piece beside the head's: the branches of a
+        fan from (or into) one node leave it side by side instead of on one trunk."""
+        (tx, ty), (hx, hy) = path[0], path[-1]
+        if len(path) >= 3 and path[1][0] == tx and path[1][1] != ty:
+            for dx in FAN_OFFSETS:
+                yield [(tx, ty), (tx + dx, ty), (tx + dx, path[1][1])] + path[2:]
+        if len(path) >= 3 and path[-2][0] == hx and path[-2][1] != hy:
+            for dx in FAN_OFFSETS:
+                yield path[:-2] + [(hx + dx, path[-2][1]), (hx + dx, hy), (hx, hy)]
+
+    def simplest(tail: str, head: str):
+        """Routes between centres, simplest first (module docstring)."""
         (tx, ty), (hx, hy) = pos[tail], pos[head]
         ey = hy + entry.get((tail, head), 0.0)
         if (tx == hx or ty == hy or s.anchor.get(tail) == head or s.stacked.get(head) == tail
@@ -144,15 +164,18 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         for c in reversed(gaps):                  # perceptron.png's elbow, nearest the head first
             for t in col_tracks[c]:
                 yield [(tx, ty), (col_gap[c] + t, ty), (col_gap[c] + t, ey), (hx, ey)]
+        if ey != hy and gaps:                     # entering on the other side of the centre
+            c = gaps[-1]
+            for t in col_tracks[c]:
+                yield [(tx, ty), (col_gap[c] + t, ty), (col_gap[c] + t, 2 * hy - ey), (hx, 2 * hy - ey)]
         if not (tx == hx or ty == hy):
             yield [(tx, ty), (hx, hy)]            # one straight piece, where it passes no node
         yield [(tx, ty), (hx, ty), (hx, hy)]      # into the head's top or bottom
         yield [(tx, ty), (tx, ey), (hx, ey)]      # out of the tail's top or bottom
-        for dx in FAN_OFFSETS:                    # beside that exit: a fan from one node
-            yield [(tx, ty), (tx + dx, ty), (tx + dx, ey), (hx, ey)]
         mid = (ty + hy) / 2
-        for yc0 in sorted(row_gap, key=lambda y: abs(y - mid)):
-            for t in row_tracks:
+        for k in sorted(range(len(row_gap)), key=lambda k: abs(row_gap[k] - mid)):
+            yc0 = row_gap[k]
+            for t in row_tracks[k]:
                 yc = yc0 + t
                 yield [(tx, ty), (tx, yc), (hx, yc), (hx, hy)]          # over/under, vertical ends
                 for gx in reversed(between):
