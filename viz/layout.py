@@ -49,7 +49,7 @@ from typing import Optional
 
 from .geometry import Point, segments_cross
 from .graph import DGraph
-from .routing import TWIN_OFFSET, route_all
+from .routing import TWIN_OFFSET, route_all, track_pitch, tracks
 from .structure import Structure
 
 __all__ = ["Layout", "slide_layout", "GRID", "NODE", "TWIN_OFFSET", "MARGIN"]
@@ -60,7 +60,6 @@ HALF = NODE / 2
 SIDE_GAP = 10.0       # between leaves drawn side by side above one op
 MARGIN = 12.0
 ELBOW_ROOM = 40.0      # px added to a column gap an elbow runs down (perceptron.png: 80 px)
-TRACK_ROOM = 24.0      # and per elbow past three down one gap (up to eight more), two tracks
 VARIANT_LIMIT = 40     # up to this many edges (the slide figures), other layouts are tried
 SMALL_TRIES = 120      # routes compared per edge up to VARIANT_LIMIT edges,
 MIDDLE_TRIES = 40      # up to MIDDLE_LIMIT edges,
@@ -504,9 +503,9 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
                      ) -> tuple[Layout, list[tuple[str, str]]]:
     """Pixels for the cells and a route for every edge. ``own``: anchored leaves that
     :func:`_tidy` placed in cells of their own. A column gap that an elbow runs down
-    (``perceptron.png``'s × → add) is widened by :data:`ELBOW_ROOM`, and by
-    :data:`TRACK_ROOM` for each elbow past three; a row gap that more than three edges
-    run along, by :data:`TRACK_ROOM` for each past three; then the edges are routed
+    (``perceptron.png``'s × → add) is widened by :data:`ELBOW_ROOM`, and by one track
+    (:func:`viz.routing.track_pitch`) for each elbow past the tracks it then has; a row
+    gap by one track for each wire along it past those it has; then the edges are routed
     again. Returns the layout and the edges no route could clear (see :func:`route_all`)."""
     low = min(row.values(), default=0.0)
     row = {v: r - low for v, r in row.items()}
@@ -583,8 +582,12 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
                     for k in range(nrows + 1):
                         if abs(a[1] - row_gap[k]) < row_half[k] and k not in halves:
                             along[k] = along.get(k, 0) + 1
-        extra = {c: ELBOW_ROOM + TRACK_ROOM * min(max(k - 3, 0), 8) for c, k in down.items()}
-        row_extra = {k: TRACK_ROOM * min(n - 3, 8) for k, n in along.items() if n > 3}
+        # room for one more track per wire past those the gap has (at most 8 more)
+        pitch = track_pitch(g)
+        extra = {c: ELBOW_ROOM + pitch * min(max(k - len(tracks(half[c] + ELBOW_ROOM / 2, pitch)), 0), 8)
+                 for c, k in down.items()}
+        row_extra = {k: pitch * min(n - len(tracks(row_half[k], pitch)), 8) for k, n in along.items()
+                     if n > len(tracks(row_half[k], pitch))}
         if not extra and not row_extra:
             break
     # routes over the top row or under the bottom one stay inside the drawing

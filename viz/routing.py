@@ -13,14 +13,13 @@ from .geometry import (HALF, Point, PointIndex, SegmentIndex, clip_to_outlines, 
 from .graph import DGraph, GraphTooLarge
 from .structure import Structure
 
-__all__ = ["route_all", "HALF", "TWIN_OFFSET", "ENTRY_STEP", "CLEARANCE", "CROSSING_CAP"]
+__all__ = ["route_all", "HALF", "TWIN_OFFSET", "ENTRY_STEP", "CLEARANCE", "CROSSING_CAP", "track_pitch", "tracks", "GAP"]
 
 TWIN_OFFSET = 10.0     # red twin from its black edge
 ENTRY_STEP = 14.0      # spacing of several edges entering one side of a node
 CLEARANCE = 3.0        # a route stays this far from every other node's outline
 GAP = 40.0             # px between the outlines of neighbouring nodes (viz.layout: GRID - NODE)
 TRACK = 12.0           # px between wires along one gap
-FAN_OFFSETS = (TRACK, -TRACK, 2 * TRACK, -2 * TRACK)   # px beside a node's centre line
 CLOSE = 8.0            # px: parallel wires nearer than this read as one (svg_geometry.close_wires)
 MIN_RUN = 6.0          # px side by side before two wires count as close
 ON_TOP = 16.0          # cost of a piece drawn on top of another edge's, in crossings
@@ -28,6 +27,24 @@ BESIDE = 8.0           # of a piece beside another closer than CLOSE px
 COST_CAP = 4 * ON_TOP  # a route costing this much has lost to anything; counting stops
 CROSSING_CAP = 12      # crossings past this many count as this many: a route through a dense
                        # bundle is not compared wire by wire (the count stays bounded)
+
+
+def track_pitch(g: DGraph) -> float:
+    """Px between wires along one gap: :data:`TRACK`; with red twins (10 px to either side
+    of their wires) twice :data:`TWIN_OFFSET` plus :data:`CLOSE` and 2, so that two twins
+    facing each other still keep CLOSE px apart."""
+    return 2 * TWIN_OFFSET + CLOSE + 2 if any(e.on_path for e in g.edges) else TRACK
+
+
+def tracks(half: float, pitch: float) -> list[float]:
+    """Offsets from a gap's middle for wires along it, ``pitch`` px apart, while they keep
+    8 px from the nodes beside a gap ``half`` px wide each side (routes that still pass
+    too near a node, red twin included, are refused by ``route_all``)."""
+    out, k = [0.0], 1
+    while k * pitch <= half - 8:
+        out += [-k * pitch, k * pitch]
+        k += 1
+    return out
 
 
 def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int],
@@ -120,18 +137,11 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                         return bound
         return min(crossed, CROSSING_CAP) + crowded
 
-    def tracks(half: float) -> list[float]:
-        """Offsets from a gap's middle for wires along it, TRACK px apart, while they keep
-        8 px from the nodes beside a gap ``half`` px wide each side (routes that still
-        pass too near a node, red twin included, are refused by ``clear``)."""
-        out, k = [0.0], 1
-        while k * TRACK <= half - 8:
-            out += [-k * TRACK, k * TRACK]
-            k += 1
-        return out
-
-    col_tracks = [tracks(h) for h in (col_half or [(GAP / 2)] * len(col_gap))]
-    row_tracks = [tracks(h) for h in (row_half or [(GAP / 2)] * len(row_gap))]
+    pitch = track_pitch(g)
+    # exits beside a node's centre line, inside its outline (HALF px)
+    fan_offsets = [d for k in (1, 2) for d in (k * pitch, -k * pitch) if k * pitch < HALF - 8]
+    col_tracks = [tracks(h, pitch) for h in (col_half or [(GAP / 2)] * len(col_gap))]
+    row_tracks = [tracks(h, pitch) for h in (row_half or [(GAP / 2)] * len(row_gap))]
 
     def candidates(tail: str, head: str):
         """Routes between centres, simplest first; after each that leaves the tail or
@@ -141,15 +151,15 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
             yield from fanned(path)
 
     def fanned(path: list[Point]):
-        """``path`` with its vertical first piece moved :data:`FAN_OFFSETS` beside the
+        """``path`` with its vertical first piece moved one or two tracks beside the
         tail's centre, or its vertical last piece beside the head's: the branches of a
         fan from (or into) one node leave it side by side instead of on one trunk."""
         (tx, ty), (hx, hy) = path[0], path[-1]
         if len(path) >= 3 and path[1][0] == tx and path[1][1] != ty:
-            for dx in FAN_OFFSETS:
+            for dx in fan_offsets:
                 yield [(tx, ty), (tx + dx, ty), (tx + dx, path[1][1])] + path[2:]
         if len(path) >= 3 and path[-2][0] == hx and path[-2][1] != hy:
-            for dx in FAN_OFFSETS:
+            for dx in fan_offsets:
                 yield path[:-2] + [(hx + dx, path[-2][1]), (hx + dx, hy), (hx, hy)]
 
     def simplest(tail: str, head: str):
