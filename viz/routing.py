@@ -115,7 +115,8 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
         """What a reader would trip over, against the edges routed so far: a crossing
         with an edge that shares no node counts one (at most :data:`CROSSING_CAP` in
         all); a piece drawn on top of another edge's (or red twin's) counts
-        :data:`ON_TOP`, beside one closer than :data:`CLOSE` px :data:`BESIDE`, whichever
+        :data:`ON_TOP`, beside one closer than :data:`CLOSE` px :data:`BESIDE`, each once
+        more for every :data:`GAP` px they run together, whichever
         edges they are (a fan of elbows on one trunk included); the red ``twin`` is
         measured too. Only routed pieces near ours (:class:`SegmentIndex`) are tested;
         the count stops once it reaches ``bound`` (the route has lost)."""
@@ -132,7 +133,8 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                     else:
                         side = parallel_run(a, b, c, d, CLOSE)
                         if side is not None and side[1] > (MIN_RUN if side[0] >= 1 else 2.0):
-                            crowded += ON_TOP if side[0] < 1 else BESIDE
+                            # the longer the stretch, the more it hides
+                            crowded += (ON_TOP if side[0] < 1 else BESIDE) * (1 + side[1] / GAP)
                     if min(crossed, CROSSING_CAP) + crowded >= bound:
                         return bound
         return min(crossed, CROSSING_CAP) + crowded
@@ -152,12 +154,16 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
 
     def fanned(path: list[Point]):
         """``path`` with its vertical first piece moved one or two tracks beside the
-        tail's centre, or its vertical last piece beside the head's: the branches of a
+        tail's centre (its horizontal first piece above or below it), or its vertical last
+        piece beside the head's: the branches of a
         fan from (or into) one node leave it side by side instead of on one trunk."""
         (tx, ty), (hx, hy) = path[0], path[-1]
         if len(path) >= 3 and path[1][0] == tx and path[1][1] != ty:
             for dx in fan_offsets:
                 yield [(tx, ty), (tx + dx, ty), (tx + dx, path[1][1])] + path[2:]
+        if len(path) >= 3 and path[1][1] == ty and path[1][0] != tx and path[2][0] == path[1][0]:
+            for dy in fan_offsets:                # out of the side, above or below the centre
+                yield [(tx, ty), (tx, ty + dy), (path[1][0], ty + dy)] + path[2:]
         if len(path) >= 3 and path[-2][0] == hx and path[-2][1] != hy:
             for dx in fan_offsets:
                 yield path[:-2] + [(hx + dx, path[-2][1]), (hx + dx, hy), (hx, hy)]
