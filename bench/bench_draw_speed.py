@@ -64,7 +64,10 @@ def main() -> None:
     sys.path.insert(0, str(Path(args.checkout).resolve()))
     commit = subprocess.run(["git", "-C", args.checkout, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
-    print("# Drawing speed: `viz.draw` on one sample's loss of an MLP\n")
+    if Path(args.checkout).resolve() == ROOT:
+        print("# Drawing speed: `viz.draw` on one sample's loss of an MLP\n")
+    else:
+        print(f"\n## Before: the same timings of commit {commit or '?'}\n")
     print(f"`python bench/bench_draw_speed.py` at commit {commit or '?'}, {datetime.date.today()}, "
           f"Python {platform.python_version()}, {os.cpu_count()} cores, load average before "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (a shared machine: medians of "

@@ -20,9 +20,13 @@ Graphviz's ``dot`` decides a layout by its own rules; the slides (SLIDE-STYLE.md
 * **Routes.** An edge is one straight segment where that passes no node: horizontal
   along a row, vertical from a leaf into its op, short diagonals between neighbouring
   cells; otherwise orthogonal elbows through the free gaps between rows and columns,
-  the elbow of ``perceptron.png`` (right, down, right into the op's side) first. Among
-  routes that pass no node, the one with the fewest crossings wins. The gaps between
-  rows and columns never hold a node, so such a route always exists.
+  the elbow of ``perceptron.png`` (right, down, right into the op's side) first, then a
+  single straight piece where one passes no node. Among routes that pass no node the
+  cheapest wins: a crossing costs one, a stretch drawn on top of another edge (or red
+  twin) or beside one closer than 8 px costs more, the more the longer (a reader cannot
+  follow wires that merge; :mod:`viz.svg_geometry` counts the same faults). Branches of a
+  fan leave (or enter) a node beside its centre line rather than on one trunk. The gaps
+  between rows and columns never hold a node, so such a route always exists.
 * **Finishing touches** (:func:`_tidy`, ``backprop.png``), kept only where every node
   stays in a cell of its own, every edge clear of the nodes and no crossing is added:
   an op whose two operands are results of ops on one side row sits *between* them
@@ -32,7 +36,9 @@ Graphviz's ``dot`` decides a layout by its own rules; the slides (SLIDE-STYLE.md
   whose result so leaves vertically sits *half a row toward* an input leaf beside it,
   the leaf one column left (ŷ, y → cross_ent).
 * **Room for elbows.** A column gap that an elbow runs down is 80 px wide instead of
-  40 (``perceptron.png``: the × squares' edges into ``add``).
+  40 (``perceptron.png``: the × squares' edges into ``add``); a gap (column or row) that
+  more wires run along than it has tracks widens by one track each (12 px apart, 30 px
+  where red twins run beside them), and the edges are routed again.
 * **Red twins** run parallel to their black edge at :data:`TWIN_OFFSET` px, below a
   horizontal segment and right of a vertical one.
 
