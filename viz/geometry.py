@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Iterator, Optional
+from typing import Generic, Iterator, Optional, TypeVar
+
+T = TypeVar("T")
 
 __all__ = ["Point", "segment_hits_node", "segments_cross", "collinear_overlap", "boundary_point",
            "twin_normal", "line_meet", "simplify", "inside", "clip_to_outlines", "point_inside",
@@ -202,7 +204,7 @@ def offset_polyline(path: list[Point], d: float) -> list[Point]:
 # ------------------------------------------------------------------ a spatial index
 
 
-class GridIndex:
+class GridIndex(Generic[T]):
     """Items with bounding boxes, bucketed on a square grid of ``cell`` px, so that a
     query for a box looks only at the items whose boxes share a bucket with it: finding
     the neighbours of one segment or node costs the number of items nearby, not the
@@ -215,13 +217,13 @@ class GridIndex:
     def __init__(self, cell: float = 120.0) -> None:
         self.cell = cell
         self.buckets: dict[tuple[int, int], list[int]] = {}
-        self.items: list[object] = []
+        self.items: list[T] = []
 
     def _range(self, x0: float, x1: float, y0: float, y1: float):
         c = self.cell
         return (math.floor(x0 / c), math.floor(x1 / c), math.floor(y0 / c), math.floor(y1 / c))
 
-    def add(self, item: object, x0: float, x1: float, y0: float, y1: float) -> None:
+    def add(self, item: T, x0: float, x1: float, y0: float, y1: float) -> None:
         k = len(self.items)
         self.items.append(item)
         i0, i1, j0, j1 = self._range(x0, x1, y0, y1)
@@ -229,7 +231,7 @@ class GridIndex:
             for j in range(j0, j1 + 1):
                 self.buckets.setdefault((i, j), []).append(k)
 
-    def near(self, x0: float, x1: float, y0: float, y1: float) -> list:
+    def near(self, x0: float, x1: float, y0: float, y1: float) -> list[T]:
         i0, i1, j0, j1 = self._range(x0, x1, y0, y1)
         found: set[int] = set()
         for i in range(i0, i1 + 1):
@@ -263,21 +265,21 @@ def crossing_kind(a: Point, b: Point, c: Point, d: Point) -> int:
     return int(segments_cross(a, b, c, d))
 
 
-class PointIndex:
+class PointIndex(Generic[T]):
     """Points (node centres) by their x, each x's points sorted by y: the points in a box
     are found by bisecting the distinct x values, then the y values of each, so a query
     costs the number of distinct x values in the box plus the points found, whatever
     the box's height (a long vertical route looks at one or two columns)."""
 
-    def __init__(self, points: list[tuple[float, float, object]]) -> None:
-        by_x: dict[float, list[tuple[float, object]]] = {}
+    def __init__(self, points: list[tuple[float, float, T]]) -> None:
+        by_x: dict[float, list[tuple[float, T]]] = {}
         for x, y, item in points:
             by_x.setdefault(x, []).append((y, item))
         self.xs = sorted(by_x)
         self.ys = [sorted(by_x[x], key=lambda t: t[0]) for x in self.xs]
         self.keys = [[y for y, _ in col] for col in self.ys]
 
-    def within(self, x0: float, x1: float, y0: float, y1: float) -> list[tuple[float, float, object]]:
+    def within(self, x0: float, x1: float, y0: float, y1: float) -> list[tuple[float, float, T]]:
         """(x, y, item) for every point with x0 < x < x1 and y0 < y < y1."""
         out = []
         for i in range(bisect.bisect_right(self.xs, x0), bisect.bisect_left(self.xs, x1)):
@@ -296,7 +298,7 @@ class SegmentIndex:
     def __init__(self) -> None:
         self.lines: dict[bool, dict[float, list[tuple[float, float, object]]]] = {True: {}, False: {}}
         self.keys: dict[bool, list[float]] = {True: [], False: []}
-        self.other = GridIndex()
+        self.other: GridIndex[object] = GridIndex()
 
     def add(self, item: object, a: Point, b: Point) -> None:
         flat = a[1] == b[1]

@@ -152,8 +152,9 @@ def _rows(s: Structure, col: dict[str, int], side_first: int = -1,
     for op, leaf in s.stacked.items():
         stacks.setdefault(leaf, []).append(op)
 
-    def chain_from(v: str) -> list[str]:
+    def chain_from(start: str) -> list[str]:
         out = []
+        v: Optional[str] = start
         while v is not None and v not in row and not s.placed_with_leaf(v):
             out.append(v)
             v = s.main.get(v)

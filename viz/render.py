@@ -354,8 +354,8 @@ def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str
                 norm = math.sqrt(math.fsum(_grad_of(m, grads) ** 2 for m in node.members))
                 text = "‖·‖ " + format_number(norm)
                 # the third line is the circle's narrowest: about 60 px wide, 0.46 em a character
-                size = round(min(NUMBER_SIZE, 60 / (0.46 * len(text))), 1)
-                lines.append(_font(S.ROMAN, size, html.escape(text), S.BACKWARD))
+                norm_size = round(min(NUMBER_SIZE, 60 / (0.46 * len(text))), 1)
+                lines.append(_font(S.ROMAN, norm_size, html.escape(text), S.BACKWARD))
         else:
             lines.append(_font(S.ROMAN, NUMBER_SIZE, "?", S.UNKNOWN))
     return "<" + "<BR/>".join(lines) + ">"

@@ -120,7 +120,7 @@ class Measured:
     def _piece_pairs(self, edges: list[SvgEdge], pad: float):
         """(edge, piece, edge, piece) for pieces of two different edges whose bounding
         boxes, grown by ``pad``, meet: each pair once."""
-        index = GridIndex(60.0)
+        index: GridIndex[int] = GridIndex(60.0)
         pieces = []
         for e in edges:
             for a, b in e.segments():
@@ -377,8 +377,8 @@ def measure(svg: str) -> Measured:
             ell = next(g.iter(f"{_NS}ellipse"), None)
             poly = next(g.iter(f"{_NS}polygon"), None)
             if ell is not None:
-                n = SvgNode(g.get("id", ""), classes, float(ell.get("cx")), float(ell.get("cy")),
-                            float(ell.get("rx")), True)
+                n = SvgNode(g.get("id", ""), classes, float(ell.get("cx", "0")),
+                            float(ell.get("cy", "0")), float(ell.get("rx", "0")), True)
             elif poly is not None:
                 nums = _floats(poly.get("points", ""))
                 xs, ys = nums[0::2], nums[1::2]
