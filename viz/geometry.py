@@ -313,10 +313,13 @@ class SegmentIndex:
         else:
             self.other.add(item, min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1]))
 
-    def near(self, x0: float, x1: float, y0: float, y1: float, only: Optional[bool] = None) -> Iterator:
+    def near(self, x0: float, x1: float, y0: float, y1: float, only: Optional[bool] = None,
+             others: bool = True) -> Iterator:
         """Lazily: a caller that has seen enough stops the search. ``only=True`` (False):
-        of the axis-parallel segments, only the horizontal (vertical) ones."""
-        yield from self.other.near(x0, x1, y0, y1)
+        of the axis-parallel segments, only the horizontal (vertical) ones; ``others``:
+        the segments that are neither too."""
+        if others:
+            yield from self.other.near(x0, x1, y0, y1)
         for flat, (a0, a1, b0, b1) in ((True, (y0, y1, x0, x1)), (False, (x0, x1, y0, y1))):
             if only is not None and only != flat:
                 continue

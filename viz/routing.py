@@ -126,31 +126,38 @@ def route_all(g: DGraph, s: Structure, pos: dict[str, Point], col: dict[str, int
                 continue
             for a, b, ax0, ax1, ay0, ay1 in segments(pieces):
                 ah, av = ay0 == ay1, ax0 == ax1
-                # past CROSSING_CAP crossings only pieces parallel to this one can add cost
-                only = None if crossed < CROSSING_CAP or ah == av else ah
-                for t2, h2, (c, d, cx0, cx1, cy0, cy1) in placed.near(ax0 - CLOSE, ax1 + CLOSE,
-                                                                     ay0 - CLOSE, ay1 + CLOSE, only):
-                    ch, cv = cy0 == cy1, cx0 == cx1
-                    apart = not is_twin and t2 != tail and t2 != head and h2 != tail and h2 != head
-                    if ah != av and ch != cv:             # both horizontal or vertical
-                        if ah != ch:                      # across: they can only cross
-                            if apart and (ax0 < cx0 < ax1 and cy0 < ay0 < cy1 if ah
-                                          else cx0 < ax0 < cx1 and ay0 < cy0 < ay1):
-                                crossed += 1
-                        else:                             # along: side by side or apart
-                            dist = abs(ay0 - cy0) if ah else abs(ax0 - cx0)
-                            run = (min(ax1, cx1) - max(ax0, cx0)) if ah else (min(ay1, cy1) - max(ay0, cy0))
-                            if dist < CLOSE and run > (MIN_RUN if dist >= 1 else 2.0):
-                                crowded += (ON_TOP if dist < 1 else BESIDE) * (1 + run / GAP)
-                    elif apart and crossing_kind(a, b, c, d) == 1:
-                        crossed += 1
-                    else:
-                        side = parallel_run(a, b, c, d, CLOSE)
-                        if side is not None and side[1] > (MIN_RUN if side[0] >= 1 else 2.0):
-                            # the longer the stretch, the more it hides
-                            crowded += (ON_TOP if side[0] < 1 else BESIDE) * (1 + side[1] / GAP)
-                    if min(crossed, CROSSING_CAP) + crowded >= bound:
-                        return bound
+                # an axis-parallel piece: first the pieces along it (and any slanted ones),
+                # then those across it, only while crossings still count (CROSSING_CAP)
+                passes = ((ah, True), (not ah, False)) if ah != av else ((None, True),)
+                for only, others in passes:
+                    across = only is not None and only != ah
+                    if across and crossed >= CROSSING_CAP:
+                        break
+                    for t2, h2, (c, d, cx0, cx1, cy0, cy1) in placed.near(
+                            ax0 - CLOSE, ax1 + CLOSE, ay0 - CLOSE, ay1 + CLOSE, only, others):
+                        ch, cv = cy0 == cy1, cx0 == cx1
+                        apart = not is_twin and t2 != tail and t2 != head and h2 != tail and h2 != head
+                        if ah != av and ch != cv:             # both horizontal or vertical
+                            if ah != ch:                      # across: they can only cross
+                                if apart and (ax0 < cx0 < ax1 and cy0 < ay0 < cy1 if ah
+                                              else cx0 < ax0 < cx1 and ay0 < cy0 < ay1):
+                                    crossed += 1
+                                    if crossed >= CROSSING_CAP:
+                                        break
+                            else:                             # along: side by side or apart
+                                dist = abs(ay0 - cy0) if ah else abs(ax0 - cx0)
+                                run = (min(ax1, cx1) - max(ax0, cx0)) if ah else (min(ay1, cy1) - max(ay0, cy0))
+                                if dist < CLOSE and run > (MIN_RUN if dist >= 1 else 2.0):
+                                    crowded += (ON_TOP if dist < 1 else BESIDE) * (1 + run / GAP)
+                        elif apart and crossing_kind(a, b, c, d) == 1:
+                            crossed += 1
+                        else:
+                            side = parallel_run(a, b, c, d, CLOSE)
+                            if side is not None and side[1] > (MIN_RUN if side[0] >= 1 else 2.0):
+                                # the longer the stretch, the more it hides
+                                crowded += (ON_TOP if side[0] < 1 else BESIDE) * (1 + side[1] / GAP)
+                        if min(crossed, CROSSING_CAP) + crowded >= bound:
+                            return bound
         return min(crossed, CROSSING_CAP) + crowded
 
     pitch = track_pitch(g)
