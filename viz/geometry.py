@@ -293,7 +293,8 @@ class SegmentIndex:
     """Segments, found by box: horizontal ones by their y, vertical ones by their x (the
     distinct values kept sorted, so a box is answered by bisection, whatever its length),
     any other through a :class:`GridIndex`. ``near`` returns the items of the segments
-    whose bounding boxes meet the box (edges included), each once."""
+    whose bounding boxes meet the box (edges included), each once: exactly the
+    axis-parallel ones, a superset of the others (callers test each exactly)."""
 
     def __init__(self) -> None:
         self.lines: dict[bool, dict[float, list[tuple[float, float, object]]]] = {True: {}, False: {}}
