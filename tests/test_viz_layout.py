@@ -219,8 +219,8 @@ def test_dot_layout_still_available():
 
 @needs_neato
 def test_render_timeout_is_a_named_error(monkeypatch):
-    monkeypatch.setattr(viz.render, "RENDER_TIMEOUT", 1e-6)
     d = viz.draw(nptel()[0], view="backward")
+    monkeypatch.setattr(viz.render, "RENDER_TIMEOUT", 1e-6)
     with pytest.raises(viz.GraphTooLarge, match="did not finish within"):
         d.svg()
 
@@ -264,7 +264,65 @@ def test_random_graphs_have_no_edge_through_a_node(root, view):
 
 
 def test_layout_time_limit_is_a_named_error(monkeypatch):
-    import viz.routing
-    monkeypatch.setattr(viz.routing, "LAYOUT_TIMEOUT", -1.0)
-    with pytest.raises(viz.GraphTooLarge, match="laying out .* took more than"):
+    monkeypatch.setattr(viz.render, "RENDER_TIMEOUT", -1.0)
+    with pytest.raises(viz.GraphTooLarge, match="laying out 30 drawn nodes .*did not finish within"):
         viz.draw(nptel()[0], view="backward")
+
+
+def test_one_time_budget_for_layout_and_graphviz(monkeypatch):
+    """Graphviz gets what the layout left of RENDER_TIMEOUT, not a budget of its own."""
+    seen = []
+
+    def fake_run(args, input, capture_output, timeout):
+        seen.append(timeout)
+        raise viz.render.subprocess.TimeoutExpired(args, timeout)
+    d = viz.draw(nptel()[0], view="backward")
+    d.layout_seconds = viz.render.RENDER_TIMEOUT - 5.0
+    monkeypatch.setattr(viz.render.subprocess, "run", fake_run)
+    with pytest.raises(viz.GraphTooLarge, match="neato -Tsvg 30 drawn nodes .*did not finish"):
+        d.svg()
+    assert seen == [pytest.approx(5.0)]
+
+
+# ------------------------------------------------------------------ spatial indexes
+
+def test_spatial_indexes_find_what_a_full_scan_finds():
+    """The layout's indexes (viz.geometry) answer a box as scanning every item would."""
+    from viz.geometry import GridIndex, PointIndex, SegmentIndex
+    rnd = random.Random(7)
+    points = [(rnd.choice(range(0, 2000, 120)) * 1.0, rnd.uniform(0, 2000), k) for k in range(300)]
+    segs = []
+    for k in range(400):
+        x, y = rnd.uniform(0, 2000), rnd.uniform(0, 2000)
+        kind = rnd.random()
+        b = (x + rnd.uniform(-600, 600), y) if kind < 0.4 else (x, y + rnd.uniform(-600, 600)) if kind < 0.8 \
+            else (x + rnd.uniform(-90, 90), y + rnd.uniform(-90, 90))
+        segs.append(((x, y), b, k))
+    pi, si, gi = PointIndex(points), SegmentIndex(), GridIndex(60.0)
+    for a, b, k in segs:
+        si.add(k, a, b)
+        gi.add(k, min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1]))
+    for _ in range(200):
+        x0, y0 = rnd.uniform(-100, 2000), rnd.uniform(-100, 2000)
+        x1, y1 = x0 + rnd.uniform(0, 700), y0 + rnd.uniform(0, 700)
+        assert sorted(k for _, _, k in pi.within(x0, x1, y0, y1)) == \
+            sorted(k for x, y, k in points if x0 < x < x1 and y0 < y < y1)
+        meets = sorted(k for a, b, k in segs if min(a[0], b[0]) <= x1 and max(a[0], b[0]) >= x0
+                       and min(a[1], b[1]) <= y1 and max(a[1], b[1]) >= y0)
+        found = list(si.near(x0, x1, y0, y1))
+        assert len(found) == len(set(found)) and set(meets) <= set(found)      # each once
+        slanted = {k for a, b, k in segs if a[0] != b[0] and a[1] != b[1]}
+        assert set(found) - set(meets) <= slanted     # axis-parallel ones exactly
+        assert set(meets) <= set(gi.near(x0, x1, y0, y1))      # buckets: a superset
+
+
+@needs_neato
+def test_the_readme_model_draws_at_every_level_by_default():
+    """MLP(2, [16, 16, 1]) on one sample: 474 nodes at the scalar level, under DEFAULT_MAX_NODES."""
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    out = model([0.5, -0.3])
+    loss = ((out[0] if isinstance(out, list) else out) - 1.0) ** 2
+    for detail in ("layer", "neuron", "scalar"):
+        d = viz.draw(loss, detail=detail)
+        assert measure(d.svg()).edges_through_nodes() == []
+    assert len(d.graph.nodes) == 474 <= viz.render.DEFAULT_MAX_NODES

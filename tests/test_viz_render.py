@@ -216,10 +216,11 @@ def test_huge_graph_is_refused_before_any_layout(monkeypatch):
     monkeypatch.setattr(viz.render.subprocess, "run", no_layout)
     with pytest.raises(viz.GraphTooLarge, match="sub-expression") as info:
         viz.draw(v)                        # nothing is grouped: no coarser level to offer
-    assert "max_nodes=400" in str(info.value) and "100002 nodes" in str(info.value)
+    assert "max_nodes=2000" in str(info.value) and "100002 nodes" in str(info.value)
     v.group = ("layers.0", "neurons.0")
-    with pytest.raises(viz.GraphTooLarge, match=r"detail='neuron'"):
-        viz.draw(v)
+    with pytest.raises(viz.GraphTooLarge, match=r"no coarser level draws few enough") as info:
+        viz.draw(v)                        # one grouped op: the neuron level still draws 66,668
+    assert "detail='neuron'" not in str(info.value).split(";")[1]
     with pytest.raises(viz.GraphTooLarge):
         viz.draw(v, detail="layer")       # no groups: nothing collapses, still refused
     with pytest.raises(viz.GraphTooLarge):
@@ -365,3 +366,20 @@ def test_svg_fonts_are_valid_css_lists():
     sub = [t for t in parse(svg).iter(f"{SVG}text") if t.text == "1"
            and float(t.get("x")) > float(u.get("x"))][0]
     assert float(sub.get("y")) > float(u.get("y"))
+
+
+def test_too_large_names_the_coarser_level_that_fits(monkeypatch):
+    """MLP(2, [40, 40, 1]) on one sample: 2,130 nodes at the scalar level, over the default
+    2,000; the neuron level fits and is named with its size, before any layout."""
+    import nn
+    model = nn.MLP(2, [40, 40, 1], seed=0)
+    out = model([0.5, -0.3])
+    loss = ((out[0] if isinstance(out, list) else out) - 1.0) ** 2
+
+    def no_layout(*args, **kwargs):
+        raise AssertionError("refused before any layout")
+    monkeypatch.setattr(viz.render, "slide_layout", no_layout)
+    with pytest.raises(viz.GraphTooLarge, match=r"2130 nodes .*detail='scalar'.*detail='neuron' \(about \d+ nodes\)"):
+        viz.draw(loss)
+    with pytest.raises(viz.GraphTooLarge, match=r"detail='layer' \(about \d+ nodes\)"):
+        viz.draw(loss, max_nodes=100)           # the neuron level draws more than 100

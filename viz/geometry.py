@@ -7,12 +7,15 @@ is a polyline of points (pixels, y down). Used by the layout (:mod:`viz.layout`,
 
 from __future__ import annotations
 
+import bisect
 import math
-from typing import Optional
+from typing import Generic, Iterator, Optional, TypeVar
+
+T = TypeVar("T")
 
 __all__ = ["Point", "segment_hits_node", "segments_cross", "collinear_overlap", "boundary_point",
            "twin_normal", "line_meet", "simplify", "inside", "clip_to_outlines", "point_inside",
-           "offset_polyline", "distance_to_line", "HALF"]
+           "offset_polyline", "distance_to_line", "GridIndex", "PointIndex", "SegmentIndex", "crossing_kind", "parallel_run", "HALF"]
 
 Point = tuple[float, float]
 HALF = 40.0            # half of an 80 px node (viz.style.NODE_SIZE at 72 dpi)
@@ -196,3 +199,152 @@ def offset_polyline(path: list[Point], d: float) -> list[Point]:
         out.append(meet if meet is not None else b1)
     out.append(segs[-1][1])
     return out
+
+
+# ------------------------------------------------------------------ a spatial index
+
+
+class GridIndex(Generic[T]):
+    """Items with bounding boxes, bucketed on a square grid of ``cell`` px, so that a
+    query for a box looks only at the items whose boxes share a bucket with it: finding
+    the neighbours of one segment or node costs the number of items nearby, not the
+    number in the drawing (what keeps routing and crossing counts near linear).
+
+    ``add(item, x0, x1, y0, y1)``; ``near(x0, x1, y0, y1)`` returns each item whose
+    bucket range meets the box's (a superset of the boxes that overlap; callers test
+    exactly), each once."""
+
+    def __init__(self, cell: float = 120.0) -> None:
+        self.cell = cell
+        self.buckets: dict[tuple[int, int], list[int]] = {}
+        self.items: list[T] = []
+
+    def _range(self, x0: float, x1: float, y0: float, y1: float):
+        c = self.cell
+        return (math.floor(x0 / c), math.floor(x1 / c), math.floor(y0 / c), math.floor(y1 / c))
+
+    def add(self, item: T, x0: float, x1: float, y0: float, y1: float) -> None:
+        k = len(self.items)
+        self.items.append(item)
+        i0, i1, j0, j1 = self._range(x0, x1, y0, y1)
+        for i in range(i0, i1 + 1):
+            for j in range(j0, j1 + 1):
+                self.buckets.setdefault((i, j), []).append(k)
+
+    def near(self, x0: float, x1: float, y0: float, y1: float) -> list[T]:
+        i0, i1, j0, j1 = self._range(x0, x1, y0, y1)
+        found: set[int] = set()
+        for i in range(i0, i1 + 1):
+            for j in range(j0, j1 + 1):
+                found.update(self.buckets.get((i, j), ()))
+        return [self.items[k] for k in found]
+
+
+def crossing_kind(a: Point, b: Point, c: Point, d: Point) -> int:
+    """0: apart; 1: a proper crossing (:func:`segments_cross`); 2: one line shared over
+    more than 1 px (:func:`collinear_overlap`). Horizontal and vertical pieces, nearly
+    all of a route, are decided by comparing intervals."""
+    ah, av = a[1] == b[1], a[0] == b[0]
+    ch, cv = c[1] == d[1], c[0] == d[0]
+    if ah and ch and not av and not cv:
+        if a[1] != c[1]:
+            return 0
+        lo, hi = max(min(a[0], b[0]), min(c[0], d[0])), min(max(a[0], b[0]), max(c[0], d[0]))
+        return 2 if hi - lo > 1 else 0
+    if av and cv and not ah and not ch:
+        if a[0] != c[0]:
+            return 0
+        lo, hi = max(min(a[1], b[1]), min(c[1], d[1])), min(max(a[1], b[1]), max(c[1], d[1]))
+        return 2 if hi - lo > 1 else 0
+    if ah and cv and not av and not ch:
+        return int(min(a[0], b[0]) < c[0] < max(a[0], b[0]) and min(c[1], d[1]) < a[1] < max(c[1], d[1]))
+    if av and ch and not ah and not cv:
+        return int(min(c[0], d[0]) < a[0] < max(c[0], d[0]) and min(a[1], b[1]) < c[1] < max(a[1], b[1]))
+    if collinear_overlap(a, b, c, d):
+        return 2
+    return int(segments_cross(a, b, c, d))
+
+
+class PointIndex(Generic[T]):
+    """Points (node centres) by their x, each x's points sorted by y: the points in a box
+    are found by bisecting the distinct x values, then the y values of each, so a query
+    costs the number of distinct x values in the box plus the points found, whatever
+    the box's height (a long vertical route looks at one or two columns)."""
+
+    def __init__(self, points: list[tuple[float, float, T]]) -> None:
+        by_x: dict[float, list[tuple[float, T]]] = {}
+        for x, y, item in points:
+            by_x.setdefault(x, []).append((y, item))
+        self.xs = sorted(by_x)
+        self.ys = [sorted(by_x[x], key=lambda t: t[0]) for x in self.xs]
+        self.keys = [[y for y, _ in col] for col in self.ys]
+
+    def within(self, x0: float, x1: float, y0: float, y1: float) -> list[tuple[float, float, T]]:
+        """(x, y, item) for every point with x0 < x < x1 and y0 < y < y1."""
+        out = []
+        for i in range(bisect.bisect_right(self.xs, x0), bisect.bisect_left(self.xs, x1)):
+            keys, col, x = self.keys[i], self.ys[i], self.xs[i]
+            for j in range(bisect.bisect_right(keys, y0), bisect.bisect_left(keys, y1)):
+                out.append((x, col[j][0], col[j][1]))
+        return out
+
+
+class SegmentIndex:
+    """Segments, found by box: horizontal ones by their y, vertical ones by their x (the
+    distinct values kept sorted, so a box is answered by bisection, whatever its length),
+    any other through a :class:`GridIndex`. ``near`` returns the items of the segments
+    whose bounding boxes meet the box (edges included), each once: exactly the
+    axis-parallel ones, a superset of the others (callers test each exactly)."""
+
+    def __init__(self) -> None:
+        self.lines: dict[bool, dict[float, list[tuple[float, float, object]]]] = {True: {}, False: {}}
+        self.keys: dict[bool, list[float]] = {True: [], False: []}
+        self.other: GridIndex[object] = GridIndex()
+
+    def add(self, item: object, a: Point, b: Point) -> None:
+        flat = a[1] == b[1]
+        if flat or a[0] == b[0]:
+            at, lo, hi = (a[1], min(a[0], b[0]), max(a[0], b[0])) if flat else \
+                (a[0], min(a[1], b[1]), max(a[1], b[1]))
+            line = self.lines[flat]
+            if at not in line:
+                line[at] = []
+                bisect.insort(self.keys[flat], at)
+            line[at].append((lo, hi, item))
+        else:
+            self.other.add(item, min(a[0], b[0]), max(a[0], b[0]), min(a[1], b[1]), max(a[1], b[1]))
+
+    def near(self, x0: float, x1: float, y0: float, y1: float, only: Optional[bool] = None,
+             others: bool = True) -> Iterator:
+        """Lazily: a caller that has seen enough stops the search. ``only=True`` (False):
+        of the axis-parallel segments, only the horizontal (vertical) ones; ``others``:
+        the segments that are neither too."""
+        if others:
+            yield from self.other.near(x0, x1, y0, y1)
+        for flat, (a0, a1, b0, b1) in ((True, (y0, y1, x0, x1)), (False, (x0, x1, y0, y1))):
+            if only is not None and only != flat:
+                continue
+            keys, line = self.keys[flat], self.lines[flat]
+            for i in range(bisect.bisect_left(keys, a0), bisect.bisect_right(keys, a1)):
+                for lo, hi, item in line[keys[i]]:
+                    if lo <= b1 and hi >= b0:
+                        yield item
+
+
+def parallel_run(a: Point, b: Point, c: Point, d: Point, within: float) -> Optional[tuple[float, float]]:
+    """Two segments running side by side: if cd is parallel to ab (within about 2°) and
+    less than ``within`` px from its line, (their distance, the length along ab that
+    both cover); else None. Distance 0 is one line drawn twice."""
+    ux, uy = b[0] - a[0], b[1] - a[1]
+    vx, vy = d[0] - c[0], d[1] - c[1]
+    lu, lv = math.hypot(ux, uy), math.hypot(vx, vy)
+    if lu < 1e-9 or lv < 1e-9 or abs(ux * vy - uy * vx) > 0.035 * lu * lv:
+        return None
+    dist = abs(ux * (a[1] - c[1]) - uy * (a[0] - c[0])) / lu
+    if dist >= within:
+        return None
+    ux, uy = ux / lu, uy / lu
+    t0 = (c[0] - a[0]) * ux + (c[1] - a[1]) * uy
+    t1 = (d[0] - a[0]) * ux + (d[1] - a[1]) * uy
+    run = min(lu, max(t0, t1)) - max(0.0, min(t0, t1))
+    return (dist, run) if run > 0 else None

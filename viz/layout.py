@@ -20,9 +20,13 @@ Graphviz's ``dot`` decides a layout by its own rules; the slides (SLIDE-STYLE.md
 * **Routes.** An edge is one straight segment where that passes no node: horizontal
   along a row, vertical from a leaf into its op, short diagonals between neighbouring
   cells; otherwise orthogonal elbows through the free gaps between rows and columns,
-  the elbow of ``perceptron.png`` (right, down, right into the op's side) first. Among
-  routes that pass no node, the one with the fewest crossings wins. The gaps between
-  rows and columns never hold a node, so such a route always exists.
+  the elbow of ``perceptron.png`` (right, down, right into the op's side) first, then a
+  single straight piece where one passes no node. Among routes that pass no node the
+  cheapest wins: a crossing costs one, a stretch drawn on top of another edge (or red
+  twin) or beside one closer than 8 px costs more, the more the longer (a reader cannot
+  follow wires that merge; :mod:`viz.svg_geometry` counts the same faults). Branches of a
+  fan leave (or enter) a node beside its centre line rather than on one trunk. The gaps
+  between rows and columns never hold a node, so such a route always exists.
 * **Finishing touches** (:func:`_tidy`, ``backprop.png``), kept only where every node
   stays in a cell of its own, every edge clear of the nodes and no crossing is added:
   an op whose two operands are results of ops on one side row sits *between* them
@@ -32,7 +36,9 @@ Graphviz's ``dot`` decides a layout by its own rules; the slides (SLIDE-STYLE.md
   whose result so leaves vertically sits *half a row toward* an input leaf beside it,
   the leaf one column left (ŷ, y → cross_ent).
 * **Room for elbows.** A column gap that an elbow runs down is 80 px wide instead of
-  40 (``perceptron.png``: the × squares' edges into ``add``).
+  40 (``perceptron.png``: the × squares' edges into ``add``); a gap (column or row) that
+  more wires run along than it has tracks widens by one track each (12 px apart, 30 px
+  where red twins run beside them), and the edges are routed again.
 * **Red twins** run parallel to their black edge at :data:`TWIN_OFFSET` px, below a
   horizontal segment and right of a vertical one.
 
@@ -43,12 +49,13 @@ hands it to Graphviz (``neato -n2``) with every position pinned.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Optional
 
 from .geometry import Point, segments_cross
 from .graph import DGraph
-from .routing import TWIN_OFFSET, route_all
+from .routing import TWIN_OFFSET, route_all, track_pitch, tracks
 from .structure import Structure
 
 __all__ = ["Layout", "slide_layout", "GRID", "NODE", "TWIN_OFFSET", "MARGIN"]
@@ -59,7 +66,11 @@ HALF = NODE / 2
 SIDE_GAP = 10.0       # between leaves drawn side by side above one op
 MARGIN = 12.0
 ELBOW_ROOM = 40.0      # px added to a column gap an elbow runs down (perceptron.png: 80 px)
-VARIANT_LIMIT = 300    # up to this many edges, a second layout is tried (module docstring)
+VARIANT_LIMIT = 40     # up to this many edges (the slide figures), other layouts are tried
+SMALL_TRIES = 120      # routes compared per edge up to VARIANT_LIMIT edges,
+MIDDLE_TRIES = 40      # up to MIDDLE_LIMIT edges,
+MIDDLE_LIMIT = 150
+LARGE_TRIES = 8        # and past it: the time per edge stays about the same
 
 
 
@@ -141,8 +152,9 @@ def _rows(s: Structure, col: dict[str, int], side_first: int = -1,
     for op, leaf in s.stacked.items():
         stacks.setdefault(leaf, []).append(op)
 
-    def chain_from(v: str) -> list[str]:
+    def chain_from(start: str) -> list[str]:
         out = []
+        v: Optional[str] = start
         while v is not None and v not in row and not s.placed_with_leaf(v):
             out.append(v)
             v = s.main.get(v)
@@ -278,7 +290,7 @@ def _rows(s: Structure, col: dict[str, int], side_first: int = -1,
 # ------------------------------------------------------------------ geometry
 
 
-def slide_layout(g: DGraph) -> Layout:
+def slide_layout(g: DGraph, deadline: float = math.inf) -> Layout:
     """Place and route ``g`` by the slides' rules (module docstring).
 
     The rules leave a few choices open: whether side chains look for a free row above
@@ -287,11 +299,16 @@ def slide_layout(g: DGraph) -> Layout:
     slides' own (penalty above); on small graphs the others are tried as well and the
     layout with the fewest forward crossings wins (each try routes every edge). Each try
     is finished by :func:`_tidy` where that keeps every node apart, every edge clear of
-    the nodes and adds no crossing."""
+    the nodes and adds no crossing. A large graph is placed once, its edges comparing
+    fewer routes each (:data:`LARGE_TRIES`): the time then grows about linearly with
+    its size. ``deadline`` (:func:`time.monotonic`): past it, :class:`GraphTooLarge`."""
     variants = [(True, -1, 8), (True, 1, 8), (True, -1, 16), (False, -1, 8), (False, 1, 8),
                 (False, -1, 16)]
-    if len(g.edges) > VARIANT_LIMIT:
+    large = len(g.edges) > VARIANT_LIMIT
+    if large:
         variants = variants[:1]
+    tries = (SMALL_TRIES if not large else MIDDLE_TRIES if len(g.edges) <= MIDDLE_LIMIT
+             else LARGE_TRIES)
     best: Optional[tuple[int, Layout]] = None
     structures: dict[bool, tuple[Structure, dict[str, int]]] = {}
     for stack_results, side_first, strict_rows in variants:
@@ -302,13 +319,15 @@ def slide_layout(g: DGraph) -> Layout:
             structures[stack_results] = (s, col)
         s, col = structures[stack_results]
         row, side = _rows(s, col, side_first, strict_rows)
-        layout, _ = _place_and_route(g, s, col, {v: float(r) for v, r in row.items()}, side)
+        layout, _ = _place_and_route(g, s, col, {v: float(r) for v, r in row.items()}, side,
+                                     deadline=deadline, tries=tries)
         if len(variants) == 1:                    # a large graph: the first try, as placed
             return layout
         n = _count_crossings(layout, g)
         tidy = _tidy(s, col, row, side)
         if tidy is not None:
-            tidy_layout, blocked = _place_and_route(g, s, tidy[0], tidy[1], side, tidy[2])
+            tidy_layout, blocked = _place_and_route(g, s, tidy[0], tidy[1], side, tidy[2],
+                                                    deadline=deadline, tries=tries)
             tidy_n = _count_crossings(tidy_layout, g)
             if not blocked and tidy_n <= n:
                 layout, n = tidy_layout, tidy_n
@@ -486,11 +505,14 @@ def _count_crossings(layout: Layout, g: DGraph) -> int:
 
 
 def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str, float],
-                     side: dict[str, int], own: frozenset[str] | set[str] = frozenset()
+                     side: dict[str, int], own: frozenset[str] | set[str] = frozenset(),
+                     deadline: float = math.inf, tries: int = 40
                      ) -> tuple[Layout, list[tuple[str, str]]]:
     """Pixels for the cells and a route for every edge. ``own``: anchored leaves that
     :func:`_tidy` placed in cells of their own. A column gap that an elbow runs down
-    (``perceptron.png``'s × → add) is widened by :data:`ELBOW_ROOM`, and the edges routed
+    (``perceptron.png``'s × → add) is widened by :data:`ELBOW_ROOM`, and by one track
+    (:func:`viz.routing.track_pitch`) for each elbow past the tracks it then has; a row
+    gap by one track for each wire along it past those it has; then the edges are routed
     again. Returns the layout and the edges no route could clear (see :func:`route_all`)."""
     low = min(row.values(), default=0.0)
     row = {v: r - low for v, r in row.items()}
@@ -515,13 +537,22 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
     ncols = max(col.values(), default=0) + 1
     nrows = int(max(row.values(), default=0.0)) + 1
 
-    def y_of(r: float) -> float:
-        return MARGIN + HALF + r * GRID
+    # a row gap k lies above row k (gap nrows below the last row); one that a node at a
+    # half row stands in keeps its height, so that the node stays midway
+    halves = {math.ceil(r) for r in row.values() if r != int(r)}
+    extra: dict[int, float] = {}          # column gap c (after column c) -> px added
+    row_extra: dict[int, float] = {}      # row gap k -> px added
 
-    row_gap = [y_of(r) - GRID / 2 for r in range(nrows)] + [y_of(nrows - 1) + GRID / 2]
-    height = y_of(max(row.values(), default=0.0)) + HALF + MARGIN
-    extra: dict[int, float] = {}
-    while True:
+    def y_of(r: float) -> float:
+        return MARGIN + HALF + r * GRID + sum(px for k, px in row_extra.items() if k <= r)
+
+    for attempt in range(2):
+        row_gap, row_half = [], []
+        for k in range(nrows + 1):
+            h = (GRID - NODE + row_extra.get(k, 0.0)) / 2
+            row_half.append(h)
+            row_gap.append(y_of(k) - HALF - h if k < nrows else y_of(nrows - 1) + HALF + h)
+        height = y_of(max(row.values(), default=0.0)) + HALF + MARGIN
         shift = (GRID - NODE) / 2                 # the first column's spare half gap
         xs, col_gap, x = [], [], MARGIN - shift
         for c in range(ncols):
@@ -541,13 +572,39 @@ def _place_and_route(g: DGraph, s: Structure, col: dict[str, int], row: dict[str
                 pos[v] = (xs[col[op]] + group_offsets.get(leaf, 0.0), y_of(row[v]))
             else:
                 pos[v] = (xs[col[v]], y_of(row[v]))
-        routes, twins, blocked = route_all(g, s, pos, col, row, col_gap[:-1], row_gap)
-        if extra:
+        half = [(GRID - NODE + extra.get(c, 0.0)) / 2 for c in range(ncols - 1)]
+        routes, twins, blocked = route_all(g, s, pos, col, row, col_gap[:-1], row_gap,
+                                            deadline, tries, half, row_half)
+        if attempt:
             break
-        down = {c for r in routes.values() if len(r) > 2 for a, b in zip(r, r[1:])
-                for c in range(ncols - 1) if abs(a[0] - b[0]) < 1e-6 and abs(a[0] - col_gap[c]) <= 10}
-        if not down:
+        down: dict[int, int] = {}          # column gap -> how many elbows run down it
+        along: dict[int, int] = {}         # row gap -> how many run along it
+        for r in routes.values():
+            for a, b in zip(r, r[1:]):
+                if abs(a[0] - b[0]) < 1e-6:
+                    for c in range(ncols - 1):
+                        if abs(a[0] - col_gap[c]) <= half[c]:
+                            down[c] = down.get(c, 0) + 1
+                elif abs(a[1] - b[1]) < 1e-6:
+                    for k in range(nrows + 1):
+                        if abs(a[1] - row_gap[k]) < row_half[k] and k not in halves:
+                            along[k] = along.get(k, 0) + 1
+        # room for one more track per wire past those the gap has (at most 8 more)
+        pitch = track_pitch(g)
+        extra = {c: ELBOW_ROOM + pitch * min(max(k - len(tracks(half[c] + ELBOW_ROOM / 2, pitch)), 0), 8)
+                 for c, k in down.items()}
+        row_extra = {k: pitch * min(n - len(tracks(row_half[k], pitch)), 8) for k, n in along.items()
+                     if n > len(tracks(row_half[k], pitch))}
+        if not extra and not row_extra:
             break
-        extra = {c: ELBOW_ROOM for c in down}
+    # routes over the top row or under the bottom one stay inside the drawing
+    ys = [p[1] for r in list(routes.values()) + list(twins.values()) for p in r]
+    top = min(ys + [MARGIN + HALF]) - MARGIN - HALF
+    if top < 0:
+        pos = {v: (x, y - top) for v, (x, y) in pos.items()}
+        routes = {e: [(x, y - top) for x, y in r] for e, r in routes.items()}
+        twins = {e: [(x, y - top) for x, y in r] for e, r in twins.items()}
+        height -= top
+    height = max([height] + [y + MARGIN + 10 for r in routes.values() for _, y in r])
     cells = {v: (col[v], row[v]) for v in s.order}
     return Layout(pos, routes, twins, width, height, cells), blocked

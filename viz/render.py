@@ -22,6 +22,7 @@ import math
 import re
 import shutil
 import subprocess
+import time
 import unicodedata
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence, Union
@@ -41,9 +42,9 @@ from .text_safety import dot_safe, shorten, visible_whitespace
 __all__ = ["draw", "Drawing", "PinnedDigraph", "GraphTooLarge", "GraphvizNotFound", "DEFAULT_MAX_NODES", "LEVELS"]
 
 LEVELS = ("scalar", "neuron", "layer")
-DEFAULT_MAX_NODES = 400
+DEFAULT_MAX_NODES = 2000      # the slides' layout draws 2,000 nodes in a few seconds
 NUMBER_SIZE = 14              # pt = px at 100 %: values and gradients stay readable
-RENDER_TIMEOUT = 60.0          # seconds Graphviz may take before GraphTooLarge
+RENDER_TIMEOUT = 60.0          # seconds for a whole drawing (layout, then Graphviz) before GraphTooLarge
 NUMBERS = ("none", "values", "grads", "both")
 LAYOUTS = ("slides", "dot")
 _COARSER = {"scalar": "neuron", "neuron": "layer"}
@@ -192,10 +193,13 @@ class Drawing:
     """
 
     def __init__(self, digraph: graphviz.Digraph, graph: DGraph,
-                 layout: Optional[Layout] = None) -> None:
+                 layout: Optional[Layout] = None, layout_seconds: float = 0.0,
+                 detail: str = "scalar") -> None:
         self.digraph = digraph if layout is None or isinstance(digraph, PinnedDigraph) else PinnedDigraph(digraph)
         self.graph = graph
         self.layout = layout          # the slides' layout (None with layout="dot")
+        self.layout_seconds = layout_seconds   # what the layout took of RENDER_TIMEOUT
+        self.detail = detail
         self._svg: Optional[str] = None
 
     @property
@@ -216,16 +220,15 @@ class Drawing:
         args = [exe, f"-T{fmt}"] + ([] if self.layout is None else ["-n2"]) + \
             ([] if dpi is None else [f"-Gdpi={dpi:g}"]) + \
             (["-Gmargin=0"] if fmt == "pdf" else [])  # PDF pages get a 0.5 in margin otherwise
-        timeout = RENDER_TIMEOUT
+        # one budget for the drawing: Graphviz gets what the layout left of it
+        timeout = max(RENDER_TIMEOUT - self.layout_seconds, 1e-3)
         try:
             proc = subprocess.run(args, input=self.source.encode("utf-8"),
                                   capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise GraphTooLarge(
-                f"{program} -T{fmt} did not finish within {timeout:g} s on "
-                f"{len(self.graph.nodes)} drawn nodes; draw with a coarser detail ('neuron' "
-                "or 'layer'), draw a sub-expression, or save the DOT source (.dot) and run "
-                "Graphviz on it yourself") from None
+                too_slow(f"{program} -T{fmt}", len(self.graph.nodes), self.detail, self.graph.order)
+                + "; or save the DOT source (.dot) and run Graphviz on it yourself") from None
         if proc.returncode != 0:
             raise RuntimeError(f"{program} -T{fmt} failed: "
                                f"{proc.stderr.decode(errors='replace')[:500]}")
@@ -349,8 +352,10 @@ def _value_label(node: DNode, view: str, known: Optional[set[int]], numbers: str
                                    S.BACKWARD))
             else:   # a vector or matrix: the norm of its gradient, as the step-through page shows it
                 norm = math.sqrt(math.fsum(_grad_of(m, grads) ** 2 for m in node.members))
-                lines.append(_font(S.ROMAN, NUMBER_SIZE, html.escape("‖·‖ " + format_number(norm)),
-                                   S.BACKWARD))
+                text = "‖·‖ " + format_number(norm)
+                # the third line is the circle's narrowest: about 60 px wide, 0.46 em a character
+                norm_size = round(min(NUMBER_SIZE, 60 / (0.46 * len(text))), 1)
+                lines.append(_font(S.ROMAN, norm_size, html.escape(text), S.BACKWARD))
         else:
             lines.append(_font(S.ROMAN, NUMBER_SIZE, "?", S.UNKNOWN))
     return "<" + "<BR/>".join(lines) + ">"
@@ -615,13 +620,7 @@ def draw(root: Union[Value, Sequence[Value]], view: str = "forward", wrt: Union[
     order = autodiff.topological_order(root)
     # refuse at once, before any layout: the scalar count is exact; at the coarse
     # levels every ungrouped op and every block still draws a square and a circle
-    if detail == "scalar":
-        _check_size(count_scalar_nodes(order), max_nodes, detail, order)
-    else:
-        from .collapse import _block_key
-        blocks = {_block_key(v, detail) for v in order if not v.is_leaf and v.group}
-        ungrouped = sum(1 for v in order if not v.is_leaf and not v.group)
-        _check_size(2 * (ungrouped + len(blocks)), max_nodes, detail, order)
+    _check_size(drawn_estimate(order, detail), max_nodes, detail, order)
     dep = depends_on(order, wrt) if view == "backward" else set()
     if detail == "scalar":
         if expand_dot:
@@ -642,14 +641,21 @@ def draw(root: Union[Value, Sequence[Value]], view: str = "forward", wrt: Union[
         join_ops(g, keep)
     choose_anchors(g, above)
     known = None if grads_known is None else {id(v) for v in grads_known}
-    placed = slide_layout(g) if layout == "slides" else None
+    started = time.monotonic()
+    placed = None
+    if layout == "slides":
+        try:
+            placed = slide_layout(g, deadline=started + RENDER_TIMEOUT)
+        except GraphTooLarge:
+            raise GraphTooLarge(too_slow("laying out", len(g.nodes), detail, order)) from None
+    layout_seconds = time.monotonic() - started
     root_name = display_names(root)[root] if len(order) <= 100_000 else "l"
     digraph = to_digraph(g, view, known=known,
                          highlight_nodes=_resolve_nodes(highlight_nodes, g),
                          highlight_edges=_resolve_edges(highlight_edges, order),
                          edge_labels=edge_labels, root_name=root_name, numbers=numbers,
                          layout=placed, grads=grads)
-    return Drawing(digraph, g, placed)
+    return Drawing(digraph, g, placed, layout_seconds, detail)
 
 
 def drop_joint(g: DGraph, joint: Value, roots: list[Value]) -> set[str]:
@@ -711,17 +717,51 @@ def collapsed_view(root: Value, order: list[Value], detail: str, wrt: Iterable[V
     return g
 
 
+def drawn_estimate(order: list[Value], detail: str) -> int:
+    """Circles and squares ``detail`` draws: exact at the scalar level; at the coarse
+    levels every ungrouped op and every block still draws a square and a circle."""
+    if detail == "scalar":
+        return count_scalar_nodes(order)
+    from .collapse import _block_key
+    blocks = {_block_key(v, detail) for v in order if not v.is_leaf and v.group}
+    ungrouped = sum(1 for v in order if not v.is_leaf and not v.group)
+    return 2 * (ungrouped + len(blocks))
+
+
+def _coarser_that_fits(order: list[Value], detail: str, limit: float) -> Optional[tuple[str, int]]:
+    """The first level coarser than ``detail`` that draws fewer than ``limit`` nodes
+    (and its count), or None."""
+    level = _COARSER.get(detail)
+    while level is not None:
+        n = drawn_estimate(order, level)
+        if n <= limit:
+            return level, n
+        level = _COARSER.get(level)
+    return None
+
+
+def too_slow(stage: str, count: int, detail: str, order: list[Value]) -> str:
+    """The message of a drawing that ran out of :data:`RENDER_TIMEOUT`."""
+    better = _coarser_that_fits(order, detail, count / 2) if order else None
+    hint = (f"draw with the coarser detail={better[0]!r} (about {better[1]} nodes)" if better
+            else "no coarser detail level draws far fewer nodes: draw a smaller part of the "
+                 "graph (a sub-expression)")
+    return (f"{stage} {count} drawn nodes (detail={detail!r}) did not finish within "
+            f"{RENDER_TIMEOUT:g} s for the whole drawing; {hint}")
+
+
 def _check_size(count: int, max_nodes: int, detail: str, order: list[Value]) -> None:
     if count <= max_nodes:
         return
-    coarser = _COARSER.get(detail)
-    if coarser and not any(v.group for v in order):
+    better = _coarser_that_fits(order, detail, max_nodes)
+    if better is not None:
+        hint = f"draw it with detail={better[0]!r} (about {better[1]} nodes)"
+    elif _COARSER.get(detail) and not any(v.group for v in order):
         hint = ("no node has a .group (nn sets them), so a coarser level would not help: "
                 "draw a smaller part of the graph (a sub-expression)")
-    elif coarser:
-        hint = f"draw it with detail={coarser!r}"
     else:
-        hint = "draw a smaller part of the graph (a sub-expression)"
+        hint = ("no coarser level draws few enough nodes: draw a smaller part of the graph "
+                "(a sub-expression)")
     raise GraphTooLarge(
         f"the graph has {count} nodes to draw at detail={detail!r}, more than "
-        f"max_nodes={max_nodes}; {hint}, or raise max_nodes (layout time grows fast).")
+        f"max_nodes={max_nodes}; {hint}, or raise max_nodes.")
