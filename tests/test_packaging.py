@@ -10,6 +10,7 @@ autodiff, nn or viz comes from the installed wheel.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -80,7 +81,9 @@ def test_sdist_carries_and_passes_its_own_tests(dists):
     # (The opt-in MNIST check is left to the checkout's run.)
     proc = sh([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", "tests",
                "--ignore", "tests/test_packaging.py"], unpacked, timeout=1800, unset=("BACKPROPLAB_MNIST",))
-    assert " passed" in proc.stdout and "failed" not in proc.stdout, proc.stdout[-3000:]
+    summary = proc.stdout.strip().splitlines()[-1]  # "N passed, … xfailed …" (an xfail is expected)
+    assert proc.returncode == 0 and " passed" in summary, proc.stdout[-3000:]
+    assert not re.search(r"\b\d+ (failed|error)", summary), proc.stdout[-3000:]
 
 
 def test_wheel_contents(dists):
