@@ -126,7 +126,8 @@ class Stepper:
             self._group_grads: Optional[list[list[float]]] = None
         else:
             from .render import DEFAULT_MAX_NODES, collapsed_view
-            self.graph = collapsed_view(loss, self.order, detail, self.traced, max_nodes or DEFAULT_MAX_NODES)
+            self.graph = collapsed_view(loss, self.order, detail, self.traced, max_nodes or DEFAULT_MAX_NODES,
+                                        dep=self.on_path, trace=t)
             self._names = None   # from now on, the level's names
             self.steps = group_steps(self.graph, t, loss, self.initial_list(), self.fmt,
                                      self._all_edges.__getitem__, self._edge_changes)
