@@ -31,7 +31,7 @@ from __future__ import annotations
 import heapq
 import re
 from operator import attrgetter
-from typing import Optional, Sequence
+from typing import Collection, Optional, Sequence
 
 import numpy as np
 
@@ -59,7 +59,7 @@ def _pick(order: Sequence[Value], positions: Sequence[int]) -> tuple[Value, ...]
 
 
 class _Builder:
-    """Accumulates drawn nodes and edges. A drawn node's *code* is its index in
+    """Accumulates drawn nodes and the edges out of squares. A drawn node's *code* is its index in
     ``g.nodes``; ``circle[i]``: the circle showing scalar node i (-1: none yet),
     ``square[i]``: the square computing op node i; ``before[i]``/``split[i]``: operands
     ``k < split[i]`` of op node i enter the square ``before[i]`` instead (matmul → add(b))."""
@@ -91,16 +91,15 @@ class _Builder:
             self.circle[positions] = code
         return code
 
-    def edge(self, tail: str, head: str, on_path: bool, eid: Optional[str] = None,
-             members: Sequence = ()) -> None:
+    def edge(self, tail: str, head: str, on_path: bool, eid: Optional[str] = None) -> None:
+        """An edge from a square (into its result circle, or matmul → add(b)): one per
+        pair, on a path if any of the scalar nodes it stands for is."""
         key = (tail, head)
         e = self.edges.get(key)
         if e is None:
-            e = DEdge(eid or f"{tail}_{head}", tail, head, on_path, members if members else [])
+            e = DEdge(eid or f"{tail}_{head}", tail, head, on_path, [])
             self.edges[key] = e
             self.g.edges.append(e)
-        elif members:   # never happens for the edges collapsed_graph makes; kept exact
-            e.members = list(e.members) + list(members)
         e.on_path = e.on_path or on_path
 
 
@@ -238,19 +237,23 @@ class _Leaves:
                 self.gathered[c] = g_pos[g_key == c]
 
 
-def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str,
+def collapsed_graph(root: Value, order: list[Value], dep: Collection, detail: str,
                     trace: Optional[Trace] = None) -> DGraph:
     """The neuron- or layer-level drawing of ``root``'s graph (see the module docstring).
 
     ``order``: the graph in topological order; ``dep``: the ids of the nodes on a path to
-    ``wrt`` (:func:`viz.graph.depends_on`); ``trace``: a recorded pass of ``root`` whose
-    ``nodes`` are ``order`` (the stepper's), to read the edges from instead of walking."""
+    ``wrt`` (:func:`viz.graph.depends_on`), or the same as a boolean mask by position in
+    ``order``; ``trace``: a recorded pass of ``root`` whose ``nodes`` are ``order`` (the
+    stepper's), to read the edges from instead of walking."""
     a = GraphArrays(order, trace)
     n = len(order)
     src, dst, operand, is_op = a.src, a.dst, a.operand, a.is_op
     root_i = n - 1 if order and order[-1] is root else a.position(order, root)
-    on_path = (np.fromiter(map(dep.__contains__, map(id, order)), dtype=bool, count=n) if dep
-               else np.zeros(n, dtype=bool))
+    if isinstance(dep, np.ndarray):
+        on_path = dep.astype(bool)
+    else:
+        on_path = (np.fromiter(map(dep.__contains__, map(id, order)), dtype=bool, count=n) if dep
+                   else np.zeros(n, dtype=bool))
     b = _Builder(order, on_path)
 
     # blocks: the op nodes by block key, in order; what the op nodes read from op nodes
@@ -381,13 +384,14 @@ def collapsed_graph(root: Value, order: list[Value], dep: set[int], detail: str,
         ons = np.logical_or.reduceat(on_path[ins], starts).tolist()
         bounds = starts.tolist() + [len(by_drawn)]
         firsts_ = by_drawn[starts]
+        made = b.g.edges
         for d, (t, h, a0, v0, k0) in enumerate(zip(tail[firsts_].tolist(), head[firsts_].tolist(),
                                                    src[firsts_].tolist(), dst[firsts_].tolist(),
                                                    operand[firsts_].tolist())):
-            t, h = ids[t], ids[h]
+            t, h = ids[t], ids[h]   # a circle into a square: no edge made before has this pair
             lo, hi = bounds[d], bounds[d + 1]
-            b.edge(t, h, ons[d], f"e{a0}_{v0}_{k0}" if t[0] == "n" and h[:2] == "op" else None,
-                   ScalarEdges(order, ins[lo:hi], outs[lo:hi], ks[lo:hi]))
+            made.append(DEdge(f"e{a0}_{v0}_{k0}" if t[0] == "n" and h[:2] == "op" else f"{t}_{h}", t, h,
+                              ons[d], ScalarEdges(order, ins[lo:hi], outs[lo:hi], ks[lo:hi])))
     for i in ops:                             # square -> its result circle
         sq, c = int(b.square[i]), int(b.circle[i])
         if sq >= 0 and c >= 0:

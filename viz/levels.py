@@ -36,6 +36,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -47,7 +48,7 @@ from .graph import DEdge, DGraph, DNode
 from .graph_arrays import ScalarEdges
 from .stepformula import as_drawn, factor
 
-__all__ = ["GroupStep", "group_steps", "level_names"]
+__all__ = ["GroupStep", "accumulate", "group_steps", "level_names"]
 
 def _elementwise_prime(label: str) -> Optional[str]:
     """The derivative's name (``σ′``) of the element-wise op drawn as ``label``, from the op
@@ -66,9 +67,10 @@ class GroupStep:
 
     ``edges``: the Trace's edges it applies (in the scalar pass's order), ``members`` the
     same as scalar steps (made when asked for); ``changes``: ``(topological index, old
-    grad, new grad)`` as they happen when this step is applied after the steps before it;
-    ``highlight``: drawn ids (result circle, square, input circle, red twins); ``twins``:
-    the red twins this step reaches."""
+    grad, new grad)`` as they happen when this step is applied after the steps before it
+    (``touched``, ``before``, ``after``: the same as arrays; the tuples are made when
+    first read); ``highlight``: drawn ids (result circle, square, input circle, red
+    twins); ``twins``: the red twins this step reaches."""
 
     index: int
     edge_id: str
@@ -79,12 +81,24 @@ class GroupStep:
     result_name: str
     formula: str
     local_formula: str
-    edges: tuple[int, ...]
-    changes: tuple[tuple[int, float, float], ...]
-    highlight: tuple[str, ...]
-    twins: tuple[str, ...]
-    inputs: tuple[Value, ...]     # the scalar nodes the tail circle stands for
+    applied: np.ndarray = field(repr=False)    # edges, as an array
+    touched: np.ndarray = field(repr=False)    # the changes, as three arrays
+    before: np.ndarray = field(repr=False)
+    after: np.ndarray = field(repr=False)
+    highlight: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
+    inputs: tuple[Value, ...] = ()     # the scalar nodes the tail circle stands for
     scalar_step: Callable[[int], object] = field(repr=False, compare=False, default=None)
+
+    @cached_property
+    def edges(self) -> tuple[int, ...]:
+        """The Trace's edges this step applies, in the scalar pass's order."""
+        return tuple(self.applied.tolist())
+
+    @cached_property
+    def changes(self) -> tuple[tuple[int, float, float], ...]:
+        """``(topological index, old grad, new grad)`` for each change, in order."""
+        return tuple(zip(self.touched.tolist(), self.before.tolist(), self.after.tolist()))
 
     @property
     def members(self) -> tuple:
@@ -172,19 +186,19 @@ def _trace_edges(graph: DGraph, trace: Trace) -> np.ndarray:
     shows it (-1: none). A drawn edge's members from :mod:`viz.collapse` are positions in
     the graph's order, which is the Trace's; others are looked up one by one."""
     drawn = np.full(trace.n_edges, -1, dtype=np.intp)
-    first = trace.edge_start[:-1]
+    arrays = [(c, e.members) for c, e in enumerate(graph.edges) if isinstance(e.members, ScalarEdges)]
+    if arrays:
+        nodes = np.concatenate([m.nodes for _, m in arrays])
+        operands = np.concatenate([m.operands for _, m in arrays])
+        codes = np.repeat([c for c, _ in arrays], [len(m) for _, m in arrays])
+        drawn[trace.edge_start[trace.step_of[nodes]] + operands] = codes
     for c, e in enumerate(graph.edges):
-        members = e.members
-        if not len(members):
-            continue
-        if isinstance(members, ScalarEdges):
-            drawn[first[trace.step_of[members.nodes]] + members.operands] = c
-        else:
-            drawn[[trace.edge(trace.position[v], k) for _, v, k in members]] = c
+        if not isinstance(e.members, ScalarEdges) and len(e.members):
+            drawn[[trace.edge(trace.position[v], k) for _, v, k in e.members]] = c
     return drawn
 
 
-def _accumulate(initial: np.ndarray, targets: np.ndarray,
+def accumulate(initial: np.ndarray, targets: np.ndarray,
                 products: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The gradients before and after each ``grads[targets[x]] += products[x]``, applied
     in order from ``initial``: the same additions in the same order as a loop, done
@@ -289,18 +303,25 @@ def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
     hooked = bool(trace.hooked_from) or bool(trace.leaf_hooks)
     if not hooked:
         start = np.asarray(initial, dtype=float)
-        old, new, by_node = _accumulate(start, targets, trace.product[applied])
+        old, new, by_node = accumulate(start, targets, trace.product[applied])
         node_sorted = targets[by_node]   # by_node: each node's contributions, in order
     grads = list(initial)
     steps: list[GroupStep] = []
+    drawn_name: dict[str, str] = {}   # node id -> as_drawn(its name), made once
+
+    def name_of(node: DNode) -> str:
+        if node.id not in drawn_name:
+            drawn_name[node.id] = as_drawn(node.name)
+        return drawn_name[node.id]
+
     for k, (e, _) in enumerate(plan):
         members = groups[k]
         lo, hi = bounds[k], bounds[k + 1]
         tail, head = nodes[e.tail], nodes[e.head]
         result = result_of.get(e.head, e.head)
         others = [nodes[o.tail] for o in into.get(e.head, []) if o is not e]
-        inputs = [as_drawn(o.name) for o in others if o.kind != "param"]
-        matrices = [as_drawn(o.name) for o in others if o.kind == "param"]
+        inputs = [name_of(o) for o in others if o.kind != "param"]
+        matrices = [name_of(o) for o in others if o.kind == "param"]
         other = (matrices[:1] if tail.kind != "param" else
                  [inputs[0] if len(inputs) == 1 else "(" + ", ".join(inputs) + ")"] if inputs else [])
         r_node = nodes.get(result)
@@ -323,12 +344,15 @@ def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
                     after = grads[idx] + (after - before)
                     changes.append((idx, grads[idx], after))
                     grads[idx] = after
+            touched = np.array([c[0] for c in changes], dtype=np.intp)
+            befores = np.array([c[1] for c in changes], dtype=float)
+            afters = np.array([c[2] for c in changes], dtype=float)
         else:
-            changes = list(zip(targets[lo:hi].tolist(), old[lo:hi].tolist(), new[lo:hi].tolist()))
+            touched, befores, afters = targets[lo:hi], old[lo:hi], new[lo:hi]
         twins = [e.id + "_back"] + ([result_edge[e.head] + "_back"] if e.head in result_edge else [])
         steps.append(GroupStep(k, e.id, e.tail, e.head, result, as_drawn(tail.name),
                                as_drawn(nodes[result].name) if result in nodes else "",
-                               formula, local, tuple(members.tolist()), tuple(changes),
+                               formula, local, members, touched, befores, afters,
                                (result, e.head, e.tail, *twins), tuple(twins), tuple(tail.members),
                                scalar_step))
     return steps

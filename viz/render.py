@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Union
+from typing import Collection, Iterable, Mapping, Optional, Union
 
 import graphviz
 
@@ -622,13 +622,13 @@ def draw(root: Value, view: str = "forward", wrt: Union[None, Value, Iterable[Va
 
 
 def collapsed_view(root: Value, order: list[Value], detail: str, wrt: Iterable[Value],
-                   max_nodes: int = DEFAULT_MAX_NODES, dep: Optional[set[int]] = None,
+                   max_nodes: int = DEFAULT_MAX_NODES, dep: Optional[Collection] = None,
                    trace: Optional[autodiff.Trace] = None) -> DGraph:
     """The graph :func:`draw` lays out at ``detail="neuron"``/``"layer"`` (backward view, red
     twins towards ``wrt``), without the layout: what the stepper's grouped steps follow.
     Refuses, as :func:`draw` does, a graph with more than ``max_nodes`` drawn nodes.
-    ``dep``, ``trace``: the ids depending on ``wrt`` and a Trace of ``root`` over ``order``,
-    where the caller has them (:func:`viz.collapse.collapsed_graph`)."""
+    ``dep``, ``trace``: the nodes depending on ``wrt`` (ids, or a mask by position) and a
+    Trace of ``root`` over ``order``, where the caller has them (:func:`viz.collapse.collapsed_graph`)."""
     from .collapse import collapsed_graph
     g = collapsed_graph(root, order, depends_on(order, list(wrt)) if dep is None else dep, detail, trace)
     _check_size(len(g.nodes), max_nodes, detail, order)

@@ -31,6 +31,8 @@ the Trace in :mod:`viz.step_analysis`; drawings and frames are in :mod:`viz.step
 from __future__ import annotations
 
 import re
+from itertools import compress
+from operator import attrgetter
 from pathlib import Path as FilePath
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
@@ -46,6 +48,8 @@ from .step_types import Breakpoint, Check, LazySteps, Path, Step, Why
 from .stepformula import as_drawn, drawn_names
 
 __all__ = ["Stepper", "Step", "Breakpoint", "Check", "Path", "Why", "step_through"]
+
+_PARAM, _LABEL = attrgetter("param"), attrgetter("label")
 
 
 def _is_constant(v: Value) -> bool:
@@ -95,7 +99,7 @@ class Stepper:
         self.trace = Trace(loss)
         t = self.trace
         self.order: list[Value] = list(t.nodes)
-        self.index: dict[int, int] = {id(v): i for i, v in enumerate(self.order)}
+        self.index: dict[int, int] = dict(zip(map(id, self.order), range(len(self.order))))
         self._unicode = unicode
         self._names: Optional[dict[Value, str]] = None
         self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
@@ -104,7 +108,8 @@ class Stepper:
         # what the steps follow (and the drawing marks): wrt, plus the constants if shown
         self.traced = self.wrt + (tuple(v for v in self.order if _is_constant(v) and v is not loss)
                                   if constants else ())
-        self.on_path = self._depends_on(self.traced)
+        self._on_path_mask = self._depends_on(self.traced)
+        self._on_path: Optional[set[int]] = None
         self.breakpoints: list[Breakpoint] = []
         n = len(self.order)
         start = np.zeros(n)
@@ -127,7 +132,7 @@ class Stepper:
         else:
             from .render import DEFAULT_MAX_NODES, collapsed_view
             self.graph = collapsed_view(loss, self.order, detail, self.traced, max_nodes or DEFAULT_MAX_NODES,
-                                        dep=self.on_path, trace=t)
+                                        dep=self._on_path_mask, trace=t)
             self._names = None   # from now on, the level's names
             self.steps = group_steps(self.graph, t, loss, self.initial_list(), self.fmt,
                                      self._all_edges.__getitem__, self._edge_changes)
@@ -154,19 +159,20 @@ class Stepper:
 
     # ---------------------------------------------------------------- building
     def _resolve_wrt(self, wrt: Union[None, Value, Iterable[Value]]) -> tuple[Value, ...]:
-        if wrt is None:
-            leaves = np.flatnonzero(self.trace.step_of < 0).tolist()
-            return tuple(default_wrt([self.order[j] for j in leaves]))
+        if wrt is None:   # default_wrt, among the leaves
+            leaves = list(map(self.order.__getitem__, np.flatnonzero(self.trace.step_of < 0).tolist()))
+            params = list(compress(leaves, map(_PARAM, leaves)))
+            return tuple(params or [v for v in leaves if v.label])
         items = (wrt,) if isinstance(wrt, (Value, str)) else tuple(wrt)
         return tuple(self.lookup(w) for w in items)
 
-    def _depends_on(self, targets: Iterable[Value]) -> set[int]:
-        """ids of the nodes in ``targets`` or with an input that is (the tails of the
-        edges on a path from the loss to them), by one forward pass over the Trace."""
+    def _depends_on(self, targets: Iterable[Value]) -> np.ndarray:
+        """Whether each node (by position) is in ``targets`` or has an input that is (the
+        tails of the edges on a path from the loss to them), by one forward pass over the Trace."""
         t = self.trace
-        dep = bytearray(len(self.order))
-        for v in targets:
-            dep[self.index[id(v)]] = 1
+        marked = np.zeros(len(self.order), dtype=np.uint8)
+        marked[np.fromiter(map(self.index.__getitem__, map(id, targets)), dtype=np.intp)] = 1
+        dep = bytearray(marked.tobytes())
         step_node, start, inputs = t.step_node.tolist(), t.edge_start.tolist(), t.edge_input.tolist()
         for s in range(len(step_node) - 1, -1, -1):   # op nodes, each after its inputs
             j = step_node[s]
@@ -175,9 +181,15 @@ class Stepper:
                     if dep[inputs[e]]:
                         dep[j] = 1
                         break
-        self._on_path_mask = np.frombuffer(bytes(dep), dtype=np.uint8).astype(bool)
-        order = self.order
-        return {id(order[j]) for j in np.flatnonzero(self._on_path_mask).tolist()}
+        return np.frombuffer(bytes(dep), dtype=np.uint8).astype(bool)
+
+    @property
+    def on_path(self) -> set[int]:
+        """ids of the nodes on a path from the loss to what the steps follow (``traced``):
+        the tails of the edges the backward drawing marks (made when first needed)."""
+        if self._on_path is None:
+            self._on_path = set(map(id, map(self.order.__getitem__, np.flatnonzero(self._on_path_mask).tolist())))
+        return self._on_path
 
     def shows(self, node: Value, input: Value) -> bool:
         """Whether the step along ``input → node`` is shown (see the class doc)."""
@@ -189,11 +201,16 @@ class Stepper:
         """The Trace's edges shown as steps, in order (see :meth:`shows`)."""
         visible = self._on_path_mask.copy()
         if not self.constants:
-            wrt = {id(w) for w in self.wrt}
-            for j in np.flatnonzero(visible & (self.trace.step_of < 0)).tolist():   # leaves only
-                v = self.order[j]
-                if _is_constant(v) and id(v) not in wrt:
-                    visible[j] = False
+            leaves = np.flatnonzero(visible & (self.trace.step_of < 0))
+            values = list(map(self.order.__getitem__, leaves.tolist()))
+            # constants (_is_constant among leaves): neither parameters nor labelled
+            named = np.fromiter(map(_PARAM, values), dtype=bool, count=len(values))
+            named |= np.fromiter(map(bool, map(_LABEL, values)), dtype=bool, count=len(values))
+            if not named.all():
+                wrt = set(map(id, self.wrt))
+                for j, v in zip(leaves[~named].tolist(), compress(values, ~named)):
+                    if id(v) not in wrt:
+                        visible[j] = False
         return np.flatnonzero(visible[self.trace.edge_input]) if self.trace.n_edges else np.zeros(0, np.intp)
 
     def _edge_changes(self, e: int) -> list[tuple[int, float, float]]:
@@ -233,11 +250,14 @@ class Stepper:
                 has = last >= 0
                 reached = np.where(has, at_first, never).tolist()
                 completed = np.where(has, at_last, 0).tolist()
-        else:
-            for step in self.steps:
-                for idx, _, _ in step.changes:
-                    reached[idx] = min(reached[idx], step.index + 1)
-                    completed[idx] = max(completed[idx], step.index + 1)
+        elif len(self.steps):   # the nodes each grouped step changes (GroupStep.touched)
+            touched = np.concatenate([st.touched for st in self.steps])
+            at = np.repeat(np.arange(1, len(self.steps) + 1), [len(st.touched) for st in self.steps])
+            first = np.full(n, never, dtype=np.intp)
+            last = np.zeros(n, dtype=np.intp)
+            np.minimum.at(first, touched, at)
+            np.maximum.at(last, touched, at)
+            reached, completed = first.tolist(), last.tolist()
         reached[self.index[id(self.loss)]] = 0
         return reached, completed
 
