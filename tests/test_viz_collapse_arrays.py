@@ -109,8 +109,10 @@ def test_mnist_size_stepper_steps_and_gradients(mnist, detail):
         s.goto(w1.index + 1)
         assert all(s.complete(v) for v in w1.inputs)
     else:
-        squares = [n for n in s.graph.nodes if n.kind == "op" and n.name == "σ(dot)"]
-        assert len(squares) == 40 and sum(n.role == "input" for n in s.graph.nodes) == 784
+        squares = [n.name for n in s.graph.nodes if n.kind == "op"]
+        # 30 sigmoid neurons, 10 linear outputs, the loss; each input its own circle
+        assert sorted(squares) == ["cross_ent"] + ["dot"] * 10 + ["σ(dot)"] * 30
+        assert sum(n.role == "input" for n in s.graph.nodes) == 784
 
 
 @pytest.mark.parametrize("detail", ["layer", "neuron"])
@@ -132,7 +134,11 @@ def test_graph_arrays_and_forward_positions_match_the_walks():
     x = Value(2.0, "x")
     y = x * x + x                       # a repeated operand, a shared node
     z = (y * x).tanh() + y * 3 + x
-    for root in small_graphs() + [z, x]:
+    # long runs of leaves (numbered as arrays), one with a leaf twice, one a leaf met before
+    ws = [Value(0.1 * i, f"w{i}", param=True) for i in range(12)]
+    d = autodiff.dot(ws[:10] + [ws[3], ws[3]], [x] * 12)
+    long = autodiff.sum([d, y, autodiff.dot(ws, [Value(float(i)) for i in range(12)])])
+    for root in small_graphs() + [z, x, long]:
         order = autodiff.topological_order(root)
         at = {id(v): i for i, v in enumerate(order)}
         walk = [(at[id(a)], i, k) for i, v in enumerate(order) for k, a in enumerate(v.inputs)]

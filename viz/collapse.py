@@ -290,7 +290,7 @@ def collapsed_graph(root: Value, order: list[Value], dep: Collection, detail: st
     #    role), constants are hidden, labelled inputs of one layer become a vector
     labels = list(map(_LABEL, order))
     is_param = np.fromiter(map(_PARAM, order), dtype=bool, count=n)
-    has_label = np.fromiter(map(bool, labels), dtype=bool, count=n)
+    has_label = np.fromiter(map(len, labels), dtype=np.intp, count=n) > 0
     leaves = _Leaves(order, a, key, block_keys, is_function, half, is_dot, root_i, labels,
                      is_param, has_label, detail)
     p_pos, p_home, p_role = leaves.params
@@ -397,8 +397,9 @@ def collapsed_graph(root: Value, order: list[Value], dep: Collection, detail: st
         if sq >= 0 and c >= 0:
             circle = ids[c]
             b.edge(ids[sq], circle, bool(on_path[i]), f"r{circle[1:]}" if circle.startswith("n") else None)
-    shown = np.flatnonzero(b.circle >= 0).tolist()
-    b.g.where = dict(zip(map(id, _pick(order, shown)), map(ids.__getitem__, b.circle[shown].tolist())))
+    for node in b.g.nodes:                    # each scalar node -> the circle that shows it
+        if node.kind != "op":
+            b.g.where.update(dict.fromkeys(map(id, node.members), node.id))
     for i in ops:                             # hidden nodes: shown by their square
         if b.circle[i] < 0 and b.square[i] >= 0:
             b.g.where[id(order[i])] = ids[b.square[i]]

@@ -120,39 +120,48 @@ def forward_positions(arrays: GraphArrays, root: int) -> np.ndarray:
     nodes are walked one by one, the leaves between two op operands as one run."""
     n, src, start, is_op = arrays.n, arrays.src, arrays.start, arrays.is_op
     pos = np.full(n, -1, dtype=np.intp)
-    seen = np.zeros(n, dtype=bool)
     if not is_op[root]:
         pos[root] = 0
         return pos
-    # the edges whose input is an op node, per node (positions in the edge arrays)
+    leaf_seen = np.zeros(n, dtype=bool)
+    # per op node, its op operands: (edge position, operand node), in operand order
     op_edges = np.flatnonzero(is_op[src])
-    inner: dict[int, list[int]] = {}
-    for e, v in zip(op_edges.tolist(), arrays.dst[op_edges].tolist()):
-        inner.setdefault(v, []).append(e)
+    inner: dict[int, list[tuple[int, int]]] = {}
+    for e, a, v in zip(op_edges.tolist(), src[op_edges].tolist(), arrays.dst[op_edges].tolist()):
+        inner.setdefault(v, []).append((e, a))
     starts = start.tolist()
     counter = 0
-    seen[root] = True
-    stack = [[root, starts[root], 0]]   # node, next edge, next of its op-operand edges
+    met = 0                       # leaves numbered so far
+    op_seen = {root}
+    stack = [[root, starts[root], 0]]   # node, next edge, next of its op operands
     while stack:
         top = stack[-1]
         v, e, j = top
         ops = inner.get(v, ())
-        stop = ops[j] if j < len(ops) else starts[v + 1]
-        if stop > e:   # the leaves up to the next op operand, first met first
+        stop = ops[j][0] if j < len(ops) else starts[v + 1]
+        if stop - e > 8:   # a run of leaves, first met first
             run = src[e:stop]
-            fresh = run[~seen[run]]
-            if len(fresh) > 1:
+            fresh = run[~leaf_seen[run]]
+            leaf_seen[fresh] = True
+            now = int(np.count_nonzero(leaf_seen))
+            if now - met < len(fresh):   # a leaf twice in the run: its first place counts
                 _, first = np.unique(fresh, return_index=True)
-                if len(first) < len(fresh):
-                    fresh = fresh[np.sort(first)]
-            seen[fresh] = True
+                fresh = fresh[np.sort(first)]
+            met = now
             pos[fresh] = np.arange(counter, counter + len(fresh))
             counter += len(fresh)
+        elif stop > e:
+            for x in src[e:stop].tolist():
+                if not leaf_seen[x]:
+                    leaf_seen[x] = True
+                    pos[x] = counter
+                    counter += 1
+                    met += 1
         if j < len(ops):
-            a = int(src[stop])
+            a = ops[j][1]
             top[1], top[2] = stop + 1, j + 1
-            if not seen[a]:
-                seen[a] = True
+            if a not in op_seen:
+                op_seen.add(a)
                 stack.append([a, starts[a], 0])
             continue
         pos[v] = counter

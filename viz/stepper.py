@@ -103,12 +103,12 @@ class Stepper:
         self._unicode = unicode
         self._names: Optional[dict[Value, str]] = None
         self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
-        self.wrt = self._resolve_wrt(wrt)
+        self.wrt, wrt_at = self._resolve_wrt(wrt)
         self.constants = constants
         # what the steps follow (and the drawing marks): wrt, plus the constants if shown
-        self.traced = self.wrt + (tuple(v for v in self.order if _is_constant(v) and v is not loss)
-                                  if constants else ())
-        self._on_path_mask = self._depends_on(self.traced)
+        constants_at = [i for i, v in enumerate(self.order) if _is_constant(v) and v is not loss] if constants else []
+        self.traced = self.wrt + tuple(self.order[i] for i in constants_at)
+        self._on_path_mask = self._depends_on(np.concatenate([wrt_at, np.array(constants_at, dtype=np.intp)]))
         self._on_path: Optional[set[int]] = None
         self.breakpoints: list[Breakpoint] = []
         n = len(self.order)
@@ -158,20 +158,26 @@ class Stepper:
         return self.names[self.loss]
 
     # ---------------------------------------------------------------- building
-    def _resolve_wrt(self, wrt: Union[None, Value, Iterable[Value]]) -> tuple[Value, ...]:
+    def _resolve_wrt(self, wrt: Union[None, Value, Iterable[Value]]) -> tuple[tuple[Value, ...], np.ndarray]:
+        """The nodes ``wrt`` names and their positions (default: :func:`default_wrt`)."""
         if wrt is None:   # default_wrt, among the leaves
-            leaves = list(map(self.order.__getitem__, np.flatnonzero(self.trace.step_of < 0).tolist()))
-            params = list(compress(leaves, map(_PARAM, leaves)))
-            return tuple(params or [v for v in leaves if v.label])
+            at = np.flatnonzero(self.trace.step_of < 0)
+            leaves = list(map(self.order.__getitem__, at.tolist()))
+            chosen = np.fromiter(map(_PARAM, leaves), dtype=bool, count=len(leaves))
+            if not chosen.any():
+                chosen = np.fromiter(map(len, map(_LABEL, leaves)), dtype=np.intp, count=len(leaves)) > 0
+            return tuple(compress(leaves, chosen)), at[chosen]
         items = (wrt,) if isinstance(wrt, (Value, str)) else tuple(wrt)
-        return tuple(self.lookup(w) for w in items)
+        values = tuple(self.lookup(w) for w in items)
+        return values, np.array([self.index[id(v)] for v in values], dtype=np.intp)
 
-    def _depends_on(self, targets: Iterable[Value]) -> np.ndarray:
-        """Whether each node (by position) is in ``targets`` or has an input that is (the
-        tails of the edges on a path from the loss to them), by one forward pass over the Trace."""
+    def _depends_on(self, targets: np.ndarray) -> np.ndarray:
+        """Whether each node (by position) is one of ``targets`` (positions) or has an input
+        that is (the tails of the edges on a path from the loss to them), by one forward
+        pass over the Trace."""
         t = self.trace
         marked = np.zeros(len(self.order), dtype=np.uint8)
-        marked[np.fromiter(map(self.index.__getitem__, map(id, targets)), dtype=np.intp)] = 1
+        marked[targets] = 1
         dep = bytearray(marked.tobytes())
         step_node, start, inputs = t.step_node.tolist(), t.edge_start.tolist(), t.edge_input.tolist()
         for s in range(len(step_node) - 1, -1, -1):   # op nodes, each after its inputs
