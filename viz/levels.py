@@ -237,7 +237,7 @@ def accumulate(initial: np.ndarray, targets: np.ndarray,
 _RANKS = 64   # beyond this many contributions to one node, a plain loop
 
 
-def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
+def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: Sequence[float],
                 fmt: Callable[[float], str], scalar_step: Callable[[int], object],
                 edge_changes: Callable[[int], list]) -> list[GroupStep]:
     """The steps of ``graph`` (a collapsed drawing of the traced graph, in the Trace's
@@ -305,7 +305,7 @@ def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
         start = np.asarray(initial, dtype=float)
         old, new, by_node = accumulate(start, targets, trace.product[applied])
         node_sorted = targets[by_node]   # by_node: each node's contributions, in order
-    grads = list(initial)
+    grads = np.asarray(initial, dtype=float).tolist() if hooked else []
     steps: list[GroupStep] = []
     drawn_name: dict[str, str] = {}   # node id -> as_drawn(its name), made once
 

@@ -60,8 +60,16 @@ def _is_constant(v: Value) -> bool:
 def default_wrt(order: Sequence[Value]) -> list[Value]:
     """The nodes whose paths from the loss the stepper follows when none are given: the
     parameters, or, in a graph without any, every labelled leaf (the variables)."""
-    params = [v for v in order if v.is_leaf and v.param]
-    return params or [v for v in order if v.is_leaf and v.label]
+    leaves = [v for v in order if v.is_leaf]
+    return list(compress(leaves, _default_wrt_among(leaves)))
+
+
+def _default_wrt_among(leaves: Sequence[Value]) -> np.ndarray:
+    """:func:`default_wrt` as a mask over ``leaves`` (all leaves)."""
+    chosen = np.fromiter(map(_PARAM, leaves), dtype=bool, count=len(leaves))
+    if not chosen.any():
+        chosen = np.fromiter(map(len, map(_LABEL, leaves)), dtype=np.intp, count=len(leaves)) > 0
+    return chosen
 
 
 class Stepper:
@@ -134,7 +142,9 @@ class Stepper:
             self.graph = collapsed_view(loss, self.order, detail, self.traced, max_nodes or DEFAULT_MAX_NODES,
                                         dep=self._on_path_mask, trace=t)
             self._names = None   # from now on, the level's names
-            self.steps = group_steps(self.graph, t, loss, self.initial_list(), self.fmt,
+            initial = self.start.copy()
+            initial[self.index[id(loss)]] += 1.0   # the seed ∂l/∂l = 1, as initial_list
+            self.steps = group_steps(self.graph, t, loss, initial, self.fmt,
                                      self._all_edges.__getitem__, self._edge_changes)
         self.position = 0
         self._reached, self._completed = self._touches()
@@ -163,9 +173,7 @@ class Stepper:
         if wrt is None:   # default_wrt, among the leaves
             at = np.flatnonzero(self.trace.step_of < 0)
             leaves = list(map(self.order.__getitem__, at.tolist()))
-            chosen = np.fromiter(map(_PARAM, leaves), dtype=bool, count=len(leaves))
-            if not chosen.any():
-                chosen = np.fromiter(map(len, map(_LABEL, leaves)), dtype=np.intp, count=len(leaves)) > 0
+            chosen = _default_wrt_among(leaves)
             return tuple(compress(leaves, chosen)), at[chosen]
         items = (wrt,) if isinstance(wrt, (Value, str)) else tuple(wrt)
         values = tuple(self.lookup(w) for w in items)
@@ -176,18 +184,27 @@ class Stepper:
         that is (the tails of the edges on a path from the loss to them), by one forward
         pass over the Trace."""
         t = self.trace
-        marked = np.zeros(len(self.order), dtype=np.uint8)
-        marked[targets] = 1
-        dep = bytearray(marked.tobytes())
-        step_node, start, inputs = t.step_node.tolist(), t.edge_start.tolist(), t.edge_input.tolist()
-        for s in range(len(step_node) - 1, -1, -1):   # op nodes, each after its inputs
-            j = step_node[s]
-            if not dep[j]:
-                for e in range(start[s], start[s + 1]):
-                    if dep[inputs[e]]:
-                        dep[j] = 1
-                        break
-        return np.frombuffer(bytes(dep), dtype=np.uint8).astype(bool)
+        marked = np.zeros(len(self.order), dtype=bool)
+        marked[targets] = True
+        if t.n_edges:
+            # an op node reading a target directly, all at once; then, in forward order,
+            # those reading an op node that depends (the few edges between op nodes)
+            sizes = np.diff(t.edge_start)
+            firsts = np.minimum(t.edge_start[:-1], t.n_edges - 1)
+            reads = np.logical_or.reduceat(marked[t.edge_input], firsts) & (sizes > 0)
+            marked[t.step_node[reads]] = True
+            inner = np.flatnonzero(t.step_of[t.edge_input] >= 0)
+            op_inputs: dict[int, list[int]] = {}
+            for s, a in zip(t.edge_step[inner].tolist(), t.edge_input[inner].tolist()):
+                op_inputs.setdefault(s, []).append(a)
+            dep = bytearray(marked.astype(np.uint8).tobytes())
+            step_node = t.step_node.tolist()
+            for s in sorted(op_inputs, reverse=True):   # op nodes, each after its inputs
+                j = step_node[s]
+                if not dep[j] and any(dep[a] for a in op_inputs[s]):
+                    dep[j] = 1
+            marked = np.frombuffer(bytes(dep), dtype=np.uint8).astype(bool)
+        return marked
 
     @property
     def on_path(self) -> set[int]:
