@@ -167,9 +167,9 @@ class _Leaves:
     positions of the constants hidden; ``gathered``: block code → positions of the
     labelled inputs drawn as one vector."""
 
-    def __init__(self, order: list[Value], a: GraphArrays, key: np.ndarray, block_keys: list[tuple],
-                 is_function: np.ndarray, half: np.ndarray, is_dot: np.ndarray, root: int,
-                 labels: list[str], is_param: np.ndarray, has_label: np.ndarray, detail: str) -> None:
+    def __init__(self, a: GraphArrays, key: np.ndarray, is_function: np.ndarray, half: np.ndarray,
+                 is_dot: np.ndarray, root: int, labels: list[str], is_param: np.ndarray,
+                 has_label: np.ndarray, detail: str) -> None:
         src, dst, operand = a.src, a.dst, a.operand
         self.roles: list[str] = list(_ROLES)
         role_code = {r: k for k, r in enumerate(self.roles)}
@@ -291,8 +291,7 @@ def collapsed_graph(root: Value, order: list[Value], dep: Collection, detail: st
     labels = list(map(_LABEL, order))
     is_param = np.fromiter(map(_PARAM, order), dtype=bool, count=n)
     has_label = np.fromiter(map(len, labels), dtype=np.intp, count=n) > 0
-    leaves = _Leaves(order, a, key, block_keys, is_function, half, is_dot, root_i, labels,
-                     is_param, has_label, detail)
+    leaves = _Leaves(a, key, is_function, half, is_dot, root_i, labels, is_param, has_label, detail)
     p_pos, p_home, p_role = leaves.params
 
     # -- ungrouped nodes and leaves not absorbed: as at the scalar level
@@ -308,26 +307,20 @@ def collapsed_graph(root: Value, order: list[Value], dep: Collection, detail: st
                                        note=op_note(v)), [i])
         b.node(DNode(f"n{i}", "param" if is_param[i] else "value", "", (v,), _role(v, root)), [i])
 
-    # parameter groups, in the order of their first parameter
-    R = len(leaves.roles)
-    group = p_home * R + p_role
-    _, firsts, inverse = np.unique(group, return_index=True, return_inverse=True)
-    rank = np.empty(len(firsts), dtype=np.intp)
-    rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
-    group = rank[inverse.reshape(-1)]
-    by_group = np.argsort(group, kind="stable")
-    bounds = np.searchsorted(group[by_group], np.arange(len(firsts) + 1))
+    # parameter groups (home block, role), in the order of their first parameter
+    group, by_group, bounds = _numbered(p_home * len(leaves.roles) + p_role)
+    groups = len(bounds) - 1
     # units: how many op nodes of the home block read a group's parameters
     group_of = np.full(n, -1, dtype=np.intp)
     group_of[p_pos] = group
-    g_home = np.empty(len(firsts) + 1, dtype=np.intp)
+    g_home = np.empty(groups + 1, dtype=np.intp)
     g_home[group] = p_home
-    g_home[-1] = -2
+    g_home[-1] = -2                           # no group: no block
     e_group = group_of[src]
     reads = np.flatnonzero(key[dst] == g_home[e_group])
     pairs = np.unique(e_group[reads] * n + dst[reads])
-    units_of = np.bincount(pairs // n, minlength=len(firsts)) if n else pairs
-    for g in range(len(firsts)):
+    units_of = np.bincount(pairs // n, minlength=groups)
+    for g in range(groups):
         positions = p_pos[by_group[bounds[g]:bounds[g + 1]]].tolist()
         params = _pick(order, positions)
         home, role = block_keys[int(g_home[g])], leaves.roles[int(p_role[by_group[bounds[g]]])]
@@ -372,18 +365,12 @@ def collapsed_graph(root: Value, order: list[Value], dep: Collection, detail: st
     tail = b.circle[src]
     kept = np.flatnonzero((head >= 0) & (tail >= 0) & (b.square[src] != head))
     if len(kept):
-        pair = tail[kept] * len(ids) + head[kept]
-        _, firsts, inverse = np.unique(pair, return_index=True, return_inverse=True)
-        rank = np.empty(len(firsts), dtype=np.intp)
-        rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
-        drawn = rank[inverse.reshape(-1)]
-        by_rank = np.argsort(drawn, kind="stable")
-        by_drawn = kept[by_rank]
-        starts = np.searchsorted(drawn[by_rank], np.arange(len(firsts)))
+        _, by_pair, starts = _numbered(tail[kept] * len(ids) + head[kept])   # one drawn edge a pair
+        by_drawn = kept[by_pair]
         ins, outs, ks = src[by_drawn], dst[by_drawn], operand[by_drawn]
-        ons = np.logical_or.reduceat(on_path[ins], starts).tolist()
-        bounds = starts.tolist() + [len(by_drawn)]
-        firsts_ = by_drawn[starts]
+        ons = np.logical_or.reduceat(on_path[ins], starts[:-1]).tolist()
+        bounds = starts.tolist()
+        firsts_ = by_drawn[starts[:-1]]
         made = b.g.edges
         for d, (t, h, a0, v0, k0) in enumerate(zip(tail[firsts_].tolist(), head[firsts_].tolist(),
                                                    src[firsts_].tolist(), dst[firsts_].tolist(),
@@ -405,6 +392,18 @@ def collapsed_graph(root: Value, order: list[Value], dep: Collection, detail: st
             b.g.where[id(order[i])] = ids[b.square[i]]
     _name(b, root, forward_positions(a, root_i), labels)
     return b.g
+
+
+def _numbered(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of ``codes`` numbered 0, 1, … in the order they first appear:
+    each element's number; the elements sorted by number (each number's in order); and
+    where each number's run starts in that sorting (one more entry: the end)."""
+    _, firsts, inverse = np.unique(codes, return_index=True, return_inverse=True)
+    rank = np.empty(len(firsts), dtype=np.intp)
+    rank[np.argsort(firsts, kind="stable")] = np.arange(len(firsts))
+    number = rank[inverse.reshape(-1)]
+    by_number = np.argsort(number, kind="stable")
+    return number, by_number, np.searchsorted(number[by_number], np.arange(len(firsts) + 1))
 
 
 def _depths(members: list[int], op_inputs: dict[int, list[int]]) -> dict[int, int]:

@@ -198,8 +198,11 @@ def _trace_edges(graph: DGraph, trace: Trace) -> np.ndarray:
     return drawn
 
 
+_RANKS = 64   # beyond this many contributions to one node, accumulate loops
+
+
 def accumulate(initial: np.ndarray, targets: np.ndarray,
-                products: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               products: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The gradients before and after each ``grads[targets[x]] += products[x]``, applied
     in order from ``initial``: the same additions in the same order as a loop, done
     a rank at a time (every node's first contribution, then every second one, …); and
@@ -232,9 +235,6 @@ def accumulate(initial: np.ndarray, targets: np.ndarray,
             after[p] = g
     old[by_node], new[by_node] = before, after
     return old, new, by_node
-
-
-_RANKS = 64   # beyond this many contributions to one node, a plain loop
 
 
 def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: Sequence[float],
@@ -270,8 +270,8 @@ def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: Sequence[floa
     for c, n in enumerate(squares):
         square_at[[trace.position[m] for m in n.members]] = c
     in_square = square_at[trace.edge_node]
-    per_edge = _split(drawn, len(graph.edges))
-    per_square = _split(np.where(drawn < 0, in_square, -1), len(squares))
+    per_edge = _split(drawn)
+    per_square = _split(np.where(drawn < 0, in_square, -1))
     loose = np.flatnonzero((drawn < 0) & (in_square < 0))
     edge_code = {e.id: c for c, e in enumerate(graph.edges)}
     square_code = {n.id: c for c, n in enumerate(squares)}
@@ -361,7 +361,7 @@ def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: Sequence[floa
 _NONE = np.zeros(0, dtype=np.intp)
 
 
-def _split(codes: np.ndarray, count: int) -> dict[int, np.ndarray]:
+def _split(codes: np.ndarray) -> dict[int, np.ndarray]:
     """code → the indices x (ascending) with ``codes[x] == code``, for the codes present."""
     picked = np.flatnonzero(codes >= 0)
     by_code = picked[np.argsort(codes[picked], kind="stable")]

@@ -227,13 +227,13 @@ class Stepper:
             leaves = np.flatnonzero(visible & (self.trace.step_of < 0))
             values = list(map(self.order.__getitem__, leaves.tolist()))
             # constants (_is_constant among leaves): neither parameters nor labelled
-            named = np.fromiter(map(_PARAM, values), dtype=bool, count=len(values))
-            named |= np.fromiter(map(bool, map(_LABEL, values)), dtype=bool, count=len(values))
-            if not named.all():
+            others = np.flatnonzero(~np.fromiter(map(_PARAM, values), dtype=bool, count=len(values))).tolist()
+            constants = [k for k in others if not values[k].label]
+            if constants:
                 wrt = set(map(id, self.wrt))
-                for j, v in zip(leaves[~named].tolist(), compress(values, ~named)):
-                    if id(v) not in wrt:
-                        visible[j] = False
+                for k in constants:
+                    if id(values[k]) not in wrt:
+                        visible[leaves[k]] = False
         return np.flatnonzero(visible[self.trace.edge_input]) if self.trace.n_edges else np.zeros(0, np.intp)
 
     def _edge_changes(self, e: int) -> list[tuple[int, float, float]]:
