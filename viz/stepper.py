@@ -31,6 +31,7 @@ the Trace in :mod:`viz.step_analysis`; drawings and frames are in :mod:`viz.step
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from itertools import compress
 from operator import attrgetter
 from pathlib import Path as FilePath
@@ -107,7 +108,7 @@ class Stepper:
         self.trace = Trace(loss)
         t = self.trace
         self.order: list[Value] = list(t.nodes)
-        self.index: dict[int, int] = dict(zip(map(id, self.order), range(len(self.order))))
+        self._loss_at = t.position[loss]
         self._unicode = unicode
         self._names: Optional[dict[Value, str]] = None
         self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
@@ -143,12 +144,17 @@ class Stepper:
                                         dep=self._on_path_mask, trace=t)
             self._names = None   # from now on, the level's names
             initial = self.start.copy()
-            initial[self.index[id(loss)]] += 1.0   # the seed ∂l/∂l = 1, as initial_list
+            initial[self._loss_at] += 1.0   # the seed ∂l/∂l = 1, as initial_list
             self.steps = group_steps(self.graph, t, loss, initial, self.fmt,
                                      self._all_edges.__getitem__, self._edge_changes)
         self.position = 0
         self._reached, self._completed = self._touches()
         self._grads_at: Optional[tuple[int, list[float]]] = None
+
+    @cached_property
+    def index(self) -> dict[int, int]:
+        """``id(node)`` → the node's position in :attr:`order` (made when first needed)."""
+        return dict(zip(map(id, self.order), range(len(self.order))))
 
     @property
     def names(self) -> dict[Value, str]:
@@ -281,7 +287,7 @@ class Stepper:
             np.minimum.at(first, touched, at)
             np.maximum.at(last, touched, at)
             reached, completed = first.tolist(), last.tolist()
-        reached[self.index[id(self.loss)]] = 0
+        reached[self._loss_at] = 0
         return reached, completed
 
     def reached_at(self, node: Value) -> int:
@@ -347,7 +353,7 @@ class Stepper:
     def initial_list(self) -> list[float]:
         """Every node's gradient at position 0, by topological index."""
         out = self.start.tolist()
-        out[self.index[id(self.loss)]] += 1.0   # the seed ∂l/∂l = 1
+        out[self._loss_at] += 1.0   # the seed ∂l/∂l = 1
         return out
 
     @property
