@@ -199,15 +199,10 @@ class Stepper:
             firsts = np.minimum(t.edge_start[:-1], t.n_edges - 1)
             reads = np.logical_or.reduceat(marked[t.edge_input], firsts) & (sizes > 0)
             marked[t.step_node[reads]] = True
-            inner = np.flatnonzero(t.step_of[t.edge_input] >= 0)
-            op_inputs: dict[int, list[int]] = {}
-            for s, a in zip(t.edge_step[inner].tolist(), t.edge_input[inner].tolist()):
-                op_inputs.setdefault(s, []).append(a)
+            inner = np.flatnonzero(t.step_of[t.edge_input] >= 0)[::-1]   # op nodes, each after its inputs
             dep = bytearray(marked.astype(np.uint8).tobytes())
-            step_node = t.step_node.tolist()
-            for s in sorted(op_inputs, reverse=True):   # op nodes, each after its inputs
-                j = step_node[s]
-                if not dep[j] and any(dep[a] for a in op_inputs[s]):
+            for j, a in zip(t.edge_node[inner].tolist(), t.edge_input[inner].tolist()):
+                if dep[a] and not dep[j]:
                     dep[j] = 1
             marked = np.frombuffer(bytes(dep), dtype=np.uint8).astype(bool)
         return marked
