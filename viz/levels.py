@@ -36,15 +36,19 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Mapping, Optional, Sequence
+
+import numpy as np
 
 import autodiff
 from autodiff import Trace, Value
 
 from .graph import DEdge, DGraph, DNode
+from .graph_arrays import ScalarEdges
 from .stepformula import as_drawn, factor
 
-__all__ = ["GroupStep", "group_steps", "level_names"]
+__all__ = ["GroupStep", "accumulate", "group_steps", "level_names"]
 
 def _elementwise_prime(label: str) -> Optional[str]:
     """The derivative's name (``σ′``) of the element-wise op drawn as ``label``, from the op
@@ -63,9 +67,10 @@ class GroupStep:
 
     ``edges``: the Trace's edges it applies (in the scalar pass's order), ``members`` the
     same as scalar steps (made when asked for); ``changes``: ``(topological index, old
-    grad, new grad)`` as they happen when this step is applied after the steps before it;
-    ``highlight``: drawn ids (result circle, square, input circle, red twins); ``twins``:
-    the red twins this step reaches."""
+    grad, new grad)`` as they happen when this step is applied after the steps before it
+    (``touched``, ``before``, ``after``: the same as arrays; the tuples are made when
+    first read); ``highlight``: drawn ids (result circle, square, input circle, red
+    twins); ``twins``: the red twins this step reaches."""
 
     index: int
     edge_id: str
@@ -76,12 +81,24 @@ class GroupStep:
     result_name: str
     formula: str
     local_formula: str
-    edges: tuple[int, ...]
-    changes: tuple[tuple[int, float, float], ...]
-    highlight: tuple[str, ...]
-    twins: tuple[str, ...]
-    inputs: tuple[Value, ...]     # the scalar nodes the tail circle stands for
+    applied: np.ndarray = field(repr=False)    # edges, as an array
+    touched: np.ndarray = field(repr=False)    # the changes, as three arrays
+    before: np.ndarray = field(repr=False)
+    after: np.ndarray = field(repr=False)
+    highlight: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
+    inputs: tuple[Value, ...] = ()     # the scalar nodes the tail circle stands for
     scalar_step: Callable[[int], object] = field(repr=False, compare=False, default=None)
+
+    @cached_property
+    def edges(self) -> tuple[int, ...]:
+        """The Trace's edges this step applies, in the scalar pass's order."""
+        return tuple(self.applied.tolist())
+
+    @cached_property
+    def changes(self) -> tuple[tuple[int, float, float], ...]:
+        """``(topological index, old grad, new grad)`` for each change, in order."""
+        return tuple(zip(self.touched.tolist(), self.before.tolist(), self.after.tolist()))
 
     @property
     def members(self) -> tuple:
@@ -164,13 +181,69 @@ def _backward_square_order(g: DGraph) -> list[str]:
     return [nid for nid in reversed(seq) if nodes[nid].kind == "op"]
 
 
-def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
+def _trace_edges(graph: DGraph, trace: Trace) -> np.ndarray:
+    """For each of the Trace's edges, the index in ``graph.edges`` of the drawn edge that
+    shows it (-1: none). A drawn edge's members from :mod:`viz.collapse` are positions in
+    the graph's order, which is the Trace's; others are looked up one by one."""
+    drawn = np.full(trace.n_edges, -1, dtype=np.intp)
+    arrays = [(c, e.members) for c, e in enumerate(graph.edges) if isinstance(e.members, ScalarEdges)]
+    if arrays:
+        nodes = np.concatenate([m.nodes for _, m in arrays])
+        operands = np.concatenate([m.operands for _, m in arrays])
+        codes = np.repeat([c for c, _ in arrays], [len(m) for _, m in arrays])
+        drawn[trace.edge_start[trace.step_of[nodes]] + operands] = codes
+    for c, e in enumerate(graph.edges):
+        if not isinstance(e.members, ScalarEdges) and len(e.members):
+            drawn[[trace.edge(trace.position[v], k) for _, v, k in e.members]] = c
+    return drawn
+
+
+_RANKS = 64   # beyond this many contributions to one node, accumulate loops
+
+
+def accumulate(initial: np.ndarray, targets: np.ndarray,
+               products: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The gradients before and after each ``grads[targets[x]] += products[x]``, applied
+    in order from ``initial``: the same additions in the same order as a loop, done
+    a rank at a time (every node's first contribution, then every second one, …); and
+    ``by_node``, the x sorted by node, each node's in order."""
+    m = len(targets)
+    old, new = np.empty(m), np.empty(m)
+    by_node = np.argsort(targets, kind="stable")
+    if not m:
+        return old, new, by_node
+    node = targets[by_node]
+    add = products[by_node]
+    starts = np.flatnonzero(np.r_[True, node[1:] != node[:-1]])
+    counts = np.diff(np.r_[starts, m])
+    before, after = np.empty(m), np.empty(m)
+    before[starts] = initial[node[starts]]
+    after[starts] = before[starts] + add[starts]
+    long = counts > _RANKS
+    live, live_counts = starts[~long], counts[~long]
+    for r in range(1, min(int(counts.max()), _RANKS)):
+        keep = live_counts > r
+        live, live_counts = live[keep], live_counts[keep]
+        p = live + r
+        before[p] = after[p - 1]
+        after[p] = before[p] + add[p]
+    for s, c in zip(starts[long].tolist(), counts[long].tolist()):   # a node read very often
+        g = after[s]
+        for p in range(s + 1, s + c):
+            before[p] = g
+            g = g + add[p]
+            after[p] = g
+    old[by_node], new[by_node] = before, after
+    return old, new, by_node
+
+
+def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: Sequence[float],
                 fmt: Callable[[float], str], scalar_step: Callable[[int], object],
                 edge_changes: Callable[[int], list]) -> list[GroupStep]:
-    """The steps of ``graph`` (a collapsed drawing) from the recorded pass ``trace`` (every
-    edge, in backward order); ``initial``: the gradients at position 0 (by topological
-    index); ``scalar_step(e)``: edge e as a scalar step; ``edge_changes(e)``: what
-    applying edge e changes (with hooks)."""
+    """The steps of ``graph`` (a collapsed drawing of the traced graph, in the Trace's
+    order) from the recorded pass ``trace`` (every edge, in backward order); ``initial``:
+    the gradients at position 0 (by topological index); ``scalar_step(e)``: edge e as a
+    scalar step; ``edge_changes(e)``: what applying edge e changes (with hooks)."""
     nodes = {n.id: n for n in graph.nodes}
     loss_name = as_drawn(nodes[graph.where[id(loss)]].name) if id(loss) in graph.where else "l"
     out_of: dict[str, list[DEdge]] = {}
@@ -190,97 +263,116 @@ def group_steps(graph: DGraph, trace: Trace, loss: Value, initial: list[float],
                 return result_circle(e.head, seen + (square,))
         return square
     result_of = {sq: result_circle(sq) for sq in out_of}
-    edge_of: dict[tuple[int, int, int], DEdge] = {}
-    square_of_op: dict[int, str] = {}
-    for n in graph.nodes:
-        if n.kind == "op":
-            for m in n.members:
-                square_of_op[id(m)] = n.id
-    for e in graph.edges:
-        for a, v, k in e.members:
-            edge_of[(id(a), id(v), k)] = e
-    order = trace.nodes
-    ids = [id(v) for v in order]
-    inputs_, heads, operands = trace.edge_input.tolist(), trace.edge_node.tolist(), trace.edge_operand.tolist()
-    keys = [(ids[a], ids[v], k) for a, v, k in zip(inputs_, heads, operands)]
-    # scalar edges per drawn edge; the rest per square (applied with its first step)
-    per_edge: dict[str, list[int]] = {}
-    per_square: dict[str, list[int]] = {}
-    loose: list[int] = []
-    for x, key in enumerate(keys):
-        e = edge_of.get(key)
-        if e is not None:
-            per_edge.setdefault(e.id, []).append(x)
-        elif key[1] in square_of_op:
-            per_square.setdefault(square_of_op[key[1]], []).append(x)
-        else:
-            loose.append(x)
+    # the Trace's edges per drawn edge; the rest per square (applied with its first step)
+    drawn = _trace_edges(graph, trace)
+    squares = [n for n in graph.nodes if n.kind == "op"]
+    square_at = np.full(len(trace.nodes), -1, dtype=np.intp)
+    for c, n in enumerate(squares):
+        square_at[[trace.position[m] for m in n.members]] = c
+    in_square = square_at[trace.edge_node]
+    per_edge = _split(drawn)
+    per_square = _split(np.where(drawn < 0, in_square, -1))
+    loose = np.flatnonzero((drawn < 0) & (in_square < 0))
+    edge_code = {e.id: c for c, e in enumerate(graph.edges)}
+    square_code = {n.id: c for c, n in enumerate(squares)}
     into: dict[str, list[DEdge]] = {}
     for e in graph.edges:
         if nodes[e.head].kind == "op":
             into.setdefault(e.head, []).append(e)
 
-    plan: list[tuple[DEdge, list[int]]] = []
-    pending: list[int] = []
+    plan: list[tuple[DEdge, list[np.ndarray]]] = []
+    pending: list[np.ndarray] = []
     for square in _backward_square_order(graph):
-        pending += per_square.pop(square, [])
+        pending.append(per_square.pop(square_code[square], _NONE))
         for e in into.get(square, []):
             if not e.on_path or nodes[e.tail].kind == "op":
                 # off the paths to wrt; or square → square (matmul → add(b)): no value of
                 # its own, its twin appears with the first step into the tail square
-                pending += per_edge.pop(e.id, [])
+                pending.append(per_edge.pop(edge_code[e.id], _NONE))
                 continue
-            plan.append((e, pending + per_edge.pop(e.id, [])))
+            plan.append((e, pending + [per_edge.pop(edge_code[e.id], _NONE)]))
             pending = []
-    leftover = pending + [x for xs in per_edge.values() for x in xs] + \
-        [x for xs in per_square.values() for x in xs] + loose
-    if plan:
-        plan[-1] = (plan[-1][0], plan[-1][1] + leftover)
+    if plan:   # what no step shows is applied with the last step
+        plan[-1] = (plan[-1][0], plan[-1][1] + pending + list(per_edge.values()) +
+                    list(per_square.values()) + [loose])
+    groups = [np.sort(np.concatenate(parts)) for _, parts in plan]
+    bounds = np.cumsum([0] + [len(g) for g in groups]).tolist()
+    applied = np.concatenate(groups) if groups else _NONE
+    targets = trace.edge_input[applied]
 
     hooked = bool(trace.hooked_from) or bool(trace.leaf_hooks)
-    products = trace.product.tolist()
-    grads = list(initial)
+    if not hooked:
+        start = np.asarray(initial, dtype=float)
+        old, new, by_node = accumulate(start, targets, trace.product[applied])
+        node_sorted = targets[by_node]   # by_node: each node's contributions, in order
+    grads = np.asarray(initial, dtype=float).tolist() if hooked else []
     steps: list[GroupStep] = []
-    for k, (e, members) in enumerate(plan):
-        members = sorted(members)
+    drawn_name: dict[str, str] = {}   # node id -> as_drawn(its name), made once
+
+    def name_of(node: DNode) -> str:
+        if node.id not in drawn_name:
+            drawn_name[node.id] = as_drawn(node.name)
+        return drawn_name[node.id]
+
+    for k, (e, _) in enumerate(plan):
+        members = groups[k]
+        lo, hi = bounds[k], bounds[k + 1]
         tail, head = nodes[e.tail], nodes[e.head]
         result = result_of.get(e.head, e.head)
         others = [nodes[o.tail] for o in into.get(e.head, []) if o is not e]
-        inputs = [as_drawn(o.name) for o in others if o.kind != "param"]
-        matrices = [as_drawn(o.name) for o in others if o.kind == "param"]
+        inputs = [name_of(o) for o in others if o.kind != "param"]
+        matrices = [name_of(o) for o in others if o.kind == "param"]
         other = (matrices[:1] if tail.kind != "param" else
                  [inputs[0] if len(inputs) == 1 else "(" + ", ".join(inputs) + ")"] if inputs else [])
         r_node = nodes.get(result)
         up = None
         if r_node is not None and len(r_node.members) == 1:
-            up = grads[trace.position[r_node.members[0]]]
-        drawn = {(id(a), id(v), kk) for a, v, kk in e.members}
-        shown = [x for x in members if keys[x] in drawn]
+            j = trace.position[r_node.members[0]]
+            if hooked:
+                up = grads[j]
+            else:   # its gradient after the steps before this one
+                a, z = np.searchsorted(node_sorted, [j, j + 1])
+                earlier = int(np.searchsorted(by_node[a:z], lo))
+                up = float(new[by_node[a + earlier - 1]]) if earlier else float(start[j])
+        shown = members[drawn[members] == edge_code[e.id]]
         formula, local = _formula(tail, head, r_node, loss_name, trace, shown, fmt,
                                   other[0] if other else ("W" if tail.kind != "param" else "x"), up)
-        changes = []
-        for x in members:
-            if hooked:
-                for idx, old, new in edge_changes(x):
-                    after = grads[idx] + (new - old)
+        if hooked:
+            changes = []
+            for x in members.tolist():
+                for idx, before, after in edge_changes(x):
+                    after = grads[idx] + (after - before)
                     changes.append((idx, grads[idx], after))
                     grads[idx] = after
-            else:
-                idx = inputs_[x]
-                after = grads[idx] + products[x]
-                changes.append((idx, grads[idx], after))
-                grads[idx] = after
+            touched = np.array([c[0] for c in changes], dtype=np.intp)
+            befores = np.array([c[1] for c in changes], dtype=float)
+            afters = np.array([c[2] for c in changes], dtype=float)
+        else:
+            touched, befores, afters = targets[lo:hi], old[lo:hi], new[lo:hi]
         twins = [e.id + "_back"] + ([result_edge[e.head] + "_back"] if e.head in result_edge else [])
         steps.append(GroupStep(k, e.id, e.tail, e.head, result, as_drawn(tail.name),
                                as_drawn(nodes[result].name) if result in nodes else "",
-                               formula, local, tuple(members), tuple(changes),
+                               formula, local, members, touched, befores, afters,
                                (result, e.head, e.tail, *twins), tuple(twins), tuple(tail.members),
                                scalar_step))
     return steps
 
 
+_NONE = np.zeros(0, dtype=np.intp)
+
+
+def _split(codes: np.ndarray) -> dict[int, np.ndarray]:
+    """code → the indices x (ascending) with ``codes[x] == code``, for the codes present."""
+    picked = np.flatnonzero(codes >= 0)
+    by_code = picked[np.argsort(codes[picked], kind="stable")]
+    sorted_codes = codes[by_code]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if len(by_code) else _NONE
+    ends = np.r_[starts[1:], len(by_code)].astype(np.intp)
+    return {c: by_code[s:t] for c, s, t in zip(sorted_codes[starts].tolist(), starts.tolist(), ends.tolist())}
+
+
 def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, trace: Trace,
-             shown: list[int], fmt: Callable[[float], str], other: str = "x",
+             shown: np.ndarray, fmt: Callable[[float], str], other: str = "x",
              upstream: Optional[float] = None) -> tuple[str, str]:
     """The step's vector chain rule and local derivative; ``shown``: the Trace's edges
     of the drawn edge (the module doc lists the cases)."""
@@ -293,8 +385,8 @@ def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, trace: T
         value = f" = {fmt(upstream)}" if upstream is not None and n_r == 1 else f"    [{n_t}] = [{n_r}]"
         return f"∂{l}/∂{t} = ∂{l}/∂{r}{value}", f"∂{r}/∂{t} = {'1' if n_r == 1 else 'I'} ({op})"
     if n_t == 1 and n_r <= 1:  # scalars: the numbers as at the scalar level
-        contribution = math.fsum(float(trace.product[x]) for x in shown)
-        up = upstream if upstream is not None else (float(trace.upstream[shown[-1]]) if shown else 0.0)
+        contribution = math.fsum(trace.product[shown].tolist())
+        up = upstream if upstream is not None else (float(trace.upstream[shown[-1]]) if len(shown) else 0.0)
         if len(shown) == 1 and len(head.members) == 1:
             local_value = float(trace.local[shown[0]])
         else:
@@ -303,7 +395,7 @@ def _formula(tail: DNode, head: DNode, result: Optional[DNode], l: str, trace: T
                    f"= {fmt(contribution)}")
         local = f"∂{r}/∂{t} = {fmt(local_value)}  ({op})"
         return formula, local
-    rows = len({int(trace.edge_node[x]) for x in shown}) or 1
+    rows = len(np.unique(trace.edge_node[shown])) or 1
     shape_t, shape_r = _shape(tail, rows), f"[{n_r}]"
     if op == "matmul" and tail.kind == "param":   # r = Wᵀx with W ∈ ℝᵖˣᵠ (inputs × units)
         x = as_drawn(other)

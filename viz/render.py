@@ -25,7 +25,7 @@ import subprocess
 import time
 import unicodedata
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import Collection, Iterable, Mapping, Optional, Sequence, Union
 
 import graphviz
 
@@ -707,12 +707,15 @@ def join_ops(g: DGraph, keep: set[str]) -> None:
 
 
 def collapsed_view(root: Value, order: list[Value], detail: str, wrt: Iterable[Value],
-                   max_nodes: int = DEFAULT_MAX_NODES) -> DGraph:
+                   max_nodes: int = DEFAULT_MAX_NODES, dep: Optional[Collection] = None,
+                   trace: Optional[autodiff.Trace] = None) -> DGraph:
     """The graph :func:`draw` lays out at ``detail="neuron"``/``"layer"`` (backward view, red
     twins towards ``wrt``), without the layout: what the stepper's grouped steps follow.
-    Refuses, as :func:`draw` does, a graph with more than ``max_nodes`` drawn nodes."""
+    Refuses, as :func:`draw` does, a graph with more than ``max_nodes`` drawn nodes.
+    ``dep``, ``trace``: the nodes depending on ``wrt`` (ids, or a mask by position) and a
+    Trace of ``root`` over ``order``, where the caller has them (:func:`viz.collapse.collapsed_graph`)."""
     from .collapse import collapsed_graph
-    g = collapsed_graph(root, order, depends_on(order, list(wrt)), detail)
+    g = collapsed_graph(root, order, depends_on(order, list(wrt)) if dep is None else dep, detail, trace)
     _check_size(len(g.nodes), max_nodes, detail, order)
     return g
 

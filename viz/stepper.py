@@ -31,6 +31,9 @@ the Trace in :mod:`viz.step_analysis`; drawings and frames are in :mod:`viz.step
 from __future__ import annotations
 
 import re
+from functools import cached_property
+from itertools import compress
+from operator import attrgetter
 from pathlib import Path as FilePath
 from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
@@ -47,6 +50,8 @@ from .stepformula import as_drawn, drawn_names
 
 __all__ = ["Stepper", "Step", "Breakpoint", "Check", "Path", "Why", "step_through"]
 
+_PARAM, _LABEL = attrgetter("param"), attrgetter("label")
+
 
 def _is_constant(v: Value) -> bool:
     """An unlabelled number that is neither a parameter nor computed (``2`` in ``2 * x``)."""
@@ -56,8 +61,16 @@ def _is_constant(v: Value) -> bool:
 def default_wrt(order: Sequence[Value]) -> list[Value]:
     """The nodes whose paths from the loss the stepper follows when none are given: the
     parameters, or, in a graph without any, every labelled leaf (the variables)."""
-    params = [v for v in order if v.is_leaf and v.param]
-    return params or [v for v in order if v.is_leaf and v.label]
+    leaves = [v for v in order if v.is_leaf]
+    return list(compress(leaves, _default_wrt_among(leaves)))
+
+
+def _default_wrt_among(leaves: Sequence[Value]) -> np.ndarray:
+    """:func:`default_wrt` as a mask over ``leaves`` (all leaves)."""
+    chosen = np.fromiter(map(_PARAM, leaves), dtype=bool, count=len(leaves))
+    if not chosen.any():
+        chosen = np.fromiter(map(len, map(_LABEL, leaves)), dtype=np.intp, count=len(leaves)) > 0
+    return chosen
 
 
 class Stepper:
@@ -95,16 +108,17 @@ class Stepper:
         self.trace = Trace(loss)
         t = self.trace
         self.order: list[Value] = list(t.nodes)
-        self.index: dict[int, int] = {id(v): i for i, v in enumerate(self.order)}
+        self._loss_at = t.position[loss]
         self._unicode = unicode
         self._names: Optional[dict[Value, str]] = None
         self.graph = None   # the collapsed drawing the steps follow (detail neuron/layer)
-        self.wrt = self._resolve_wrt(wrt)
+        self.wrt, wrt_at = self._resolve_wrt(wrt)
         self.constants = constants
         # what the steps follow (and the drawing marks): wrt, plus the constants if shown
-        self.traced = self.wrt + (tuple(v for v in self.order if _is_constant(v) and v is not loss)
-                                  if constants else ())
-        self.on_path = self._depends_on(self.traced)
+        constants_at = [i for i, v in enumerate(self.order) if _is_constant(v) and v is not loss] if constants else []
+        self.traced = self.wrt + tuple(self.order[i] for i in constants_at)
+        self._on_path_mask = self._depends_on(np.concatenate([wrt_at, np.array(constants_at, dtype=np.intp)]))
+        self._on_path: Optional[set[int]] = None
         self.breakpoints: list[Breakpoint] = []
         n = len(self.order)
         start = np.zeros(n)
@@ -126,13 +140,21 @@ class Stepper:
             self._group_grads: Optional[list[list[float]]] = None
         else:
             from .render import DEFAULT_MAX_NODES, collapsed_view
-            self.graph = collapsed_view(loss, self.order, detail, self.traced, max_nodes or DEFAULT_MAX_NODES)
+            self.graph = collapsed_view(loss, self.order, detail, self.traced, max_nodes or DEFAULT_MAX_NODES,
+                                        dep=self._on_path_mask, trace=t)
             self._names = None   # from now on, the level's names
-            self.steps = group_steps(self.graph, t, loss, self.initial_list(), self.fmt,
+            initial = self.start.copy()
+            initial[self._loss_at] += 1.0   # the seed ∂l/∂l = 1, as initial_list
+            self.steps = group_steps(self.graph, t, loss, initial, self.fmt,
                                      self._all_edges.__getitem__, self._edge_changes)
         self.position = 0
         self._reached, self._completed = self._touches()
         self._grads_at: Optional[tuple[int, list[float]]] = None
+
+    @cached_property
+    def index(self) -> dict[int, int]:
+        """``id(node)`` → the node's position in :attr:`order` (made when first needed)."""
+        return dict(zip(map(id, self.order), range(len(self.order))))
 
     @property
     def names(self) -> dict[Value, str]:
@@ -152,31 +174,46 @@ class Stepper:
         return self.names[self.loss]
 
     # ---------------------------------------------------------------- building
-    def _resolve_wrt(self, wrt: Union[None, Value, Iterable[Value]]) -> tuple[Value, ...]:
-        if wrt is None:
-            leaves = np.flatnonzero(self.trace.step_of < 0).tolist()
-            return tuple(default_wrt([self.order[j] for j in leaves]))
+    def _resolve_wrt(self, wrt: Union[None, Value, Iterable[Value]]) -> tuple[tuple[Value, ...], np.ndarray]:
+        """The nodes ``wrt`` names and their positions (default: :func:`default_wrt`)."""
+        if wrt is None:   # default_wrt, among the leaves
+            at = np.flatnonzero(self.trace.step_of < 0)
+            leaves = list(map(self.order.__getitem__, at.tolist()))
+            chosen = _default_wrt_among(leaves)
+            return tuple(compress(leaves, chosen)), at[chosen]
         items = (wrt,) if isinstance(wrt, (Value, str)) else tuple(wrt)
-        return tuple(self.lookup(w) for w in items)
+        values = tuple(self.lookup(w) for w in items)
+        return values, np.array([self.index[id(v)] for v in values], dtype=np.intp)
 
-    def _depends_on(self, targets: Iterable[Value]) -> set[int]:
-        """ids of the nodes in ``targets`` or with an input that is (the tails of the
-        edges on a path from the loss to them), by one forward pass over the Trace."""
+    def _depends_on(self, targets: np.ndarray) -> np.ndarray:
+        """Whether each node (by position) is one of ``targets`` (positions) or has an input
+        that is (the tails of the edges on a path from the loss to them), by one forward
+        pass over the Trace."""
         t = self.trace
-        dep = bytearray(len(self.order))
-        for v in targets:
-            dep[self.index[id(v)]] = 1
-        step_node, start, inputs = t.step_node.tolist(), t.edge_start.tolist(), t.edge_input.tolist()
-        for s in range(len(step_node) - 1, -1, -1):   # op nodes, each after its inputs
-            j = step_node[s]
-            if not dep[j]:
-                for e in range(start[s], start[s + 1]):
-                    if dep[inputs[e]]:
-                        dep[j] = 1
-                        break
-        self._on_path_mask = np.frombuffer(bytes(dep), dtype=np.uint8).astype(bool)
-        order = self.order
-        return {id(order[j]) for j in np.flatnonzero(self._on_path_mask).tolist()}
+        marked = np.zeros(len(self.order), dtype=bool)
+        marked[targets] = True
+        if t.n_edges:
+            # an op node reading a target directly, all at once; then, in forward order,
+            # those reading an op node that depends (the few edges between op nodes)
+            sizes = np.diff(t.edge_start)
+            firsts = np.minimum(t.edge_start[:-1], t.n_edges - 1)
+            reads = np.logical_or.reduceat(marked[t.edge_input], firsts) & (sizes > 0)
+            marked[t.step_node[reads]] = True
+            inner = np.flatnonzero(t.step_of[t.edge_input] >= 0)[::-1]   # op nodes, each after its inputs
+            dep = bytearray(marked.astype(np.uint8).tobytes())
+            for j, a in zip(t.edge_node[inner].tolist(), t.edge_input[inner].tolist()):
+                if dep[a] and not dep[j]:
+                    dep[j] = 1
+            marked = np.frombuffer(bytes(dep), dtype=np.uint8).astype(bool)
+        return marked
+
+    @property
+    def on_path(self) -> set[int]:
+        """ids of the nodes on a path from the loss to what the steps follow (``traced``):
+        the tails of the edges the backward drawing marks (made when first needed)."""
+        if self._on_path is None:
+            self._on_path = set(map(id, map(self.order.__getitem__, np.flatnonzero(self._on_path_mask).tolist())))
+        return self._on_path
 
     def shows(self, node: Value, input: Value) -> bool:
         """Whether the step along ``input → node`` is shown (see the class doc)."""
@@ -188,11 +225,16 @@ class Stepper:
         """The Trace's edges shown as steps, in order (see :meth:`shows`)."""
         visible = self._on_path_mask.copy()
         if not self.constants:
-            wrt = {id(w) for w in self.wrt}
-            for j in np.flatnonzero(visible & (self.trace.step_of < 0)).tolist():   # leaves only
-                v = self.order[j]
-                if _is_constant(v) and id(v) not in wrt:
-                    visible[j] = False
+            leaves = np.flatnonzero(visible & (self.trace.step_of < 0))
+            values = list(map(self.order.__getitem__, leaves.tolist()))
+            # constants (_is_constant among leaves): neither parameters nor labelled
+            others = np.flatnonzero(~np.fromiter(map(_PARAM, values), dtype=bool, count=len(values))).tolist()
+            constants = [k for k in others if not values[k].label]
+            if constants:
+                wrt = set(map(id, self.wrt))
+                for k in constants:
+                    if id(values[k]) not in wrt:
+                        visible[leaves[k]] = False
         return np.flatnonzero(visible[self.trace.edge_input]) if self.trace.n_edges else np.zeros(0, np.intp)
 
     def _edge_changes(self, e: int) -> list[tuple[int, float, float]]:
@@ -232,12 +274,15 @@ class Stepper:
                 has = last >= 0
                 reached = np.where(has, at_first, never).tolist()
                 completed = np.where(has, at_last, 0).tolist()
-        else:
-            for step in self.steps:
-                for idx, _, _ in step.changes:
-                    reached[idx] = min(reached[idx], step.index + 1)
-                    completed[idx] = max(completed[idx], step.index + 1)
-        reached[self.index[id(self.loss)]] = 0
+        elif len(self.steps):   # the nodes each grouped step changes (GroupStep.touched)
+            touched = np.concatenate([st.touched for st in self.steps])
+            at = np.repeat(np.arange(1, len(self.steps) + 1), [len(st.touched) for st in self.steps])
+            first = np.full(n, never, dtype=np.intp)
+            last = np.zeros(n, dtype=np.intp)
+            np.minimum.at(first, touched, at)
+            np.maximum.at(last, touched, at)
+            reached, completed = first.tolist(), last.tolist()
+        reached[self._loss_at] = 0
         return reached, completed
 
     def reached_at(self, node: Value) -> int:
@@ -303,7 +348,7 @@ class Stepper:
     def initial_list(self) -> list[float]:
         """Every node's gradient at position 0, by topological index."""
         out = self.start.tolist()
-        out[self.index[id(self.loss)]] += 1.0   # the seed ∂l/∂l = 1
+        out[self._loss_at] += 1.0   # the seed ∂l/∂l = 1
         return out
 
     @property
