@@ -42,6 +42,7 @@ import nn  # noqa: E402
 from autodiff import Value  # noqa: E402
 from viz.html_page import write_html  # noqa: E402
 from viz.stepper import Stepper  # noqa: E402
+from tests.test_viz_collapse_arrays import mnist_sample  # noqa: E402  (the network the tests step through)
 
 from _common import fmt_time, machine_line, markdown_table, write_section  # noqa: E402
 
@@ -51,16 +52,6 @@ def chain(n_ops: int = 100_000) -> Value:
     for _ in range(n_ops // 2):
         h = (h * 0.999).tanh()
     return h
-
-
-def mnist_sample() -> Value:
-    import random
-    rng = random.Random(0)
-    model = nn.MLP(784, [30, 10], activation="sigmoid", seed=0)
-    x = [rng.random() for _ in range(784)]
-    y = [0.0] * 10
-    y[3] = 1.0
-    return nn.binary_cross_entropy(model(x), y)
 
 
 def small_mlp() -> Value:

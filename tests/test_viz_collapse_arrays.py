@@ -22,7 +22,7 @@ from viz.stepper import Stepper
 
 
 def mnist_sample() -> Value:
-    """One MNIST-size sample through nn.MLP(784, [30, 10]), as bench/bench_trace.py builds it."""
+    """One MNIST-size sample through nn.MLP(784, [30, 10]) (bench/bench_trace.py times this one)."""
     rng = random.Random(0)
     model = nn.MLP(784, [30, 10], activation="sigmoid", seed=0)
     x = [rng.random() for _ in range(784)]
