@@ -86,13 +86,11 @@ def test_the_corpus_holds_the_graphs_the_brief_names():
 UNARY = ("tanh", "sigmoid", "relu", "exp")
 
 
-@st.composite
-def random_graph(draw) -> Value:
+def build_random_graph(seed: int, n_leaves: int, n_ops: int) -> Value:
     """Up to 12 ops over up to 5 leaves (parameters or inputs), read any number of times."""
-    rnd = random.Random(draw(st.integers(0, 10**6)))
-    nodes = [Value(rnd.uniform(-1, 1), f"a{i}", param=rnd.random() < 0.5)
-             for i in range(draw(st.integers(1, 5)))]
-    for _ in range(draw(st.integers(1, 12))):
+    rnd = random.Random(seed)
+    nodes = [Value(rnd.uniform(-1, 1), f"a{i}", param=rnd.random() < 0.5) for i in range(n_leaves)]
+    for _ in range(n_ops):
         a, kind = rnd.choice(nodes), rnd.random()
         if kind < 0.3:
             v = getattr(a, rnd.choice(UNARY))() if abs(a.data) < 5 else a.tanh()
@@ -105,6 +103,12 @@ def random_graph(draw) -> Value:
     return autodiff.sum(nodes[-3:]) if len(nodes) > 3 and rnd.random() < 0.5 else nodes[-1]
 
 
+@st.composite
+def random_graph(draw) -> Value:
+    return build_random_graph(draw(st.integers(0, 10**6)), draw(st.integers(1, 5)), draw(st.integers(1, 12)))
+
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_graph(), st.sampled_from(["forward", "backward"]))
 def test_random_graphs_have_no_edge_through_a_node_nor_text_outside(root, view):
@@ -113,14 +117,20 @@ def test_random_graphs_have_no_edge_through_a_node_nor_text_outside(root, view):
     assert reader_faults(m)["through nodes"] == 0 and reader_faults(m)["text outside"] == 0
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "measured on 160 drawings of graphs built as this strategy builds them (seeds 0-79, both views): 5 with a "
-    "shared stretch or close wires: a node read by three or more ops on one row whose edges all "
-    "leave along one row gap, or a sum of four or more operands entering one side of its square "
-    "with red twins (10 px either side) closer than 8 px to the next entry"))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(random_graph(), st.sampled_from(["forward", "backward"]))
-def test_random_graphs_have_no_shared_stretch_nor_close_wires(root, view):
-    root.backward()
-    m = measure(viz.draw(root, view=view).svg())
-    assert reader_faults(m) == ZERO, (m.shared_stretches()[:5], m.close_wires()[:5], m.text_outside()[:5])
+def test_random_graphs_rarely_have_a_shared_stretch_or_close_wires():
+    """Not yet zero. On this fixed sample of 160 drawings (seeds 0-79, both views) one has a
+    shared stretch (seed 4, backward view; hypothesis-drawn samples showed 5 of 160: a node
+    read by three or more ops on one row whose edges all leave along one row gap, or a sum of
+    four or more operands entering one side of its square with red twins). A layout change
+    that makes it worse fails."""
+    faulty = []
+    for seed in range(80):
+        rnd = random.Random(seed)
+        n_leaves, n_ops = rnd.randint(1, 5), rnd.randint(1, 12)
+        for view in ("forward", "backward"):
+            root = build_random_graph(seed, n_leaves, n_ops)
+            root.backward()
+            m = measure(viz.draw(root, view=view).svg())
+            if reader_faults(m) != ZERO:
+                faulty.append((seed, view, reader_faults(m)))
+    assert len(faulty) <= 1, faulty
