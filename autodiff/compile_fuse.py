@@ -26,13 +26,11 @@ name; the planner itself never does.
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
+from .compile_trace import Trace
 from .ops import OPS
 from .value import Value
-
-if TYPE_CHECKING:  # the planner imports this module, not the other way round
-    from .compile_plan import Trace
 
 __all__ = ["logistic_lanes", "logistic_lane", "ROLES"]
 
@@ -40,11 +38,11 @@ __all__ = ["logistic_lanes", "logistic_lane", "ROLES"]
 ROLES = ("a", "q", "s", "n", "e", "h", "d", "l", "p", "t")
 
 
-def _is(tr: "Trace", v: Value, name: str) -> bool:
+def _is(tr: Trace, v: Value, name: str) -> bool:
     return not v.is_leaf and tr.op_of.get(id(v)) is OPS[name]
 
 
-def logistic_lane(tr: "Trace", t: Value) -> Optional[dict[str, Value]]:
+def logistic_lane(tr: Trace, t: Value) -> Optional[dict[str, Value]]:
     """The lane whose last node is ``t`` (names of :data:`ROLES` plus z, y, c, c1), or None
     when ``t`` is not the structure the module docstring shows."""
     if not (_is(tr, t, "sub") and len(t.inputs) == 2):
@@ -73,7 +71,7 @@ def logistic_lane(tr: "Trace", t: Value) -> Optional[dict[str, Value]]:
             "z": z, "y": y, "c": c, "c1": c1}
 
 
-def _consumers(tr: "Trace") -> Counter:
+def _consumers(tr: Trace) -> Counter:
     """How many nodes of the root's graph read each node (once per operand slot)."""
     counts: Counter = Counter()
     for v in tr.ops:
@@ -86,7 +84,7 @@ def _consumers(tr: "Trace") -> Counter:
 _READS_IN_LANE = {"a": 2, "q": 1, "s": 1, "n": 1, "e": 1, "h": 1, "d": 1, "l": 1, "p": 1}
 
 
-def _fusable(tr: "Trace", lane: dict[str, Value], readers: Counter, consts: set[int], outputs: set[int]) -> bool:
+def _fusable(tr: Trace, lane: dict[str, Value], readers: Counter, consts: set[int], outputs: set[int]) -> bool:
     inner = [lane[r] for r in ROLES]
     ids = {id(v) for v in inner}
     if not all(id(v) in tr.in_root and id(v) in tr.variant for v in inner):
@@ -103,7 +101,7 @@ def _fusable(tr: "Trace", lane: dict[str, Value], readers: Counter, consts: set[
     return id(lane["c"]) in consts and id(lane["c1"]) in consts
 
 
-def logistic_lanes(tr: "Trace") -> dict[int, list[dict[str, Value]]]:
+def logistic_lanes(tr: Trace) -> dict[int, list[dict[str, Value]]]:
     """The fusable lanes by the level of their t, each level's lanes in the order of their
     z in the graph (so that z's rows, and the kernel's, come out consecutive)."""
     subs = [v for v in tr.ops if tr.op_of[id(v)] is OPS["sub"]]
