@@ -9,6 +9,7 @@ Each entry of :data:`CORPUS` builds its graph afresh and returns ``(root, kwargs
 from __future__ import annotations
 
 import importlib
+import random
 from typing import Any, Callable, Union
 
 import autodiff
@@ -119,3 +120,25 @@ CORPUS: dict[str, Callable[[], Entry]] = {
     "x*x + exp(x) + tanh(x)": x_three_ways,
     "perceptron, 5 inputs": perceptron5,
 }
+
+
+# ------------------------------------------------------------------ random graphs
+
+UNARY = ("tanh", "sigmoid", "relu", "exp")
+
+
+def build_random_graph(seed: int, n_leaves: int, n_ops: int) -> Value:
+    """Up to 12 ops over up to 5 leaves (parameters or inputs), read any number of times."""
+    rnd = random.Random(seed)
+    nodes = [Value(rnd.uniform(-1, 1), f"a{i}", param=rnd.random() < 0.5) for i in range(n_leaves)]
+    for _ in range(n_ops):
+        a, kind = rnd.choice(nodes), rnd.random()
+        if kind < 0.3:
+            v = getattr(a, rnd.choice(UNARY))() if abs(a.data) < 5 else a.tanh()
+        elif kind < 0.8:
+            b = rnd.choice(nodes + [Value(rnd.choice([0.5, 2.0]))])
+            v = a * b if rnd.random() < 0.5 else a + b
+        else:
+            v = autodiff.sum(rnd.sample(nodes, min(rnd.randint(2, 4), len(nodes))) or [a])
+        nodes.append(v)
+    return autodiff.sum(nodes[-3:]) if len(nodes) > 3 and rnd.random() < 0.5 else nodes[-1]

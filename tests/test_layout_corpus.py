@@ -15,15 +15,14 @@ import shutil
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-import autodiff
 import viz
 from autodiff import Value
 from viz.svg_geometry import Measured, measure
 
 try:
-    from layout_corpus import CORPUS
+    from layout_corpus import CORPUS, build_random_graph
 except ImportError:  # collected as tests.test_layout_corpus
-    from tests.layout_corpus import CORPUS
+    from tests.layout_corpus import CORPUS, build_random_graph
 
 pytestmark = pytest.mark.skipif(shutil.which("neato") is None, reason="Graphviz (neato) is not installed")
 
@@ -82,26 +81,6 @@ def test_the_corpus_holds_the_graphs_the_brief_names():
 
 
 # ------------------------------------------------------------------ random graphs
-
-UNARY = ("tanh", "sigmoid", "relu", "exp")
-
-
-def build_random_graph(seed: int, n_leaves: int, n_ops: int) -> Value:
-    """Up to 12 ops over up to 5 leaves (parameters or inputs), read any number of times."""
-    rnd = random.Random(seed)
-    nodes = [Value(rnd.uniform(-1, 1), f"a{i}", param=rnd.random() < 0.5) for i in range(n_leaves)]
-    for _ in range(n_ops):
-        a, kind = rnd.choice(nodes), rnd.random()
-        if kind < 0.3:
-            v = getattr(a, rnd.choice(UNARY))() if abs(a.data) < 5 else a.tanh()
-        elif kind < 0.8:
-            b = rnd.choice(nodes + [Value(rnd.choice([0.5, 2.0]))])
-            v = a * b if rnd.random() < 0.5 else a + b
-        else:
-            v = autodiff.sum(rnd.sample(nodes, min(rnd.randint(2, 4), len(nodes))) or [a])
-        nodes.append(v)
-    return autodiff.sum(nodes[-3:]) if len(nodes) > 3 and rnd.random() < 0.5 else nodes[-1]
-
 
 @st.composite
 def random_graph(draw) -> Value:

@@ -18,6 +18,11 @@ import viz.render
 from autodiff import Value
 from viz.svg_geometry import Measured, measure
 
+try:
+    from layout_corpus import build_random_graph
+except ImportError:  # collected as tests.test_viz_layout
+    from tests.layout_corpus import build_random_graph
+
 ROOT = Path(__file__).resolve().parents[1]
 needs_neato = pytest.mark.skipif(shutil.which("neato") is None,
                                  reason="Graphviz (neato) is not installed")
@@ -227,28 +232,9 @@ def test_render_timeout_is_a_named_error(monkeypatch):
 
 # ------------------------------------------------------------------ random graphs
 
-UNARY = ("tanh", "sigmoid", "relu", "exp")
-
-
 @st.composite
 def small_graph(draw) -> Value:
-    rnd = random.Random(draw(st.integers(0, 10_000)))
-    n_leaves = draw(st.integers(1, 5))
-    nodes = [Value(rnd.uniform(-1, 1), f"a{i}", param=rnd.random() < 0.5)
-             for i in range(n_leaves)]
-    for _ in range(draw(st.integers(1, 9))):
-        kind = rnd.random()
-        a = rnd.choice(nodes)
-        if kind < 0.35:
-            v = getattr(a, rnd.choice(UNARY))() if abs(a.data) < 5 else a.tanh()
-        elif kind < 0.8:
-            b = rnd.choice(nodes + [Value(rnd.choice([0.5, 2.0]))])
-            v = a * b if rnd.random() < 0.5 else a + b
-        else:
-            k = rnd.randint(2, min(4, len(nodes)) if len(nodes) >= 2 else 2)
-            v = autodiff.sum(rnd.sample(nodes, min(k, len(nodes))) or [a])
-        nodes.append(v)
-    return autodiff.sum(nodes[-3:]) if len(nodes) > 3 and rnd.random() < 0.5 else nodes[-1]
+    return build_random_graph(draw(st.integers(0, 10_000)), draw(st.integers(1, 5)), draw(st.integers(1, 9)))
 
 
 @needs_neato
